@@ -1,0 +1,1 @@
+"""Subcommands of the ``lstmkit`` CLI, one module each (see :mod:`lstmkit.cli`)."""

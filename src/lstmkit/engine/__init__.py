@@ -1,0 +1,14 @@
+"""Running cells over sequences: the reference runner (and, later, fused fast paths)."""
+
+from lstmkit.engine.runner import (
+    RunResult,
+    State,
+    check_lengths,
+    detach_state,
+    lengths_to_mask,
+    map_state,
+    run,
+    stack_states,
+)
+
+__all__ = ["RunResult", "State", "run", "map_state", "detach_state", "stack_states", "lengths_to_mask", "check_lengths"]

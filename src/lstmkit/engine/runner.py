@@ -1,0 +1,206 @@
+"""The reference runner: any cell over a sequence, in plain PyTorch.
+
+A *cell* here is any callable ``step(x_t, state) -> new_state``; ``state`` is a tensor or a
+tuple (NamedTuple) of tensors whose first dimension is the batch, and the step's output is
+``output(new_state)`` (by default the state itself if it is a tensor, else its first field,
+the ``h`` of :class:`~lstmkit.cells.LSTMState`). The runner owns everything that is not the
+cell's math: time-major or batch-first layout, padded batches given by ``lengths`` or a
+boolean ``mask``, reverse direction, initial state in, final state out, and optionally every
+step's state out.
+
+Padded steps (mask false) leave the state untouched and output zeros, so the final state of
+each sequence is its state at its last real step, and running in ``reverse`` walks each
+sequence backwards from its own last real step, exactly as if it had been flipped within its
+length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "State",
+    "RunResult",
+    "run",
+    "map_state",
+    "detach_state",
+    "stack_states",
+    "lengths_to_mask",
+    "check_lengths",
+]
+
+State = Any  # a Tensor or a (Named)tuple of Tensors
+S = TypeVar("S")
+
+
+class RunResult(NamedTuple):
+    """What :func:`run` returns.
+
+    ``output`` (L, N, *) (``(N, L, *)`` with ``batch_first``) is the step outputs, zero at
+    padded steps; ``state`` is the final state; ``states`` is every step's state stacked on
+    the time dimension (same layout as ``output``) when asked for, else ``None``.
+    """
+
+    output: Tensor
+    state: State
+    states: State | None
+
+
+def map_state(fn: Callable[..., Tensor], *states: State) -> State:
+    """Apply ``fn`` field by field to one or more states of the same structure."""
+    first = states[0]
+    if isinstance(first, Tensor):
+        return fn(*states)
+    fields = [fn(*parts) for parts in zip(*states)]
+    return type(first)._make(fields) if hasattr(first, "_make") else type(first)(fields)
+
+
+def detach_state(state: S) -> S:
+    """Detach every tensor of a state from the graph (truncated backpropagation through time).
+
+    Example::
+
+        >>> out, state = lstm(chunk, state)
+        >>> state = detach_state(state)   # the next chunk starts a new graph
+    """
+    return map_state(lambda t: t.detach(), state)
+
+
+def stack_states(states: Sequence[State], dim: int = 0) -> State:
+    """Stack a sequence of states of the same structure, field by field."""
+    return map_state(lambda *parts: torch.stack(parts, dim), *states)
+
+
+def _default_output(state: State) -> Tensor:
+    return state if isinstance(state, Tensor) else state[0]
+
+
+def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> Tensor:
+    """Validate ``lengths`` against a batch of size ``batch`` and ``max_len`` steps.
+
+    Returns a 1-D int64 CPU tensor; raises ``TypeError``/``ValueError`` naming ``lengths``.
+    """
+    if not isinstance(lengths, Tensor):
+        try:
+            lengths = torch.as_tensor(list(lengths))
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(
+                f"lengths: expected a 1-D integer tensor or a sequence of ints, got {type(lengths).__name__}"
+            ) from None
+    if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths: expected an integer tensor, got dtype {lengths.dtype}")
+    if lengths.dim() != 1 or lengths.numel() != batch:
+        raise ValueError(
+            f"lengths: expected shape ({batch},) to match the batch size, got {tuple(lengths.shape)}"
+        )
+    lengths = lengths.to("cpu", torch.int64)
+    if batch and (int(lengths.min()) < 0 or int(lengths.max()) > max_len):
+        raise ValueError(
+            f"lengths: expected values in [0, {max_len}] (the sequence length), "
+            f"got min {int(lengths.min())}, max {int(lengths.max())}"
+        )
+    return lengths
+
+
+def lengths_to_mask(lengths: Tensor, max_len: int, device: torch.device | str | None = None) -> Tensor:
+    """Boolean mask (max_len, N), true at the real steps ``t < lengths[n]``."""
+    steps = torch.arange(max_len, device=device).unsqueeze(1)  # (L, 1)
+    return steps < lengths.to(device).unsqueeze(0)  # (L, N)
+
+
+def _check_mask(mask: Tensor, max_len: int, batch: int) -> Tensor:
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise TypeError(f"mask: expected a bool tensor of shape (L, N), got {got}")
+    if tuple(mask.shape) != (max_len, batch):
+        raise ValueError(
+            f"mask: expected shape (L, N) = ({max_len}, {batch}) (time-major), got {tuple(mask.shape)}"
+        )
+    return mask
+
+
+def run(
+    step: Callable[[Any, State], State],
+    inputs: Tensor | tuple[Tensor, ...],
+    state: State,
+    *,
+    lengths: Tensor | Sequence[int] | None = None,
+    mask: Tensor | None = None,
+    reverse: bool = False,
+    batch_first: bool = False,
+    output: Callable[[State], Tensor] | None = None,
+    return_states: bool = False,
+) -> RunResult:
+    """Run ``step`` over a sequence.
+
+    Args:
+        step: the cell, ``step(x_t, state) -> new_state``.
+        inputs: (L, N, *) tensor, or a tuple of such tensors (per-step inputs that travel
+            together, e.g. a projection and zoneout masks); ``step`` gets the t-th slice
+            (a tuple of slices for a tuple). ``(N, L, *)`` with ``batch_first``.
+        state: the initial state, tensors of shape (N, *).
+        lengths: (N,) number of real steps of each sequence; steps ``t >= lengths[n]`` are padding.
+        mask: (L, N) boolean, true at real steps (always time-major); the general form of
+            ``lengths`` (any pattern of real and padded steps). Give at most one of the two.
+        reverse: walk the steps from last to first.
+        batch_first: ``inputs`` and the returned ``output``/``states`` are (N, L, *).
+        output: maps a state to the step output; default ``state[0]`` (or the state tensor).
+        return_states: also return every step's state (e.g. all cell states c_t).
+
+    Returns:
+        :class:`RunResult` ``(output, state, states)``.
+
+    Example::
+
+        >>> from lstmkit.cells import gru_cell, GRUParams
+        >>> p = GRUParams(torch.randn(12, 3), torch.randn(12, 4))
+        >>> res = run(lambda x, h: gru_cell(x, h, p), torch.randn(5, 2, 3), torch.zeros(2, 4))
+        >>> res.output.shape
+        torch.Size([5, 2, 4])
+    """
+    seq = inputs if isinstance(inputs, tuple) else (inputs,)
+    if batch_first:
+        seq = tuple(s.transpose(0, 1) for s in seq)
+    if seq[0].dim() < 2 or seq[0].shape[0] == 0:
+        raise ValueError(
+            f"inputs: expected (L, N, *) with at least one time step, got shape {tuple(seq[0].shape)}"
+        )
+    max_len, batch = seq[0].shape[0], seq[0].shape[1]
+    if lengths is not None and mask is not None:
+        raise ValueError("lengths, mask: give one of them, not both")
+    if lengths is not None:
+        mask = lengths_to_mask(check_lengths(lengths, batch, max_len), max_len, seq[0].device)
+    elif mask is not None:
+        mask = _check_mask(mask, max_len, batch)
+    out_fn = output or _default_output
+    outputs: list[Tensor] = [seq[0]] * max_len  # placeholders, all overwritten
+    states: list[State] = [None] * max_len
+    order = range(max_len - 1, -1, -1) if reverse else range(max_len)
+    for t in order:
+        x_t = tuple(s[t] for s in seq) if isinstance(inputs, tuple) else seq[0][t]
+        new_state = step(x_t, state)
+        if mask is not None:
+            m = mask[t]
+
+            def keep(new: Tensor, old: Tensor, m: Tensor = m) -> Tensor:
+                return torch.where(m.view(-1, *([1] * (new.dim() - 1))), new, old)
+
+            new_state = map_state(keep, new_state, state)
+            y = out_fn(new_state)
+            y = torch.where(m.view(-1, *([1] * (y.dim() - 1))), y, y.new_zeros(()))
+        else:
+            y = out_fn(new_state)
+        state = new_state
+        outputs[t] = y
+        if return_states:
+            states[t] = state
+    time_dim = 1 if batch_first else 0
+    return RunResult(
+        torch.stack(outputs, time_dim),
+        state,
+        stack_states(states, time_dim) if return_states else None,
+    )

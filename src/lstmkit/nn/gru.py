@@ -1,0 +1,185 @@
+"""GRU and Elman RNN layers, for comparison, with the same machinery as :class:`~lstmkit.nn.LSTM`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from lstmkit.cells.gru import GRUParams, gru_input_projection, gru_param_shapes, gru_step
+from lstmkit.cells.rnn import NONLINEARITIES, RNNParams, rnn_input_projection, rnn_param_shapes, rnn_step
+from lstmkit.engine.runner import RunResult, run
+from lstmkit.nn._stacked import StackedRecurrent
+
+__all__ = ["GRU", "RNN"]
+
+_SHAPES_DOC = """
+    Inputs: ``input`` (L, N, H_in) / (N, L, H_in) / unbatched (L, H_in) / PackedSequence,
+    ``state`` h_0 (D * num_layers, N, H) (zeros if omitted), ``lengths`` (N,) or ``mask``.
+    Outputs: ``output`` (L, N, D * H) laid out like the input, zero at padded steps, and
+    ``h_n`` (D * num_layers, N, H), each sequence's state at its last real step.
+"""
+
+
+class GRU(StackedRecurrent):
+    __doc__ = (
+        """A multi-layer GRU with :class:`torch.nn.GRU`'s parameters and math
+    (:mod:`lstmkit.cells.gru`), plus lengths/masks and variational dropout.
+
+    Args: as :class:`~lstmkit.nn.LSTM` (``input_size``, ``hidden_size``, ``num_layers``,
+    ``bias``, ``batch_first``, ``bidirectional``, ``dropout``, ``input_dropout``,
+    ``recurrent_dropout``).
+"""
+        + _SHAPES_DOC
+    )
+
+    _torch_class = nn.GRU
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            recurrent_dropout=recurrent_dropout,
+        )
+        self._register_parameters(device, dtype)
+        self.reset_parameters()
+
+    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        return gru_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
+
+    def _run_direction(
+        self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
+    ) -> RunResult:
+        params = GRUParams(**self.layer_params(layer, direction))
+        x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
+        xw = gru_input_projection(x, params, x_mask)  # (L, N, 3H)
+        return run(
+            lambda xw_t, h: gru_step(xw_t, h, params, h_mask),
+            xw,
+            state,
+            mask=mask,
+            reverse=direction == 1,
+            return_states=return_states,
+        )
+
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        state: Tensor | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+        *,
+        mask: Tensor | None = None,
+    ) -> tuple[Any, Tensor]:
+        """Run the layer: ``(output, h_n)``; shapes in the class docstring."""
+        output, final, _ = self._forward(input, state, lengths, mask, False)
+        return output, final
+
+
+class RNN(StackedRecurrent):
+    __doc__ = (
+        """A multi-layer Elman RNN with :class:`torch.nn.RNN`'s parameters and math
+    (:mod:`lstmkit.cells.rnn`), plus lengths/masks and variational dropout.
+
+    Args: as :class:`GRU`, plus ``nonlinearity`` (``"tanh"`` or ``"relu"``).
+"""
+        + _SHAPES_DOC
+    )
+
+    _torch_class = nn.RNN
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            recurrent_dropout=recurrent_dropout,
+        )
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"nonlinearity: expected one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self._register_parameters(device, dtype)
+        self.reset_parameters()
+
+    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        return rnn_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
+
+    def _run_direction(
+        self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
+    ) -> RunResult:
+        params = RNNParams(**self.layer_params(layer, direction))
+        x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
+        xw = rnn_input_projection(x, params, x_mask)  # (L, N, H)
+        return run(
+            lambda xw_t, h: rnn_step(xw_t, h, params, self.nonlinearity, h_mask),
+            xw,
+            state,
+            mask=mask,
+            reverse=direction == 1,
+            return_states=return_states,
+        )
+
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        state: Tensor | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+        *,
+        mask: Tensor | None = None,
+    ) -> tuple[Any, Tensor]:
+        """Run the layer: ``(output, h_n)``; shapes in the class docstring."""
+        output, final, _ = self._forward(input, state, lengths, mask, False)
+        return output, final
+
+    @classmethod
+    def _torch_kwargs(cls, module: nn.Module) -> dict[str, Any]:
+        return {"nonlinearity": module.nonlinearity}
+
+    def _to_torch_kwargs(self) -> dict[str, Any]:
+        return {"nonlinearity": self.nonlinearity}
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
