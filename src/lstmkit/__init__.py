@@ -7,15 +7,15 @@ from lstmkit.nn import GRU, LSTM, RNN, Recurrent
 __version__ = "0.1.0"
 
 __all__ = [
-    "LSTM",
     "GRU",
+    "LSTM",
     "RNN",
-    "Recurrent",
+    "VARIANTS",
+    "FGRState",
     "LSTMSpec",
     "LSTMState",
-    "FGRState",
-    "VARIANTS",
-    "run",
-    "detach_state",
+    "Recurrent",
     "__version__",
+    "detach_state",
+    "run",
 ]

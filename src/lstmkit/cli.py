@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 # Modules of lstmkit.commands, in the order ``lstmkit --help`` lists them.
 COMMAND_MODULES = ("demo",)

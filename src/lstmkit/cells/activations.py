@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+__all__ = ["ACTIVATIONS", "Activation", "get_activation"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,4 @@ def get_activation(name: str, *, argument: str = "activation") -> Activation:
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"{argument}: expected one of {sorted(ACTIVATIONS)}, got {name!r}"
-        ) from None
+        raise ValueError(f"{argument}: expected one of {sorted(ACTIVATIONS)}, got {name!r}") from None

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["GRUParams", "gru_param_shapes", "gru_input_projection", "gru_step", "gru_cell"]
+__all__ = ["GRUParams", "gru_cell", "gru_input_projection", "gru_param_shapes", "gru_step"]
 
 
 class GRUParams(NamedTuple):

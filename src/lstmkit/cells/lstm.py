@@ -48,17 +48,17 @@ from torch import Tensor
 from lstmkit.cells.activations import get_activation
 
 __all__ = [
-    "LSTMSpec",
-    "LSTMState",
+    "VARIANTS",
     "FGRState",
     "LSTMParams",
-    "VARIANTS",
-    "resolve_variant",
-    "lstm_param_shapes",
+    "LSTMSpec",
+    "LSTMState",
+    "lstm_cell",
     "lstm_initial_state",
     "lstm_input_projection",
+    "lstm_param_shapes",
     "lstm_step",
-    "lstm_cell",
+    "resolve_variant",
 ]
 
 
@@ -198,9 +198,7 @@ def resolve_variant(variant: str | LSTMSpec) -> LSTMSpec:
         return variant
     if isinstance(variant, str) and variant.lower() in VARIANTS:
         return VARIANTS[variant.lower()]
-    raise ValueError(
-        f"variant: expected an LSTMSpec or one of {sorted(VARIANTS)}, got {variant!r}"
-    )
+    raise ValueError(f"variant: expected an LSTMSpec or one of {sorted(VARIANTS)}, got {variant!r}")
 
 
 def lstm_param_shapes(
@@ -245,9 +243,7 @@ def lstm_initial_state(
     h = torch.zeros(*batch_shape, proj_size or hidden_size, dtype=dtype, device=device)
     c = torch.zeros(*batch_shape, hidden_size, dtype=dtype, device=device)
     if spec.full_gate_recurrence:
-        gates = torch.zeros(
-            *batch_shape, len(spec.sigmoid_gates) * hidden_size, dtype=dtype, device=device
-        )
+        gates = torch.zeros(*batch_shape, len(spec.sigmoid_gates) * hidden_size, dtype=dtype, device=device)
         return FGRState(h, c, gates)
     return LSTMState(h, c)
 
@@ -297,11 +293,7 @@ def lstm_step(
         fgr = F.linear(state.gates, params.weight_gh)  # (N, S*H)
         for name, part in zip(spec.sigmoid_gates, fgr.chunk(len(spec.sigmoid_gates), dim=-1)):
             z[name] = z[name] + part
-    peep = (
-        dict(zip(spec.peephole_gates, params.weight_ch.unbind(0)))
-        if params.weight_ch is not None
-        else {}
-    )
+    peep = dict(zip(spec.peephole_gates, params.weight_ch.unbind(0))) if params.weight_ch is not None else {}
 
     def gate(name: str, c: Tensor) -> Tensor:
         pre = z[name] if name not in peep else z[name] + peep[name] * c

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["RNNParams", "NONLINEARITIES", "rnn_param_shapes", "rnn_input_projection", "rnn_step", "rnn_cell"]
+__all__ = ["NONLINEARITIES", "RNNParams", "rnn_cell", "rnn_input_projection", "rnn_param_shapes", "rnn_step"]
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 

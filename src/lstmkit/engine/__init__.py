@@ -11,4 +11,13 @@ from lstmkit.engine.runner import (
     stack_states,
 )
 
-__all__ = ["RunResult", "State", "run", "map_state", "detach_state", "stack_states", "lengths_to_mask", "check_lengths"]
+__all__ = [
+    "RunResult",
+    "State",
+    "check_lengths",
+    "detach_state",
+    "lengths_to_mask",
+    "map_state",
+    "run",
+    "stack_states",
+]

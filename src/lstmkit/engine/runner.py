@@ -23,14 +23,14 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "State",
     "RunResult",
-    "run",
-    "map_state",
-    "detach_state",
-    "stack_states",
-    "lengths_to_mask",
+    "State",
     "check_lengths",
+    "detach_state",
+    "lengths_to_mask",
+    "map_state",
+    "run",
+    "stack_states",
 ]
 
 State = Any  # a Tensor or a (Named)tuple of Tensors
@@ -42,7 +42,8 @@ class RunResult(NamedTuple):
 
     ``output`` (L, N, *) (``(N, L, *)`` with ``batch_first``) is the step outputs, zero at
     padded steps; ``state`` is the final state; ``states`` is every step's state stacked on
-    the time dimension (same layout as ``output``) when asked for, else ``None``.
+    the time dimension (same layout as ``output``, also zero at padded steps) when asked
+    for, else ``None``.
     """
 
     output: Tensor
@@ -189,15 +190,19 @@ def run(
             def keep(new: Tensor, old: Tensor, m: Tensor = m) -> Tensor:
                 return torch.where(m.view(-1, *([1] * (new.dim() - 1))), new, old)
 
+            def zero(s: Tensor, m: Tensor = m) -> Tensor:
+                return torch.where(m.view(-1, *([1] * (s.dim() - 1))), s, s.new_zeros(()))
+
             new_state = map_state(keep, new_state, state)
-            y = out_fn(new_state)
-            y = torch.where(m.view(-1, *([1] * (y.dim() - 1))), y, y.new_zeros(()))
+            y = zero(out_fn(new_state))
+            if return_states:
+                states[t] = map_state(zero, new_state)
         else:
             y = out_fn(new_state)
+            if return_states:
+                states[t] = new_state
         state = new_state
         outputs[t] = y
-        if return_states:
-            states[t] = state
     time_dim = 1 if batch_first else 0
     return RunResult(
         torch.stack(outputs, time_dim),

@@ -4,4 +4,4 @@ from lstmkit.nn.gru import GRU, RNN
 from lstmkit.nn.lstm import LSTM
 from lstmkit.nn.recurrent import Recurrent
 
-__all__ = ["LSTM", "GRU", "RNN", "Recurrent"]
+__all__ = ["GRU", "LSTM", "RNN", "Recurrent"]

@@ -114,8 +114,7 @@ class StackedRecurrent(nn.Module):
     def layer_params(self, layer: int, direction: int = 0) -> dict[str, Tensor]:
         """The parameters of one layer and direction, keyed by their name without suffix."""
         return {
-            name: getattr(self, self.param_name(name, layer, direction))
-            for name in self._param_shapes(layer)
+            name: getattr(self, self.param_name(name, layer, direction)) for name in self._param_shapes(layer)
         }
 
     def reset_parameters(self) -> None:
@@ -128,23 +127,28 @@ class StackedRecurrent(nn.Module):
         """No-op, for code written against :class:`torch.nn.LSTM`."""
 
     @classmethod
-    def from_torch(cls, module: nn.Module, **kwargs: Any) -> StackedRecurrent:
-        """Build a layer with the configuration and weights of the matching ``torch.nn`` layer."""
+    def from_torch(cls, module: nn.Module, **layer_kwargs: Any) -> StackedRecurrent:
+        """Build a layer with the configuration and weights of the matching ``torch.nn`` layer.
+
+        ``layer_kwargs`` are passed on to the constructor (e.g. regularizers torch has not).
+        """
         if not isinstance(module, cls._torch_class):
             raise TypeError(f"module: expected a {cls._torch_class.__name__}, got {type(module).__name__}")
+        m: Any = module
+        make: Any = cls
         ref = next(module.parameters())
-        layer = cls(
-            module.input_size,  # type: ignore[arg-type]
-            module.hidden_size,  # type: ignore[arg-type]
-            module.num_layers,  # type: ignore[arg-type]
-            bias=module.bias,  # type: ignore[arg-type]
-            batch_first=module.batch_first,  # type: ignore[arg-type]
-            bidirectional=module.bidirectional,  # type: ignore[arg-type]
-            dropout=module.dropout,  # type: ignore[arg-type]
+        layer = make(
+            m.input_size,
+            m.hidden_size,
+            m.num_layers,
+            bias=m.bias,
+            batch_first=m.batch_first,
+            bidirectional=m.bidirectional,
+            dropout=m.dropout,
             device=ref.device,
             dtype=ref.dtype,
             **cls._torch_kwargs(module),
-            **kwargs,
+            **layer_kwargs,
         )
         layer.load_state_dict(module.state_dict())
         return layer.train(module.training)
@@ -159,7 +163,8 @@ class StackedRecurrent(nn.Module):
     def to_torch(self) -> nn.Module:
         """An equivalent ``torch.nn`` layer holding a copy of these weights."""
         ref = next(self.parameters())
-        module = self._torch_class(
+        torch_class: Any = self._torch_class
+        module = torch_class(
             self.input_size,
             self.hidden_size,
             self.num_layers,
@@ -196,8 +201,10 @@ class StackedRecurrent(nn.Module):
         kind = "a tensor" if len(names) == 1 else f"a tuple ({', '.join(names)})"
         if len(names) == 1 and isinstance(state, (tuple, list)) and len(state) == 1:
             fields = list(state)
-        if not isinstance(fields, (tuple, list)) or len(fields) != len(names) or not all(
-            isinstance(f, Tensor) for f in fields
+        if (
+            not isinstance(fields, (tuple, list))
+            or len(fields) != len(names)
+            or not all(isinstance(f, Tensor) for f in fields)
         ):
             raise TypeError(f"state: expected {kind} of tensors, got {type(state).__name__}")
         lead = self.num_layers * self.num_directions
@@ -212,7 +219,9 @@ class StackedRecurrent(nn.Module):
             if field.dtype != ref.dtype:
                 raise TypeError(f"state.{name}: expected dtype {ref.dtype} (the input's), got {field.dtype}")
             if field.device != ref.device:
-                raise ValueError(f"state.{name}: expected device {ref.device} (the input's), got {field.device}")
+                raise ValueError(
+                    f"state.{name}: expected device {ref.device} (the input's), got {field.device}"
+                )
             out.append(field.unsqueeze(1) if unbatched else field)
         return self._wrap_state(out)
 
@@ -287,7 +296,9 @@ class StackedRecurrent(nn.Module):
                 for d in range(self.num_directions)
             ]
             finals.extend(r.state for r in results)
-            layer_input = torch.cat([r.output for r in results], -1) if len(results) > 1 else results[0].output
+            layer_input = (
+                torch.cat([r.output for r in results], -1) if len(results) > 1 else results[0].output
+            )
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
             if return_states and layer == self.num_layers - 1:
@@ -377,7 +388,9 @@ class StackedRecurrent(nn.Module):
         with its neighbours (evaluation mode is exact).
         """
         if self.bidirectional:
-            raise ValueError("step: a bidirectional layer needs the whole sequence; stream a unidirectional one")
+            raise ValueError(
+                "step: a bidirectional layer needs the whole sequence; stream a unidirectional one"
+            )
         if not isinstance(x, Tensor) or x.dim() not in (1, 2):
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"x: expected (N, H_in) or unbatched (H_in,), got {shape}")

@@ -201,7 +201,9 @@ class LSTM(StackedRecurrent):
     ) -> RunResult:
         params = self.params(layer, direction)
         if self.weight_drop:
-            params = params._replace(weight_hh=drop_connect(params.weight_hh, self.weight_drop, self.training))
+            params = params._replace(
+                weight_hh=drop_connect(params.weight_hh, self.weight_drop, self.training)
+            )
         max_len, batch = x.shape[0], x.shape[1]
         x_mask, h_mask = self._dropout_masks(layer, batch, x)
         spec = self.spec

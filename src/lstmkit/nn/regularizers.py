@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["check_probability", "variational_mask", "zoneout_keep", "zoneout", "drop_connect"]
+__all__ = ["check_probability", "drop_connect", "variational_mask", "zoneout", "zoneout_keep"]
 
 
 def check_probability(name: str, p: float) -> float:
@@ -30,9 +30,7 @@ def check_probability(name: str, p: float) -> float:
     return float(p)
 
 
-def variational_mask(
-    shape: tuple[int, ...], p: float, dtype: torch.dtype, device: torch.device
-) -> Tensor:
+def variational_mask(shape: tuple[int, ...], p: float, dtype: torch.dtype, device: torch.device) -> Tensor:
     """An inverted-dropout mask: zeros with probability ``p``, else ``1 / (1 - p)``."""
     keep = torch.empty(shape, dtype=dtype, device=device).bernoulli_(1.0 - p)
     return keep.div_(1.0 - p)
