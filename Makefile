@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 # Two cores: keep the total number of torch threads at 2.
 export OMP_NUM_THREADS ?= 2
 
+LINT_DIRS := $(wildcard src tests benchmarks examples)
+
 .PHONY: setup run test lint bench bench-speed clean
 
 setup: $(STAMP)
@@ -24,8 +26,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/pyright
 
 bench: bench-speed
