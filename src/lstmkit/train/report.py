@@ -1,0 +1,177 @@
+"""What a run leaves in its folder: CSV logs, TensorBoard events, curves PNG, HTML report.
+
+matplotlib and tensorboard are imported lazily, only when a run asks for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lstmkit.train.checkpoint import atomic_write_bytes, atomic_write_text
+
+__all__ = ["TensorBoardLogger", "plot_curves", "write_csv", "write_report"]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return "" if value is None else str(value)
+
+
+def write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` (dicts; the header is the union of their keys, in first-seen order)
+    atomically; missing values are empty cells."""
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow([_fmt(row.get(k)) for k in keys])
+    atomic_write_text(path, buf.getvalue())
+
+
+class TensorBoardLogger:
+    """Scalars to TensorBoard event files under ``log_dir`` (needs the ``tensorboard`` package)."""
+
+    def __init__(self, log_dir: str | os.PathLike[str], purge_step: int | None = None) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "tensorboard=True needs the tensorboard package: pip install 'tensorboard==2.21.*' "
+                "(or `make setup`)"
+            ) from exc
+        self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
+
+    def log(self, values: Mapping[str, Any], step: int, prefix: str = "") -> None:
+        for key, value in values.items():
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and key not in ("epoch", "step")
+            ) and not math.isnan(float(value)):
+                self.writer.add_scalar(prefix + key, float(value), step)
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()
+
+
+def _series(rows: Sequence[Mapping[str, Any]], key: str, x_key: str) -> tuple[list[float], list[float]]:
+    xs, ys = [], []
+    for row in rows:
+        v = row.get(key)
+        if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+            xs.append(float(row[x_key]))
+            ys.append(float(v))
+    return xs, ys
+
+
+def plot_curves(
+    path: str | os.PathLike[str],
+    epochs: Sequence[Mapping[str, Any]],
+    steps: Sequence[Mapping[str, Any]],
+    title: str = "training curves",
+) -> None:
+    """Loss curves (per step and per epoch, train and validation), the other validation
+    metrics and the learning rate, in one PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric_keys = [
+        k
+        for k in dict.fromkeys(k for r in epochs for k in r)
+        if k.startswith("val_") and k != "val_loss" and _series(epochs, k, "epoch")[0]
+    ]
+    n = 2 + (1 if metric_keys else 0)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.8))
+    ax = axes[0]
+    xs, ys = _series(steps, "loss", "step")
+    if xs:
+        ax.plot(xs, ys, color="0.75", lw=0.8, label="train (per step)")
+    for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
+        # epochs are placed at the optimizer step where they ended
+        ex, ey = _series(epochs, key, "step")
+        if ex:
+            ax.plot(ex, ey, style, ms=3, label=key.replace("_", " "))
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    if ys and min(ys) > 0 and max(ys) / max(min(ys), 1e-12) > 50:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    xs, ys = _series(steps, "lr", "step")
+    ax.plot(xs, ys, color="tab:purple")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("learning rate")
+    ax.set_title("learning rate")
+    ax.grid(alpha=0.3)
+    if metric_keys:
+        ax = axes[2]
+        for key in metric_keys:
+            ex, ey = _series(epochs, key, "epoch")
+            ax.plot(ex, ey, "-o", ms=3, label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title("validation metrics")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_report(
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    config: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    epochs: Sequence[Mapping[str, Any]],
+    image: str | os.PathLike[str] | None = None,
+) -> None:
+    """A self-contained HTML page: the curves (embedded), a summary, the epoch table, the config."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}"
+        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px;"
+        "text-align:right}th{background:#f4f4f4}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    if image is not None and Path(image).is_file():
+        data = base64.b64encode(Path(image).read_bytes()).decode("ascii")
+        parts.append(f"<img alt='training curves' src='data:image/png;base64,{data}'>")
+    parts.append("<h2>Summary</h2><table>")
+    for k, v in summary.items():
+        parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>")
+    parts.append("</table><h2>Epochs</h2><table><tr>")
+    keys = list(dict.fromkeys(k for r in epochs for k in r))
+    parts.extend(f"<th>{html.escape(k)}</th>" for k in keys)
+    parts.append("</tr>")
+    for row in epochs:
+        cells = []
+        for k in keys:
+            v = row.get(k)
+            cells.append(f"<td>{html.escape(f'{v:.5g}' if isinstance(v, float) else _fmt(v))}</td>")
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</table><h2>Configuration</h2><table>")
+    for k, v in config.items():
+        parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>")
+    parts.append("</table></body></html>")
+    atomic_write_text(path, "\n".join(parts))
