@@ -382,8 +382,19 @@ def fetch_vader(dest: Path | None = None, *, python: str = sys.executable) -> Pa
     if all((target / f).is_file() for f in wanted):
         return target
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [python, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
-               f"vaderSentiment=={VADER_VERSION}", "-d", tmp]  # fmt: skip
+        cmd = [
+            python,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            f"vaderSentiment=={VADER_VERSION}",
+            "-d",
+            tmp,
+        ]
         subprocess.run(cmd, check=True)
         archives = list(Path(tmp).glob("vaderSentiment-*.tar.gz")) + list(
             Path(tmp).glob("vadersentiment-*.tar.gz")

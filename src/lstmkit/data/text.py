@@ -51,6 +51,7 @@ __all__ = [
     "BPETokenizer",
     "BucketBatchSampler",
     "CharTokenizer",
+    "StreamBatches",
     "Tokenizer",
     "Vocab",
     "WordTokenizer",
@@ -746,3 +747,35 @@ def batchify(ids: Sequence[int] | Tensor, batch_size: int) -> Tensor:
     if per_row < 2:
         raise ValueError(f"ids: {t.numel()} tokens are too few for {batch_size} rows of at least 2 tokens")
     return t[: per_row * batch_size].view(batch_size, per_row)  # (N, T)
+
+
+class StreamBatches:
+    """Consecutive ``(x, y)`` chunks of a token stream for language-model training.
+
+    The stream is cut into ``batch_size`` rows (:func:`batchify`); chunk k holds columns
+    ``[k * bptt, (k + 1) * bptt)`` as input and the same shifted by one as target, so a model
+    can carry its state from one chunk to the next (truncated BPTT, ``carry_state``).
+
+    Args:
+        ids: the token stream.
+        batch_size: N, rows.
+        bptt: L, steps per chunk.
+
+    Yields:
+        ``(x, y)``, each (N, L) int64 (the last chunk may be shorter).
+    """
+
+    def __init__(self, ids: Sequence[int] | Tensor, batch_size: int, bptt: int) -> None:
+        if isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1:
+            raise ValueError(f"bptt: expected an int >= 1, got {bptt!r}")
+        self.rows = batchify(ids, batch_size)  # (N, T)
+        self.bptt = bptt
+
+    def __len__(self) -> int:
+        return math.ceil((self.rows.shape[1] - 1) / self.bptt)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        t = self.rows.shape[1]
+        for start in range(0, t - 1, self.bptt):
+            stop = min(start + self.bptt, t - 1)
+            yield self.rows[:, start:stop], self.rows[:, start + 1 : stop + 1]  # (N, L), (N, L)

@@ -1,0 +1,125 @@
+"""Helpers shared by the language commands (textgen, sentiment, translate): checkpoints that
+carry the tokenizers, a training-time budget, reading user text, and a model summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lstmkit.data.text import Tokenizer, read_text, tokenizer_from_state
+from lstmkit.train import Callback, atomic_save
+
+__all__ = [
+    "TimeBudget",
+    "add_train_args",
+    "count_parameters",
+    "load_bundle",
+    "read_input_text",
+    "save_bundle",
+]
+
+
+class TimeBudget(Callback):
+    """A trainer callback that stops training after ``seconds`` of wall time (checked after
+    every optimizer step) and records the training time actually used in ``used``."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.start = 0.0
+        self.used = 0.0
+
+    def on_fit_start(self, trainer: Any) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: Any, out: Any) -> None:
+        self.used = time.perf_counter() - self.start
+        if self.seconds is not None and self.used >= self.seconds:
+            trainer.should_stop = True
+
+    def on_fit_end(self, trainer: Any, history: Any) -> None:
+        self.used = time.perf_counter() - self.start
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of distinct trainable parameters (tied weights counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if p.requires_grad and id(p) not in seen:
+            seen.add(id(p))
+            total += p.numel()
+    return total
+
+
+def save_bundle(
+    path: str | Path, *, kind: str, model: nn.Module, tokenizers: dict[str, Tokenizer], extra: dict[str, Any]
+) -> None:
+    """Write model config + weights + tokenizers (+ extra JSON-like data) atomically."""
+    bundle = {
+        "format": f"lstmkit-{kind}",
+        "version": 1,
+        "config": model.config(),  # type: ignore[operator]
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "tokenizers": {k: t.state_dict() for k, t in tokenizers.items()},
+        "extra": extra,
+    }
+    atomic_save(bundle, path)
+
+
+def load_bundle(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, Tokenizer]]:
+    """Read what :func:`save_bundle` wrote; a clear error if it is not a ``kind`` bundle."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.pt"
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint: no file at {p} (train first, or pass --checkpoint)")
+    bundle = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(bundle, dict) or bundle.get("format") != f"lstmkit-{kind}":
+        got = bundle.get("format") if isinstance(bundle, dict) else type(bundle).__name__
+        raise ValueError(f"checkpoint: {p} is not an lstmkit {kind} model (format {got!r})")
+    tokenizers = {k: tokenizer_from_state(v) for k, v in bundle["tokenizers"].items()}
+    return bundle, tokenizers
+
+
+def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, epochs: int) -> None:
+    """Options every language `train` subcommand shares."""
+    g = p.add_argument_group("training")
+    g.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    g.add_argument("--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})")
+    g.add_argument("--epochs", type=int, default=epochs, help=f"maximum epochs (default {epochs})")
+    g.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    g.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop training after this wall time",
+    )
+    g.add_argument("--clip-norm", type=float, default=1.0, help="gradient norm clipping (default 1.0)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    g.add_argument("--run-dir", default=None, help="run folder for logs, curves and model.pt")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def read_input_text(text: str | None, file: str | None, encoding: str, *, what: str = "text") -> str:
+    """The text given on the command line, or read from ``file`` (``-``: stdin)."""
+    if text is not None and file is not None:
+        raise ValueError(f"{what}: give the text or --file, not both")
+    if file is None:
+        if text is None:
+            raise ValueError(f"{what}: expected a text argument or --file")
+        return text
+    if file == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"stdin: not valid {encoding} (offset {exc.start}); pass --encoding") from exc
+    return read_text(file, encoding=encoding)
