@@ -1,0 +1,229 @@
+"""Build and load the fused C++ extension (compiled once per machine, then cached).
+
+The kernels in ``lstmkit/engine/csrc`` are compiled on first use with
+:func:`torch.utils.cpp_extension.load` (a C++ compiler and ``ninja``, which the setup
+installs, are all it needs) and cached under ``$LSTMKIT_CACHE_DIR`` (default
+``~/.cache/lstmkit``), in a folder named after the torch and Python versions and the CPU
+capability, so a later process only loads the library. ``make setup`` runs
+``python -m lstmkit.engine.build`` so that the one compile (about a minute on 2 cores)
+happens before the tests.
+
+When the extension cannot be built or loaded, or ``LSTMKIT_DISABLE_EXTENSION=1`` is set,
+:func:`load_extension` returns ``None``; the layers then run the reference path and
+:func:`warn_unavailable` says so once per process.
+
+Command line: ``python -m lstmkit.engine.build [--strict] [--verbose]`` compiles (or loads)
+the extension and prints where it lives; ``--strict`` exits non-zero when it is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+__all__ = [
+    "CACHE_ENV",
+    "DISABLE_ENV",
+    "build_directory",
+    "extension_error",
+    "load_extension",
+    "main",
+    "require_extension",
+    "warn_unavailable",
+]
+
+DISABLE_ENV = "LSTMKIT_DISABLE_EXTENSION"
+CACHE_ENV = "LSTMKIT_CACHE_DIR"
+_SOURCES = ("lstm_fused.cpp",)
+_lock = threading.Lock()
+_loaded: dict[str, ModuleType | str] = {}  # "module" -> module, or "error" -> reason
+_warned = False
+
+
+def _capability() -> str:
+    try:
+        return str(torch.backends.cpu.get_cpu_capability()).lower()
+    except Exception:  # pragma: no cover - very old torch
+        return "default"
+
+
+def _isa_flags(capability: str) -> list[str]:
+    """Instruction-set flags matching the capability torch itself dispatches to."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return []
+    if capability.startswith("avx512"):
+        return [
+            "-mavx512f",
+            "-mavx512dq",
+            "-mavx512bw",
+            "-mavx512vl",
+            "-mavx2",
+            "-mfma",
+            "-mprefer-vector-width=512",
+        ]
+    if capability.startswith("avx2"):
+        return ["-mavx2", "-mfma"]
+    return []
+
+
+def build_directory() -> Path:
+    """Where the compiled extension is cached (created on demand)."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "lstmkit"
+    )
+    tag = (
+        f"torch{torch.__version__.split('+')[0]}-py{sys.version_info.major}{sys.version_info.minor}"
+        f"-{platform.machine().lower()}-{_capability()}"
+    )
+    return Path(root) / "extensions" / tag
+
+
+def _ninja_on_path() -> None:
+    """Put the ``ninja`` of the ``ninja`` package (installed by the setup) on PATH."""
+    try:
+        import ninja  # type: ignore[import-not-found]
+
+        bin_dir = str(getattr(ninja, "BIN_DIR", ""))
+    except ImportError:
+        bin_dir = ""
+    scripts = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    for extra in (bin_dir, scripts):
+        if extra and extra not in path.split(os.pathsep):
+            path = extra + os.pathsep + path
+    os.environ["PATH"] = path
+
+
+def _compile(verbose: bool) -> ModuleType:
+    from torch.utils.cpp_extension import load
+
+    src_dir = Path(__file__).parent / "csrc"
+    sources = [str(src_dir / name) for name in _SOURCES]
+    missing = [s for s in sources if not os.path.exists(s)]
+    if missing:
+        raise FileNotFoundError(f"fused kernel sources missing from the package: {missing}")
+    build_dir = build_directory()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _ninja_on_path()
+    cap = _capability()
+    base = ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math"]
+    name = f"lstmkit_fused_{cap.replace('-', '_')}"
+    try:
+        return load(
+            name=name,
+            sources=sources,
+            extra_cflags=base + _isa_flags(cap),
+            extra_include_paths=[str(src_dir)],
+            build_directory=str(build_dir),
+            verbose=verbose,
+        )
+    except Exception:
+        if not _isa_flags(cap):
+            raise
+        # a compiler that rejects the instruction-set flags: build the portable version
+        generic = build_dir / "generic"
+        generic.mkdir(parents=True, exist_ok=True)
+        return load(
+            name="lstmkit_fused_generic",
+            sources=sources,
+            extra_cflags=base,
+            extra_include_paths=[str(src_dir)],
+            build_directory=str(generic),
+            verbose=verbose,
+        )
+
+
+def load_extension(verbose: bool = False) -> ModuleType | None:
+    """The compiled extension module, building it on first use; ``None`` if unavailable."""
+    if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
+        return None
+    with _lock:
+        if "module" in _loaded:
+            return _loaded["module"]  # type: ignore[return-value]
+        if "error" in _loaded:
+            return None
+        try:
+            module = _compile(verbose)
+        except Exception as exc:  # compiler missing, build error, load error
+            text = str(exc).strip().splitlines()
+            _loaded["error"] = f"{type(exc).__name__}: " + (" / ".join(text[-6:]) if text else "")
+            return None
+        _loaded["module"] = module
+        return module
+
+
+def extension_error() -> str | None:
+    """Why the extension is unavailable (``None`` if it loads)."""
+    if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
+        return f"disabled by {DISABLE_ENV}={os.environ[DISABLE_ENV]}"
+    if load_extension() is not None:
+        return None
+    return str(_loaded.get("error", "unknown error"))
+
+
+def require_extension() -> ModuleType:
+    """The extension, or ``RuntimeError`` saying why it is unavailable."""
+    module = load_extension()
+    if module is None:
+        raise RuntimeError(f"lstmkit fused extension unavailable: {extension_error()}")
+    return module
+
+
+def warn_unavailable(what: str = "the fused LSTM engine") -> None:
+    """Warn, once per process, that ``what`` falls back to the reference path."""
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    warnings.warn(
+        f"lstmkit: {what} is unavailable ({extension_error()}); using the reference path "
+        "(correct but slower). Install a C++ compiler and run `python -m lstmkit.engine.build` "
+        "to see the build log.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _reset() -> None:
+    """Forget the loaded module, the error and the warning (tests only)."""
+    global _warned
+    with _lock:
+        _loaded.clear()
+    _warned = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lstmkit.engine.build", description="Compile (or load) lstmkit's fused C++ extension."
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with status 1 if the extension is unavailable"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the compiler's output")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    print(f"lstmkit: building the fused extension in {build_directory()} ...", file=sys.stderr)
+    module = load_extension(verbose=args.verbose)
+    if module is None:
+        print(f"lstmkit: fused extension unavailable: {extension_error()}", file=sys.stderr)
+        print("lstmkit: the layers will use the reference path (correct, slower).", file=sys.stderr)
+        return 1 if args.strict else 0
+    print(
+        f"lstmkit: fused extension ready in {time.perf_counter() - start:.1f} s "
+        f"({module.__file__}; matrix products: {module.gemm_backend()})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

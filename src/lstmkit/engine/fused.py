@@ -1,0 +1,205 @@
+r"""The fused path for the LSTM family: one layer and direction over a whole sequence.
+
+:func:`lstm_fused` computes exactly what the reference path computes (the runner
+:func:`lstmkit.engine.run` stepping :func:`lstmkit.cells.lstm_step`, with the same masks,
+zoneout, reverse direction and initial state) in compiled code (``csrc/lstm_fused.cpp``):
+
+* forward: the input product :math:`X W_{ih}^\top` of all steps in one matrix product, one
+  recurrent product per step, then all pointwise gate math of the step in one pass per
+  batch row; the gate activations are saved once;
+* backward (:class:`FusedLSTMFunction`, a hand-written backward through time): per step one
+  pointwise pass and the product :math:`dZ_t W_{hh}`; :math:`dW_{ih}, dW_{hh}, dW_{hr},
+  dW_{gh}` and :math:`dX` as large products after the loop.
+
+The boundary is ``kernel (C++) -> FusedLSTMFunction (autograd) -> lstm_fused -> nn.LSTM``; a
+GPU kernel would slot in at the first arrow (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+from lstmkit.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState
+from lstmkit.engine.build import require_extension
+from lstmkit.engine.runner import RunResult, State
+
+__all__ = ["SUPPORTED_DTYPES", "FusedLSTMFunction", "fused_unsupported", "lstm_fused"]
+
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
+# Activation ids of csrc/lstm_math.h (enum Act).
+_ACTIVATION_IDS = {"tanh": 0, "sigmoid": 1, "identity": 2, "hs97_g": 3, "hs97_h": 4}
+# Order of the tensors the kernel takes after (x, h0, c0, a0).
+_PARAM_FIELDS = (
+    "weight_ih",
+    "weight_hh",
+    "bias_ih",
+    "bias_hh",
+    "weight_ch",
+    "weight_gh",
+    "weight_hr",
+    "ln_ih_weight",
+    "ln_hh_weight",
+    "ln_c_weight",
+    "ln_c_bias",
+)
+
+
+def fused_unsupported(spec: LSTMSpec, x: Tensor) -> str | None:
+    """Why the fused kernel cannot run this spec on this input (``None`` if it can)."""
+    if x.device.type != "cpu":
+        return f"the fused kernel runs on the CPU only, got input on {x.device}"
+    if x.dtype not in SUPPORTED_DTYPES:
+        return f"the fused kernel supports float32 and float64, got {x.dtype}"
+    for name in (spec.cell_activation, spec.output_activation):
+        if name not in _ACTIVATION_IDS:
+            return f"the fused kernel has no activation {name!r}"
+    return None
+
+
+def _flags(spec: LSTMSpec, reverse: bool) -> list[int]:
+    return [
+        int(spec.input_gate),
+        int(spec.forget_gate),
+        int(spec.output_gate),
+        int(spec.coupled),
+        int(spec.peepholes),
+        int(spec.full_gate_recurrence),
+        int(spec.layer_norm),
+        _ACTIVATION_IDS[spec.cell_activation],
+        _ACTIVATION_IDS[spec.output_activation],
+        int(reverse),
+    ]
+
+
+class FusedLSTMFunction(torch.autograd.Function):
+    """Autograd wrapper of the fused kernel: forward over all steps, backward through time.
+
+    ``apply(flags, eps, need_states, x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask)``
+    with ``params`` in the order of :class:`~lstmkit.cells.LSTMParams` minus nothing
+    (``weight_ih, weight_hh, bias_ih, bias_hh, weight_ch, weight_gh, weight_hr, ln_ih_weight,
+    ln_hh_weight, ln_c_weight, ln_c_bias``; ``None`` where absent). Returns
+    ``(output, h_n, c_n, a_n, h_states, c_states, a_states)`` (``None`` where absent).
+    Masks and zoneout keep weights are constants (no gradient). Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        flags: list[int],
+        eps: float,
+        need_states: bool,
+        x: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        a0: Tensor | None,
+        *rest: Tensor | None,
+    ) -> tuple[Tensor | None, ...]:
+        ext = require_extension()
+        params, (h_mask, keep_h, keep_c, mask) = rest[:11], rest[11:]
+        out = ext.forward(x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask, flags, eps, True, need_states)
+        y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats = out
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, *params, h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats)
+        ctx.flags = flags  # type: ignore[attr-defined]
+        ctx.eps = eps  # type: ignore[attr-defined]
+        return y, hn, cn, an, hs, cs, as_
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
+        ext = require_extension()
+        saved = ctx.saved_tensors
+        x, params = saved[0], saved[1:12]
+        h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats = saved[12:]
+        # inputs: flags, eps, need_states, x, h0, c0, a0, 11 params, 4 masks
+        need = [bool(n) for n in ctx.needs_input_grad[3:18]]
+        out = ext.backward(
+            *grads,
+            x,
+            *params,
+            h_mask,
+            keep_h,
+            keep_c,
+            mask,
+            hbuf,
+            cbuf,
+            abuf,
+            act,
+            stats,
+            ctx.flags,
+            ctx.eps,
+            need,
+        )
+        out = [g if n else None for g, n in zip(out, need)]
+        return (None, None, None, *out, None, None, None, None)
+
+
+def lstm_fused(
+    x: Tensor,
+    state: State,
+    params: LSTMParams,
+    spec: LSTMSpec,
+    *,
+    x_mask: Tensor | None = None,
+    h_mask: Tensor | None = None,
+    keep_h: Tensor | None = None,
+    keep_c: Tensor | None = None,
+    mask: Tensor | None = None,
+    reverse: bool = False,
+    return_states: bool = False,
+) -> RunResult:
+    r"""Run one LSTM layer and direction over a sequence with the fused kernel.
+
+    Same result as the reference path (``run`` over :func:`~lstmkit.cells.lstm_step`):
+
+    Args:
+        x: (L, N, H_in) time-major input.
+        state: :class:`~lstmkit.cells.LSTMState` ``(h (N, H_out), c (N, H))``, or an
+            :class:`~lstmkit.cells.FGRState` for the FGR variant.
+        params: the layer's :class:`~lstmkit.cells.LSTMParams` (DropConnect already applied).
+        spec: the cell's :class:`~lstmkit.cells.LSTMSpec`.
+        x_mask: (N, H_in) variational dropout mask on the input.
+        h_mask: (N, H_out) variational dropout mask on :math:`h_{t-1}`.
+        keep_h, keep_c: zoneout keep weights, (L, N, H_out) and (L, N, H) (an expanded
+            constant in evaluation mode).
+        mask: (L, N) bool, true at real steps; padded steps keep the state and output 0.
+        reverse: walk the steps from last to first.
+        return_states: also return every step's state.
+
+    Returns:
+        :class:`~lstmkit.engine.RunResult` ``(output (L, N, H_out), final state, states)``.
+
+    Example::
+
+        >>> from lstmkit.cells import VARIANTS, LSTMParams, lstm_param_shapes, lstm_initial_state
+        >>> spec = VARIANTS["vanilla"]
+        >>> p = LSTMParams(**{k: torch.randn(s) * 0.1 for k, s in lstm_param_shapes(spec, 3, 4).items()})
+        >>> res = lstm_fused(torch.randn(5, 2, 3), lstm_initial_state(spec, (2,), 4), p, spec)
+        >>> res.output.shape
+        torch.Size([5, 2, 4])
+    """
+    reason = fused_unsupported(spec, x)
+    if reason is not None:
+        raise ValueError(f"lstm_fused: {reason}")
+    if x_mask is not None:
+        x = x * x_mask  # (L, N, H_in), as lstm_input_projection does
+    fgr = spec.full_gate_recurrence
+    a0 = state[2] if fgr else None
+    tensors = (x, state[0], state[1], a0, *(getattr(params, f) for f in _PARAM_FIELDS))
+    masks = (h_mask, keep_h, keep_c, mask)
+    flags = _flags(spec, reverse)
+    eps = float(spec.layer_norm_eps)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        y, hn, cn, an, hs, cs, as_ = FusedLSTMFunction.apply(flags, eps, return_states, *tensors, *masks)
+    else:
+        out = require_extension().forward(*tensors, *masks, flags, eps, False, return_states)
+        y, hn, cn, an, hs, cs, as_ = out[:7]
+    final: State = FGRState(hn, cn, an) if fgr else LSTMState(hn, cn)
+    states: State | None = None
+    if return_states:
+        states = FGRState(hs, cs, as_) if fgr else LSTMState(hs, cs)
+    return RunResult(y, final, states)
