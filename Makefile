@@ -32,6 +32,30 @@ lint: $(STAMP)
 
 bench: bench-speed
 
+# Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
+# French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
+# sdist on PyPI (pip download, sha256-checked) into $$LSTMKIT_DATA or ~/.cache/lstmkit.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+NLP_DATA := $(VENV)/.nlp-data
+
+.PHONY: data-nlp bench-nlp
+setup: $(NLP_DATA)
+test: $(NLP_DATA)
+data-nlp: $(NLP_DATA)
+
+$(NLP_DATA): $(STAMP) src/lstmkit/data/corpora.py
+	@missing=""; for p in $$($(PY) -m lstmkit.data.corpora debian-packages); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends $$missing; fi
+	$(PY) -m lstmkit.data.corpora fetch-vader
+	$(PY) -m lstmkit.data.corpora status
+	touch $@
+
+bench-nlp: $(NLP_DATA)
+	$(PY) benchmarks/nlp.py
+
 bench-speed: $(STAMP)
 	$(PY) benchmarks/speed.py
 

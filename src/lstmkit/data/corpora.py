@@ -247,7 +247,11 @@ def _kjv_chapters(bible: str = "bible") -> list[str]:
     return chapters
 
 
-def _fortunes(root: Path = Path("/usr/share/games/fortunes")) -> list[str]:
+_FORTUNE_DIR = Path("/usr/share/games/fortunes")
+
+
+def _fortunes() -> list[str]:
+    root = _FORTUNE_DIR
     if not root.is_dir():
         raise _missing("fortunes", str(root))
     entries: list[str] = []
@@ -326,6 +330,9 @@ def _vader_dir() -> Path:
 def load_vader(subset: str = "movies", *, binary: bool = True, seed: int = 0) -> LabelledSplits:
     """A VADER ground-truth set (Hutto & Gilbert 2014) split 80/10/10 by a seeded permutation.
 
+    Duplicate texts (2 in movies, 11 in amazon, 71 in nyt) are kept once, so no text is in
+    two splits.
+
     Args:
         subset: ``"movies"``, ``"tweets"``, ``"amazon"`` or ``"nyt"``.
         binary: classes ``negative`` (mean rating < 0) and ``positive`` (> 0), dropping the
@@ -339,12 +346,14 @@ def load_vader(subset: str = "movies", *, binary: bool = True, seed: int = 0) ->
     if not path.is_file():
         raise _missing(f"vader-{subset}", str(path))
     rows: list[tuple[str, float]] = []
+    seen: set[str] = set()
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split("\t", 2)
         if len(parts) != 3:
             continue
         text, score = parts[2].strip(), float(parts[1])
-        if text:
+        if text and text not in seen:  # a few texts appear twice; keep the first
+            seen.add(text)
             rows.append((text, score))
     if binary:
         classes: tuple[str, ...] = ("negative", "positive")
