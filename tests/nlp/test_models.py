@@ -14,7 +14,7 @@ from lstmkit.models.text_classifier import TextClassifier
 from lstmkit.nn.attention import AdditiveAttention, AttentionPooling, MultiplicativeAttention, masked_softmax
 
 
-# ---------------------------------------------------------------------------------------------- attention
+# --- attention
 def test_masked_softmax() -> None:
     scores = torch.randn(3, 5)
     mask = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [0, 0, 1, 0, 1]], dtype=torch.bool)
@@ -41,7 +41,7 @@ def test_attention_ignores_padding(att: torch.nn.Module) -> None:
     keys2 = keys.clone()
     keys2[0, 4:] = 100.0  # garbage in padding changes nothing
     torch.testing.assert_close(att(query, keys2, mask)[0], ctx)
-    c1, w1 = att(query[:, 0], keys, mask)  # single query step
+    c1, _w1 = att(query[:, 0], keys, mask)  # single query step
     torch.testing.assert_close(c1, ctx[:, 0])
     with pytest.raises(ValueError, match="keys: expected"):
         att(query, keys[..., :3], mask)
@@ -57,7 +57,7 @@ def test_attention_pooling_masks() -> None:
     assert torch.all(w[0, 2:] == 0)
 
 
-# ---------------------------------------------------------------------------------------------- language model
+# --- language model
 def test_lm_tied_weights_and_projection() -> None:
     lm = LanguageModel(50, 16, 16, 2)
     assert lm.decoder.weight is lm.embedding.weight and lm.project is None
@@ -144,7 +144,7 @@ def test_lm_bad_input() -> None:
         list(lm.generate([1], -1))
 
 
-# ---------------------------------------------------------------------------------------------- classifier
+# --- classifier
 @pytest.mark.parametrize("pooling", ["attention", "last", "mean", "max"])
 def test_classifier_padded_batch_equals_each_alone(pooling: str) -> None:
     clf = TextClassifier(40, 3, 8, 6, pooling=pooling).eval()
@@ -168,7 +168,7 @@ def test_classifier_bad_input() -> None:
         TextClassifier(40, 2, pooling="sum")
 
 
-# ---------------------------------------------------------------------------------------------- seq2seq
+# --- seq2seq
 @pytest.mark.parametrize("attention", ["luong", "bahdanau"])
 def test_seq2seq_teacher_forcing_equals_stepwise_decoding(attention: str) -> None:
     m = Seq2Seq(30, 40, 8, 12, 2, attention=attention).eval()

@@ -16,7 +16,7 @@ from lstmkit.data.corpora import load_text_corpus
 def test_kneser_ney_is_a_distribution() -> None:
     text = load_text_corpus("pydoc").train[:20_000]
     lm = KneserNeyLM(order=4, discount=0.7).fit(text)
-    symbols = sorted(lm.vocab) + ["\x00unseen"]
+    symbols = [*sorted(lm.vocab), "\x00unseen"]
     for context in ("the ", "def", "zzq", "", "x"):
         total = sum(lm.prob(context, s) for s in symbols)
         assert total == pytest.approx(1.0, abs=1e-9)
