@@ -1,0 +1,45 @@
+"""Task models built from :mod:`lstmkit.nn`: forecaster, classifiers, anomaly detector, ...
+
+Submodules are imported on first use (``lstmkit.models.Forecaster`` loads
+:mod:`lstmkit.models.forecaster`), so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_LAZY = {
+    "Forecaster": "forecaster",
+    "ForecastNet": "forecaster",
+    "Forecast": "forecast_base",
+    "ForecastModel": "forecast_base",
+    "BacktestResult": "forecast_base",
+    "backtest": "forecast_base",
+    "SequenceClassifier": "classifier",
+    "LSTMFCN": "classifier",
+    "LSTMClassifier": "classifier",
+    "AnomalyDetector": "anomaly",
+    "LSTMAutoencoder": "anomaly",
+}
+
+__all__ = [
+    "LSTMFCN",
+    "AnomalyDetector",
+    "BacktestResult",
+    "Forecast",
+    "ForecastModel",
+    "ForecastNet",
+    "Forecaster",
+    "LSTMAutoencoder",
+    "LSTMClassifier",
+    "SequenceClassifier",
+    "backtest",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"lstmkit.models.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'lstmkit.models' has no attribute {name!r}")
