@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 import warnings
@@ -78,6 +79,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--bptt", type=int, default=128, help="truncated-BPTT length (default 128)")
     add_train_args(t, lr=3e-3, batch_size=32, epochs=1)
     t.add_argument("--sample-length", type=int, default=300, help="characters/tokens sampled at the end")
+    t.add_argument(
+        "--ngram-orders",
+        default="5",
+        help="comma-separated orders of interpolated Kneser-Ney baselines on the same split "
+        "(discount tuned on validation; default 5; empty for none)",
+    )
     t.set_defaults(func=_train_cmd)
 
     g = s.add_parser(
@@ -229,6 +236,32 @@ def sample_text(
     return tokenizer.decode(out)
 
 
+def ngram_baseline(
+    tokenizer: Tokenizer, train: str, valid: str, test: str | None, order: int
+) -> dict[str, float]:
+    """Fit an interpolated Kneser-Ney model of ``order`` on the training tokens (the same
+    tokenization as the LSTM's), tune its discount on the first 50,000 validation tokens and
+    measure bits per token on valid and test. The "params" column reports its n-gram contexts."""
+    from lstmkit.baselines.ngram import KneserNeyLM
+
+    start = time.perf_counter()
+
+    def toks(text: str) -> list[int] | str:
+        return text if tokenizer.kind == "char" else tokenizer.encode(text)
+
+    lm = KneserNeyLM(order=order).fit(toks(train))
+    valid_t = toks(valid)
+    lm.tune_discount(valid_t[:50_000], grid=(0.6, 0.7, 0.8, 0.9, 0.95))
+    row = {
+        "d": lm.discount,
+        "valid_bits": lm.bits_per_symbol(valid_t),
+        "test_bits": lm.bits_per_symbol(toks(test)) if test else float("nan"),
+        "contexts": float(sum(len(c) for c in lm._counts[1:])),
+    }
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
 def _load_texts(args: argparse.Namespace) -> tuple[str, str, str | None, str]:
     if args.text_file:
         text = read_text(args.text_file, encoding=args.encoding)
@@ -308,8 +341,18 @@ def _train_cmd(args: argparse.Namespace) -> int:
     test_col = f"{test_bits:>16.3f}" if test_bits is not None else f"{'-':>16}"
     print(
         f"{desc:<28}{count_parameters(res.model):>10,}{res.train_seconds:>9.0f}{res.steps:>7}"
-        f"{res.valid_bits:>17.3f}{perplexity(res.valid_bits * 0.6931471805599453):>11.2f}{test_col}"
+        f"{res.valid_bits:>17.3f}{perplexity(res.valid_bits * math.log(2)):>11.2f}{test_col}"
     )
+    orders = [int(o) for o in args.ngram_orders.split(",") if o.strip()] if args.ngram_orders else []
+    for order in orders:
+        row = ngram_baseline(tokenizer, train, valid, test, order)
+        test_col = f"{row['test_bits']:>16.3f}" if test else f"{'-':>16}"
+        name = f"Kneser-Ney {order}-gram (D={row['d']:.2f})"
+        ppl = perplexity(row["valid_bits"] * math.log(2))
+        print(
+            f"{name:<28}{int(row['contexts']):>10,}{row['seconds']:>9.0f}"
+            f"{'-':>7}{row['valid_bits']:>17.3f}{ppl:>11.2f}{test_col}"
+        )
     print(f"\nsample (temperature 0.8, seed {args.seed}):")
     print(sample_text(res.model, tokenizer, "", args.sample_length, temperature=0.8, seed=args.seed))
     log.info("model written to %s/model.pt (%.0f s in all)", run_dir, time.perf_counter() - start)
