@@ -237,7 +237,16 @@ ALIASES = {
 # ------------------------------------------------------------------------------------ the model
 class SequenceModel(nn.Module):
     """A recurrent layer (any lstmkit LSTM variant, GRU or Elman RNN) and a linear readout at
-    every step: (N, L, C) -> (N, L, K). Stateful: ``model(x, state, lengths) -> (y, state)``."""
+    every step: (N, L, C) -> (N, L, K). Stateful: ``model(x, state, lengths) -> (y, state)``.
+
+    Args:
+        cell: an LSTM variant name, ``"gru"`` or ``"rnn"``.
+        input_size, hidden_size, output_size: C, H, K.
+        num_layers: stacked layers.
+        dropout: between layers; recurrent_dropout: variational on h (all cells);
+        zoneout, weight_drop: LSTM only.
+        engine: passed to :class:`~lstmkit.nn.LSTM` when it has that option.
+    """
 
     def __init__(
         self,
@@ -247,18 +256,33 @@ class SequenceModel(nn.Module):
         output_size: int,
         *,
         num_layers: int = 1,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        weight_drop: float = 0.0,
         engine: str | None = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell: expected one of {list(CELLS)}, got {cell!r}")
         self.cell = cell
-        if cell == "gru":
-            self.rnn: nn.Module = GRU(input_size, hidden_size, num_layers, batch_first=True)
-        elif cell == "rnn":
-            self.rnn = RNN(input_size, hidden_size, num_layers, batch_first=True)
+        common: dict[str, Any] = {
+            "batch_first": True,
+            "dropout": dropout if num_layers > 1 else 0.0,
+            "recurrent_dropout": recurrent_dropout,
+        }
+        if cell in ("gru", "rnn"):
+            if zoneout or weight_drop:
+                raise ValueError(f"zoneout, weight_drop: only for LSTM cells, got cell={cell!r}")
+            layer = GRU if cell == "gru" else RNN
+            self.rnn: nn.Module = layer(input_size, hidden_size, num_layers, **common)
         else:
-            kwargs: dict[str, Any] = {"variant": cell, "batch_first": True}
+            kwargs: dict[str, Any] = {
+                **common,
+                "variant": cell,
+                "zoneout": zoneout,
+                "weight_drop": weight_drop,
+            }
             if "f" in VARIANTS[cell].gates:
                 kwargs["forget_bias"] = 1.0  # Gers et al. 2000's advice for forget gates
             if engine is not None:
@@ -273,7 +297,7 @@ class SequenceModel(nn.Module):
         return self.head(out), state  # (N, L, K)
 
 
-def _activate(task: syn.Task, logits: Tensor) -> Tensor:
+def activate(task: syn.Task, logits: Tensor) -> Tensor:
     if task.output == "sigmoid":
         return torch.sigmoid(logits)
     if task.output == "softmax":
@@ -281,7 +305,7 @@ def _activate(task: syn.Task, logits: Tensor) -> Tensor:
     return logits
 
 
-def _loss(task: syn.Task, logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+def task_loss(task: syn.Task, logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     if task.output == "softmax":
         return F.cross_entropy(logits[mask], targets[mask])
     sel_logits, sel_targets = logits[mask], targets[mask]  # (M, K)
@@ -375,8 +399,8 @@ def _judge(
     for start in range(0, n, chunk):
         part = _slice(batch, start, min(start + chunk, n))
         logits, _ = model(part.inputs, None, part.lengths)
-        wrong += int((~task.correct(_activate(task, logits), part)).sum())
-        loss += float(_loss(task, logits, part.targets, part.mask)) * len(part)
+        wrong += int((~task.correct(activate(task, logits), part)).sum())
+        loss += float(task_loss(task, logits, part.targets, part.mask)) * len(part)
     model.train()
     return wrong, loss / n
 
@@ -445,12 +469,12 @@ def _run_seed(
             inputs, targets, mask, done = batch
             logits, new_state = model(inputs, carried)
             state["seen"] = int(done)
-            return StepOutput(_loss(task, logits, targets, mask), weight=float(mask.sum())), new_state
+            return StepOutput(task_loss(task, logits, targets, mask), weight=float(mask.sum())), new_state
         logits, _ = model(batch.inputs, None, batch.lengths)
-        loss = _loss(task, logits, batch.targets, batch.mask)
+        loss = task_loss(task, logits, batch.targets, batch.mask)
         if model.training:
             state["seen"] += len(batch)
-            recent.extend(task.correct(_activate(task, logits.detach()), batch).tolist())
+            recent.extend(task.correct(activate(task, logits.detach()), batch).tolist())
         return StepOutput(loss, weight=float(len(batch)))
 
     def out_of_budget() -> str:
