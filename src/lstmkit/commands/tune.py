@@ -39,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lr", nargs=2, type=float, default=[1e-4, 3e-2], metavar=("LOW", "HIGH"), help="lr (log)"
     )
-    p.add_argument("--weight-decay", nargs=2, type=float, default=[0.0, 0.0], metavar=("LOW", "HIGH"))
+    p.add_argument(
+        "--weight-decay", nargs=2, type=float, default=[0.0, 0.0], metavar=("LOW", "HIGH"), help="L2 penalty"
+    )
     p.add_argument(
         "--dropout",
         nargs=2,
@@ -56,7 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar=("LOW", "HIGH"),
         help="variational dropout on h",
     )
-    p.add_argument("--zoneout", nargs=2, type=float, default=[0.0, 0.0], metavar=("LOW", "HIGH"))
+    p.add_argument(
+        "--zoneout",
+        nargs=2,
+        type=float,
+        default=[0.0, 0.0],
+        metavar=("LOW", "HIGH"),
+        help="zoneout on h and c",
+    )
     p.add_argument(
         "--weight-drop",
         nargs=2,
