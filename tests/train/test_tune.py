@@ -59,6 +59,7 @@ def test_reporter_callback_prunes_a_trainer_run():
         cfg = TrainConfig(lr=params["lr"], max_epochs=5, progress=False, plot=False)
         trainer = Trainer(model, cfg, loss_fn=loss_fn, callbacks=[reporter.callback()])
         h = trainer.fit(data, data)
+        assert h.best_value is not None
         return h.best_value
 
     space = SearchSpace(hidden=(8,), lr=(1e-5, 1e-1), dropout=(0.0, 0.0), num_layers=(1, 1))
