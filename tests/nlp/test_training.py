@@ -1,0 +1,250 @@
+"""Short real trainings (thresholds an untrained model misses) and the commands end to end."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstmkit.cli import main
+from lstmkit.commands.sentiment import classify, f1_macro, train_classifier
+from lstmkit.commands.textgen import train_language_model
+from lstmkit.commands.translate import corpus_scores, train_translator, translate_texts
+from lstmkit.data.corpora import (
+    LabelledSplits,
+    LabelledText,
+    ParallelSplits,
+    load_parallel,
+    load_text_corpus,
+    load_vader,
+)
+from lstmkit.data.text import CharTokenizer
+
+
+@pytest.mark.slow
+def test_char_lm_learns_python_docs() -> None:
+    c = load_text_corpus("pydoc")
+    tok = CharTokenizer()
+    res = train_language_model(
+        c.train[:80_000],
+        c.valid[:6_000],
+        tok,
+        model_kwargs={"embed_dim": 32, "hidden_size": 128, "num_layers": 1},
+        lr=1e-2,
+        batch_size=32,
+        bptt=32,
+        epochs=50,
+        max_steps=300,
+        progress=False,
+    )
+    unigram = -sum(p * math.log2(p) for p in _freqs(c.train[:80_000]).values())
+    # untrained: ~log2(vocab) = 6.5 bits; a unigram model: ~4.6 bits; context must be used to pass
+    assert res.valid_bits < unigram - 1.0, (res.valid_bits, unigram)
+    assert res.steps == 300
+
+
+def _freqs(text: str) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    return {k: v / len(text) for k, v in counts.items()}
+
+
+@pytest.mark.slow
+def test_sentiment_classifier_learns_vader_movies() -> None:
+    d = load_vader("movies")
+    res = train_classifier(
+        d,
+        model_kwargs={"embed_dim": 32, "hidden_size": 32, "dropout": 0.3},
+        lr=5e-3,
+        batch_size=32,
+        epochs=1,
+        max_steps=200,
+        vocab_size=8000,
+        progress=False,
+    )
+    pred, probs = classify(res.model, res.tokenizer, d.test.texts)
+    acc = sum(p == g for p, g in zip(pred, d.test.labels)) / len(pred)
+    assert acc > 0.64, acc  # chance is 0.5 on this balanced set
+    assert f1_macro(pred, d.test.labels, 2) > 0.6
+    torch.testing.assert_close(probs.sum(1), torch.ones(len(pred)))
+
+
+@pytest.mark.slow
+def test_translator_learns_short_pairs() -> None:
+    full = load_parallel()
+    short = [(s, t) for s, t in full.train if len(s.split()) <= 2 and len(t.split()) <= 3][:1500]
+    data = ParallelSplits("short", "en", "fr", short, short[:64], [])
+    res = train_translator(
+        data,
+        tokenizer="word",
+        vocab_size=3000,
+        model_kwargs={"embed_dim": 64, "hidden_size": 96},
+        lr=5e-3,
+        batch_size=32,
+        epochs=12,
+        patience=None,
+        progress=False,
+    )
+    probe = short[:150]
+    outs = translate_texts(res.model, res.src_tok, res.tgt_tok, [s for s, _ in probe], beam_size=1)
+    scores = corpus_scores([o for o, _ in outs], [t for _, t in probe])
+    assert scores["chrf"] > 60, scores  # an untrained decoder scores ~5, 4 epochs ~12, 12 epochs ~95
+
+
+def test_f1_macro() -> None:
+    assert f1_macro([1, 1, 0, 0], [1, 0, 0, 0], 2) == pytest.approx((2 / 3 + 0.8) / 2)
+    assert f1_macro([1, 1], [1, 1], 2) == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def test_textgen_cli_train_and_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    text = tmp_path / "tiny.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    run = tmp_path / "run"
+    rc = main(
+        [
+            "textgen",
+            "train",
+            "--text-file",
+            str(text),
+            "--embed-dim",
+            "8",
+            "--hidden-size",
+            "16",
+            "--layers",
+            "1",
+            "--bptt",
+            "16",
+            "--batch-size",
+            "4",
+            "--max-steps",
+            "3",
+            "--run-dir",
+            str(run),
+            "--no-progress",
+            "--sample-length",
+            "20",
+            "--ngram-orders",
+            "3",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "valid bits/char" in out and "Kneser-Ney 3-gram" in out
+    assert (run / "model.pt").is_file()
+    rc = main(
+        [
+            "textgen",
+            "sample",
+            "--checkpoint",
+            str(run),
+            "--prime",
+            "the ☃ fox",
+            "--length",
+            "15",
+            "--seed",
+            "1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and out.startswith("the ☃ fox") and len(out.strip()) >= len("the ☃ fox") + 5
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 ".encode("latin-1") * 100)
+    assert main(["textgen", "train", "--text-file", str(bad), "--run-dir", str(tmp_path / "r2")]) == 1
+    assert "not valid utf-8" in caplog.text
+    assert main(["textgen", "sample", "--checkpoint", str(tmp_path / "nothing")]) == 1
+
+
+def test_sentiment_cli_train_predict_and_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    run = tmp_path / "sent"
+    rc = main(
+        [
+            "sentiment",
+            "train",
+            "--embed-dim",
+            "8",
+            "--hidden-size",
+            "8",
+            "--max-steps",
+            "3",
+            "--epochs",
+            "1",
+            "--run-dir",
+            str(run),
+            "--no-progress",
+            "--no-baseline",
+        ]
+    )
+    assert rc == 0 and "test acc" in capsys.readouterr().out
+    rc = main(
+        ["sentiment", "predict", "--checkpoint", str(run), "--attention", "a gorgeous film", "zzqx ☃ " * 300]
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0 and len(lines) == 2
+    assert lines[0].split("\t")[0] in ("negative", "positive") and "attention:" in lines[0]
+    assert main(["sentiment", "predict", "--checkpoint", str(run), ""]) == 1
+    assert "non-empty text" in caplog.text
+    assert main(["textgen", "sample", "--checkpoint", str(run)]) == 1  # a sentiment model is no LM
+    assert "is not an lstmkit lm model" in caplog.text
+
+
+def test_translate_cli_train_predict_with_attention_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "tr"
+    rc = main(
+        [
+            "translate",
+            "train",
+            "--embed-dim",
+            "16",
+            "--hidden-size",
+            "16",
+            "--bpe-merges",
+            "200",
+            "--max-steps",
+            "3",
+            "--epochs",
+            "1",
+            "--eval-limit",
+            "12",
+            "--beam",
+            "2",
+            "--run-dir",
+            str(run),
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "BLEU" in out and "FreeDict word-by-word" in out
+    assert (run / "attention.png").read_bytes()[:4] == b"\x89PNG" and (run / "report.html").is_file()
+    png = tmp_path / "att.png"
+    rc = main(
+        [
+            "translate",
+            "predict",
+            "--checkpoint",
+            str(run),
+            "--beam",
+            "1",
+            "--attention-png",
+            str(png),
+            "Open the file",
+            "",
+            "x" * 2000,
+        ]
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 0 and len(lines) == 3 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_labelled_text_container() -> None:
+    lt = LabelledText(["a", "b"], [0, 1])
+    assert len(lt) == 2 and lt.scores == []
+    assert "train=2" in repr(LabelledSplits("x", ("n", "p"), lt, lt, lt))
