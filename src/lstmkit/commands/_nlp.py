@@ -26,24 +26,44 @@ __all__ = [
 
 
 class TimeBudget(Callback):
-    """A trainer callback that stops training after ``seconds`` of wall time (checked after
-    every optimizer step) and records the training time actually used in ``used``."""
+    """A trainer callback that stops training once ``seconds`` have been used (checked after
+    every optimizer step), counted on ``clock``: ``"cpu"`` (this process's CPU time, what the
+    training itself consumed, robust to other programs sharing the cores) or ``"wall"``.
+    Records both in ``cpu`` and ``wall``; ``used`` is the one on the chosen clock."""
 
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.start = 0.0
-        self.used = 0.0
+    def __init__(self, seconds: float | None, clock: str = "cpu") -> None:
+        if clock not in ("cpu", "wall"):
+            raise ValueError(f"clock: expected 'cpu' or 'wall', got {clock!r}")
+        self.seconds, self.clock = seconds, clock
+        self._t0 = (0.0, 0.0)
+        self.cpu = self.wall = 0.0
+
+    @property
+    def used(self) -> float:
+        return self.cpu if self.clock == "cpu" else self.wall
+
+    def _tick(self) -> None:
+        self.wall = time.perf_counter() - self._t0[0]
+        self.cpu = time.process_time() - self._t0[1]
 
     def on_fit_start(self, trainer: Any) -> None:
-        self.start = time.perf_counter()
+        self._t0 = (time.perf_counter(), time.process_time())
 
     def on_train_batch_end(self, trainer: Any, out: Any) -> None:
-        self.used = time.perf_counter() - self.start
+        self._tick()
         if self.seconds is not None and self.used >= self.seconds:
             trainer.should_stop = True
 
     def on_fit_end(self, trainer: Any, history: Any) -> None:
-        self.used = time.perf_counter() - self.start
+        self._tick()
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table (pipes), numbers right-aligned; floats as given (format them first)."""
+    align = ["---" if i == 0 else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -99,7 +119,14 @@ def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, ep
         type=float,
         default=None,
         metavar="SECONDS",
-        help="stop training after this wall time",
+        help="stop training after this much time (see --budget-clock)",
+    )
+    g.add_argument(
+        "--budget-clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="what --time-budget counts: this process's CPU time (default; fair on a shared machine) "
+        "or wall time",
     )
     g.add_argument("--clip-norm", type=float, default=1.0, help="gradient norm clipping (default 1.0)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

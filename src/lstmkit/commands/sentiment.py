@@ -177,6 +177,7 @@ def train_classifier(
     patience: int | None = 3,
     max_steps: int | None = None,
     time_budget: float | None = None,
+    budget_clock: str = "cpu",
     clip_norm: float | None = 1.0,
     seed: int = 0,
     run_dir: str | None = None,
@@ -209,7 +210,7 @@ def train_classifier(
         plot=run_dir is not None,
         seed=seed,
     )
-    budget = TimeBudget(time_budget)
+    budget = TimeBudget(time_budget, budget_clock)
     trainer = Trainer(model, config, step=_step, metrics={"acc": accuracy}, callbacks=[budget])
     history = trainer.fit(
         _batches(train_ids, data.train.labels, batch_size, shuffle=True, seed=seed),
@@ -251,6 +252,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         patience=args.patience,
         max_steps=args.max_steps,
         time_budget=args.time_budget,
+        budget_clock=args.budget_clock,
         clip_norm=args.clip_norm,
         seed=args.seed,
         run_dir=run_dir,

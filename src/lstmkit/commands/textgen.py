@@ -19,6 +19,7 @@ from lstmkit.commands._nlp import (
     add_train_args,
     count_parameters,
     load_bundle,
+    markdown_table,
     read_input_text,
     save_bundle,
 )
@@ -122,7 +123,8 @@ class LMResult:
 
     model: LanguageModel
     tokenizer: Tokenizer
-    train_seconds: float
+    cpu_seconds: float
+    wall_seconds: float
     steps: int
     tokens_seen: int
     valid_bits: float
@@ -141,6 +143,7 @@ def train_language_model(
     epochs: int = 1,
     max_steps: int | None = None,
     time_budget: float | None = None,
+    budget_clock: str = "cpu",
     clip_norm: float | None = 1.0,
     vocab_size: int | None = None,
     seed: int = 0,
@@ -178,15 +181,21 @@ def train_language_model(
         log_every=10,
         seed=seed,
     )
-    budget = TimeBudget(time_budget)
+    budget = TimeBudget(time_budget, budget_clock)
     trainer = Trainer(model, config, loss_fn=sequence_cross_entropy, callbacks=[budget])
     history = trainer.fit(train)
-    log.info("trained %d steps in %.0f s; evaluating", trainer.global_step, budget.used)
+    log.info(
+        "trained %d steps in %.0f s CPU (%.0f s wall); evaluating",
+        trainer.global_step,
+        budget.cpu,
+        budget.wall,
+    )
     valid_bits = bits_per_token(stream_nll(model, valid_ids, batch_size=8, bptt=512))
     return LMResult(
         model,
         tokenizer,
-        budget.used,
+        budget.cpu,
+        budget.wall,
         trainer.global_step,
         trainer.global_step * batch_size * bptt,
         valid_bits,
@@ -305,6 +314,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         max_steps=args.max_steps,
         time_budget=args.time_budget,
+        budget_clock=args.budget_clock,
         clip_norm=args.clip_norm,
         vocab_size=args.vocab_size,
         seed=args.seed,
@@ -326,33 +336,46 @@ def _train_cmd(args: argparse.Namespace) -> int:
             "corpus": name,
             "valid_bits": res.valid_bits,
             "test_bits": test_bits,
-            "train_seconds": res.train_seconds,
+            "cpu_seconds": res.cpu_seconds,
+            "wall_seconds": res.wall_seconds,
         },
     )
     print(
         f"corpus {name}: {len(train):,} training characters, "
         f"tokenizer {args.tokenizer} ({len(tokenizer)} ids)"
     )
-    print(
-        f"{'model':<28}{'params':>10}{'train s':>9}{'steps':>7}{f'valid bits/{unit}':>17}{'valid ppl':>11}"
-        f"{f'test bits/{unit}':>16}"
-    )
-    desc = f"LSTM {args.layers}x{args.hidden_size} emb {args.embed_dim}"
-    test_col = f"{test_bits:>16.3f}" if test_bits is not None else f"{'-':>16}"
-    print(
-        f"{desc:<28}{count_parameters(res.model):>10,}{res.train_seconds:>9.0f}{res.steps:>7}"
-        f"{res.valid_bits:>17.3f}{perplexity(res.valid_bits * math.log(2)):>11.2f}{test_col}"
-    )
+    headers = ["model", "params", "CPU s", "wall s", "steps", f"{unit}s seen"]
+    headers += [f"valid bits/{unit}", "valid ppl", f"test bits/{unit}"]
+    rows: list[list[Any]] = [
+        [
+            f"LSTM {args.layers}x{args.hidden_size}, emb {args.embed_dim}",
+            f"{count_parameters(res.model):,}",
+            f"{res.cpu_seconds:.0f}",
+            f"{res.wall_seconds:.0f}",
+            res.steps,
+            f"{res.tokens_seen:,}",
+            f"{res.valid_bits:.3f}",
+            f"{perplexity(res.valid_bits * math.log(2)):.2f}",
+            f"{test_bits:.3f}" if test_bits is not None else "-",
+        ]
+    ]
     orders = [int(o) for o in args.ngram_orders.split(",") if o.strip()] if args.ngram_orders else []
     for order in orders:
         row = ngram_baseline(tokenizer, train, valid, test, order)
-        test_col = f"{row['test_bits']:>16.3f}" if test else f"{'-':>16}"
-        name = f"Kneser-Ney {order}-gram (D={row['d']:.2f})"
-        ppl = perplexity(row["valid_bits"] * math.log(2))
-        print(
-            f"{name:<28}{int(row['contexts']):>10,}{row['seconds']:>9.0f}"
-            f"{'-':>7}{row['valid_bits']:>17.3f}{ppl:>11.2f}{test_col}"
+        rows.append(
+            [
+                f"Kneser-Ney {order}-gram (D={row['d']:.2f})",
+                f"{int(row['contexts']):,} n-grams",
+                f"{row['seconds']:.0f}",
+                "",
+                "",
+                f"{len(tokenizer.encode(train)) if tokenizer.kind != 'char' else len(train):,}",
+                f"{row['valid_bits']:.3f}",
+                f"{perplexity(row['valid_bits'] * math.log(2)):.2f}",
+                f"{row['test_bits']:.3f}" if test else "-",
+            ]
         )
+    print(markdown_table(headers, rows))
     print(f"\nsample (temperature 0.8, seed {args.seed}):")
     print(sample_text(res.model, tokenizer, "", args.sample_length, temperature=0.8, seed=args.seed))
     log.info("model written to %s/model.pt (%.0f s in all)", run_dir, time.perf_counter() - start)

@@ -167,6 +167,7 @@ def train_translator(
     patience: int | None = 3,
     max_steps: int | None = None,
     time_budget: float | None = None,
+    budget_clock: str = "cpu",
     clip_norm: float | None = 1.0,
     seed: int = 0,
     run_dir: str | None = None,
@@ -204,7 +205,7 @@ def train_translator(
         plot=run_dir is not None,
         seed=seed,
     )
-    budget = TimeBudget(time_budget)
+    budget = TimeBudget(time_budget, budget_clock)
     trainer = Trainer(model, config, step=_step, callbacks=[budget])
     history = trainer.fit(
         _pair_batches(train_src, train_tgt, batch_size, shuffle=True, seed=seed),
@@ -359,6 +360,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         patience=args.patience,
         max_steps=args.max_steps,
         time_budget=args.time_budget,
+        budget_clock=args.budget_clock,
         clip_norm=args.clip_norm,
         seed=args.seed,
         run_dir=str(run_dir),
