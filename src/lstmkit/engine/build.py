@@ -115,10 +115,10 @@ def _compile(verbose: bool) -> ModuleType:
     build_dir.mkdir(parents=True, exist_ok=True)
     _ninja_on_path()
     cap = _capability()
-    base = ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math"]
+    base = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
     name = f"lstmkit_fused_{cap.replace('-', '_')}"
     try:
-        return load(
+        module = load(
             name=name,
             sources=sources,
             extra_cflags=base + _isa_flags(cap),
@@ -132,7 +132,7 @@ def _compile(verbose: bool) -> ModuleType:
         # a compiler that rejects the instruction-set flags: build the portable version
         generic = build_dir / "generic"
         generic.mkdir(parents=True, exist_ok=True)
-        return load(
+        module = load(
             name="lstmkit_fused_generic",
             sources=sources,
             extra_cflags=base,
@@ -140,6 +140,9 @@ def _compile(verbose: bool) -> ModuleType:
             build_directory=str(generic),
             verbose=verbose,
         )
+    if not isinstance(module, ModuleType):
+        raise TypeError(f"torch.utils.cpp_extension.load returned {type(module).__name__}, expected a module")
+    return module
 
 
 def load_extension(verbose: bool = False) -> ModuleType | None:
@@ -147,8 +150,9 @@ def load_extension(verbose: bool = False) -> ModuleType | None:
     if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
         return None
     with _lock:
-        if "module" in _loaded:
-            return _loaded["module"]  # type: ignore[return-value]
+        cached = _loaded.get("module")
+        if isinstance(cached, ModuleType):
+            return cached
         if "error" in _loaded:
             return None
         try:

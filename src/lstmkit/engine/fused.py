@@ -103,7 +103,8 @@ class FusedLSTMFunction(torch.autograd.Function):
         out = ext.forward(x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask, flags, eps, True, need_states)
         y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats = out
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(x, *params, h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats)
+        saved: list[Any] = [x, *params, h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats]
+        ctx.save_for_backward(*saved)  # None entries are allowed
         ctx.flags = flags  # type: ignore[attr-defined]
         ctx.eps = eps  # type: ignore[attr-defined]
         return y, hn, cn, an, hs, cs, as_

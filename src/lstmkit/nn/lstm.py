@@ -20,7 +20,11 @@ from lstmkit.cells.lstm import (
     lstm_step,
     resolve_variant,
 )
+from lstmkit.engine.dispatch import check_engine, native_unsupported, select_engine
+from lstmkit.engine.fused import lstm_fused
+from lstmkit.engine.native import lstm_native
 from lstmkit.engine.runner import RunResult, State, run
+from lstmkit.engine.stream import LSTMStream
 from lstmkit.nn._stacked import StackedRecurrent, check_positive_int
 from lstmkit.nn.regularizers import check_probability, drop_connect, zoneout, zoneout_keep
 
@@ -63,6 +67,19 @@ class LSTM(StackedRecurrent):
             gets 0), e.g. 1.0 as Gers et al. (2000) and Jozefowicz et al. (2015) advise.
         recurrent_init: ``"uniform"`` (PyTorch's) or ``"orthogonal"`` (each gate block of
             ``weight_hh`` orthogonal).
+        engine: what runs the recurrence, ``"auto"`` (default), ``"native"``, ``"fused"`` or
+            ``"reference"`` (see *Engines* below); a plain attribute, changeable later.
+
+    Engines (the table of :mod:`lstmkit.engine.dispatch`): ``"auto"`` sends the classic cell
+    without active custom regularizers (variational dropout and DropConnect count in training
+    mode only, zoneout always) to torch.nn.LSTM's native kernel when that is fastest (float32
+    without padding, and any GPU or other dtype), and everything else on the CPU in float32 /
+    float64 to the fused C++ kernel (padded classic batches and float64 included, where it is
+    faster than torch's packed path); the reference loop runs when the fused kernel is
+    unavailable (one warning) or the input is elsewhere. ``"native"`` raises ``ValueError``
+    for anything torch's kernel cannot do (a variant, custom regularizers,
+    ``return_cell_states``, a mask with holes). All engines compute the same function: the
+    fused and native paths are tested against the reference path, outputs and gradients.
 
     Inputs: ``input``, ``state``, ``lengths``
         * **input**: (L, N, H_in), (N, L, H_in) with ``batch_first``, unbatched (L, H_in),
@@ -113,6 +130,7 @@ class LSTM(StackedRecurrent):
         layer_norm: bool = False,
         forget_bias: float | None = None,
         recurrent_init: str = "uniform",
+        engine: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -145,6 +163,11 @@ class LSTM(StackedRecurrent):
         if recurrent_init not in ("uniform", "orthogonal"):
             raise ValueError(f"recurrent_init: expected 'uniform' or 'orthogonal', got {recurrent_init!r}")
         self.recurrent_init = recurrent_init
+        self.engine = check_engine(engine)
+        if engine == "native":
+            reason = native_unsupported(self.spec, regularizers=self._custom_regularizers(active_only=False))
+            if reason:
+                raise ValueError(f"engine='native': {reason}; use engine='auto' or 'fused'")
         self._register_parameters(device, dtype)
         self.reset_parameters()
 
@@ -207,9 +230,37 @@ class LSTM(StackedRecurrent):
         max_len, batch = x.shape[0], x.shape[1]
         x_mask, h_mask = self._dropout_masks(layer, batch, x)
         spec = self.spec
-        xw = lstm_input_projection(x, params, spec, x_mask)  # (L, N, G*H)
         zh, zc = self.zoneout
-        if not (zh or zc):
+        keep_h = keep_c = None
+        if zh or zc:
+            keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
+            keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
+        engine = select_engine(
+            check_engine(self.engine),
+            spec,
+            x,
+            regularizers=self._custom_regularizers(active_only=True),
+            mask=mask,
+            return_states=return_states,
+        )
+        if engine == "native":
+            return lstm_native(x, state, params, mask=mask, reverse=direction == 1, training=self.training)
+        if engine == "fused":
+            return lstm_fused(
+                x,
+                state,
+                params,
+                spec,
+                x_mask=x_mask,
+                h_mask=h_mask,
+                keep_h=keep_h,
+                keep_c=keep_c,
+                mask=mask,
+                reverse=direction == 1,
+                return_states=return_states,
+            )
+        xw = lstm_input_projection(x, params, spec, x_mask)  # (L, N, G*H)
+        if keep_h is None or keep_c is None:
 
             def step(xw_t: Tensor, s: State) -> State:
                 return lstm_step(xw_t, s, params, spec, h_mask)
@@ -221,11 +272,37 @@ class LSTM(StackedRecurrent):
             new = lstm_step(xw_t, s, params, spec, h_mask)
             return new._replace(h=zoneout(s.h, new.h, keep_h), c=zoneout(s.c, new.c, keep_c))
 
-        keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
-        keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
         return run(
             zoned, (xw, keep_h, keep_c), state, mask=mask, reverse=direction == 1, return_states=return_states
         )
+
+    def stream(self, batch_size: int = 1) -> LSTMStream:
+        """A streaming-inference runtime: ``step(x_t) -> y_t`` with the state carried.
+
+        Every layer advances in one call into the fused kernel, without autograd, with
+        preallocated buffers; the result equals ``self.eval()`` run over the whole sequence.
+        See :class:`lstmkit.engine.stream.LSTMStream` (bidirectional layers are refused).
+
+        Example::
+
+            >>> lstm = LSTM(8, 16, num_layers=2).eval()
+            >>> stream = lstm.stream(batch_size=4)
+            >>> stream.step(torch.randn(4, 8)).shape
+            torch.Size([4, 16])
+        """
+        return LSTMStream(self, batch_size)
+
+    def _custom_regularizers(self, active_only: bool) -> tuple[str, ...]:
+        """Regularizers torch.nn.LSTM lacks; with ``active_only``, those that change this
+        call's math (dropout-like ones only in training mode, zoneout always)."""
+        train = self.training or not active_only
+        named = (
+            ("input_dropout", train and bool(self.input_dropout)),
+            ("recurrent_dropout", train and bool(self.recurrent_dropout)),
+            ("weight_drop", train and bool(self.weight_drop)),
+            ("zoneout", any(self.zoneout)),
+        )
+        return tuple(name for name, on in named if on)
 
     def forward(
         self,

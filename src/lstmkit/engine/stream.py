@@ -1,0 +1,209 @@
+"""Streaming inference: one step at a time through a stack of LSTM layers, state carried.
+
+:class:`LSTMStream` is the runtime behind :meth:`lstmkit.nn.LSTM.stream`. It holds the state
+of every layer in preallocated buffers and advances all layers by one step in a single call
+into the fused C++ kernel (``stream_step``), without autograd and without per-step
+allocations beyond the returned output. It computes the layer's evaluation-mode function
+(no dropout; zoneout with its expectation), so feeding a sequence step by step gives exactly
+the outputs of ``layer.eval()(sequence)``.
+
+Where the fused extension is unavailable (or the parameters are not float32/float64 on the
+CPU) the same steps run through the reference cell (:func:`lstmkit.cells.lstm_cell`), with
+one warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from lstmkit.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState, lstm_cell
+from lstmkit.engine.build import load_extension, warn_unavailable
+from lstmkit.engine.fused import _PARAM_FIELDS, _flags, fused_unsupported
+
+__all__ = ["LSTMStream"]
+
+
+class _StreamableLSTM(Protocol):
+    """What the runtime needs from a layer (lstmkit.nn.LSTM has it)."""
+
+    spec: LSTMSpec
+    num_layers: int
+    input_size: int
+    hidden_size: int
+    proj_size: int
+    bidirectional: bool
+    zoneout: tuple[float, float]
+
+    def params(self, layer: int, direction: int = 0) -> LSTMParams: ...
+
+    def parameters(self, recurse: bool = True) -> Any: ...
+
+
+class LSTMStream:
+    r"""Step-by-step inference runtime for a unidirectional (stacked) LSTM.
+
+    Args:
+        layer: a unidirectional :class:`lstmkit.nn.LSTM` (any variant and option).
+        batch_size: N, the number of streams advanced together (1 or more).
+
+    ``step(x)`` takes x (N, H_in) and returns the last layer's output (N, H_out); ``state``
+    is the current :class:`~lstmkit.cells.LSTMState` (or FGRState), each field
+    (num_layers, N, size), in the layout ``layer(x, state)`` accepts; ``reset()`` zeroes it.
+
+    The runtime reads the layer's parameters in place: optimizer steps and
+    ``load_state_dict`` are seen by the next step. It always computes evaluation-mode
+    semantics (no dropout, zoneout as its expectation), like ``layer.eval()``.
+
+    Example::
+
+        >>> lstm = LSTM(8, 16, num_layers=2, variant="vanilla").eval()
+        >>> x = torch.randn(5, 1, 8)
+        >>> stream = lstm.stream(batch_size=1)
+        >>> ys = torch.stack([stream.step(x_t) for x_t in x])
+        >>> torch.allclose(ys, lstm(x)[0], atol=1e-6)
+        True
+    """
+
+    def __init__(self, layer: _StreamableLSTM, batch_size: int = 1) -> None:
+        if layer.bidirectional:
+            raise ValueError(
+                "stream: a bidirectional layer needs the whole sequence (its reverse direction starts "
+                "at the end); stream a unidirectional layer"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
+        self._layer = layer
+        self.batch_size = batch_size
+        spec = layer.spec
+        self._spec = spec
+        self._hidden = layer.hidden_size
+        self._out = layer.proj_size or layer.hidden_size
+        self._sh = len(spec.sigmoid_gates) * layer.hidden_size if spec.full_gate_recurrence else 0
+        ref = next(iter(layer.parameters()))
+        self._dtype, self._device = ref.dtype, ref.device
+        reason = fused_unsupported(spec, ref.detach().new_empty(0))
+        self._ext = load_extension() if reason is None else None
+        if self._ext is None:
+            warn_unavailable("the fused streaming step")
+        self._flags = _flags(spec, False)
+        self._bind()
+        n, layers = batch_size, layer.num_layers
+        opts: dict[str, Any] = {"dtype": self._dtype, "device": self._device}
+        self._h = torch.zeros(layers, n, self._out, **opts)  # (layers, N, H_out)
+        self._c = torch.zeros(layers, n, self._hidden, **opts)  # (layers, N, H)
+        self._a = torch.zeros(layers, n, self._sh, **opts) if self._sh else None  # (layers, N, S*H)
+        gh = spec.num_gates * self._hidden
+        self._ws = [
+            torch.empty(n, gh, **opts),  # z
+            torch.empty(n, gh, **opts),  # recurrent product (layer norm)
+            torch.empty(n, max(self._sh, 1), **opts),  # FGR product
+            torch.empty(n, gh, **opts),  # gate activations
+            torch.empty(n, self._hidden, **opts),  # c_new
+            torch.empty(n, self._hidden, **opts),  # o * phi(c)
+            torch.empty(n, self._out, **opts),  # projected h
+            torch.empty(n, 6, **opts),  # layer-norm statistics
+        ]
+
+    def _bind(self) -> None:
+        """Take (detached views of) the layer's parameters, in the kernel's order."""
+        self._params: list[Tensor | None] = []
+        self._layer_params: list[LSTMParams] = []
+        for k in range(self._layer.num_layers):
+            p = self._layer.params(k)
+            p = p._replace(**{name: t.detach() for name, t in p._asdict().items() if t is not None})
+            self._layer_params.append(p)
+            self._params.extend(getattr(p, f) for f in _PARAM_FIELDS)
+        first = self._params[0]
+        assert first is not None
+        self._bound_ptr = first.data_ptr()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> LSTMState | FGRState:
+        """The current state (copies), each field (num_layers, N, size)."""
+        if self._a is not None:
+            return FGRState(self._h.clone(), self._c.clone(), self._a.clone())
+        return LSTMState(self._h.clone(), self._c.clone())
+
+    @state.setter
+    def state(self, value: LSTMState | FGRState | tuple[Tensor, ...]) -> None:
+        buffers = [self._h, self._c] + ([self._a] if self._a is not None else [])
+        names = ("h", "c", "gates")
+        if not isinstance(value, (tuple, list)) or len(value) != len(buffers):
+            raise TypeError(
+                f"state: expected a tuple of {len(buffers)} tensors ({', '.join(names[: len(buffers)])})"
+            )
+        for name, buf, field in zip(names, buffers, value):
+            if not isinstance(field, Tensor) or tuple(field.shape) != tuple(buf.shape):
+                got = tuple(field.shape) if isinstance(field, Tensor) else type(field).__name__
+                raise ValueError(
+                    f"state.{name}: expected shape {tuple(buf.shape)} (num_layers, N, size), got {got}"
+                )
+            buf.copy_(field.detach())
+
+    def reset(self, state: LSTMState | FGRState | tuple[Tensor, ...] | None = None) -> None:
+        """Zero the state (or load ``state``)."""
+        if state is not None:
+            self.state = state
+            return
+        self._h.zero_()
+        self._c.zero_()
+        if self._a is not None:
+            self._a.zero_()
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, x: Tensor, out: Tensor | None = None) -> Tensor:
+        """Advance every layer by one step: x (N, H_in) -> the last layer's h (N, H_out).
+
+        ``out`` (N, H_out), if given, receives the result (no allocation).
+        """
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != self.batch_size:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(
+                f"x: expected shape ({self.batch_size}, {self._layer.input_size}) (N, H_in), got {got}"
+            )
+        if x.shape[1] != self._layer.input_size:
+            raise ValueError(f"x: expected {self._layer.input_size} features (input_size), got {x.shape[1]}")
+        if x.dtype != self._dtype or x.device != self._device:
+            raise TypeError(
+                f"x: expected {self._dtype} on {self._device} (the layer's), got {x.dtype} on {x.device}"
+            )
+        first = self._params[0]
+        if first is None or self._layer.params(0).weight_ih.data_ptr() != self._bound_ptr:
+            self._bind()  # the layer's tensors were replaced (e.g. .to(), .data =)
+        x = x.detach()
+        if self._ext is None:
+            return self._step_reference(x, out)
+        zh, zc = self._layer.zoneout
+        eps = float(self._spec.layer_norm_eps)
+        return self._ext.stream_step(
+            x, self._params, self._h, self._c, self._a, self._ws, self._flags, eps, float(zh), float(zc), out
+        )
+
+    __call__ = step
+
+    @torch.no_grad()
+    def _step_reference(self, x: Tensor, out: Tensor | None) -> Tensor:
+        zh, zc = self._layer.zoneout
+        inp = x
+        for k, p in enumerate(self._layer_params):
+            prev = (
+                FGRState(self._h[k], self._c[k], self._a[k])
+                if self._a is not None
+                else LSTMState(self._h[k], self._c[k])
+            )
+            new = lstm_cell(inp, prev, p, self._spec)
+            # zoneout's evaluation form, keep = z (lstmkit.nn.regularizers.zoneout)
+            h = zh * prev.h + (1 - zh) * new.h if zh else new.h
+            c = zc * prev.c + (1 - zc) * new.c if zc else new.c
+            self._h[k].copy_(h)
+            self._c[k].copy_(c)
+            if self._a is not None and isinstance(new, FGRState):
+                self._a[k].copy_(new.gates)
+            inp = self._h[k]
+        if out is not None:
+            return out.copy_(inp)
+        return inp.clone()
