@@ -22,6 +22,10 @@ _LAZY = {
     "LSTMClassifier": "classifier",
     "AnomalyDetector": "anomaly",
     "LSTMAutoencoder": "anomaly",
+    # language (issue 6)
+    "LanguageModel": "lm",
+    "TextClassifier": "text_classifier",
+    "Seq2Seq": "seq2seq",
 }
 
 __all__ = [
@@ -34,7 +38,10 @@ __all__ = [
     "Forecaster",
     "LSTMAutoencoder",
     "LSTMClassifier",
+    "LanguageModel",
+    "Seq2Seq",
     "SequenceClassifier",
+    "TextClassifier",
     "backtest",
 ]
 
