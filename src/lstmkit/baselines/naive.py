@@ -26,8 +26,13 @@ def _seasonal_naive(series: TimeSeries, horizon: int, season: int, model: str) -
         raise ValueError(f"series: {model} needs at least 2 observations, {series.name!r} has {len(y)}")
     m = season
     if m > 1 and len(y) <= m:
-        log.warning("%s: %r has %d values, not more than one season (%d); using the naive forecast",
-                    model, series.name, len(y), m)  # fmt: skip
+        log.warning(
+            "%s: %r has %d values, not more than one season (%d); using the naive forecast",
+            model,
+            series.name,
+            len(y),
+            m,
+        )
         m = 1
     h = np.arange(1, horizon + 1)
     k = (h - 1) // m

@@ -220,7 +220,7 @@ class ARIMAForecaster(ForecastModel):
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = model.fit(disp=False)
+            res: Any = model.fit(disp=False)
         if not np.isfinite(res.aicc):
             raise ValueError("non-finite AICc")
         return res
@@ -253,9 +253,15 @@ class ARIMAForecaster(ForecastModel):
         assert best is not None
         moves = [(0, 0, 1, 0), (0, 0, -1, 0), (0, 0, 0, 1), (0, 0, 0, -1), (0, 0, 1, 1), (0, 0, -1, -1)]
         moves = (moves if seasonal else []) + [
-            (1, 0, 0, 0), (-1, 0, 0, 0), (0, 1, 0, 0), (0, -1, 0, 0), (1, 1, 0, 0), (-1, -1, 0, 0),
-            (1, -1, 0, 0), (-1, 1, 0, 0),
-        ]  # fmt: skip
+            (1, 0, 0, 0),
+            (-1, 0, 0, 0),
+            (0, 1, 0, 0),
+            (0, -1, 0, 0),
+            (1, 1, 0, 0),
+            (-1, -1, 0, 0),
+            (1, -1, 0, 0),
+            (-1, 1, 0, 0),
+        ]
         improved = True
         while improved and len(cache) < self.max_fits:
             improved = False

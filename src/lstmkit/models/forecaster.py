@@ -189,8 +189,9 @@ class ForecastNet(nn.Module):
         _n, length, _ = past.shape
         horizon = future.shape[1]
         # step t reads x_t and the known-future features of step t+1 (the one it predicts)
-        next_feats = torch.cat([past[:, 1:, -self.future_size :] if self.future_size else past[:, 1:, :0],
-                                future[:, :1]], dim=1)  # (N, L, C_f)  # fmt: skip
+        next_feats = torch.cat(
+            [past[:, 1:, -self.future_size :] if self.future_size else past[:, 1:, :0], future[:, :1]], dim=1
+        )  # (N, L, C_f)
         if target is not None:
             # inputs after the window: the true targets, with the other features carried
             steps = self._teacher_inputs(past, future, target)  # (N, H-1, C_in)
@@ -234,8 +235,9 @@ class ForecastNet(nn.Module):
         past = past.repeat_interleave(num_samples, 0)  # (N*S, L, C_in)
         future = future.repeat_interleave(num_samples, 0)  # (N*S, H, C_f)
         horizon = future.shape[1]
-        next_feats = torch.cat([past[:, 1:, -self.future_size :] if self.future_size else past[:, 1:, :0],
-                                future[:, :1]], dim=1)  # fmt: skip
+        next_feats = torch.cat(
+            [past[:, 1:, -self.future_size :] if self.future_size else past[:, 1:, :0], future[:, :1]], dim=1
+        )
         out, state = self.encoder(torch.cat([past, next_feats], dim=2))
         p = self._params(self.head(out[:, -1]))
         draws = [p[:, 0] + p[:, 1] * torch.randn(p.shape[0], generator=generator, device=p.device)]
@@ -502,7 +504,8 @@ class Forecaster(ForecastModel):
         if list(s.past_covariate_names) != lay["past"] or list(s.future_covariate_names) != lay["future"]:
             raise ValueError(
                 f"series {s.name!r}: covariates {list(s.past_covariate_names)} / "
-                f"{list(s.future_covariate_names)} differ from the fitted ones {lay['past']} / {lay['future']}"
+                f"{list(s.future_covariate_names)} differ from the fitted ones "
+                f"{lay['past']} / {lay['future']}"
             )
         if lay["calendar"] and s.freq != lay["freq"]:
             raise ValueError(f"series {s.name!r}: frequency {s.freq} differs from the fitted {lay['freq']}")
@@ -700,9 +703,13 @@ class Forecaster(ForecastModel):
         self.layout_["future_size"] = int(fut_example.shape[2])
         log.info(
             "Forecaster: %d series, window %d, horizon %d, %d training / %d validation windows, %d members",
-            len(series_list), self.layout_["window"], cfg.horizon, len(train), 0 if val is None else len(val),
+            len(series_list),
+            self.layout_["window"],
+            cfg.horizon,
+            len(train),
+            0 if val is None else len(val),
             cfg.ensemble,
-        )  # fmt: skip
+        )
         from torch.utils.data import ConcatDataset
 
         nets, curves = [], {"train_loss": [], "val_loss": [], "refit_loss": []}

@@ -1,0 +1,596 @@
+r"""Sequence classification: (bi)LSTM with last / mean / attention pooling, and LSTM-FCN.
+
+* :class:`LSTMClassifier`: an :class:`~lstmkit.nn.LSTM` over the steps, pooled into one vector
+  (the final state, the mean over real steps, or attention pooling, Yang et al. 2016), then a
+  linear layer.
+* :class:`LSTMFCN` (Karim, Majumdar, Darabi & Chen 2018, "LSTM Fully Convolutional Networks
+  for Time Series Classification"): a fully convolutional branch (three Conv1d-BatchNorm-ReLU
+  blocks of 128, 256, 128 filters with kernels 8, 5, 3 and global average pooling, Wang et al.
+  2017) next to an LSTM branch, concatenated into a softmax layer. With ``shuffle=True`` (the
+  paper's "dimension shuffle") the LSTM reads the C channels as C steps of L features
+  (univariate series: one step of L features); with ``shuffle=False`` it reads the L time
+  steps.
+* :class:`SequenceClassifier`: the estimator users hold (fit / predict / score / save /
+  load), standardizing channels, training with :class:`lstmkit.train.Trainer`.
+
+Variable-length sequences are handled with ``lengths``: the LSTM gets them (padded steps are
+skipped), mean and attention pooling and the FCN's average pooling ignore padded steps.
+
+Shapes: N batch, L steps, C channels, K classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lstmkit.nn import LSTM
+from lstmkit.nn.attention import AttentionPooling
+
+__all__ = ["ARCHITECTURES", "LSTMFCN", "POOLINGS", "ClassifierConfig", "LSTMClassifier", "SequenceClassifier"]
+
+log = logging.getLogger("lstmkit.classify")
+
+ARCHITECTURES = ("lstm", "bilstm", "lstm-fcn")
+POOLINGS = ("last", "mean", "attention")
+FORMAT = "lstmkit.SequenceClassifier"
+
+
+def _mask(lengths: Tensor | None, n: int, length: int, device: torch.device) -> Tensor:
+    """(N, L) True at real steps."""
+    if lengths is None:
+        return torch.ones(n, length, dtype=torch.bool, device=device)
+    return torch.arange(length, device=device)[None, :] < lengths.to(device)[:, None]
+
+
+def _check_input(x: Tensor, channels: int, lengths: Tensor | None) -> Tensor | None:
+    if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[2] != channels:
+        got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x: expected a float tensor (N, L, {channels}), got {got}")
+    if lengths is None:
+        return None
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    if lengths.shape != (x.shape[0],):
+        raise ValueError(
+            f"lengths: expected shape ({x.shape[0]},) (one per sequence), got {tuple(lengths.shape)}"
+        )
+    if bool((lengths < 1).any()) or bool((lengths > x.shape[1]).any()):
+        raise ValueError(
+            f"lengths: expected values in [1, {x.shape[1]}], got {lengths.min()}..{lengths.max()}"
+        )
+    return lengths
+
+
+class LSTMClassifier(nn.Module):
+    r"""LSTM (or bidirectional LSTM) classifier with a pooling of its outputs.
+
+    .. math::
+
+        o_{1..L} = \mathrm{LSTM}(x_{1..L}), \quad
+        p = \begin{cases} h_L & \text{last} \\ \frac1L \sum_t o_t & \text{mean} \\
+        \sum_t a_t o_t,\ a = \mathrm{softmax}(v^\top \tanh(W o_t + b)) & \text{attention}
+        \end{cases}, \quad \text{logits} = W_c\, \mathrm{dropout}(p) + b_c
+
+    (for a bidirectional LSTM, ``last`` joins the forward direction's final state and the
+    backward direction's state at step 1).
+
+    Args:
+        input_size: C, channels per step.
+        num_classes: K.
+        hidden_size, num_layers, variant, engine: of the LSTM.
+        bidirectional: run both directions.
+        pooling: ``"last"``, ``"mean"`` or ``"attention"``.
+        dropout: on the pooled vector (and between LSTM layers).
+
+    Inputs: ``x`` (N, L, C), ``lengths`` (N,) optional. Output: logits (N, K).
+
+    Example::
+
+        >>> net = LSTMClassifier(3, 4, hidden_size=16, bidirectional=True, pooling="attention")
+        >>> net(torch.randn(5, 20, 3), torch.tensor([20, 18, 7, 3, 1])).shape
+        torch.Size([5, 4])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        num_classes: int,
+        *,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: str = "last",
+        dropout: float = 0.1,
+        variant: str = "classic",
+        engine: str | None = None,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling: expected one of {POOLINGS}, got {pooling!r}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
+        self.input_size, self.num_classes, self.pooling = input_size, num_classes, pooling
+        self.lstm = LSTM(
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            variant=variant,
+            forget_bias=1.0,
+            **extra,
+        )
+        feat = hidden_size * (2 if bidirectional else 1)
+        self.attention = AttentionPooling(feat) if pooling == "attention" else None
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(feat, num_classes)
+
+    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled vector (N, D*H)."""
+        lengths = _check_input(x, self.input_size, lengths)
+        out, state = self.lstm(x, lengths=lengths)  # (N, L, D*H)
+        mask = _mask(lengths, x.shape[0], x.shape[1], x.device)  # (N, L)
+        if self.attention is not None:
+            pooled, _ = self.attention(out, mask)
+        elif self.pooling == "last":
+            d = 2 if self.lstm.bidirectional else 1
+            pooled = torch.cat([state.h[-d + k] for k in range(d)], dim=-1)  # (N, D*H)
+        else:
+            pooled = (out * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).to(out.dtype)
+        return pooled
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.head(self.drop(self.features(x, lengths)))  # (N, K)
+
+
+class LSTMFCN(nn.Module):
+    r"""LSTM-FCN of Karim et al. (2018).
+
+    .. math::
+
+        f = \mathrm{GAP}(\mathrm{CBR}_{128,3}(\mathrm{CBR}_{256,5}(\mathrm{CBR}_{128,8}(x)))), \quad
+        g = \mathrm{dropout}(h^{\mathrm{LSTM}}_{\mathrm{last}}), \quad
+        \text{logits} = W [f; g] + b
+
+    where CBR is Conv1d (same padding), BatchNorm and ReLU, and GAP the mean over real steps.
+
+    Args:
+        input_size: C, channels.
+        num_classes: K.
+        max_length: L of the training data (the LSTM's input size with ``shuffle=True``).
+        hidden_size: LSTM cells (the paper tries 8, 64 and 128).
+        dropout: after the LSTM (the paper uses 0.8).
+        shuffle: the paper's dimension shuffle (see the module docstring).
+        filters, kernels: of the three convolution blocks.
+        variant, engine: of the LSTM.
+
+    Inputs: ``x`` (N, L, C) with L <= ``max_length`` when shuffling, ``lengths`` (N,) optional.
+    Output: logits (N, K).
+
+    Example::
+
+        >>> net = LSTMFCN(1, 2, max_length=150)
+        >>> net(torch.randn(4, 150, 1)).shape
+        torch.Size([4, 2])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        num_classes: int,
+        max_length: int,
+        *,
+        hidden_size: int = 8,
+        dropout: float = 0.8,
+        shuffle: bool = True,
+        filters: tuple[int, int, int] = (128, 256, 128),
+        kernels: tuple[int, int, int] = (8, 5, 3),
+        variant: str = "classic",
+        engine: str | None = None,
+    ) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
+        self.input_size, self.num_classes, self.max_length, self.shuffle = (
+            input_size,
+            num_classes,
+            max_length,
+            shuffle,
+        )
+        self.lstm = LSTM(
+            max_length if shuffle else input_size,
+            hidden_size,
+            batch_first=True,
+            variant=variant,
+            forget_bias=1.0,
+            **extra,
+        )
+        self.lstm_drop = nn.Dropout(dropout)
+        blocks: list[nn.Module] = []
+        channels = input_size
+        for f, k in zip(filters, kernels):
+            blocks.append(nn.ConstantPad1d(((k - 1) // 2, k // 2), 0.0))  # "same" length, any k
+            blocks.append(nn.Conv1d(channels, f, k))
+            blocks.append(nn.BatchNorm1d(f))
+            blocks.append(nn.ReLU())
+            channels = f
+        self.fcn = nn.Sequential(*blocks)
+        self.head = nn.Linear(hidden_size + channels, num_classes)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        lengths = _check_input(x, self.input_size, lengths)
+        n, length, _ = x.shape
+        mask = _mask(lengths, n, length, x.device)  # (N, L)
+        x = x * mask[..., None]  # zero padding, so convolutions and the shuffle see zeros there
+        conv = self.fcn(x.transpose(1, 2))  # (N, F, L)
+        m = mask[:, None, :].to(conv.dtype)
+        f = (conv * m).sum(2) / m.sum(2)  # (N, F) masked global average pooling
+        if self.shuffle:
+            if length > self.max_length:
+                raise ValueError(
+                    f"x: at most {self.max_length} steps with the dimension shuffle, got {length}"
+                )
+            xs = nn.functional.pad(x, (0, 0, 0, self.max_length - length)).transpose(1, 2)  # (N, C, L_max)
+            _, state = self.lstm(xs)
+        else:
+            _, state = self.lstm(x, lengths=lengths)
+        g = self.lstm_drop(state.h[-1])  # (N, H)
+        return self.head(torch.cat([f, g], dim=1))  # (N, K)
+
+
+# ---------------------------------------------------------------------- the estimator
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Settings of a :class:`SequenceClassifier` (see its docstring); saved with the model."""
+
+    architecture: str = "lstm-fcn"
+    pooling: str = "last"
+    hidden_size: int = 0
+    num_layers: int = 1
+    dropout: float = -1.0
+    shuffle: bool = True
+    variant: str = "classic"
+    engine: str | None = None
+    max_epochs: int = 300
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int | None = None
+    ensemble: int = 1
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling: expected one of {POOLINGS}, got {self.pooling!r}")
+        for name in ("max_epochs", "batch_size", "ensemble", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr: expected a positive learning rate, got {self.lr}")
+
+
+class SequenceClassifier:
+    """Classify whole sequences: fit / predict / predict_proba / score / save / load.
+
+    Channels are standardized with the training mean and deviation; training uses Adam with
+    the learning rate reduced on plateaus of the training loss (as Karim et al.), keeps the
+    weights of the lowest training loss (the test set is never looked at), and averages the
+    class probabilities of an ``ensemble`` of seeds.
+
+    Args:
+        architecture: ``"lstm-fcn"`` (default), ``"lstm"`` or ``"bilstm"``.
+        pooling: for ``lstm``/``bilstm``: ``"last"``, ``"mean"`` or ``"attention"``.
+        hidden_size: LSTM cells (default 8 for LSTM-FCN as the paper, 64 otherwise).
+        num_layers, variant, engine: of the LSTM.
+        dropout: default 0.8 for LSTM-FCN (the paper), 0.1 otherwise.
+        shuffle: LSTM-FCN's dimension shuffle.
+        max_epochs, batch_size, lr, weight_decay: training.
+        patience: stop after this many epochs without a lower training loss (``None``: never).
+        ensemble: networks from different seeds whose probabilities are averaged.
+        seed: base seed.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        progress: progress bar on stderr.
+
+    Example::
+
+        >>> from lstmkit.data import sources
+        >>> d = sources.load_classification("gunpoint")
+        >>> clf = SequenceClassifier(max_epochs=100).fit(d.x_train, d.y_train, d.lengths_train)
+        >>> clf.score(d.x_test, d.y_test, d.lengths_test)  # accuracy
+    """
+
+    def __init__(
+        self,
+        architecture: str = "lstm-fcn",
+        *,
+        pooling: str = "last",
+        hidden_size: int | None = None,
+        num_layers: int = 1,
+        dropout: float | None = None,
+        shuffle: bool = True,
+        variant: str = "classic",
+        engine: str | None = None,
+        max_epochs: int = 300,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int | None = None,
+        ensemble: int = 1,
+        seed: int = 0,
+        device: str = "cpu",
+        progress: bool = True,
+    ) -> None:
+        fcn = architecture == "lstm-fcn"
+        self.config = ClassifierConfig(
+            architecture=architecture,
+            pooling=pooling,
+            hidden_size=hidden_size if hidden_size is not None else (8 if fcn else 64),
+            num_layers=num_layers,
+            dropout=dropout if dropout is not None else (0.8 if fcn else 0.1),
+            shuffle=shuffle,
+            variant=variant,
+            engine=engine,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            patience=patience,
+            ensemble=ensemble,
+            seed=seed,
+            device=device,
+        )
+        self.progress = progress
+        self.nets_: list[nn.Module] = []
+        self.meta_: dict[str, Any] = {}
+        self.history_: dict[str, list[float]] = {}
+
+    def _device(self) -> torch.device:
+        dev = self.config.device
+        return torch.device(
+            "cuda" if dev == "auto" and torch.cuda.is_available() else "cpu" if dev == "auto" else dev
+        )
+
+    def _new_net(self, member: int) -> nn.Module:
+        cfg, meta = self.config, self.meta_
+        torch.manual_seed(cfg.seed + member)
+        if cfg.architecture == "lstm-fcn":
+            return LSTMFCN(
+                meta["channels"],
+                meta["num_classes"],
+                meta["max_length"],
+                hidden_size=cfg.hidden_size,
+                dropout=cfg.dropout,
+                shuffle=cfg.shuffle,
+                variant=cfg.variant,
+                engine=cfg.engine,
+            )
+        return LSTMClassifier(
+            meta["channels"],
+            meta["num_classes"],
+            hidden_size=cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            bidirectional=cfg.architecture == "bilstm",
+            pooling=cfg.pooling,
+            dropout=cfg.dropout,
+            variant=cfg.variant,
+            engine=cfg.engine,
+        )
+
+    def _arrays(self, x: Any, lengths: Any) -> tuple[Tensor, Tensor]:
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise ValueError(f"x: expected (N, L, C) or (N, L) sequences, got shape {arr.shape}")
+        n, length = arr.shape[:2]
+        if lengths is None:
+            lens = np.full(n, length, dtype=np.int64)
+        else:
+            lens = np.asarray(lengths, dtype=np.int64)
+            if lens.shape != (n,) or (lens < 1).any() or (lens > length).any():
+                raise ValueError(f"lengths: expected {n} values in [1, {length}], got shape {lens.shape}")
+        real = np.arange(length)[None, :] < lens[:, None]  # (N, L)
+        if not np.isfinite(arr[real]).all():
+            raise ValueError("x: contains NaN or infinite values inside the sequences")
+        arr = np.where(real[..., None], arr, 0.0).astype(np.float32)
+        return torch.from_numpy(arr), torch.from_numpy(lens)
+
+    def _standardize(self, x: Tensor, lengths: Tensor) -> Tensor:
+        mean = torch.tensor(self.meta_["mean"], dtype=x.dtype)
+        std = torch.tensor(self.meta_["std"], dtype=x.dtype)
+        mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+        return torch.where(mask, (x - mean) / std, torch.zeros((), dtype=x.dtype))
+
+    def fit(self, x: Any, y: Any, lengths: Any = None) -> SequenceClassifier:
+        """Train on ``x`` (N, L, C) (or (N, L)), integer labels ``y`` (N,) in [0, K) and
+        optional ``lengths`` (N,)."""
+        from torch.utils.data import DataLoader, TensorDataset
+
+        from lstmkit.models.forecast_base import progress_bar
+        from lstmkit.train import Callback, TrainConfig, Trainer
+
+        xt, lt = self._arrays(x, lengths)
+        yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        if yt.shape != (xt.shape[0],):
+            raise ValueError(
+                f"y: expected {xt.shape[0]} labels (one per sequence), got shape {tuple(yt.shape)}"
+            )
+        if bool((yt < 0).any()):
+            raise ValueError("y: expected class indices >= 0")
+        num_classes = int(yt.max()) + 1
+        if num_classes < 2:
+            raise ValueError("y: expected at least two classes")
+        real = (torch.arange(xt.shape[1])[None, :] < lt[:, None])[..., None].expand_as(xt)
+        vals = xt[real].reshape(-1)
+        per_channel = [xt[..., c][real[..., c]] for c in range(xt.shape[2])]
+        del vals
+        mean = [float(v.mean()) for v in per_channel]
+        std = [float(v.std()) if float(v.std()) > 1e-8 else 1.0 for v in per_channel]
+        self.meta_ = {
+            "channels": int(xt.shape[2]),
+            "num_classes": num_classes,
+            "max_length": int(xt.shape[1]),
+            "mean": mean,
+            "std": std,
+        }
+        data = TensorDataset(self._standardize(xt, lt), lt, yt)
+        cfg = self.config
+        bar = progress_bar(cfg.ensemble * cfg.max_epochs, f"fit {cfg.architecture}", enable=self.progress)
+
+        class _Tick(Callback):
+            def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+                bar.update(1)
+                bar.set_postfix_str(f"loss={row['train_loss']:.4f}")
+
+        def step(model: nn.Module, batch: tuple[Tensor, Tensor, Tensor]) -> Any:
+            from lstmkit.train import StepOutput
+
+            xb, lb, yb = batch
+            logits = model(xb, lb)
+            loss = nn.functional.cross_entropy(logits, yb)
+            return StepOutput(loss, output=logits, target=yb, weight=float(len(yb)))
+
+        t0 = time.perf_counter()
+        nets, self.history_ = [], {}
+        dev = self._device()
+        for k in range(cfg.ensemble):
+            net = self._new_net(k)
+            gen = torch.Generator().manual_seed(cfg.seed + k)
+            loader = DataLoader(
+                data,
+                batch_size=min(cfg.batch_size, len(data)),
+                shuffle=True,
+                generator=gen,
+                drop_last=len(data) > cfg.batch_size and len(data) % cfg.batch_size == 1,
+            )
+            tcfg = TrainConfig(
+                optimizer="adam",
+                lr=cfg.lr,
+                weight_decay=cfg.weight_decay,
+                schedule="plateau",
+                gamma=0.5,
+                plateau_patience=max(10, cfg.max_epochs // 15),
+                min_lr=1e-4,
+                max_epochs=cfg.max_epochs,
+                monitor="train_loss",
+                patience=cfg.patience,
+                restore_best=True,
+                progress=False,
+                plot=False,
+                seed=cfg.seed + k,
+                device=str(dev),
+            )
+            trainer = Trainer(net, tcfg, step=step, callbacks=[_Tick()])
+            logger = logging.getLogger("lstmkit.train")
+            old = logger.level
+            logger.setLevel(max(old, logging.WARNING))
+            try:
+                hist = trainer.fit(loader)
+            finally:
+                logger.setLevel(old)
+            if k == 0:
+                self.history_ = {"train_loss": [float(v) for v in hist["train_loss"]]}
+            nets.append(net.eval())
+        bar.close()
+        self.nets_ = nets
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    @torch.no_grad()
+    def predict_proba(self, x: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
+        """(N, K) class probabilities (the ensemble's mean)."""
+        if not self.nets_:
+            raise RuntimeError("SequenceClassifier: call fit() (or load) before predicting")
+        xt, lt = self._arrays(x, lengths)
+        if xt.shape[2] != self.meta_["channels"]:
+            raise ValueError(
+                f"x: expected {self.meta_['channels']} channels like the training data, got {xt.shape[2]}"
+            )
+        if (
+            self.config.architecture == "lstm-fcn"
+            and self.config.shuffle
+            and xt.shape[1] > self.meta_["max_length"]
+        ):
+            xt, lt = xt[:, : self.meta_["max_length"]], lt.clamp(max=self.meta_["max_length"])
+            log.warning(
+                "x: sequences cut to the training length %d (dimension shuffle)", self.meta_["max_length"]
+            )
+        xs = self._standardize(xt, lt)
+        dev = self._device()
+        probs = np.zeros((xt.shape[0], self.meta_["num_classes"]))
+        for net in self.nets_:
+            net.to(dev).eval()
+            for i in range(0, xt.shape[0], batch_size):
+                logits = net(xs[i : i + batch_size].to(dev), lt[i : i + batch_size].to(dev))
+                probs[i : i + batch_size] += torch.softmax(logits, -1).double().cpu().numpy()
+        return probs / len(self.nets_)
+
+    def predict(self, x: Any, lengths: Any = None) -> np.ndarray:
+        """(N,) predicted class indices."""
+        return self.predict_proba(x, lengths).argmax(1)
+
+    def score(self, x: Any, y: Any, lengths: Any = None) -> float:
+        """Accuracy on ``(x, y)``."""
+        from lstmkit.metrics import accuracy
+
+        return accuracy(np.asarray(y), self.predict(x, lengths))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically; loadable with ``torch.load(weights_only=True)`` on any device."""
+        if not self.nets_:
+            raise RuntimeError("SequenceClassifier: nothing to save, call fit() first")
+        payload = {
+            "format": FORMAT,
+            "version": 1,
+            "config": asdict(self.config),
+            "meta": self.meta_,
+            "history": self.history_,
+            "members": [{k: v.detach().cpu() for k, v in net.state_dict().items()} for net in self.nets_],
+        }
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+        os.close(fd)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> SequenceClassifier:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ValueError(f"path: {os.fspath(path)!r} is not a saved lstmkit SequenceClassifier")
+        config = dict(payload["config"])
+        config["device"] = device
+        arch = config.pop("architecture")
+        model = cls(arch, **config, progress=False)
+        model.meta_ = payload["meta"]
+        model.history_ = payload["history"]
+        nets = []
+        for k, state in enumerate(payload["members"]):
+            net = model._new_net(k)
+            net.load_state_dict(state)
+            nets.append(net.to(model._device()).eval())
+        model.nets_ = nets
+        return model
