@@ -19,6 +19,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The fused C++ kernels (issue 3, docs/performance.md): compiled once here (about a minute on
+# 2 cores, cached in ~/.cache/lstmkit) so that runs and tests only load them. Without a C++
+# compiler the layers fall back to the reference path with a warning.
+FUSED_EXT := $(VENV)/.fused-ext
+setup: $(FUSED_EXT)
+test: $(FUSED_EXT)
+run: $(FUSED_EXT)
+
+$(FUSED_EXT): $(STAMP) $(wildcard src/lstmkit/engine/csrc/*) src/lstmkit/engine/build.py
+	@if $(PY) -m lstmkit.engine --strict; then touch $@; \
+	else echo "lstmkit: fused extension not built; the layers will use the reference path"; fi
+
 run: $(STAMP)
 	$(VENV)/bin/lstmkit run
 
@@ -56,8 +68,13 @@ $(NLP_DATA): $(STAMP) src/lstmkit/data/corpora.py
 bench-nlp: $(NLP_DATA)
 	$(PY) benchmarks/nlp.py
 
-bench-speed: $(STAMP)
-	$(PY) benchmarks/speed.py
+bench-speed: $(STAMP) $(FUSED_EXT)
+	$(PY) benchmarks/speed.py --markdown docs/performance.md
+
+# The 1997 LSTM paper's experiments (LSTM, GRU, Elman RNN; bounded budgets, ~1 h on one core).
+.PHONY: bench-experiments
+bench-experiments: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/experiments.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

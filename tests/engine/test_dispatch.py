@@ -163,7 +163,7 @@ def test_build_command(no_extension: None) -> None:
 
 def test_build_command_compiles_in_a_fresh_process() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "lstmkit.engine.build", "--strict"],
+        [sys.executable, "-m", "lstmkit.engine", "--strict"],
         capture_output=True,
         text=True,
         timeout=600,

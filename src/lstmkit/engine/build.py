@@ -5,14 +5,14 @@ The kernels in ``lstmkit/engine/csrc`` are compiled on first use with
 installs, are all it needs) and cached under ``$LSTMKIT_CACHE_DIR`` (default
 ``~/.cache/lstmkit``), in a folder named after the torch and Python versions and the CPU
 capability, so a later process only loads the library. ``make setup`` runs
-``python -m lstmkit.engine.build`` so that the one compile (about a minute on 2 cores)
+``python -m lstmkit.engine`` so that the one compile (about a minute on 2 cores)
 happens before the tests.
 
 When the extension cannot be built or loaded, or ``LSTMKIT_DISABLE_EXTENSION=1`` is set,
 :func:`load_extension` returns ``None``; the layers then run the reference path and
 :func:`warn_unavailable` says so once per process.
 
-Command line: ``python -m lstmkit.engine.build [--strict] [--verbose]`` compiles (or loads)
+Command line: ``python -m lstmkit.engine [--strict] [--verbose]`` compiles (or loads)
 the extension and prints where it lives; ``--strict`` exits non-zero when it is unavailable.
 """
 
@@ -190,7 +190,7 @@ def warn_unavailable(what: str = "the fused LSTM engine") -> None:
     _warned = True
     warnings.warn(
         f"lstmkit: {what} is unavailable ({extension_error()}); using the reference path "
-        "(correct but slower). Install a C++ compiler and run `python -m lstmkit.engine.build` "
+        "(correct but slower). Install a C++ compiler and run `python -m lstmkit.engine --verbose` "
         "to see the build log.",
         RuntimeWarning,
         stacklevel=3,
@@ -207,7 +207,7 @@ def _reset() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lstmkit.engine.build", description="Compile (or load) lstmkit's fused C++ extension."
+        prog="python -m lstmkit.engine", description="Compile (or load) lstmkit's fused C++ extension."
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 if the extension is unavailable"
@@ -227,7 +227,3 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
