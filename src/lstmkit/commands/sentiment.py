@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--input-dropout", type=float, default=0.3, help="variational input dropout (default 0.3)")
     t.add_argument("--recurrent-dropout", type=float, default=0.0, help="variational dropout on h_{t-1}")
     t.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
+    t.add_argument(
+        "--rating-weight",
+        type=float,
+        default=0.0,
+        help="weight of an auxiliary loss fitting the logit margin to the mean human rating (default 0)",
+    )
     t.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
     t.add_argument("--no-baseline", action="store_true", help="skip the bag-of-words baseline")
     add_train_args(t, lr=2e-3, batch_size=32, epochs=12)
@@ -99,12 +105,16 @@ def encode_texts(tokenizer: Tokenizer, texts: list[str], *, max_tokens: int = MA
     return out
 
 
-def _batches(ids: list[list[int]], labels: list[int], batch_size: int, *, shuffle: bool, seed: int) -> Any:
+def _batches(
+    ids: list[list[int]], labels: list[int], scores: list[float], batch_size: int, *, shuffle: bool, seed: int
+) -> Any:
     sampler = BucketBatchSampler([len(s) for s in ids], batch_size, shuffle=shuffle, seed=seed)
+    if len(scores) != len(ids):
+        scores = [float("nan")] * len(ids)
 
-    def collate(idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def collate(idx: list[int]) -> tuple[torch.Tensor, ...]:
         tokens, lengths = pad_sequences([ids[i] for i in idx])
-        return tokens, lengths, torch.tensor([labels[i] for i in idx])
+        return tokens, lengths, torch.tensor([labels[i] for i in idx]), torch.tensor([scores[i] for i in idx])
 
     class _Loader:
         def __len__(self) -> int:
@@ -116,12 +126,21 @@ def _batches(ids: list[list[int]], labels: list[int], batch_size: int, *, shuffl
     return _Loader()
 
 
-def _step(model: TextClassifier, batch: tuple[torch.Tensor, ...]) -> Any:
+def _make_step(rating_weight: float) -> Any:
+    """Cross-entropy on the labels, plus (binary, ``rating_weight`` > 0) the squared error between
+    the logit margin and the human rating, so intensity informs the classifier."""
     from lstmkit.train import StepOutput
 
-    tokens, lengths, labels = batch
-    logits = model(tokens, lengths)  # (N, C)
-    return StepOutput(F.cross_entropy(logits, labels), output=logits, target=labels)
+    def step(model: TextClassifier, batch: tuple[torch.Tensor, ...]) -> Any:
+        tokens, lengths, labels, scores = batch
+        logits = model(tokens, lengths)  # (N, C)
+        loss = F.cross_entropy(logits, labels)
+        if rating_weight and model.training:
+            margin = logits[:, 1] - logits[:, 0]  # (N,)
+            loss = loss + rating_weight * F.mse_loss(margin, scores.to(margin.dtype))
+        return StepOutput(loss, output=logits, target=labels)
+
+    return step
 
 
 def f1_macro(pred: list[int], gold: list[int], num_classes: int) -> float:
@@ -172,6 +191,7 @@ def train_classifier(
     model_kwargs: dict[str, Any] | None = None,
     lr: float = 2e-3,
     weight_decay: float = 0.0,
+    rating_weight: float = 0.0,
     batch_size: int = 32,
     epochs: int = 12,
     patience: int | None = 3,
@@ -211,10 +231,14 @@ def train_classifier(
         seed=seed,
     )
     budget = TimeBudget(time_budget, budget_clock)
-    trainer = Trainer(model, config, step=_step, metrics={"acc": accuracy}, callbacks=[budget])
+    if rating_weight and len(data.classes) != 2:
+        raise ValueError(f"rating_weight: needs the binary task, got {len(data.classes)} classes")
+    trainer = Trainer(
+        model, config, step=_make_step(rating_weight), metrics={"acc": accuracy}, callbacks=[budget]
+    )
     history = trainer.fit(
-        _batches(train_ids, data.train.labels, batch_size, shuffle=True, seed=seed),
-        _batches(valid_ids, data.valid.labels, 128, shuffle=False, seed=seed),
+        _batches(train_ids, data.train.labels, data.train.scores, batch_size, shuffle=True, seed=seed),
+        _batches(valid_ids, data.valid.labels, data.valid.scores, 128, shuffle=False, seed=seed),
     )
     best = history.best_value if history.best_value is not None else float("nan")
     return ClassifierResult(model, tok, budget.used, len(history.epochs), float(best), history)
@@ -247,6 +271,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         model_kwargs=model_kwargs,
         lr=args.lr,
         weight_decay=args.weight_decay,
+        rating_weight=args.rating_weight,
         batch_size=args.batch_size,
         epochs=args.epochs,
         patience=args.patience,

@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--recurrent-dropout", type=float, default=0.0, help="variational dropout on h_{t-1}")
     m.add_argument("--weight-drop", type=float, default=0.0, help="DropConnect on recurrent weights")
     t.add_argument("--bptt", type=int, default=128, help="truncated-BPTT length (default 128)")
+    t.add_argument(
+        "--optimizer",
+        choices=("adam", "adamw", "sgd", "ntasgd"),
+        default="adam",
+        help="optimizer (default adam; ntasgd is AWD-LSTM's averaged SGD, use with --lr 30)",
+    )
     add_train_args(t, lr=3e-3, batch_size=32, epochs=1)
     t.add_argument("--sample-length", type=int, default=300, help="characters/tokens sampled at the end")
     t.add_argument(
@@ -138,6 +144,7 @@ def train_language_model(
     *,
     model_kwargs: dict[str, Any],
     lr: float = 3e-3,
+    optimizer: str = "adam",
     batch_size: int = 32,
     bptt: int = 128,
     epochs: int = 1,
@@ -165,7 +172,7 @@ def train_language_model(
     valid_ids = tokenizer.encode(valid_text)
     train = StreamBatches(train_ids, batch_size, bptt)
     config = TrainConfig(
-        optimizer="adam",
+        optimizer=optimizer,
         lr=lr,
         clip_norm=clip_norm,
         tbptt_k1=bptt,
@@ -174,7 +181,7 @@ def train_language_model(
         max_steps=max_steps,
         schedule="constant",
         restore_best=False,
-        monitor="train_loss",
+        monitor="train_loss",  # the weights at the end of the budget are the result
         run_dir=run_dir,
         progress=progress,
         plot=run_dir is not None,
@@ -183,7 +190,9 @@ def train_language_model(
     )
     budget = TimeBudget(time_budget, budget_clock)
     trainer = Trainer(model, config, loss_fn=sequence_cross_entropy, callbacks=[budget])
-    history = trainer.fit(train)
+    # validation after every epoch, for the curves (its time counts in the budget; a few seconds)
+    valid = StreamBatches(valid_ids, 8, bptt) if len(valid_ids) > 16 * bptt else None
+    history = trainer.fit(train, valid)
     log.info(
         "trained %d steps in %.0f s CPU (%.0f s wall); evaluating",
         trainer.global_step,
@@ -309,6 +318,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         tokenizer,
         model_kwargs=model_kwargs,
         lr=args.lr,
+        optimizer=args.optimizer,
         batch_size=args.batch_size,
         bptt=args.bptt,
         epochs=args.epochs,
