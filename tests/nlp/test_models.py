@@ -117,6 +117,12 @@ def test_lm_generation_streams_and_greedy_matches_argmax() -> None:
     assert g1 == g2 and len(g1) == 10
     assert list(lm.generate([4], 50, temperature=0, stop_ids=range(20)))[-1] in range(20)
     assert len(list(lm.generate([4], 50, temperature=0, stop_ids=range(20)))) == 1
+    only7 = list(
+        lm.generate([4], 30, suppress_ids=[i for i in range(20) if i != 7], generator=torch.Generator())
+    )
+    assert only7 == [7] * 30
+    with pytest.raises(ValueError, match="suppress_ids"):
+        list(lm.generate([4], 3, suppress_ids=[25]))
 
 
 def test_filter_logits() -> None:

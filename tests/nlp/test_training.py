@@ -248,3 +248,31 @@ def test_labelled_text_container() -> None:
     lt = LabelledText(["a", "b"], [0, 1])
     assert len(lt) == 2 and lt.scores == []
     assert "train=2" in repr(LabelledSplits("x", ("n", "p"), lt, lt, lt))
+
+
+def test_time_budget_stops_training() -> None:
+    c = load_text_corpus("pydoc")
+    res = train_language_model(
+        c.train[:20_000],
+        c.valid[:2_000],
+        CharTokenizer(),
+        model_kwargs={"embed_dim": 8, "hidden_size": 16, "num_layers": 1},
+        batch_size=4,
+        bptt=16,
+        epochs=5,
+        time_budget=1e-6,
+        progress=False,
+    )
+    assert res.steps == 1 and res.cpu_seconds > 0 and res.wall_seconds > 0
+
+
+def test_sampling_with_overlong_prime_warns_and_empty_prime_works() -> None:
+    from lstmkit.commands.textgen import MAX_PRIME_TOKENS, sample_text
+    from lstmkit.models.lm import LanguageModel
+
+    tok = CharTokenizer().fit(["abcdef "])
+    lm = LanguageModel(len(tok), 8, 8, 1)
+    with pytest.warns(UserWarning, match=f"only the last {MAX_PRIME_TOKENS}"):
+        out = sample_text(lm, tok, "abc" * MAX_PRIME_TOKENS, 5, seed=0)
+    assert len(out) == 5
+    assert len(sample_text(lm, tok, "", 7, temperature=0)) == 7

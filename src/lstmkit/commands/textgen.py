@@ -244,6 +244,7 @@ def sample_text(
         top_p=top_p,
         generator=gen,
         stop_ids=(),
+        suppress_ids=(tokenizer.vocab.pad_id, tokenizer.vocab.bos_id, tokenizer.vocab.eos_id),
         start_id=tokenizer.vocab.bos_id,
     ):
         out.append(tok)

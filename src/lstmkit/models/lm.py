@@ -220,6 +220,7 @@ class LanguageModel(nn.Module):
         top_k: int | None = None,
         top_p: float | None = None,
         stop_ids: Sequence[int] = (),
+        suppress_ids: Sequence[int] = (),
         start_id: int = 2,
         generator: torch.Generator | None = None,
     ) -> Iterator[int]:
@@ -230,6 +231,7 @@ class LanguageModel(nn.Module):
             max_new_tokens: stop after this many new tokens.
             temperature, top_k, top_p: see :func:`filter_logits`; ``temperature=0`` is greedy.
             stop_ids: stop after yielding one of these (e.g. ``<eos>``).
+            suppress_ids: never produce these (e.g. ``<pad>``, ``<bos>``).
             generator: a seeded ``torch.Generator`` for repeatable samples.
         """
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
@@ -241,9 +243,16 @@ class LanguageModel(nn.Module):
             ids = list(prime) or [start_id]
             tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
             logits, state = self(tokens)
+            banned = torch.tensor(sorted(set(suppress_ids)), dtype=torch.long, device=device)
+            if banned.numel() and (int(banned.min()) < 0 or int(banned.max()) >= self.vocab_size):
+                raise ValueError(
+                    f"suppress_ids: expected ids in [0, {self.vocab_size}), got {sorted(set(suppress_ids))}"
+                )
             last = logits[0, -1]  # (V,)
             stops = set(stop_ids)
             for _ in range(max_new_tokens):
+                if banned.numel():
+                    last = last.index_fill(0, banned, float("-inf"))
                 if temperature == 0:
                     nxt = int(last.argmax())
                 else:
