@@ -179,9 +179,12 @@ def test_sentiment_cli_train_predict_and_bad_input(
             str(run),
             "--no-progress",
             "--no-baseline",
+            "--ensemble",
+            "2",
         ]
     )
-    assert rc == 0 and "test acc" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert rc == 0 and "test acc" in out and "ensemble of 2" in out
     rc = main(
         ["sentiment", "predict", "--checkpoint", str(run), "--attention", "a gorgeous film", "zzqx ☃ " * 300]
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="weight of an auxiliary loss fitting the logit margin to the mean human rating (default 0)",
     )
     t.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
+    t.add_argument("--ensemble", type=int, default=1, help="train K models (seeds s..s+K-1), average them")
     t.add_argument("--no-baseline", action="store_true", help="skip the bag-of-words baseline")
     add_train_args(t, lr=2e-3, batch_size=32, epochs=12)
     t.set_defaults(func=_train_cmd)
@@ -156,20 +158,26 @@ def f1_macro(pred: list[int], gold: list[int], num_classes: int) -> float:
 
 @torch.no_grad()
 def classify(
-    model: TextClassifier, tokenizer: Tokenizer, texts: list[str], *, batch_size: int = 64
+    model: TextClassifier | Sequence[TextClassifier],
+    tokenizer: Tokenizer,
+    texts: list[str],
+    *,
+    batch_size: int = 64,
 ) -> tuple[list[int], torch.Tensor]:
-    """Predicted class and class probabilities (len(texts), C) for every text."""
-    model.eval()
+    """Predicted class and class probabilities (len(texts), C) for every text; given several
+    models (an ensemble), their probabilities are averaged."""
+    models = [model] if isinstance(model, TextClassifier) else list(model)
+    if not models:
+        raise ValueError("model: expected a TextClassifier or a non-empty list of them")
+    for m in models:
+        m.eval()
     ids = encode_texts(tokenizer, texts)
-    preds: list[int] = [0] * len(texts)
-    probs = torch.zeros(len(texts), model.num_classes)
+    probs = torch.zeros(len(texts), models[0].num_classes)
     for batch in BucketBatchSampler([len(s) for s in ids], batch_size, shuffle=False):
         tokens, lengths = pad_sequences([ids[i] for i in batch])
-        p = torch.softmax(model(tokens, lengths), -1)  # (B, C)
-        for j, i in enumerate(batch):
-            probs[i] = p[j]
-            preds[i] = int(p[j].argmax())
-    return preds, probs
+        p = torch.stack([torch.softmax(m(tokens, lengths), -1) for m in models]).mean(0)  # (B, C)
+        probs[torch.tensor(batch)] = p
+    return probs.argmax(1).tolist(), probs
 
 
 @dataclass
@@ -263,36 +271,56 @@ def _train_cmd(args: argparse.Namespace) -> int:
         "input_dropout": args.input_dropout,
         "recurrent_dropout": args.recurrent_dropout,
     }
-    res = train_classifier(
-        data,
-        tokenizer=tok,
-        vocab_size=args.vocab_size,
-        min_freq=args.min_freq,
-        model_kwargs=model_kwargs,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        rating_weight=args.rating_weight,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        patience=args.patience,
-        max_steps=args.max_steps,
-        time_budget=args.time_budget,
-        budget_clock=args.budget_clock,
-        clip_norm=args.clip_norm,
-        seed=args.seed,
-        run_dir=run_dir,
-        progress=not args.no_progress,
-    )
+    if args.ensemble < 1:
+        raise ValueError(f"--ensemble: expected an int >= 1, got {args.ensemble}")
+    members: list[ClassifierResult] = []
+    for k in range(args.ensemble):
+        if args.ensemble > 1:
+            log.info("ensemble member %d of %d (seed %d)", k + 1, args.ensemble, args.seed + k)
+        members.append(
+            train_classifier(
+                data,
+                tokenizer=tok,
+                vocab_size=args.vocab_size,
+                min_freq=args.min_freq,
+                model_kwargs=model_kwargs,
+                lr=args.lr,
+                weight_decay=args.weight_decay,
+                rating_weight=args.rating_weight,
+                batch_size=args.batch_size,
+                epochs=args.epochs,
+                patience=args.patience,
+                max_steps=args.max_steps,
+                time_budget=args.time_budget,
+                budget_clock=args.budget_clock,
+                clip_norm=args.clip_norm,
+                seed=args.seed + k,
+                run_dir=run_dir if k == 0 else f"{run_dir}/member{k}",
+                progress=not args.no_progress,
+            )
+        )
+    res = members[0]
+    models = [m.model for m in members]
     gold = data.test.labels
-    pred, _ = classify(res.model, res.tokenizer, data.test.texts)
-    acc = sum(p == g for p, g in zip(pred, gold)) / len(gold)
-    f1 = f1_macro(pred, gold, len(data.classes))
+
+    def scores(ms: list[TextClassifier], part: Any) -> tuple[float, float]:
+        pred, _ = classify(ms, res.tokenizer, part.texts)
+        return sum(p == g for p, g in zip(pred, part.labels)) / len(pred), f1_macro(pred, part.labels, 2)
+
+    acc, f1 = scores(models, data.test)
     save_bundle(
         Path(run_dir) / "model.pt",
         kind="sentiment",
         model=res.model,
         tokenizers={"text": res.tokenizer},
-        extra={"classes": list(data.classes), "dataset": data.name, "test_acc": acc, "test_f1": f1},
+        extra={
+            "classes": list(data.classes),
+            "dataset": data.name,
+            "test_acc": acc,
+            "test_f1": f1,
+            # further ensemble members (the first is "model")
+            "members": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models[1:]],
+        },
     )
     print(
         f"{data.name}: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)} texts "
@@ -303,10 +331,21 @@ def _train_cmd(args: argparse.Namespace) -> int:
         f"{'valid acc':>11}{'test acc':>10}{'test F1':>9}"
     )
     name = f"{'bi' if not args.unidirectional else ''}LSTM {args.hidden_size} + {args.pooling} pooling"
-    print(
-        f"{name:<34}{count_parameters(res.model):>10,}{res.train_seconds:>9.0f}{res.epochs:>7}"
-        f"{res.valid_acc:>11.3f}{acc:>10.3f}{f1:>9.3f}"
-    )
+    for k, m in enumerate(members):
+        t_acc, t_f1 = scores([m.model], data.test)
+        label = f"{name}, seed {args.seed + k}" if args.ensemble > 1 else name
+        print(
+            f"{label:<34}{count_parameters(m.model):>10,}{m.train_seconds:>9.0f}{m.epochs:>7}"
+            f"{m.valid_acc:>11.3f}{t_acc:>10.3f}{t_f1:>9.3f}"
+        )
+    if args.ensemble > 1:
+        v_acc, _ = scores(models, data.valid)
+        total = sum(m.train_seconds for m in members)
+        label = f"ensemble of {args.ensemble} (mean probs)"
+        print(
+            f"{label:<34}{count_parameters(res.model) * args.ensemble:>10,}{total:>9.0f}{'-':>7}"
+            f"{v_acc:>11.3f}{acc:>10.3f}{f1:>9.3f}"
+        )
     if not args.no_baseline:
         from lstmkit.baselines.bow import BagOfWordsClassifier
 
@@ -333,6 +372,11 @@ def _predict_cmd(args: argparse.Namespace) -> int:
     model = TextClassifier(**bundle["config"])
     model.load_state_dict(bundle["model"])
     model.eval()
+    models = [model]
+    for state in bundle["extra"].get("members", []):
+        member = TextClassifier(**bundle["config"])
+        member.load_state_dict(state)
+        models.append(member.eval())
     tokenizer = toks["text"]
     classes = bundle["extra"]["classes"]
     if args.file is not None:
@@ -348,7 +392,7 @@ def _predict_cmd(args: argparse.Namespace) -> int:
     for i, t in enumerate(texts):
         if not t.strip():
             raise ValueError(f"texts[{i}]: expected a non-empty text, got {t!r}")
-    preds, probs = classify(model, tokenizer, texts)
+    preds, probs = classify(models, tokenizer, texts)
     for text, p, pr in zip(texts, preds, probs):
         line = f"{classes[p]}\t{float(pr[p]):.3f}\t{text}"
         if args.attention and model.attention is not None:
