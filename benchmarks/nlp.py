@@ -52,7 +52,7 @@ def lm_commands(budget: int) -> list[list[str]]:
 def sentiment_commands() -> list[list[str]]:
     run = str(RUNS / "bench-sentiment-movies")
     return [
-        ["sentiment", "train", "--dataset", "movies", "--run-dir", run, "--no-progress"],
+        ["sentiment", "train", "--dataset", "movies", "--ensemble", "5", "--run-dir", run, "--no-progress"],
         ["sentiment", "predict", "--checkpoint", run, "--attention",
          "A gorgeous, witty, seductive movie.", "The plot is nothing but boilerplate clichés.",
          "Not as bad as I feared, but not good either."],

@@ -70,8 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--rating-weight",
         type=float,
-        default=0.0,
-        help="weight of an auxiliary loss fitting the logit margin to the mean human rating (default 0)",
+        default=0.1,
+        help="weight of an auxiliary loss fitting the logit margin to the mean human rating (default 0.1)",
     )
     t.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
     t.add_argument("--ensemble", type=int, default=1, help="train K models (seeds s..s+K-1), average them")
