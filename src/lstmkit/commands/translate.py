@@ -22,7 +22,7 @@ from lstmkit.commands._nlp import (
     read_input_text,
     save_bundle,
 )
-from lstmkit.data.corpora import ParallelSplits, load_freedict, load_parallel
+from lstmkit.data.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.data.text import BPETokenizer, BucketBatchSampler, Tokenizer, WordTokenizer, pad_sequences
 from lstmkit.models.seq2seq import ATTENTIONS, Hypothesis, Seq2Seq
 
@@ -57,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "greedily and with beam search, score them with sacrebleu BLEU and chrF next to the dictionary "
         "baseline, and write RUN_DIR/model.pt, attention.png and report.html.",
     )
+    t.add_argument(
+        "--pairs",
+        choices=("debian-l10n-fr", "numbers-en-fr"),
+        default="debian-l10n-fr",
+        help="parallel text: Debian message catalogues (default) or generated numbers in words (extra task)",
+    )
     t.add_argument("--tokenizer", choices=("bpe", "word"), default="bpe", help="token unit (default bpe)")
     t.add_argument("--bpe-merges", type=int, default=4000, help="BPE merges per language (default 4000)")
     t.add_argument("--vocab-size", type=int, default=8000, help="vocabulary cap per language (default 8000)")
@@ -80,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Translate each text (English -> French); prints one translation per line.",
     )
     q.add_argument("texts", nargs="*", help="English texts")
-    q.add_argument("--checkpoint", default="runs/translate-en-fr", help="model.pt or its run folder")
+    q.add_argument("--checkpoint", default="runs/translate-debian-l10n-fr", help="model.pt or its run folder")
     q.add_argument("--file", default=None, help="translate each line of this file (- for stdin)")
     q.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")
     q.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
@@ -339,8 +345,8 @@ def write_attention_report(
 def _train_cmd(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_parallel("debian-l10n-fr")
-    run_dir = Path(args.run_dir or "runs/translate-en-fr")
+    data = load_numbers() if args.pairs == "numbers-en-fr" else load_parallel(args.pairs)
+    run_dir = Path(args.run_dir or f"runs/translate-{args.pairs}")
     model_kwargs = {
         "embed_dim": args.embed_dim,
         "hidden_size": args.hidden_size,
