@@ -88,6 +88,12 @@ def test_no_autograd_and_parameter_updates_are_seen() -> None:
         expected, _ = layer(x.detach().unsqueeze(0))
     stream.reset()
     assert_close(stream.step(x), expected[0], 1e-5, "stream after an in-place update")
+    with torch.no_grad():
+        layer.weight_hh_l0.data.mul_(0.5)  # through .data: invisible to version counters...
+        expected, _ = layer(x.detach().unsqueeze(0))
+    stream.refresh()  # ...so the runtime is told
+    stream.reset()
+    assert_close(stream.step(x), expected[0], 1e-5, "stream after refresh()")
     layer.double()  # parameters replaced by new tensors: the stream rebinds
     stream = layer.stream(1)
     assert stream.step(x.detach().double()).dtype == torch.float64

@@ -53,9 +53,12 @@ class LSTMStream:
     is the current :class:`~lstmkit.cells.LSTMState` (or FGRState), each field
     (num_layers, N, size), in the layout ``layer(x, state)`` accepts; ``reset()`` zeroes it.
 
-    The runtime reads the layer's parameters in place: optimizer steps and
-    ``load_state_dict`` are seen by the next step. It always computes evaluation-mode
-    semantics (no dropout, zoneout as its expectation), like ``layer.eval()``.
+    The runtime reads the layer's parameters in place and keeps the weights packed for its
+    matrix products; it re-packs a weight when the parameter changes (optimizer steps,
+    ``load_state_dict``, ``.to()``: anything that bumps its version counter or replaces its
+    storage). Writes through ``.data`` bypass the version counter: call :meth:`refresh` after
+    those. It always computes evaluation-mode semantics (no dropout, zoneout as its
+    expectation), like ``layer.eval()``.
 
     Example::
 
@@ -88,24 +91,20 @@ class LSTMStream:
         self._ext = load_extension() if reason is None else None
         if self._ext is None:
             warn_unavailable("the fused streaming step")
-        self._flags = _flags(spec, False)
-        self._bind()
         n, layers = batch_size, layer.num_layers
         opts: dict[str, Any] = {"dtype": self._dtype, "device": self._device}
         self._h = torch.zeros(layers, n, self._out, **opts)  # (layers, N, H_out)
         self._c = torch.zeros(layers, n, self._hidden, **opts)  # (layers, N, H)
         self._a = torch.zeros(layers, n, self._sh, **opts) if self._sh else None  # (layers, N, S*H)
-        gh = spec.num_gates * self._hidden
-        self._ws = [
-            torch.empty(n, gh, **opts),  # z
-            torch.empty(n, gh, **opts),  # recurrent product (layer norm)
-            torch.empty(n, max(self._sh, 1), **opts),  # FGR product
-            torch.empty(n, gh, **opts),  # gate activations
-            torch.empty(n, self._hidden, **opts),  # c_new
-            torch.empty(n, self._hidden, **opts),  # o * phi(c)
-            torch.empty(n, self._out, **opts),  # projected h
-            torch.empty(n, 6, **opts),  # layer-norm statistics
-        ]
+        self._runtime: Any = None
+        self._bind()
+        if self._ext is not None:
+            zh, zc = layer.zoneout
+            eps = float(spec.layer_norm_eps)
+            flags = _flags(spec, False)
+            self._runtime = self._ext.StreamRuntime(
+                self._params, self._h, self._c, self._a, flags, eps, float(zh), float(zc), layer.input_size
+            )
 
     def _bind(self) -> None:
         """Take (detached views of) the layer's parameters, in the kernel's order."""
@@ -116,9 +115,10 @@ class LSTMStream:
             p = p._replace(**{name: t.detach() for name, t in p._asdict().items() if t is not None})
             self._layer_params.append(p)
             self._params.extend(getattr(p, f) for f in _PARAM_FIELDS)
-        first = self._params[0]
-        assert first is not None
-        self._bound_ptr = first.data_ptr()
+        self._watch = self._layer.params(0).weight_ih  # the module's own tensor (a Parameter)
+        self._bound_ptr = self._watch.data_ptr()
+        if getattr(self, "_runtime", None) is not None:
+            self._runtime.rebind(self._params)
 
     # ------------------------------------------------------------------ state
     @property
@@ -144,6 +144,13 @@ class LSTMStream:
                 )
             buf.copy_(field.detach())
 
+    def refresh(self) -> None:
+        """Re-read the weights at the next step. Needed only after writing to the parameters
+        through ``.data`` (which bypasses the version counters the runtime watches); optimizer
+        steps, ``load_state_dict`` and ``.to()`` are noticed by themselves."""
+        if self._runtime is not None:
+            self._runtime.refresh()
+
     def reset(self, state: LSTMState | FGRState | tuple[Tensor, ...] | None = None) -> None:
         """Zero the state (or load ``state``)."""
         if state is not None:
@@ -160,6 +167,10 @@ class LSTMStream:
 
         ``out`` (N, H_out), if given, receives the result (no allocation).
         """
+        if self._watch.data_ptr() != self._bound_ptr:
+            self._bind()  # the layer's tensors were replaced (e.g. .to(), .data =)
+        if self._runtime is not None:
+            return self._runtime.step(x, out)  # checks x: shape, dtype, device
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != self.batch_size:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(
@@ -171,17 +182,7 @@ class LSTMStream:
             raise TypeError(
                 f"x: expected {self._dtype} on {self._device} (the layer's), got {x.dtype} on {x.device}"
             )
-        first = self._params[0]
-        if first is None or self._layer.params(0).weight_ih.data_ptr() != self._bound_ptr:
-            self._bind()  # the layer's tensors were replaced (e.g. .to(), .data =)
-        x = x.detach()
-        if self._ext is None:
-            return self._step_reference(x, out)
-        zh, zc = self._layer.zoneout
-        eps = float(self._spec.layer_norm_eps)
-        return self._ext.stream_step(
-            x, self._params, self._h, self._c, self._a, self._ws, self._flags, eps, float(zh), float(zc), out
-        )
+        return self._step_reference(x.detach(), out)
 
     __call__ = step
 

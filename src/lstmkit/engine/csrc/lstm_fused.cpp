@@ -24,6 +24,7 @@
 #include <cmath>
 #include <vector>
 
+#include "gemm_kernel.h"
 #include "lstm_math.h"
 
 namespace lstmkit {
@@ -359,6 +360,14 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   Tensor REC = c.ln ? at::empty({N, GH}, opt) : Tensor();
   Tensor FG = c.fgr ? at::empty({N, SH}, opt) : Tensor();
   Tensor HM = h_mask.defined() ? at::empty({N, Hout}, opt) : Tensor();
+  // the weights of the per-step products, packed once for the whole sequence
+  Tensor Bhh = at::empty({packed_size<T>(Hout, GH)}, opt);
+  pack_b<T>(Hout, GH, w_hh.data_ptr<T>(), 1, Hout, Bhh.data_ptr<T>());  // W_hh^T
+  Tensor Bgh = c.fgr ? at::empty({packed_size<T>(SH, SH)}, opt) : Tensor();
+  if (c.fgr) pack_b<T>(SH, SH, w_gh.data_ptr<T>(), 1, SH, Bgh.data_ptr<T>());  // W_gh^T
+  Tensor Bhr = proj ? at::empty({packed_size<T>(H, Hout)}, opt) : Tensor();
+  if (proj) pack_b<T>(H, Hout, w_hr.data_ptr<T>(), 1, H, Bhr.data_ptr<T>());  // W_hr^T
+  const T* hmask = h_mask.defined() ? h_mask.data_ptr<T>() : nullptr;
   Tensor CN = at::empty({N, H}, opt);
   Tensor R = at::empty({N, H}, opt);
   Tensor HN = proj ? at::empty({N, Hout}, opt) : Tensor();
@@ -393,14 +402,17 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
     const int64_t t = c.reverse ? L - 1 - s : s;
     const int64_t hp = hslot(t, false), ha = hslot(t, true);
     const int64_t cp = cslot(s, t, false), ca = cslot(s, t, true);
-    Tensor h_prev = Hbuf[hp];
-    Tensor h_in = h_prev;
-    if (HM.defined()) h_in = at::mul_out(HM, h_prev, h_mask);
+    const T* h_in = Hp + hp * N * Hout;
+    if (hmask) {
+      T* hm = HM.data_ptr<T>();
+      for (int64_t e = 0; e < N * Hout; ++e) hm[e] = h_in[e] * hmask[e];
+      h_in = hm;
+    }
     if (c.ln)
-      gemm(REC, h_in, w_hh.t(), false);
+      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), REC.data_ptr<T>(), GH, false);
     else
-      gemm(P[t], h_in, w_hh.t(), true);
-    if (c.fgr) gemm(FG, Abuf[cp], w_gh.t(), false);
+      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp + t * N * GH, GH, true);
+    if (c.fgr) gemm_packed<T>(N, SH, SH, Ap + cp * N * SH, SH, Bgh.data_ptr<T>(), FG.data_ptr<T>(), SH, false);
 
     at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
@@ -441,7 +453,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
       }
     });
     if (proj) {
-      gemm(HN, R, w_hr.t(), false);
+      gemm_packed<T>(N, Hout, H, Rp, H, Bhr.data_ptr<T>(), HN.data_ptr<T>(), Hout, false);
       at::parallel_for(0, N, row_grain(Hout), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           const bool m = mk ? mk[t * N + n] : true;
@@ -546,6 +558,7 @@ std::vector<Tensor> lstm_forward(const Tensor& x_, const Tensor& h0_, const Tens
   kc = prep_keep(kc);
   OptTensor b1 = has(b_ih) ? OptTensor(b_ih->contiguous()) : OptTensor();
   OptTensor b2 = has(b_hh) ? OptTensor(b_hh->contiguous()) : OptTensor();
+  at::NoGradGuard no_grad;
   pybind11::gil_scoped_release no_gil;
   std::vector<Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_forward", [&] {
@@ -586,6 +599,14 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
   Tensor dREC = c.ln ? at::empty({L, N, GH}, opt) : dP;
   Tensor dZS = c.fgr ? at::empty({L, N, SH}, opt) : Tensor();
 
+  // the weights of the per-step products, packed once
+  Tensor Bhh = at::empty({packed_size<T>(GH, Hout)}, opt);
+  pack_b<T>(GH, Hout, w_hh.data_ptr<T>(), Hout, 1, Bhh.data_ptr<T>());  // W_hh
+  Tensor Bgh = c.fgr ? at::empty({packed_size<T>(SH, SH)}, opt) : Tensor();
+  if (c.fgr) pack_b<T>(SH, SH, w_gh.data_ptr<T>(), SH, 1, Bgh.data_ptr<T>());  // W_gh
+  Tensor Bhr = proj ? at::empty({packed_size<T>(Hout, H)}, opt) : Tensor();
+  if (proj) pack_b<T>(Hout, H, w_hr.data_ptr<T>(), H, 1, Bhr.data_ptr<T>());  // W_hr
+  const T* hmask = h_mask.defined() ? h_mask.data_ptr<T>() : nullptr;
   Tensor Hprev = Hbuf.narrow(0, c.reverse ? 1 : 0, L);  // h_{t-1} of every step (L, N, Hout)
   Tensor Hin = h_mask.defined() ? Hprev * h_mask : Hprev;
   Tensor P, REC;  // layer norm: recompute the raw products (cheaper than keeping them)
@@ -855,7 +876,7 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
       at::parallel_for(0, N, row_grain(Hout), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) pass_a(t, n);
       });
-      gemm(DR, DHN[t], w_hr, false);
+      gemm_packed<T>(N, H, Hout, DHNp + t * N * Hout, Hout, Bhr.data_ptr<T>(), DR.data_ptr<T>(), H, false);
     }
     at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) {
       std::vector<T> scratch(scratch_size);
@@ -865,13 +886,14 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
         if (m) pass_b(t, n, prev, scratch.data(), ac);
       }
     });
-    if (TMP.defined()) {
-      gemm(TMP, dREC[t], w_hh, false);
-      DH.addcmul_(TMP, h_mask);
+    if (hmask) {
+      T* tmp = TMP.data_ptr<T>();
+      gemm_packed<T>(N, Hout, GH, dRECp + t * N * GH, GH, Bhh.data_ptr<T>(), tmp, Hout, false);
+      for (int64_t e = 0; e < N * Hout; ++e) DHp[e] += tmp[e] * hmask[e];
     } else {
-      gemm(DH, dREC[t], w_hh, true);
+      gemm_packed<T>(N, Hout, GH, dRECp + t * N * GH, GH, Bhh.data_ptr<T>(), DHp, Hout, true);
     }
-    if (c.fgr) gemm(DA, dZS[t], w_gh, true);
+    if (c.fgr) gemm_packed<T>(N, SH, SH, dZSp + t * N * SH, SH, Bgh.data_ptr<T>(), DAp, SH, true);
   }
 
   // weight gradients and dX: large products over all steps
@@ -956,6 +978,7 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
   kc = prep_keep(kc);
   Tensor gY = contig(dY), ghn = contig(dhn), gcn = contig(dcn), gan = contig(dan);
   Tensor gHs = contig(dHs), gCs = contig(dCs), gAs = contig(dAs);
+  at::NoGradGuard no_grad;
   pybind11::gil_scoped_release no_gil;
   std::vector<Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_backward", [&] {
@@ -967,68 +990,146 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
 }
 
 // ------------------------------------------------------------------------------------ streaming
-// One step of a stack of unidirectional layers, inference only. `params` holds 11 entries per
-// layer: w_ih, w_hh, b_ih, b_hh, w_ch, w_gh, w_hr, ln_ih, ln_hh, ln_c_weight, ln_c_bias.
-// h (layers, N, Hout), c (layers, N, H), a (layers, N, SH) are updated in place. `ws` is the
-// workspace [z (N, GH), rec (N, GH), fg (N, SH), act (N, GH), cnew (N, H), r (N, H), hn (N, Hout),
-// stats (N, 6)]. Zoneout uses its evaluation form (keep = z). Returns the last layer's h.
-Tensor stream_step(const Tensor& x_, const std::vector<OptTensor>& params, const Tensor& h, const Tensor& c,
-                   const OptTensor& a, const std::vector<Tensor>& ws, const std::vector<int64_t>& flags, double eps,
-                   double zh, double zc, const OptTensor& out) {
-  const int64_t layers = h.size(0), N = h.size(1), Hout = h.size(2), H = c.size(2);
-  TORCH_CHECK(static_cast<int64_t>(params.size()) == 11 * layers, "lstmkit stream: expected 11 params per layer");
-  TORCH_CHECK(ws.size() == 8, "lstmkit stream: expected 8 workspace tensors");
-  const Cfg cfg = make_cfg(flags, eps, H, Hout);
-  Tensor x = x_.contiguous();
-  pybind11::gil_scoped_release no_gil;
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_stream", [&] {
-    using T = scalar_t;
-    const Tensor &z = ws[0], &rec = ws[1], &fg = ws[2], &act = ws[3], &cn = ws[4], &r = ws[5], &hn = ws[6],
-                 &stats = ws[7];
+// Python's name of a dtype, for error messages.
+static std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "torch.float32";
+    case at::kDouble: return "torch.float64";
+    case at::kHalf: return "torch.float16";
+    case at::kBFloat16: return "torch.bfloat16";
+    default: return std::string("torch.") + c10::toString(t);
+  }
+}
+
+// Streaming inference: one step of a stack of unidirectional layers, state carried in place.
+// Holds the layers' parameter tensors (detached views of the module's parameters, sharing their
+// version counters), the state buffers, a workspace, and the weights packed for the per-step
+// products. A weight is re-packed when its version counter or storage changes (optimizer
+// steps, load_state_dict, .to()); writes through `.data` bypass version counting: call
+// refresh() after those. `params` holds 11 entries per layer: w_ih, w_hh, b_ih, b_hh, w_ch,
+// w_gh, w_hr, ln_ih, ln_hh, ln_c_weight, ln_c_bias. h (layers, N, Hout), c (layers, N, H),
+// a (layers, N, SH). Zoneout uses its evaluation form (keep = z).
+class StreamRuntime {
+ public:
+  StreamRuntime(std::vector<OptTensor> params, Tensor h, Tensor c, OptTensor a, const std::vector<int64_t>& flags,
+                double eps, double zh, double zc, int64_t input_size)
+      : h_(std::move(h)), c_(std::move(c)), a_(has(a) ? *a : Tensor()),
+        cfg_(make_cfg(flags, eps, c_.size(2), h_.size(2))), zh_(zh), zc_(zc), input_size_(input_size) {
+    layers_ = h_.size(0);
+    N_ = h_.size(1);
+    TORCH_CHECK(h_.is_contiguous() && c_.is_contiguous() && (!a_.defined() || a_.is_contiguous()),
+                "lstmkit stream: state buffers must be contiguous");
+    const auto opt = h_.options();
+    z_ = at::empty({N_, cfg_.GH}, opt);
+    rec_ = at::empty({N_, cfg_.GH}, opt);
+    fg_ = at::empty({N_, std::max<int64_t>(cfg_.SH, 1)}, opt);
+    act_ = at::empty({N_, cfg_.GH}, opt);
+    cn_ = at::empty({N_, cfg_.H}, opt);
+    r_ = at::empty({N_, cfg_.H}, opt);
+    hn_ = at::empty({N_, cfg_.Hout}, opt);
+    stats_ = at::empty({N_, 6}, opt);
+    rebind(std::move(params));
+  }
+
+  void rebind(std::vector<OptTensor> params) {
+    TORCH_CHECK(static_cast<int64_t>(params.size()) == 11 * layers_, "lstmkit stream: expected 11 params per layer");
+    params_.clear();
+    for (auto& t : params) params_.push_back(has(t) ? OptTensor(t->contiguous()) : OptTensor());
+    packed_.assign(4 * layers_, Packed());
+  }
+
+  void refresh() {
+    for (auto& p : packed_) p = Packed();
+  }
+
+  Tensor step(const Tensor& x, const OptTensor& out) {
+    TORCH_CHECK_VALUE(x.dim() == 2 && x.size(0) == N_, "x: expected shape (", N_, ", ", input_size_,
+                      ") (N, H_in), got ", x.sizes());
+    TORCH_CHECK_VALUE(x.size(1) == input_size_, "x: expected ", input_size_, " features (input_size), got ",
+                      x.size(1));
+    TORCH_CHECK_TYPE(x.scalar_type() == h_.scalar_type() && x.device() == h_.device(), "x: expected ",
+                     dtype_name(h_.scalar_type()), " on ", h_.device(), " (the layer's), got ",
+                     dtype_name(x.scalar_type()), " on ", x.device());
+    const int64_t Hout = cfg_.Hout;
+    Tensor o = has(out) ? *out : at::empty({N_, Hout}, h_.options());
+    TORCH_CHECK_VALUE(o.dim() == 2 && o.size(0) == N_ && o.size(1) == Hout && o.is_contiguous() &&
+                          o.scalar_type() == h_.scalar_type(),
+                      "out: expected a contiguous (", N_, ", ", Hout, ") tensor of ", dtype_name(h_.scalar_type()));
+    at::NoGradGuard no_grad;
+    const Tensor xc = x.contiguous();
+    pybind11::gil_scoped_release no_gil;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_stream", [&] {
+      run<scalar_t>(xc);
+      const scalar_t* src = h_.data_ptr<scalar_t>() + (layers_ - 1) * N_ * Hout;
+      std::copy(src, src + N_ * Hout, o.data_ptr<scalar_t>());
+    });
+    return o;
+  }
+
+ private:
+  struct Packed {
+    Tensor data;
+    int64_t version = -1;
+    const void* source = nullptr;
+  };
+
+  // The packed transpose of weight w (R x K): the right-hand side of y = x w^T.
+  template <typename T>
+  const T* packed(int64_t slot, const Tensor& w) {
+    Packed& p = packed_[slot];
+    const int64_t version = static_cast<int64_t>(w._version());
+    if (!p.data.defined() || p.version != version || p.source != w.data_ptr()) {
+      const int64_t R = w.size(0), K = w.size(1);
+      p.data = at::empty({packed_size<T>(K, R)}, w.options());
+      pack_b<T>(K, R, w.data_ptr<T>(), 1, K, p.data.data_ptr<T>());
+      p.version = version;
+      p.source = w.data_ptr();
+    }
+    return p.data.data_ptr<T>();
+  }
+
+  template <typename T>
+  void run(const Tensor& x) {
+    const Cfg& cfg = cfg_;
+    const int64_t N = N_, H = cfg.H, Hout = cfg.Hout, GH = cfg.GH, SH = cfg.SH;
     Keep<T> kh, kc;
-    if (zh > 0) kh.mode = 1, kh.value = static_cast<T>(zh);
-    if (zc > 0) kc.mode = 1, kc.value = static_cast<T>(zc);
-    Tensor inp = x;
-    for (int64_t l = 0; l < layers; ++l) {
-      const OptTensor* q = params.data() + 11 * l;
-      const Tensor &w_ih = *q[0], &w_hh = *q[1];
+    if (zh_ > 0) kh.mode = 1, kh.value = static_cast<T>(zh_);
+    if (zc_ > 0) kc.mode = 1, kc.value = static_cast<T>(zc_);
+    const T* inp = x.data_ptr<T>();
+    int64_t in_size = input_size_;
+    T* zp = z_.data_ptr<T>();
+    T* recp = rec_.data_ptr<T>();
+    T* fgp = fg_.data_ptr<T>();
+    T* actp = act_.data_ptr<T>();
+    T* cnp = cn_.data_ptr<T>();
+    T* rp = r_.data_ptr<T>();
+    T* stp = stats_.data_ptr<T>();
+    T* hn = hn_.data_ptr<T>();
+    for (int64_t l = 0; l < layers_; ++l) {
+      const OptTensor* q = params_.data() + 11 * l;
       const bool proj = has(q[6]);
-      Tensor hl = h[l], cl = c[l];
-      if (cfg.ln) {
-        gemm(z, inp, w_ih.t(), false);
-        gemm(rec, hl, w_hh.t(), false);
-      } else {
-        gemm(z, inp, w_ih.t(), false);
-        gemm(z, hl, w_hh.t(), true);
-      }
-      Tensor al = cfg.fgr ? (*a)[l] : Tensor();
-      if (cfg.fgr) gemm(fg, al, q[5]->t(), false);
+      T* hp = h_.data_ptr<T>() + l * N * Hout;
+      T* cp = c_.data_ptr<T>() + l * N * H;
+      T* ap = cfg.fgr ? a_.data_ptr<T>() + l * N * SH : nullptr;
       Params<T> p = make_params<T>(q[2], q[3], has(q[4]) ? *q[4] : Tensor(), has(q[7]) ? *q[7] : Tensor(),
                                    has(q[8]) ? *q[8] : Tensor(), has(q[9]) ? *q[9] : Tensor(),
                                    has(q[10]) ? *q[10] : Tensor());
-      T* zp = z.data_ptr<T>();
-      const T* recp = cfg.ln ? rec.data_ptr<T>() : nullptr;
-      const T* fgp = cfg.fgr ? fg.data_ptr<T>() : nullptr;
-      T* actp = act.data_ptr<T>();
-      T* cnp = cn.data_ptr<T>();
-      T* rp = r.data_ptr<T>();
-      T* stp = stats.data_ptr<T>();
-      T* hp = hl.data_ptr<T>();
-      T* cp = cl.data_ptr<T>();
-      T* ap = cfg.fgr ? al.data_ptr<T>() : nullptr;
-      at::parallel_for(0, N, row_grain(cfg.GH), [&](int64_t n0, int64_t n1) {
+      gemm_packed<T>(N, GH, in_size, inp, in_size, packed<T>(4 * l, *q[0]), zp, GH, false);
+      gemm_packed<T>(N, GH, Hout, hp, Hout, packed<T>(4 * l + 1, *q[1]), cfg.ln ? recp : zp, GH, !cfg.ln);
+      if (cfg.fgr) gemm_packed<T>(N, SH, SH, ap, SH, packed<T>(4 * l + 2, *q[5]), fgp, SH, false);
+      at::parallel_for(0, N, row_grain(GH), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           T* c_row = cp + n * H;
           T* cnew = cnp + n * H;
           T* rr = rp + n * H;
-          T* actr = actp + n * cfg.GH;
-          gates_row<T>(cfg, p, zp + n * cfg.GH, recp ? recp + n * cfg.GH : nullptr, fgp ? fgp + n * cfg.SH : nullptr,
-                       c_row, actr, cnew, rr, stp + n * 6);
+          T* actr = actp + n * GH;
+          gates_row<T>(cfg, p, zp + n * GH, cfg.ln ? recp + n * GH : nullptr, cfg.fgr ? fgp + n * SH : nullptr, c_row,
+                       actr, cnew, rr, stp + n * 6);
           if (kc.mode)
             zone_row(kc, 0, n, c_row, cnew, c_row, H);
           else
             std::copy(cnew, cnew + H, c_row);
-          if (ap) gates_state_row(cfg, actr, ap + n * cfg.SH);
+          if (ap) gates_state_row(cfg, actr, ap + n * SH);
           if (!proj) {
             T* h_row = hp + n * Hout;
             if (kh.mode)
@@ -1039,27 +1140,28 @@ Tensor stream_step(const Tensor& x_, const std::vector<OptTensor>& params, const
         }
       });
       if (proj) {
-        gemm(hn, r, q[6]->t(), false);
-        const T* hnp = hn.data_ptr<T>();
+        gemm_packed<T>(N, Hout, H, rp, H, packed<T>(4 * l + 3, *q[6]), hn, Hout, false);
         for (int64_t n = 0; n < N; ++n) {
           T* h_row = hp + n * Hout;
           if (kh.mode)
-            zone_row(kh, 0, n, h_row, hnp + n * Hout, h_row, Hout);
+            zone_row(kh, 0, n, h_row, hn + n * Hout, h_row, Hout);
           else
-            std::copy(hnp + n * Hout, hnp + (n + 1) * Hout, h_row);
+            std::copy(hn + n * Hout, hn + (n + 1) * Hout, h_row);
         }
       }
-      inp = hl;
+      inp = hp;
+      in_size = Hout;
     }
-  });
-  pybind11::gil_scoped_acquire gil;
-  if (has(out)) {
-    Tensor o = *out;
-    o.copy_(h[layers - 1]);
-    return o;
   }
-  return h[layers - 1].clone();
-}
+
+  std::vector<OptTensor> params_;
+  std::vector<Packed> packed_;
+  Tensor h_, c_, a_;
+  Cfg cfg_;
+  double zh_, zc_;
+  int64_t input_size_, layers_ = 0, N_ = 0;
+  Tensor z_, rec_, fg_, act_, cn_, r_, hn_, stats_;
+};
 
 void set_gemm_backend(const std::string& name, int64_t min_rows) {
   TORCH_CHECK(name == "auto" || name == "aten", "gemm backend: expected 'auto' or 'aten', got ", name);
@@ -1079,7 +1181,12 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "lstmkit fused LSTM kernels (forward, backward through time, streaming step)";
   m.def("forward", &lstmkit::lstm_forward, "fused LSTM forward over a sequence");
   m.def("backward", &lstmkit::lstm_backward, "hand-written backward through time");
-  m.def("stream_step", &lstmkit::stream_step, "one inference step of a layer stack");
+  pybind11::class_<lstmkit::StreamRuntime>(m, "StreamRuntime")
+      .def(pybind11::init<std::vector<c10::optional<at::Tensor>>, at::Tensor, at::Tensor, c10::optional<at::Tensor>,
+                          const std::vector<int64_t>&, double, double, double, int64_t>())
+      .def("step", &lstmkit::StreamRuntime::step, "one inference step of every layer")
+      .def("rebind", &lstmkit::StreamRuntime::rebind, "take new parameter tensors")
+      .def("refresh", &lstmkit::StreamRuntime::refresh, "re-pack the weights at the next step");
   m.def("set_gemm_backend", &lstmkit::set_gemm_backend, "choose the matrix-product backend");
   m.def("gemm_backend", &lstmkit::gemm_backend, "the matrix-product backend in use");
 }
