@@ -78,3 +78,9 @@ bench-experiments: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+
+# Time series accuracy (issue 5): LSTM forecaster vs seasonal naive/ARIMA/ETS on 5 real series,
+# LSTM-FCN on 4 UCR sets, ECG anomaly detection; writes docs/accuracy.md (about an hour on 1 core).
+.PHONY: bench-accuracy
+bench-accuracy: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/accuracy.py --markdown docs/accuracy.md

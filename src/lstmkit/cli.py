@@ -16,7 +16,19 @@ from collections.abc import Sequence
 __all__ = ["build_parser", "main"]
 
 # Modules of lstmkit.commands, in the order ``lstmkit --help`` lists them.
-COMMAND_MODULES = ("demo", "textgen", "sentiment", "translate", "experiment", "tune")
+COMMAND_MODULES = (
+    "run",
+    "data",
+    "forecast",
+    "classify",
+    "detect",
+    "demo",
+    "textgen",
+    "sentiment",
+    "translate",
+    "experiment",
+    "tune",
+)
 
 log = logging.getLogger("lstmkit")
 

@@ -114,7 +114,7 @@ def interval_width(lower: object, upper: object) -> float:
 
 
 def _quantile_args(
-    y_true: object, quantiles: object, levels: Sequence[float]
+    y_true: object, quantiles: object, levels: Sequence[float] | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.asarray(y_true, dtype=np.float64)
     q = np.asarray(quantiles, dtype=np.float64)
@@ -130,7 +130,7 @@ def _quantile_args(
     return y, q, tau
 
 
-def pinball_loss(y_true: object, quantiles: object, levels: Sequence[float]) -> float:
+def pinball_loss(y_true: object, quantiles: object, levels: Sequence[float] | np.ndarray) -> float:
     """Mean pinball (quantile) loss over all values and levels.
 
     Args:
@@ -143,7 +143,7 @@ def pinball_loss(y_true: object, quantiles: object, levels: Sequence[float]) -> 
     return float(np.maximum(tau * diff, (tau - 1) * diff).mean())
 
 
-def crps_quantiles(y_true: object, quantiles: object, levels: Sequence[float]) -> float:
+def crps_quantiles(y_true: object, quantiles: object, levels: Sequence[float] | np.ndarray) -> float:
     """CRPS approximated by twice the mean pinball loss over (equally spaced) levels."""
     return 2.0 * pinball_loss(y_true, quantiles, levels)
 

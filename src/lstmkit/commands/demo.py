@@ -28,9 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=32, help="hidden size (default 32)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run_demo)
-    # Until the forecasting job lands, `lstmkit run` is this demo.
-    r = sub.add_parser("run", help="the main job (for now: the demo)", description="Run the demo.")
-    r.set_defaults(func=run_demo, variants=["classic", "cifg"], length=30, steps=300, hidden=32, seed=0)
 
 
 def adding_batch(n: int, length: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

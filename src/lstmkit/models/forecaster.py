@@ -798,6 +798,10 @@ class Forecaster(ForecastModel):
         (default: the fitted series). The series may be new (a global model), with the same
         covariates and frequency."""
         self._check_fitted()
+        if series is None and self._fitted is None:
+            raise ValueError(
+                "series: a loaded forecaster keeps no data; pass series= (the history to forecast from)"
+            )
         return super().predict(self.config.horizon if horizon is None else horizon, series)
 
     # ------------------------------------------------------------------ persistence

@@ -1,0 +1,72 @@
+"""``lstmkit forecast``: fit the LSTM forecaster (or load a saved one) and print the forecast."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lstmkit.commands.run import (
+    add_model_args,
+    add_series_args,
+    default_horizon,
+    forecaster_from_args,
+    series_from_args,
+)
+
+log = logging.getLogger("lstmkit.forecast")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forecast",
+        help="forecast a series with the LSTM forecaster (prints the forecast with intervals)",
+        description="Fit the LSTM forecaster on the whole series (or --load a saved one) and print the "
+        "point forecast with 80%% and 95%% intervals as CSV on stdout. --backtest K also prints a "
+        "K-window backtest next to seasonal naive, ARIMA and ETS (see `lstmkit run` for the report).",
+    )
+    add_series_args(p)
+    add_model_args(p)
+    p.add_argument("--save", default=None, help="write the fitted forecaster here (.pt)")
+    p.add_argument("--load", default=None, help="use a saved forecaster instead of fitting")
+    p.add_argument("--backtest", type=int, default=0, metavar="K", help="also backtest over K windows")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=forecast_main)
+
+
+def forecast_main(args: argparse.Namespace) -> int:
+    from lstmkit.models.forecast_base import as_series_list
+    from lstmkit.models.forecaster import Forecaster
+    from lstmkit.report.html import format_table
+
+    series, _ = series_from_args(args)
+    main = max(as_series_list(series), key=len)
+    progress = not args.no_progress
+    if args.load:
+        model = Forecaster.load(args.load, device=args.device, progress=progress)
+        horizon = args.horizon or model.horizon
+    else:
+        horizon = args.horizon or default_horizon(series)
+        model = forecaster_from_args(args, horizon, progress)
+        if args.backtest:
+            from lstmkit.baselines import make_baseline
+            from lstmkit.models.forecast_base import backtest
+
+            start = len(main) - horizon - (args.backtest - 1) * horizon
+            rows = []
+            for m in [model, *(make_baseline(b) for b in ("seasonal_naive", "arima", "ets"))]:
+                r = backtest(m, series, horizon, start=start, refit=True, progress=progress)
+                rows.append({"model": m.name, **r.metrics()})
+            print(
+                format_table(
+                    rows, ["model", "MASE", "sMAPE", "MAE", "RMSE", "CRPS", "coverage80", "coverage95"]
+                )
+            )
+        model.fit(series)
+        if args.save:
+            model.save(args.save)
+            log.info("saved the forecaster to %s", args.save)
+    fc = model.predict(horizon, series=main)
+    assert not isinstance(fc, list)
+    fc.to_frame().to_csv(sys.stdout, index_label="time", float_format="%.4f")
+    return 0
