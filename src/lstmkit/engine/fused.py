@@ -101,9 +101,23 @@ class FusedLSTMFunction(torch.autograd.Function):
         ext = require_extension()
         params, (h_mask, keep_h, keep_c, mask) = rest[:11], rest[11:]
         out = ext.forward(x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask, flags, eps, True, need_states)
-        y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats = out
+        y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats, p_ln, rec_ln = out
         ctx.set_materialize_grads(False)
-        saved: list[Any] = [x, *params, h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats]
+        saved: list[Any] = [
+            x,
+            *params,
+            h_mask,
+            keep_h,
+            keep_c,
+            mask,
+            hbuf,
+            cbuf,
+            abuf,
+            act,
+            stats,
+            p_ln,
+            rec_ln,
+        ]
         ctx.save_for_backward(*saved)  # None entries are allowed
         ctx.flags = flags  # type: ignore[attr-defined]
         ctx.eps = eps  # type: ignore[attr-defined]
@@ -115,7 +129,7 @@ class FusedLSTMFunction(torch.autograd.Function):
         ext = require_extension()
         saved = ctx.saved_tensors
         x, params = saved[0], saved[1:12]
-        h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats = saved[12:]
+        h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats, p_ln, rec_ln = saved[12:]
         # inputs: flags, eps, need_states, x, h0, c0, a0, 11 params, 4 masks
         need = [bool(n) for n in ctx.needs_input_grad[3:18]]
         out = ext.backward(
@@ -131,6 +145,8 @@ class FusedLSTMFunction(torch.autograd.Function):
             abuf,
             act,
             stats,
+            p_ln,
+            rec_ln,
             ctx.flags,
             ctx.eps,
             need,

@@ -238,10 +238,11 @@ struct Params {
 // The gate math of one row: pre-activations z (GH, raw x-product [+ h-product when not layer
 // normalized], modified in place), rec (GH, raw h-product, layer norm only), fg (SH, FGR
 // product), c_prev (H). Writes the activations act (GH), c_new (H), r = o * phi(c) (H) and
-// the layer-norm statistics (mean/rstd of x-product, h-product, cell).
+// the layer-norm statistics (mean/rstd of x-product, h-product, cell). With layer norm the
+// normalized sum goes to zs (GH; may be z itself, or a scratch row to keep z).
 template <typename T>
 static void gates_row(const Cfg& c, const Params<T>& p, T* z, const T* rec, const T* fg, const T* cp, T* act,
-                      T* cnew, T* r, T* stats) {
+                      T* cnew, T* r, T* stats, T* zs) {
   const int64_t H = c.H, GH = c.GH;
   if (c.ln) {
     T mp, rp, mr, rr;
@@ -249,8 +250,9 @@ static void gates_row(const Cfg& c, const Params<T>& p, T* z, const T* rec, cons
     row_stats(rec, GH, c.eps, mr, rr);
     const T* wi = p.ln_ih;
     const T* wh = p.ln_hh;
-    for (int64_t j = 0; j < GH; ++j) z[j] = (z[j] - mp) * rp * wi[j] + (rec[j] - mr) * rr * wh[j];
+    for (int64_t j = 0; j < GH; ++j) zs[j] = (z[j] - mp) * rp * wi[j] + (rec[j] - mr) * rr * wh[j];
     stats[0] = mp, stats[1] = rp, stats[2] = mr, stats[3] = rr;
+    z = zs;
   }
   if (p.b1)
     for (int64_t j = 0; j < GH; ++j) z[j] += p.b1[j];
@@ -357,7 +359,8 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   Tensor ACT = at::empty({save ? L : 1, N, GH}, opt);
   Tensor STATS = c.ln ? at::empty({save ? L : 1, N, 6}, opt) : Tensor();
   Tensor Y = mask.defined() ? at::zeros({L, N, Hout}, opt) : Tensor();
-  Tensor REC = c.ln ? at::empty({N, GH}, opt) : Tensor();
+  // layer norm keeps the raw products for the backward pass (x-product P, h-product REC)
+  Tensor REC = c.ln ? at::empty({save ? L : 1, N, GH}, opt) : Tensor();
   Tensor FG = c.fgr ? at::empty({N, SH}, opt) : Tensor();
   Tensor HM = h_mask.defined() ? at::empty({N, Hout}, opt) : Tensor();
   // the weights of the per-step products, packed once for the whole sequence
@@ -391,7 +394,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   T* ACTp = ACT.data_ptr<T>();
   T* STp = c.ln ? STATS.data_ptr<T>() : nullptr;
   T* Yp = Y.defined() ? Y.data_ptr<T>() : nullptr;
-  const T* RECp = c.ln ? REC.data_ptr<T>() : nullptr;
+  T* RECp = c.ln ? REC.data_ptr<T>() : nullptr;
   const T* FGp = c.fgr ? FG.data_ptr<T>() : nullptr;
   T* CNp = CN.data_ptr<T>();
   T* Rp = R.data_ptr<T>();
@@ -409,12 +412,13 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
       h_in = hm;
     }
     if (c.ln)
-      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), REC.data_ptr<T>(), GH, false);
+      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), RECp + (save ? t : 0) * N * GH, GH, false);
     else
       gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp + t * N * GH, GH, true);
     if (c.fgr) gemm_packed<T>(N, SH, SH, Ap + cp * N * SH, SH, Bgh.data_ptr<T>(), FG.data_ptr<T>(), SH, false);
 
     at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) {
+      std::vector<T> zs(c.ln && save ? GH : 0);
       for (int64_t n = n0; n < n1; ++n) {
         const bool m = mk ? mk[t * N + n] : true;
         const T* c_prev = Cp + (cp * N + n) * H;
@@ -434,8 +438,9 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
         T* cnew = c_direct ? c_out : CNp + n * H;
         T* r = h_direct ? h_out : Rp + n * H;
         T* st = c.ln ? STp + ((save ? t : 0) * N + n) * 6 : nullptr;
-        gates_row<T>(c, p, Pp + (t * N + n) * GH, c.ln ? RECp + n * GH : nullptr, c.fgr ? FGp + n * SH : nullptr,
-                     c_prev, act, cnew, r, st);
+        T* z = Pp + (t * N + n) * GH;
+        gates_row<T>(c, p, z, c.ln ? RECp + ((save ? t : 0) * N + n) * GH : nullptr,
+                     c.fgr ? FGp + n * SH : nullptr, c_prev, act, cnew, r, st, zs.empty() ? z : zs.data());
         if (!c_direct) {
           if (kc.mode)
             zone_row(kc, t, n, c_prev, cnew, c_out, H);
@@ -493,8 +498,10 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
       if (c.fgr) As = at::where(m3, As, at::Scalar(0));
     }
   }
-  if (!save) Hbuf = Cbuf = Abuf = ACT = STATS = Tensor();
-  return {out, hn, cn, an, Hs, Cs, As, Hbuf, Cbuf, Abuf, ACT, STATS};
+  Tensor PLN = c.ln ? P : Tensor();
+  if (!save) Hbuf = Cbuf = Abuf = ACT = STATS = PLN = REC = Tensor();
+  if (!c.ln) REC = Tensor();
+  return {out, hn, cn, an, Hs, Cs, As, Hbuf, Cbuf, Abuf, ACT, STATS, PLN, REC};
 }
 
 template <typename T>
@@ -519,8 +526,8 @@ static void check_dtype(const Tensor& ref, const OptTensor& t, const char* name)
   }
 }
 
-// Returns [output, h_n, c_n, a_n, H_states, C_states, A_states, Hbuf, Cbuf, Abuf, ACT, STATS]
-// (undefined tensors where absent); the last five are the saved activations when `save`.
+// Returns [output, h_n, c_n, a_n, H_states, C_states, A_states, Hbuf, Cbuf, Abuf, ACT, STATS, P, REC]
+// (undefined tensors where absent); the last seven are what the backward needs when `save`.
 std::vector<Tensor> lstm_forward(const Tensor& x_, const Tensor& h0_, const Tensor& c0_, const OptTensor& a0,
                                  const Tensor& w_ih_, const Tensor& w_hh_, const OptTensor& b_ih,
                                  const OptTensor& b_hh, const OptTensor& w_ch, const OptTensor& w_gh,
@@ -578,7 +585,7 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
                                          const Tensor& h_mask, const Tensor& keep_h, const Tensor& keep_c,
                                          const Tensor& mask, const Tensor& Hbuf, const Tensor& Cbuf,
                                          const Tensor& Abuf, const Tensor& ACT, const Tensor& STATS,
-                                         const std::vector<bool>& need) {
+                                         const Tensor& P, const Tensor& REC, const std::vector<bool>& need) {
   const int64_t L = x.size(0), N = x.size(1), I = x.size(2);
   const int64_t H = c.H, Hout = c.Hout, GH = c.GH, SH = c.SH, S = c.S;
   const bool proj = w_hr.defined();
@@ -609,13 +616,7 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
   const T* hmask = h_mask.defined() ? h_mask.data_ptr<T>() : nullptr;
   Tensor Hprev = Hbuf.narrow(0, c.reverse ? 1 : 0, L);  // h_{t-1} of every step (L, N, Hout)
   Tensor Hin = h_mask.defined() ? Hprev * h_mask : Hprev;
-  Tensor P, REC;  // layer norm: recompute the raw products (cheaper than keeping them)
-  if (c.ln) {
-    P = at::empty({L, N, GH}, opt);
-    REC = at::empty({L, N, GH}, opt);
-    gemm(P.view({L * N, GH}), x.view({L * N, I}), w_ih.t(), false);
-    gemm(REC.view({L * N, GH}), Hin.reshape({L * N, Hout}), w_hh.t(), false);
-  }
+  TORCH_CHECK(!c.ln || (P.defined() && REC.defined()), "lstmkit fused: layer norm backward needs P and REC");
 
   // per-thread accumulators (double) of the bias, peephole and layer-norm gradients
   const int64_t o_b = 0, o_p = o_b + GH, o_li = o_p + S * H, o_lh = o_li + GH, o_cw = o_lh + GH, o_cb = o_cw + H;
@@ -960,7 +961,8 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
                                   const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
                                   const OptTensor& mask, const Tensor& Hbuf, const Tensor& Cbuf,
                                   const OptTensor& Abuf, const Tensor& ACT, const OptTensor& STATS,
-                                  const std::vector<int64_t>& flags, double eps, const std::vector<bool>& need) {
+                                  const OptTensor& P, const OptTensor& REC, const std::vector<int64_t>& flags,
+                                  double eps, const std::vector<bool>& need) {
   const Tensor x = x_.contiguous(), w_ih = w_ih_.contiguous(), w_hh = w_hh_.contiguous();
   const Cfg c = make_cfg(flags, eps, Cbuf.size(2), Hbuf.size(2));
   TORCH_CHECK(need.size() == 15, "lstmkit fused: expected 15 need flags");
@@ -984,7 +986,8 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_backward", [&] {
     Params<scalar_t> p = make_params<scalar_t>(OptTensor(), OptTensor(), w_chc, ln_ihc, ln_hhc, ln_cwc, ln_cbc);
     out = backward_impl<scalar_t>(c, gY, ghn, gcn, gan, gHs, gCs, gAs, x, w_ih, w_hh, p, has(b_ih), has(b_hh), w_chc,
-                                  w_ghc, w_hrc, hm, kh, kc, msk, Hbuf, Cbuf, contig(Abuf), ACT, contig(STATS), need);
+                                  w_ghc, w_hrc, hm, kh, kc, msk, Hbuf, Cbuf, contig(Abuf), ACT, contig(STATS), contig(P),
+                                  contig(REC), need);
   });
   return out;
 }
@@ -1124,7 +1127,7 @@ class StreamRuntime {
           T* rr = rp + n * H;
           T* actr = actp + n * GH;
           gates_row<T>(cfg, p, zp + n * GH, cfg.ln ? recp + n * GH : nullptr, cfg.fgr ? fgp + n * SH : nullptr, c_row,
-                       actr, cnew, rr, stp + n * 6);
+                       actr, cnew, rr, stp + n * 6, zp + n * GH);
           if (kc.mode)
             zone_row(kc, 0, n, c_row, cnew, c_row, H);
           else
