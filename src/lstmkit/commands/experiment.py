@@ -14,8 +14,8 @@ mini-batch. A run succeeds by the paper's stopping rule:
 
 * ``reber``: every string of the 256 training and 256 test strings predicted right, checked
   every ``eval_every`` sequences;
-* ``continual-reber``: a test stream of ``test_strings`` concatenated strings (no reset) without
-  a single wrong prediction;
+* ``continual-reber``: 5 streams of 100 concatenated strings each (no reset) without a single
+  wrong prediction;
 * the others: the most recent ``window`` training sequences (2,000 in the paper; 10,000 for 2c)
   all right by the task's criterion.
 
@@ -463,6 +463,7 @@ def _run_seed(
     recent: collections.deque[bool] = collections.deque(maxlen=window)
     state = {"seen": 0, "solved_at": None, "stop": "", "start": time.perf_counter()}
     continual = isinstance(task, syn.ContinualReber)
+    check_streams = task.sample(5, torch.Generator().manual_seed(30_000 + seed)) if continual else None
     sets: tuple[syn.SyntheticBatch, syn.SyntheticBatch] | None = None
     if isinstance(task, syn.EmbeddedReber):
         sets = task.datasets(data_gen)
@@ -518,9 +519,8 @@ def _run_seed(
                 return
             if sets is not None:
                 ok = all(_judge(trainer.model, task, s)[0] == 0 for s in sets)
-            elif continual:
-                test = task.sample(1, torch.Generator().manual_seed(30_000 + seed))
-                ok = _judge_stream(trainer.model, task, test)[0] == 0
+            elif check_streams is not None:  # 5 streams of `strings` strings, none with an error
+                ok = _judge_stream(trainer.model, task, check_streams)[0] == 0
             else:
                 return
             if ok:
