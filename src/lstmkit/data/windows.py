@@ -78,7 +78,7 @@ def window_origins(length: int, window: int, horizon: int, stride: int = 1) -> n
     return np.arange(last, window - 1, -stride)[::-1]
 
 
-def auto_window(season: int, horizon: int, train_length: int, max_window: int = 104) -> int:
+def auto_window(season: int, horizon: int, train_length: int, max_window: int = 64) -> int:
     """Default input length: two seasons (at least 2 horizons and 8 steps), capped by
     ``max_window`` and so that at least half the training series remains as targets."""
     want = max(2 * season if season > 1 else 0, 2 * horizon, 8)

@@ -220,12 +220,16 @@ class LSTMFCN(nn.Module):
         blocks: list[nn.Module] = []
         channels = input_size
         for f, k in zip(filters, kernels):
-            blocks.append(nn.ConstantPad1d(((k - 1) // 2, k // 2), 0.0))  # "same" length, any k
-            blocks.append(nn.Conv1d(channels, f, k))
-            blocks.append(nn.BatchNorm1d(f))
-            blocks.append(nn.ReLU())
+            blocks.append(
+                nn.Sequential(
+                    nn.ConstantPad1d(((k - 1) // 2, k // 2), 0.0),  # "same" length, any k
+                    nn.Conv1d(channels, f, k),
+                    nn.BatchNorm1d(f),
+                    nn.ReLU(),
+                )
+            )
             channels = f
-        self.fcn = nn.Sequential(*blocks)
+        self.fcn = nn.ModuleList(blocks)
         self.head = nn.Linear(hidden_size + channels, num_classes)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -233,8 +237,10 @@ class LSTMFCN(nn.Module):
         n, length, _ = x.shape
         mask = _mask(lengths, n, length, x.device)  # (N, L)
         x = x * mask[..., None]  # zero padding, so convolutions and the shuffle see zeros there
-        conv = self.fcn(x.transpose(1, 2))  # (N, F, L)
-        m = mask[:, None, :].to(conv.dtype)
+        m = mask[:, None, :].to(x.dtype)  # (N, 1, L)
+        conv = x.transpose(1, 2)  # (N, C, L)
+        for block in self.fcn:
+            conv = block(conv) * m  # padded steps stay zero, as past the end of a lone sequence
         f = (conv * m).sum(2) / m.sum(2)  # (N, F) masked global average pooling
         if self.shuffle:
             if length > self.max_length:

@@ -269,7 +269,7 @@ class ForecasterConfig:
     ensemble: int = 5
     max_epochs: int = 200
     patience: int | None = 20
-    batch_size: int = 32
+    batch_size: int | None = None
     lr: float = 3e-3
     weight_decay: float = 1e-4
     val_size: int | None = None
@@ -288,8 +288,9 @@ class ForecasterConfig:
 
         check_int("horizon", 1)
         check_int("window", 2, allow_none=True)
-        for name in ("hidden_size", "num_layers", "ensemble", "max_epochs", "batch_size", "num_samples"):
+        for name in ("hidden_size", "num_layers", "ensemble", "max_epochs", "num_samples"):
             check_int(name, 1)
+        check_int("batch_size", 1, allow_none=True)
         check_int("patience", 1, allow_none=True)
         check_int("val_size", 1, allow_none=True)
         if self.strategy not in STRATEGIES:
@@ -365,8 +366,9 @@ class Forecaster(ForecastModel):
         log, normalize: scaling (see :class:`~lstmkit.data.windows.SeriesScaler`).
         calendar: add calendar features of the time index as known-future inputs.
         ensemble: networks trained from different seeds.
-        max_epochs, patience, batch_size, lr, weight_decay: training (Adam, gradient norm
-            clipped at 1, :class:`lstmkit.train.Trainer`).
+        max_epochs, patience, batch_size, lr, weight_decay: training (AdamW, gradient norm
+            clipped at 1, :class:`lstmkit.train.Trainer`); ``batch_size=None`` takes 32 windows,
+            or a sixteenth of the training windows for long series.
         val_size: the last ``val_size`` steps of each series hold the validation targets for
             early stopping (default: the larger of the horizon and 15% of the series).
         refit: after early stopping, retrain on all windows for the best number of epochs.
@@ -406,7 +408,7 @@ class Forecaster(ForecastModel):
         ensemble: int = 5,
         max_epochs: int = 200,
         patience: int | None = 20,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         val_size: int | None = None,
@@ -660,7 +662,9 @@ class Forecaster(ForecastModel):
                 )
 
         gen = torch.Generator().manual_seed(cfg.seed + member)
-        loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True, generator=gen)
+        # default batch: 32 windows, more for long series (at most ~16 updates per epoch)
+        batch = cfg.batch_size or max(32, -(-len(train) // 16))
+        loader = DataLoader(train, batch_size=batch, shuffle=True, generator=gen)
         val_loader = DataLoader(val, batch_size=512) if val is not None else None
         net = self._new_net(member)
         tcfg = TrainConfig(

@@ -1,0 +1,119 @@
+"""The commands: `lstmkit run` on a user's CSV (report folder, atomic replacement), `data list`,
+`classify`, `detect`, and errors with a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmkit.cli import main
+
+
+def write_csv(path: os.PathLike[str], n: int = 96) -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(n)
+    y = 50 + 0.3 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(size=n)
+    pd.DataFrame(
+        {"month": pd.date_range("2010-01", periods=n, freq="MS").strftime("%Y-%m-%d"), "sales": y}
+    ).to_csv(path, index=False)
+
+
+@pytest.mark.slow
+def test_run_on_a_csv_writes_the_report(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = tmp_path / "sales.csv"
+    write_csv(csv)
+    out = tmp_path / "runs"
+    argv = [
+        "run",
+        "--csv",
+        str(csv),
+        "--target",
+        "sales",
+        "--time",
+        "month",
+        "--ensemble",
+        "1",
+        "--max-epochs",
+        "8",
+        "--windows",
+        "2",
+        "--baselines",
+        "seasonal_naive,ets",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "MASE" in text and "LSTM" in text and "seasonal naive" in text and "ETS" in text
+    folder = out / "sales"
+    for name in (
+        "index.html",
+        "forecast.png",
+        "backtest.png",
+        "loss.png",
+        "metrics.csv",
+        "metrics.json",
+        "forecast.csv",
+        "model.pt",
+    ):
+        assert (folder / name).is_file(), name
+    html = (folder / "index.html").read_text()
+    assert "forecast.png" in html and "Backtest metrics" in html
+    metrics = pd.read_csv(folder / "metrics.csv")
+    assert set(metrics["model"]) == {"LSTM", "seasonal naive", "ETS"} and metrics["MASE"].notna().all()
+    # a failing run leaves the previous report untouched
+    before = (folder / "metrics.csv").read_bytes()
+    assert main([*argv[:-3], "--baselines", "prophet", "--out", str(out), "--no-progress"]) == 1
+    assert (folder / "metrics.csv").read_bytes() == before
+    assert not [p for p in os.listdir(out) if p.startswith(".tmp")]
+
+
+def test_run_errors_exit_nonzero(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["run", "--dataset", "airplanes"]) == 1
+    assert "unknown dataset 'airplanes'" in caplog.text and "airline" in caplog.text
+    csv = tmp_path / "d.csv"
+    pd.DataFrame({"y": ["a", "b", "c", "d", "e"]}).to_csv(csv, index=False)
+    assert main(["run", "--csv", str(csv), "--target", "y"]) == 1
+    assert "expected numbers" in caplog.text
+    assert main(["run", "--csv", str(csv)]) == 1
+    assert "--target: required with --csv" in caplog.text
+    write_csv(csv, 20)
+    assert main(["run", "--csv", str(csv), "--target", "sales", "--time", "month", "--windows", "3"]) == 1
+    assert "too short" in caplog.text
+
+
+def test_data_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("airline", "sunspots", "co2", "seattle_weather", "gunpoint", "osuleaf", "mitdb", "ppg"):
+        assert name in out
+
+
+@pytest.mark.slow
+def test_classify_and_detect_commands(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "classify",
+                "--dataset",
+                "italypowerdemand",
+                "--epochs",
+                "3",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert "test accuracy" in capsys.readouterr().out
+    assert (
+        main(["detect", "--dataset", "mitdb", "--epochs", "2", "--out", str(tmp_path), "--no-progress"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "ROC-AUC" in out
+    assert (tmp_path / "detect-mitdb" / "scores.png").is_file()
