@@ -449,7 +449,7 @@ DATASETS: dict[str, DatasetInfo] = {
               "360 Hz", _SK + "mitdb/mitdb.csv", "Moody & Mark (2001), PhysioNet", "7500, 352 anomalous",
               _labelled_csv("mitdb", "mitdb", 360.0,
                             "ECG excerpt (MIT-BIH Arrhythmia Database via sktime), 360 Hz, labelled")),
-        _info("yahoo", "anomaly", "Yahoo Webscope S5 excerpt with labelled point anomalies", "hourly",
+        _info("yahoo", "anomaly", "Yahoo Webscope S5 excerpt with labelled point anomalies", "regular steps",
               _SK + "yahoo/yahoo.csv", "Yahoo Labs S5 (Laptev et al. 2015)", "1000, 7 anomalous",
               _labelled_csv("yahoo", "yahoo", None, "Yahoo S5 series with labelled point anomalies")),
         _info("ppg", "anomaly", "Photoplethysmogram recording, unlabelled", "100 Hz",
