@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -24,19 +24,8 @@ _SHAPES_DOC = """
 """
 
 
-class GRU(StackedRecurrent):
-    __doc__ = (
-        """A multi-layer GRU with :class:`torch.nn.GRU`'s parameters and math
-    (:mod:`lstmkit.cells.gru`), plus lengths/masks and variational dropout.
-
-    Args: as :class:`~lstmkit.nn.LSTM` (``input_size``, ``hidden_size``, ``num_layers``,
-    ``bias``, ``batch_first``, ``bidirectional``, ``dropout``, ``input_dropout``,
-    ``recurrent_dropout``).
-"""
-        + _SHAPES_DOC
-    )
-
-    _torch_class = nn.GRU
+class _HiddenStateLayer(StackedRecurrent):
+    """Base of the layers whose state is the tensor h: a projection and a step per cell."""
 
     def __init__(
         self,
@@ -67,18 +56,18 @@ class GRU(StackedRecurrent):
         self._register_parameters(device, dtype)
         self.reset_parameters()
 
-    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
-        return gru_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
+    def _cell(self, layer: int, direction: int) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+        """``(project(x, x_mask), step(xw_t, h, h_mask))`` of one layer and direction."""
+        raise NotImplementedError
 
     def _run_direction(
         self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
     ) -> RunResult:
-        params = GRUParams(**self.layer_params(layer, direction))
+        project, step = self._cell(layer, direction)
         x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
-        xw = gru_input_projection(x, params, x_mask)  # (L, N, 3H)
         return run(
-            lambda xw_t, h: gru_step(xw_t, h, params, h_mask),
-            xw,
+            lambda xw_t, h: step(xw_t, h, h_mask),
+            project(x, x_mask),  # (L, N, G*H)
             state,
             mask=mask,
             reverse=direction == 1,
@@ -98,7 +87,32 @@ class GRU(StackedRecurrent):
         return output, final
 
 
-class RNN(StackedRecurrent):
+class GRU(_HiddenStateLayer):
+    __doc__ = (
+        """A multi-layer GRU with :class:`torch.nn.GRU`'s parameters and math
+    (:mod:`lstmkit.cells.gru`), plus lengths/masks and variational dropout.
+
+    Args: as :class:`~lstmkit.nn.LSTM` (``input_size``, ``hidden_size``, ``num_layers``,
+    ``bias``, ``batch_first``, ``bidirectional``, ``dropout``, ``input_dropout``,
+    ``recurrent_dropout``).
+"""
+        + _SHAPES_DOC
+    )
+
+    _torch_class = nn.GRU
+
+    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        return gru_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
+
+    def _cell(self, layer: int, direction: int) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+        params = GRUParams(**self.layer_params(layer, direction))
+        return (
+            lambda x, x_mask: gru_input_projection(x, params, x_mask),
+            lambda xw_t, h, h_mask: gru_step(xw_t, h, params, h_mask),
+        )
+
+
+class RNN(_HiddenStateLayer):
     __doc__ = (
         """A multi-layer Elman RNN with :class:`torch.nn.RNN`'s parameters and math
     (:mod:`lstmkit.cells.rnn`), plus lengths/masks and variational dropout.
@@ -126,6 +140,8 @@ class RNN(StackedRecurrent):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"nonlinearity: expected one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
         super().__init__(
             input_size,
             hidden_size,
@@ -136,42 +152,20 @@ class RNN(StackedRecurrent):
             dropout=dropout,
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
+            device=device,
+            dtype=dtype,
         )
-        if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"nonlinearity: expected one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        self._register_parameters(device, dtype)
-        self.reset_parameters()
 
     def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
         return rnn_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
 
-    def _run_direction(
-        self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
-    ) -> RunResult:
+    def _cell(self, layer: int, direction: int) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
         params = RNNParams(**self.layer_params(layer, direction))
-        x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
-        xw = rnn_input_projection(x, params, x_mask)  # (L, N, H)
-        return run(
-            lambda xw_t, h: rnn_step(xw_t, h, params, self.nonlinearity, h_mask),
-            xw,
-            state,
-            mask=mask,
-            reverse=direction == 1,
-            return_states=return_states,
+        return (
+            lambda x, x_mask: rnn_input_projection(x, params, x_mask),
+            lambda xw_t, h, h_mask: rnn_step(xw_t, h, params, self.nonlinearity, h_mask),
         )
-
-    def forward(
-        self,
-        input: Tensor | PackedSequence,
-        state: Tensor | None = None,
-        lengths: Tensor | Sequence[int] | None = None,
-        *,
-        mask: Tensor | None = None,
-    ) -> tuple[Any, Tensor]:
-        """Run the layer: ``(output, h_n)``; shapes in the class docstring."""
-        output, final, _ = self._forward(input, state, lengths, mask, False)
-        return output, final
 
     @classmethod
     def _torch_kwargs(cls, module: nn.Module) -> dict[str, Any]:
