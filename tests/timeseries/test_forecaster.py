@@ -145,3 +145,13 @@ def test_horizon_and_covariate_mismatch_at_predict() -> None:
     m2 = Forecaster(5, **{**FAST, "max_epochs": 2}).fit(fut.head(100))
     with pytest.raises(ValueError, match="knows 2 future rows, the forecast needs 5"):
         m2.predict(series=fut)
+
+
+@pytest.mark.slow
+def test_recursive_forecasts_beyond_its_training_horizon() -> None:
+    t = np.arange(200)
+    s = daily(10 + 3 * np.sin(2 * np.pi * t / 7))
+    m = Forecaster(3, strategy="recursive", likelihood="point", **FAST).fit(s.head(180))
+    fc = m.predict(14, series=s.head(180))
+    assert isinstance(fc, Forecast) and len(fc) == 14
+    assert np.abs(fc.point - s.values[180:194]).mean() < 0.8  # the day-of-week cycle carries on

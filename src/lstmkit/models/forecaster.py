@@ -549,9 +549,11 @@ class Forecaster(ForecastModel):
         future = np.hstack(parts) if parts else np.zeros((len(s) + extra, 0))
         return _Prepared(s.name, z, past, future, scaler)
 
-    def _inputs(self, p: _Prepared, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _inputs(
+        self, p: _Prepared, origins: np.ndarray, horizon: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Windows ending before each origin: past (N, L, C_in), future (N, H, C_f), levels (N,)."""
-        L, H = self.layout_["window"], self.config.horizon
+        L, H = self.layout_["window"], horizon or self.config.horizon
         idx = origins[:, None] + np.arange(-L, 0)[None, :]  # (N, L)
         zw = p.z[idx]  # (N, L)
         level = p.scaler.levels(zw)  # (N,)
@@ -763,13 +765,10 @@ class Forecaster(ForecastModel):
         H = max(horizon, cfg.horizon) if cfg.strategy == "recursive" else cfg.horizon
         p = self._prepare(series, H, fit_stats=False)
         origin = np.array([len(series)])
-        past, fut, level = self._inputs(p, origin)
+        past, fut, level = self._inputs(p, origin, H)  # fut: (1, H, C_f), known for every step
         dev = self._device()
         past_t = torch.as_tensor(past, dtype=torch.float32, device=dev)
-        fut_t = torch.as_tensor(fut[:, :H] if fut.shape[1] >= H else fut, dtype=torch.float32, device=dev)
-        if cfg.strategy == "recursive" and fut_t.shape[1] < H:
-            pad = torch.zeros(1, H - fut_t.shape[1], fut_t.shape[2], device=dev)
-            fut_t = torch.cat([fut_t, pad], dim=1)
+        fut_t = torch.as_tensor(fut, dtype=torch.float32, device=dev)
         from statistics import NormalDist
 
         z = torch.tensor([NormalDist().inv_cdf(t) for t in LEVELS], dtype=torch.float32, device=dev)
