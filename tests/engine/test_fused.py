@@ -15,6 +15,7 @@ import torch
 from tests.helpers import TOL, assert_close
 from torch import Tensor
 
+import lstmkit.nn.lstm as lstm_module
 from lstmkit.cells import (
     VARIANTS,
     LSTMParams,
@@ -26,7 +27,7 @@ from lstmkit.cells import (
 from lstmkit.cells.lstm import lstm_step
 from lstmkit.engine import RunResult, run
 from lstmkit.engine.build import require_extension
-from lstmkit.engine.fused import FusedLSTMFunction, _flags, lstm_fused
+from lstmkit.engine.fused import FusedLSTMFunction, kernel_config, lstm_fused, zoneout_keep_of_seeds
 from lstmkit.nn import LSTM
 from lstmkit.nn.regularizers import zoneout
 
@@ -181,31 +182,55 @@ def test_fused_equals_reference_float32(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "option"),
+    ("name", "option", "drawn"),
     [
-        ("vanilla", "proj-reverse-padded"),
-        ("fgr+ln", "everything-reverse"),
-        ("cifg", "zoneout-dropout-padded"),
+        ("vanilla", "proj-reverse-padded", False),
+        ("fgr+ln", "everything-reverse", False),
+        ("cifg", "zoneout-dropout-padded", False),
+        ("nig", "proj-reverse-padded", True),  # zoneout drawn in the kernel
     ],
 )
-def test_gradcheck_of_the_autograd_function(name: str, option: str) -> None:
+def test_gradcheck_of_the_autograd_function(name: str, option: str, drawn: bool) -> None:
     spec = SPECS[name]
     x, state, params, kw = make_case(spec, option, torch.float64, L=3, N=3, I=2, H=2)
     a0 = state[2] if spec.full_gate_recurrence else None
     x_in = (x * kw["x_mask"]).detach().requires_grad_() if "x_mask" in kw else x
     masks = (kw.get("h_mask"), kw.get("keep_h"), kw.get("keep_c"), kw.get("mask"))
-    flags = _flags(spec, kw["reverse"])
+    zone: dict = {"zoneout": (0.4, 0.5), "seeds": (11, 12, 13, 14)} if drawn else {}
+    cfg = kernel_config(spec, reverse=kw["reverse"], need_states=kw["return_states"], **zone)
 
     def f(*inputs: Tensor | None) -> tuple[Tensor, ...]:
-        out = FusedLSTMFunction.apply(flags, spec.layer_norm_eps, kw["return_states"], *inputs, *masks)
+        out = FusedLSTMFunction.apply(cfg, *inputs, *masks)
         return tuple(t for t in out if t is not None)
 
     inputs = (x_in, state[0], state[1], a0, *params)
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
-def test_layer_engines_agree_on_every_configuration() -> None:
-    """nn.LSTM with engine reference / fused / auto (/ native): outputs, states, gradients."""
+@pytest.fixture
+def kernel_zoneout_masks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the reference engine the zoneout masks the kernel draws (training): the same seeds
+    from torch's generator (one draw of 4 per layer and direction), the same hash."""
+    real = lstm_module.zoneout_keep
+    pending: list[list[int]] = []
+
+    def keep(
+        shape: tuple[int, ...], z: float, training: bool, dtype: torch.dtype, device: torch.device
+    ) -> Tensor:
+        if not training:
+            return real(shape, z, training, dtype, device)
+        if not pending:  # the h mask: draw the seeds as the fused path does
+            seeds = torch.randint(0, 2**32, (4,)).tolist()
+            pending.append(seeds[2:])
+            return zoneout_keep_of_seeds(shape, z, seeds[:2], dtype)  # type: ignore[arg-type]
+        return zoneout_keep_of_seeds(shape, z, pending.pop(), dtype)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lstm_module, "zoneout_keep", keep)
+
+
+def test_layer_engines_agree_on_every_configuration(kernel_zoneout_masks: None) -> None:
+    """nn.LSTM with engine reference / fused / auto (/ native): outputs, states, gradients
+    (zoneout in training: the reference engine is given the masks the kernel draws)."""
     dtype = torch.float64
     configs = [
         dict(variant="classic", num_layers=2, bidirectional=True, proj_size=3, batch_first=True),
@@ -327,3 +352,35 @@ def test_float32_is_as_accurate_as_the_reference(name: str) -> None:
     err_ref = max(float((a - t).abs().max()) for a, t in zip(grads(torch.float32, False), truth))
     err_fused = max(float((a - t).abs().max()) for a, t in zip(grads(torch.float32, True), truth))
     assert err_fused <= 4 * err_ref, f"fused float32 error {err_fused:.3g} vs reference {err_ref:.3g}"
+
+
+@pytest.mark.parametrize("name", ["classic", "vanilla", "fgr+ln", "original1997"])
+def test_zoneout_drawn_in_the_kernel_equals_reference_with_the_same_masks(name: str) -> None:
+    spec = SPECS[name]
+    x, state, params, kw = make_case(spec, "proj-reverse-padded", torch.float64, L=6, N=3, I=4, H=5)
+    seeds, zh, zc = (123456789, 987654321, 4242, 2**32 - 1), 0.3, 0.6
+    keep = (
+        zoneout_keep_of_seeds((6, 3, 3), zh, seeds[:2], torch.float64),  # (L, N, H_out = proj_size)
+        zoneout_keep_of_seeds((6, 3, 5), zc, seeds[2:], torch.float64),  # (L, N, H)
+    )
+    ref = reference(x, state, params, spec, None, None, keep, kw["mask"], True, False)
+    fused = lstm_fused(x, state, params, spec, zoneout=(zh, zc), seeds=seeds, mask=kw["mask"], reverse=True)
+    leaves = [x, *state] + [p for p in params if p is not None]
+    assert_close(fused.output, ref.output, 1e-10, "output")
+    for a, b in zip(torch.autograd.grad(loss_of(fused), leaves), torch.autograd.grad(loss_of(ref), leaves)):
+        assert_close(a, b, 1e-10, "gradient")
+
+
+def test_kernel_zoneout_draws_are_bernoulli() -> None:
+    """Mean z, independent of the other seeds' draws and of the neighbouring element."""
+    z, shape = 0.3, (50, 40, 100)
+    a = zoneout_keep_of_seeds(shape, z, (1, 2))
+    b = zoneout_keep_of_seeds(shape, z, (3, 4))
+    assert set(a.unique().tolist()) == {0.0, 1.0}
+    n = a.numel()
+    sd, sd2 = (z * (1 - z) / n) ** 0.5, (z * z * (1 - z * z) / n) ** 0.5
+    assert abs(float(a.mean()) - z) < 5 * sd and abs(float(b.mean()) - z) < 5 * sd
+    assert abs(float((a * b).mean()) - z * z) < 5 * sd2  # P(both) = z^2 when independent
+    flat = a.flatten()
+    assert abs(float((flat[1:] * flat[:-1]).mean()) - z * z) < 5 * sd2
+    assert torch.equal(a, zoneout_keep_of_seeds(shape, z, (1, 2)))  # a function of the seed

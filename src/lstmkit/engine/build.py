@@ -19,6 +19,7 @@ the extension and prints where it lives; ``--strict`` exits non-zero when it is 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import sys
@@ -44,6 +45,7 @@ __all__ = [
 DISABLE_ENV = "LSTMKIT_DISABLE_EXTENSION"
 CACHE_ENV = "LSTMKIT_CACHE_DIR"
 _SOURCES = ("lstm_fused.cpp",)
+_HEADERS = ("lstm_math.h", "gemm_kernel.h")
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType | str] = {}  # "module" -> module, or "error" -> reason
 _warned = False
@@ -75,8 +77,20 @@ def _isa_flags(capability: str) -> list[str]:
     return []
 
 
+def _source_tag(flags: list[str]) -> str:
+    """A short hash of the kernel sources and flags: each version builds in its own folder
+    under its own name, so processes of different versions (or a stale build) never mix."""
+    digest = hashlib.sha1()
+    src_dir = Path(__file__).parent / "csrc"
+    for name in (*_SOURCES, *_HEADERS):
+        path = src_dir / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    digest.update(" ".join(flags).encode())
+    return digest.hexdigest()[:10]
+
+
 def build_directory() -> Path:
-    """Where the compiled extension is cached (created on demand)."""
+    """Where the compiled extensions are cached (one sub-folder per source version)."""
     root = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "lstmkit"
     )
@@ -111,35 +125,29 @@ def _compile(verbose: bool) -> ModuleType:
     missing = [s for s in sources if not os.path.exists(s)]
     if missing:
         raise FileNotFoundError(f"fused kernel sources missing from the package: {missing}")
-    build_dir = build_directory()
-    build_dir.mkdir(parents=True, exist_ok=True)
     _ninja_on_path()
     cap = _capability()
     base = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
-    name = f"lstmkit_fused_{cap.replace('-', '_')}"
-    try:
-        module = load(
-            name=name,
+
+    def build(flags: list[str]) -> object:
+        tag = _source_tag(flags)
+        build_dir = build_directory() / tag
+        build_dir.mkdir(parents=True, exist_ok=True)
+        return load(
+            name=f"lstmkit_fused_{tag}",
             sources=sources,
-            extra_cflags=base + _isa_flags(cap),
+            extra_cflags=flags,
             extra_include_paths=[str(src_dir)],
             build_directory=str(build_dir),
             verbose=verbose,
         )
+
+    try:
+        module = build(base + _isa_flags(cap))
     except Exception:
         if not _isa_flags(cap):
             raise
-        # a compiler that rejects the instruction-set flags: build the portable version
-        generic = build_dir / "generic"
-        generic.mkdir(parents=True, exist_ok=True)
-        module = load(
-            name="lstmkit_fused_generic",
-            sources=sources,
-            extra_cflags=base,
-            extra_include_paths=[str(src_dir)],
-            build_directory=str(generic),
-            verbose=verbose,
-        )
+        module = build(base)  # a compiler that rejects the instruction-set flags: portable build
     if not isinstance(module, ModuleType):
         raise TypeError(f"torch.utils.cpp_extension.load returned {type(module).__name__}, expected a module")
     return module

@@ -17,6 +17,8 @@ GPU kernel would slot in at the first arrow (see docs/performance.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -75,11 +77,51 @@ def _flags(spec: LSTMSpec, reverse: bool) -> list[int]:
     ]
 
 
+@dataclass(frozen=True)
+class KernelConfig:
+    """The non-tensor arguments of one kernel call.
+
+    ``flags``/``eps`` describe the cell (see :func:`kernel_config`), ``need_states`` asks for
+    every step's state, ``zoneout`` is ``(z_h, z_c)`` and ``seeds`` four 32-bit integers when
+    the kernel draws the zoneout keep weights itself (empty otherwise).
+    """
+
+    flags: tuple[int, ...]
+    eps: float
+    need_states: bool = False
+    zoneout: tuple[float, float] = (0.0, 0.0)
+    seeds: tuple[int, ...] = ()
+
+
+def kernel_config(
+    spec: LSTMSpec,
+    *,
+    reverse: bool = False,
+    need_states: bool = False,
+    zoneout: tuple[float, float] = (0.0, 0.0),
+    seeds: Sequence[int] = (),
+) -> KernelConfig:
+    """The :class:`KernelConfig` of a cell, a direction and the zoneout draws."""
+    if seeds and len(seeds) != 4:
+        raise ValueError(f"seeds: expected 4 integers, got {len(seeds)}")
+    return KernelConfig(
+        tuple(_flags(spec, reverse)),
+        float(spec.layer_norm_eps),
+        bool(need_states),
+        (float(zoneout[0]), float(zoneout[1])),
+        tuple(int(s) & 0xFFFFFFFF for s in seeds),
+    )
+
+
+def _call_args(cfg: KernelConfig) -> tuple[list[int], float, list[float], list[int]]:
+    return list(cfg.flags), cfg.eps, list(cfg.zoneout), list(cfg.seeds)
+
+
 class FusedLSTMFunction(torch.autograd.Function):
     """Autograd wrapper of the fused kernel: forward over all steps, backward through time.
 
-    ``apply(flags, eps, need_states, x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask)``
-    with ``params`` in the order of :class:`~lstmkit.cells.LSTMParams` minus nothing
+    ``apply(cfg, x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask)`` with ``cfg`` a
+    :class:`KernelConfig` and ``params`` in the order of :class:`~lstmkit.cells.LSTMParams`
     (``weight_ih, weight_hh, bias_ih, bias_hh, weight_ch, weight_gh, weight_hr, ln_ih_weight,
     ln_hh_weight, ln_c_weight, ln_c_bias``; ``None`` where absent). Returns
     ``(output, h_n, c_n, a_n, h_states, c_states, a_states)`` (``None`` where absent).
@@ -89,9 +131,7 @@ class FusedLSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx: FunctionCtx,
-        flags: list[int],
-        eps: float,
-        need_states: bool,
+        cfg: KernelConfig,
         x: Tensor,
         h0: Tensor,
         c0: Tensor,
@@ -100,7 +140,24 @@ class FusedLSTMFunction(torch.autograd.Function):
     ) -> tuple[Tensor | None, ...]:
         ext = require_extension()
         params, (h_mask, keep_h, keep_c, mask) = rest[:11], rest[11:]
-        out = ext.forward(x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask, flags, eps, True, need_states)
+        flags, eps, zone, seeds = _call_args(cfg)
+        out = ext.forward(
+            x,
+            h0,
+            c0,
+            a0,
+            *params,
+            h_mask,
+            keep_h,
+            keep_c,
+            mask,
+            flags,
+            eps,
+            zone,
+            seeds,
+            True,
+            cfg.need_states,
+        )
         y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats, p_ln, rec_ln = out
         ctx.set_materialize_grads(False)
         saved: list[Any] = [
@@ -119,8 +176,7 @@ class FusedLSTMFunction(torch.autograd.Function):
             rec_ln,
         ]
         ctx.save_for_backward(*saved)  # None entries are allowed
-        ctx.flags = flags  # type: ignore[attr-defined]
-        ctx.eps = eps  # type: ignore[attr-defined]
+        ctx.cfg = cfg  # type: ignore[attr-defined]
         return y, hn, cn, an, hs, cs, as_
 
     @staticmethod
@@ -128,31 +184,22 @@ class FusedLSTMFunction(torch.autograd.Function):
     def backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
         ext = require_extension()
         saved = ctx.saved_tensors
-        x, params = saved[0], saved[1:12]
-        h_mask, keep_h, keep_c, mask, hbuf, cbuf, abuf, act, stats, p_ln, rec_ln = saved[12:]
-        # inputs: flags, eps, need_states, x, h0, c0, a0, 11 params, 4 masks
-        need = [bool(n) for n in ctx.needs_input_grad[3:18]]
-        out = ext.backward(
-            *grads,
-            x,
-            *params,
-            h_mask,
-            keep_h,
-            keep_c,
-            mask,
-            hbuf,
-            cbuf,
-            abuf,
-            act,
-            stats,
-            p_ln,
-            rec_ln,
-            ctx.flags,
-            ctx.eps,
-            need,
-        )
+        x, params, rest = saved[0], saved[1:12], saved[12:]
+        # inputs: cfg, x, h0, c0, a0, 11 params, 4 masks
+        need = [bool(n) for n in ctx.needs_input_grad[1:16]]
+        flags, eps, zone, seeds = _call_args(ctx.cfg)
+        out = ext.backward(*grads, x, *params, *rest, flags, eps, zone, seeds, need)
         out = [g if n else None for g, n in zip(out, need)]
-        return (None, None, None, *out, None, None, None, None)
+        return (None, *out, None, None, None, None)
+
+
+def zoneout_keep_of_seeds(
+    shape: tuple[int, int, int], z: float, seeds: Sequence[int], dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """The (L, N, D) zoneout keep weights the kernel draws for probability ``z`` and the two
+    32-bit ``seeds`` of one state (h: seeds[0:2], c: seeds[2:4] of :class:`KernelConfig`)."""
+    L, N, D = shape
+    return require_extension().zoneout_keep(L, N, D, float(z), [int(s) & 0xFFFFFFFF for s in seeds], dtype)
 
 
 def lstm_fused(
@@ -165,6 +212,8 @@ def lstm_fused(
     h_mask: Tensor | None = None,
     keep_h: Tensor | None = None,
     keep_c: Tensor | None = None,
+    zoneout: tuple[float, float] | None = None,
+    seeds: Sequence[int] = (),
     mask: Tensor | None = None,
     reverse: bool = False,
     return_states: bool = False,
@@ -183,6 +232,9 @@ def lstm_fused(
         h_mask: (N, H_out) variational dropout mask on :math:`h_{t-1}`.
         keep_h, keep_c: zoneout keep weights, (L, N, H_out) and (L, N, H) (an expanded
             constant in evaluation mode).
+        zoneout, seeds: instead of ``keep_h``/``keep_c``, let the kernel draw the keep weights,
+            Bernoulli(z_h) and Bernoulli(z_c) per element from a counter-based hash of four
+            32-bit ``seeds`` (no mask is stored; :func:`zoneout_keep_of_seeds` gives them).
         mask: (L, N) bool, true at real steps; padded steps keep the state and output 0.
         reverse: walk the steps from last to first.
         return_states: also return every step's state.
@@ -202,18 +254,30 @@ def lstm_fused(
     reason = fused_unsupported(spec, x)
     if reason is not None:
         raise ValueError(f"lstm_fused: {reason}")
+    if zoneout is not None and (keep_h is not None or keep_c is not None):
+        raise ValueError(
+            "zoneout, keep_h/keep_c: give the keep weights or let the kernel draw them, not both"
+        )
+    if zoneout is not None and not seeds:
+        raise ValueError("seeds: the kernel's zoneout draws need 4 seeds")
     if x_mask is not None:
         x = x * x_mask  # (L, N, H_in), as lstm_input_projection does
     fgr = spec.full_gate_recurrence
     a0 = state[2] if fgr else None
     tensors = (x, state[0], state[1], a0, *(getattr(params, f) for f in _PARAM_FIELDS))
     masks = (h_mask, keep_h, keep_c, mask)
-    flags = _flags(spec, reverse)
-    eps = float(spec.layer_norm_eps)
+    cfg = kernel_config(
+        spec,
+        reverse=reverse,
+        need_states=return_states,
+        zoneout=zoneout or (0.0, 0.0),
+        seeds=seeds if zoneout is not None else (),
+    )
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        y, hn, cn, an, hs, cs, as_ = FusedLSTMFunction.apply(flags, eps, return_states, *tensors, *masks)
+        y, hn, cn, an, hs, cs, as_ = FusedLSTMFunction.apply(cfg, *tensors, *masks)
     else:
-        out = require_extension().forward(*tensors, *masks, flags, eps, False, return_states)
+        flags, eps, zone, seed_list = _call_args(cfg)
+        out = require_extension().forward(*tensors, *masks, flags, eps, zone, seed_list, False, return_states)
         y, hn, cn, an, hs, cs, as_ = out[:7]
     final: State = FGRState(hn, cn, an) if fgr else LSTMState(hn, cn)
     states: State | None = None

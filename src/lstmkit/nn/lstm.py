@@ -80,6 +80,10 @@ class LSTM(StackedRecurrent):
     for anything torch's kernel cannot do (a variant, custom regularizers,
     ``return_cell_states``, a mask with holes). All engines compute the same function: the
     fused and native paths are tested against the reference path, outputs and gradients.
+    One difference in training: with the fused engine, zoneout's Bernoulli masks are drawn
+    inside the kernel (a counter-based hash seeded from torch's generator, redrawn in the
+    backward pass, never stored), so under the same seed the fused and reference engines
+    draw different, equally distributed masks; each engine is deterministic under a seed.
 
     Inputs: ``input``, ``state``, ``lengths``
         * **input**: (L, N, H_in), (N, L, H_in) with ``batch_first``, unbatched (L, H_in),
@@ -230,11 +234,6 @@ class LSTM(StackedRecurrent):
         max_len, batch = x.shape[0], x.shape[1]
         x_mask, h_mask = self._dropout_masks(layer, batch, x)
         spec = self.spec
-        zh, zc = self.zoneout
-        keep_h = keep_c = None
-        if zh or zc:
-            keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
-            keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
         engine = select_engine(
             check_engine(self.engine),
             spec,
@@ -243,6 +242,16 @@ class LSTM(StackedRecurrent):
             mask=mask,
             return_states=return_states,
         )
+        zh, zc = self.zoneout
+        keep_h = keep_c = None
+        zoneout_seeds: list[int] = []
+        if (zh or zc) and engine == "fused" and self.training:
+            # the kernel draws the Bernoulli keep weights from these seeds (and redraws them in
+            # backward): no (L, N, H) masks to sample with torch's generator or to store
+            zoneout_seeds = torch.randint(0, 2**32, (4,)).tolist()
+        elif zh or zc:
+            keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
+            keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
         if engine == "native":
             return lstm_native(x, state, params, mask=mask, reverse=direction == 1, training=self.training)
         if engine == "fused":
@@ -255,6 +264,8 @@ class LSTM(StackedRecurrent):
                 h_mask=h_mask,
                 keep_h=keep_h,
                 keep_c=keep_c,
+                zoneout=(zh, zc) if zoneout_seeds else None,
+                seeds=zoneout_seeds,
                 mask=mask,
                 reverse=direction == 1,
                 return_states=return_states,

@@ -129,20 +129,53 @@ static const T* ptr(const Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
-// Zoneout keep weights: none, one constant (evaluation), or a (L, N, D) tensor (training).
+// murmur3's 32-bit finalizer: a bijection with full avalanche (vectorizes: 32-bit lanes).
+static inline uint32_t fmix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35u;
+  x ^= x >> 16;
+  return x;
+}
+
+// Zoneout keep weights: none (0), one constant (1, evaluation), a (L, N, D) tensor (2), or
+// Bernoulli(z) draws made in the kernel (3, training): keep(i) = [u(i) < z] with the uniform
+// 32-bit u(i) = fmix32(fmix32(i ^ k1) ^ k2) of the element's index i = (t N + n) D + j and a
+// seed (k1, k2) drawn from torch's generator. The backward pass recomputes the same draws, so
+// no mask is stored.
 template <typename T>
 struct Keep {
   int mode = 0;
   T value = T(0);
   const T* data = nullptr;
+  uint32_t k1 = 0, k2 = 0, threshold = 0;
   int64_t N = 0, D = 0;
-  const T* row(int64_t t, int64_t n) const { return data + (t * N + n) * D; }
+  // the row of keep weights of step t, batch row n (scratch: D elements, used by mode 3)
+  const T* row(int64_t t, int64_t n, T* scratch) const {
+    if (mode == 2) return data + (t * N + n) * D;
+    const uint32_t base = static_cast<uint32_t>((t * N + n) * D);
+    const uint32_t a = k1, b = k2, thr = threshold;
+    for (int64_t j = 0; j < D; ++j)
+      scratch[j] = fmix32(fmix32((base + static_cast<uint32_t>(j)) ^ a) ^ b) < thr ? T(1) : T(0);
+    return scratch;
+  }
 };
 
 template <typename T>
-static Keep<T> make_keep(const Tensor& k, int64_t N, int64_t D) {
+static Keep<T> make_keep(const Tensor& k, int64_t N, int64_t D, double z, const int64_t* seed) {
   Keep<T> out;
-  if (!k.defined()) return out;
+  out.N = N;
+  out.D = D;
+  if (!k.defined()) {
+    if (seed && z > 0) {
+      out.mode = 3;
+      out.k1 = static_cast<uint32_t>(seed[0]);
+      out.k2 = static_cast<uint32_t>(seed[1]);
+      out.threshold = static_cast<uint32_t>(std::min(z * 4294967296.0, 4294967295.0));
+    }
+    return out;
+  }
   bool constant = true;
   for (int64_t d = 0; d < k.dim(); ++d) constant = constant && (k.stride(d) == 0 || k.size(d) == 1);
   if (constant) {
@@ -152,19 +185,18 @@ static Keep<T> make_keep(const Tensor& k, int64_t N, int64_t D) {
     out.mode = 2;
     out.data = k.data_ptr<T>();
   }
-  out.N = N;
-  out.D = D;
   return out;
 }
 
 // s_out = keep * s_prev + (1 - keep) * s_new (lstmkit.nn.regularizers.zoneout), row of D.
 template <typename T>
-static inline void zone_row(const Keep<T>& k, int64_t t, int64_t n, const T* prev, const T* nw, T* out, int64_t D) {
+static inline void zone_row(const Keep<T>& k, int64_t t, int64_t n, const T* prev, const T* nw, T* out, int64_t D,
+                            T* scratch) {
   if (k.mode == 1) {
     const T kv = k.value, kn = T(1) - k.value;
     for (int64_t j = 0; j < D; ++j) out[j] = kv * prev[j] + kn * nw[j];
   } else {
-    const T* kr = k.row(t, n);
+    const T* kr = k.row(t, n, scratch);
     for (int64_t j = 0; j < D; ++j) out[j] = kr[j] * prev[j] + (T(1) - kr[j]) * nw[j];
   }
 }
@@ -342,7 +374,8 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
                                         const Tensor& a0, const Tensor& w_ih, const Tensor& w_hh,
                                         const Params<T>& p, const Tensor& w_gh, const Tensor& w_hr,
                                         const Tensor& h_mask, const Tensor& keep_h, const Tensor& keep_c,
-                                        const Tensor& mask, bool save, bool need_states) {
+                                        const Tensor& mask, const std::vector<double>& zone,
+                                        const std::vector<int64_t>& seeds, bool save, bool need_states) {
   const int64_t L = x.size(0), N = x.size(1), I = x.size(2);
   const int64_t H = c.H, Hout = c.Hout, GH = c.GH, SH = c.SH;
   const bool proj = w_hr.defined();
@@ -383,7 +416,9 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   Cbuf[full && c.reverse ? L : 0].copy_(c0);
   if (c.fgr) Abuf[full && c.reverse ? L : 0].copy_(a0);
 
-  const Keep<T> kh = make_keep<T>(keep_h, N, Hout), kc = make_keep<T>(keep_c, N, H);
+  const int64_t* sd = seeds.size() == 4 ? seeds.data() : nullptr;
+  const Keep<T> kh = make_keep<T>(keep_h, N, Hout, zone[0], sd), kc = make_keep<T>(keep_c, N, H, zone[1], sd ? sd + 2 : nullptr);
+  const int64_t kw = std::max(H, Hout);  // keep-row scratch
   const bool* mk = mask.defined() ? mask.data_ptr<bool>() : nullptr;
   const bool c_direct = !mk && kc.mode == 0;             // c_new is the state
   const bool h_direct = !mk && kh.mode == 0 && !proj;  // r is the state h
@@ -418,7 +453,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
     if (c.fgr) gemm_packed<T>(N, SH, SH, Ap + cp * N * SH, SH, Bgh.data_ptr<T>(), FG.data_ptr<T>(), SH, false);
 
     at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) {
-      std::vector<T> zs(c.ln && save ? GH : 0);
+      std::vector<T> zs(c.ln && save ? GH : 0), ks(kw);
       for (int64_t n = n0; n < n1; ++n) {
         const bool m = mk ? mk[t * N + n] : true;
         const T* c_prev = Cp + (cp * N + n) * H;
@@ -443,14 +478,14 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
                      c.fgr ? FGp + n * SH : nullptr, c_prev, act, cnew, r, st, zs.empty() ? z : zs.data());
         if (!c_direct) {
           if (kc.mode)
-            zone_row(kc, t, n, c_prev, cnew, c_out, H);
+            zone_row(kc, t, n, c_prev, cnew, c_out, H, ks.data());
           else
             std::copy(cnew, cnew + H, c_out);
         }
         if (c.fgr) gates_state_row(c, act, Ap + (ca * N + n) * SH);
         if (!proj && !h_direct) {
           if (kh.mode)
-            zone_row(kh, t, n, h_prv, r, h_out, Hout);
+            zone_row(kh, t, n, h_prv, r, h_out, Hout, ks.data());
           else
             std::copy(r, r + Hout, h_out);
           if (Yp) std::copy(h_out, h_out + Hout, Yp + (t * N + n) * Hout);
@@ -460,6 +495,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
     if (proj) {
       gemm_packed<T>(N, Hout, H, Rp, H, Bhr.data_ptr<T>(), HN.data_ptr<T>(), Hout, false);
       at::parallel_for(0, N, row_grain(Hout), [&](int64_t n0, int64_t n1) {
+        std::vector<T> ks(kw);
         for (int64_t n = n0; n < n1; ++n) {
           const bool m = mk ? mk[t * N + n] : true;
           const T* h_prv = Hp + (hp * N + n) * Hout;
@@ -470,7 +506,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
           }
           const T* hn = HNp + n * Hout;
           if (kh.mode)
-            zone_row(kh, t, n, h_prv, hn, h_out, Hout);
+            zone_row(kh, t, n, h_prv, hn, h_out, Hout, ks.data());
           else
             std::copy(hn, hn + Hout, h_out);
           if (Yp) std::copy(h_out, h_out + Hout, Yp + (t * N + n) * Hout);
@@ -534,7 +570,8 @@ std::vector<Tensor> lstm_forward(const Tensor& x_, const Tensor& h0_, const Tens
                                  const OptTensor& w_hr, const OptTensor& ln_ih, const OptTensor& ln_hh,
                                  const OptTensor& ln_cw, const OptTensor& ln_cb, const OptTensor& h_mask,
                                  const OptTensor& keep_h, const OptTensor& keep_c, const OptTensor& mask,
-                                 const std::vector<int64_t>& flags, double eps, bool save, bool need_states) {
+                                 const std::vector<int64_t>& flags, double eps, const std::vector<double>& zone,
+                                 const std::vector<int64_t>& seeds, bool save, bool need_states) {
   TORCH_CHECK(x_.dim() == 3, "lstmkit fused: x must be (L, N, I)");
   const Tensor x = x_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous();
   const Tensor w_ih = w_ih_.contiguous(), w_hh = w_hh_.contiguous();
@@ -551,6 +588,7 @@ std::vector<Tensor> lstm_forward(const Tensor& x_, const Tensor& h0_, const Tens
               "lstmkit fused: weight shapes do not match the spec");
   TORCH_CHECK(!c.fgr || has(a0), "lstmkit fused: FGR needs a0");
   TORCH_CHECK(!has(mask) || mask->scalar_type() == at::kBool, "lstmkit fused: mask must be bool");
+  TORCH_CHECK(zone.size() == 2 && (seeds.empty() || seeds.size() == 4), "lstmkit fused: zone (2) / seeds (4)");
   Tensor a0c = contig(a0), w_chc = contig(w_ch), w_ghc = contig(w_gh), w_hrc = contig(w_hr);
   Tensor ln_ihc = contig(ln_ih), ln_hhc = contig(ln_hh), ln_cwc = contig(ln_cw), ln_cbc = contig(ln_cb);
   Tensor hm = contig(h_mask), msk = contig(mask);
@@ -570,7 +608,8 @@ std::vector<Tensor> lstm_forward(const Tensor& x_, const Tensor& h0_, const Tens
   std::vector<Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstmkit_forward", [&] {
     Params<scalar_t> p = make_params<scalar_t>(b1, b2, w_chc, ln_ihc, ln_hhc, ln_cwc, ln_cbc);
-    out = forward_impl<scalar_t>(c, x, h0, c0, a0c, w_ih, w_hh, p, w_ghc, w_hrc, hm, kh, kc, msk, save, need_states);
+    out = forward_impl<scalar_t>(c, x, h0, c0, a0c, w_ih, w_hh, p, w_ghc, w_hrc, hm, kh, kc, msk, zone, seeds, save,
+                                 need_states);
   });
   return out;
 }
@@ -585,7 +624,8 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
                                          const Tensor& h_mask, const Tensor& keep_h, const Tensor& keep_c,
                                          const Tensor& mask, const Tensor& Hbuf, const Tensor& Cbuf,
                                          const Tensor& Abuf, const Tensor& ACT, const Tensor& STATS,
-                                         const Tensor& P, const Tensor& REC, const std::vector<bool>& need) {
+                                         const Tensor& P, const Tensor& REC, const std::vector<double>& zone,
+                                         const std::vector<int64_t>& seeds, const std::vector<bool>& need) {
   const int64_t L = x.size(0), N = x.size(1), I = x.size(2);
   const int64_t H = c.H, Hout = c.Hout, GH = c.GH, SH = c.SH, S = c.S;
   const bool proj = w_hr.defined();
@@ -624,7 +664,8 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
   const int nthreads = at::get_num_threads();
   std::vector<double> acc(static_cast<size_t>(nthreads) * K, 0.0);
 
-  const Keep<T> kh = make_keep<T>(keep_h, N, Hout), kc = make_keep<T>(keep_c, N, H);
+  const int64_t* sd = seeds.size() == 4 ? seeds.data() : nullptr;
+  const Keep<T> kh = make_keep<T>(keep_h, N, Hout, zone[0], sd), kc = make_keep<T>(keep_c, N, H, zone[1], sd ? sd + 2 : nullptr);
   const bool* mk = mask.defined() ? mask.data_ptr<bool>() : nullptr;
   const T* Hp = Hbuf.data_ptr<T>();
   const T* Cp = Cbuf.data_ptr<T>();
@@ -651,7 +692,7 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
 
   // Pass A of a row: the gradient reaching the step's new h (dh_new) and c (dc_new), and what
   // passes straight to the previous state (zoneout keep, padding). Returns the mask bit.
-  auto pass_a = [&](int64_t t, int64_t n) -> bool {
+  auto pass_a = [&](int64_t t, int64_t n, T* ks) -> bool {
     const bool m = mk ? mk[t * N + n] : true;
     T* dh = DHp + n * Hout;
     T* dc = DCp + n * H;
@@ -674,8 +715,8 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
     if (kh.mode == 1) {
       const T kv = kh.value, kn = T(1) - kh.value;
       for (int64_t j = 0; j < Hout; ++j) dhn_row[j] = kn * dh[j], dh[j] = kv * dh[j];
-    } else if (kh.mode == 2) {
-      const T* kr = kh.row(t, n);
+    } else if (kh.mode >= 2) {
+      const T* kr = kh.row(t, n, ks);
       for (int64_t j = 0; j < Hout; ++j) dhn_row[j] = (T(1) - kr[j]) * dh[j], dh[j] = kr[j] * dh[j];
     } else {
       std::copy(dh, dh + Hout, dhn_row);
@@ -687,8 +728,8 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
     if (kc.mode == 1) {
       const T kv = kc.value, kn = T(1) - kc.value;
       for (int64_t j = 0; j < H; ++j) dcn_row[j] = kn * dc[j], dc[j] = kv * dc[j];
-    } else if (kc.mode == 2) {
-      const T* kr = kc.row(t, n);
+    } else if (kc.mode >= 2) {
+      const T* kr = kc.row(t, n, ks);
       for (int64_t j = 0; j < H; ++j) dcn_row[j] = (T(1) - kr[j]) * dc[j], dc[j] = kr[j] * dc[j];
     } else {
       std::copy(dc, dc + H, dcn_row);
@@ -869,13 +910,14 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
   };
 
   // scratch per row: cnew, xc, phi, dct, tmp (H each), dz, g, xh (GH each)
-  const int64_t scratch_size = 5 * H + 3 * GH;
+  const int64_t scratch_size = 5 * H + 3 * GH + std::max(H, Hout);  // + a keep row
   for (int64_t s = L - 1; s >= 0; --s) {
     const int64_t t = c.reverse ? L - 1 - s : s;
     const int64_t prev = c.reverse ? t + 1 : t;  // slot of the state before step t
     if (proj) {
       at::parallel_for(0, N, row_grain(Hout), [&](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) pass_a(t, n);
+        std::vector<T> ks(std::max(H, Hout));
+        for (int64_t n = n0; n < n1; ++n) pass_a(t, n, ks.data());
       });
       gemm_packed<T>(N, H, Hout, DHNp + t * N * Hout, Hout, Bhr.data_ptr<T>(), DR.data_ptr<T>(), H, false);
     }
@@ -883,7 +925,7 @@ static std::vector<Tensor> backward_impl(const Cfg& c, const Tensor& dY, const T
       std::vector<T> scratch(scratch_size);
       double* ac = acc.data() + static_cast<size_t>(at::get_thread_num()) * K;
       for (int64_t n = n0; n < n1; ++n) {
-        const bool m = proj ? (mk ? mk[t * N + n] : true) : pass_a(t, n);
+        const bool m = proj ? (mk ? mk[t * N + n] : true) : pass_a(t, n, scratch.data() + scratch_size - std::max(H, Hout));
         if (m) pass_b(t, n, prev, scratch.data(), ac);
       }
     });
@@ -962,7 +1004,8 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
                                   const OptTensor& mask, const Tensor& Hbuf, const Tensor& Cbuf,
                                   const OptTensor& Abuf, const Tensor& ACT, const OptTensor& STATS,
                                   const OptTensor& P, const OptTensor& REC, const std::vector<int64_t>& flags,
-                                  double eps, const std::vector<bool>& need) {
+                                  double eps, const std::vector<double>& zone, const std::vector<int64_t>& seeds,
+                                  const std::vector<bool>& need) {
   const Tensor x = x_.contiguous(), w_ih = w_ih_.contiguous(), w_hh = w_hh_.contiguous();
   const Cfg c = make_cfg(flags, eps, Cbuf.size(2), Hbuf.size(2));
   TORCH_CHECK(need.size() == 15, "lstmkit fused: expected 15 need flags");
@@ -987,7 +1030,7 @@ std::vector<Tensor> lstm_backward(const OptTensor& dY, const OptTensor& dhn, con
     Params<scalar_t> p = make_params<scalar_t>(OptTensor(), OptTensor(), w_chc, ln_ihc, ln_hhc, ln_cwc, ln_cbc);
     out = backward_impl<scalar_t>(c, gY, ghn, gcn, gan, gHs, gCs, gAs, x, w_ih, w_hh, p, has(b_ih), has(b_hh), w_chc,
                                   w_ghc, w_hrc, hm, kh, kc, msk, Hbuf, Cbuf, contig(Abuf), ACT, contig(STATS), contig(P),
-                                  contig(REC), need);
+                                  contig(REC), zone, seeds, need);
   });
   return out;
 }
@@ -1129,14 +1172,14 @@ class StreamRuntime {
           gates_row<T>(cfg, p, zp + n * GH, cfg.ln ? recp + n * GH : nullptr, cfg.fgr ? fgp + n * SH : nullptr, c_row,
                        actr, cnew, rr, stp + n * 6, zp + n * GH);
           if (kc.mode)
-            zone_row(kc, 0, n, c_row, cnew, c_row, H);
+            zone_row(kc, 0, n, c_row, cnew, c_row, H, static_cast<T*>(nullptr));
           else
             std::copy(cnew, cnew + H, c_row);
           if (ap) gates_state_row(cfg, actr, ap + n * SH);
           if (!proj) {
             T* h_row = hp + n * Hout;
             if (kh.mode)
-              zone_row(kh, 0, n, h_row, rr, h_row, Hout);
+              zone_row(kh, 0, n, h_row, rr, h_row, Hout, static_cast<T*>(nullptr));
             else
               std::copy(rr, rr + Hout, h_row);
           }
@@ -1147,7 +1190,7 @@ class StreamRuntime {
         for (int64_t n = 0; n < N; ++n) {
           T* h_row = hp + n * Hout;
           if (kh.mode)
-            zone_row(kh, 0, n, h_row, hn + n * Hout, h_row, Hout);
+            zone_row(kh, 0, n, h_row, hn + n * Hout, h_row, Hout, static_cast<T*>(nullptr));
           else
             std::copy(hn + n * Hout, hn + (n + 1) * Hout, h_row);
         }
@@ -1165,6 +1208,20 @@ class StreamRuntime {
   int64_t input_size_, layers_ = 0, N_ = 0;
   Tensor z_, rec_, fg_, act_, cn_, r_, hn_, stats_;
 };
+
+// The keep weights (L, N, D) the kernel draws for zoneout probability z and seed (k1, k2).
+Tensor zoneout_keep(int64_t L, int64_t N, int64_t D, double z, const std::vector<int64_t>& seed,
+                    at::ScalarType dtype) {
+  TORCH_CHECK(seed.size() == 2, "zoneout_keep: seed must be 2 integers");
+  Tensor out = at::empty({L, N, D}, at::TensorOptions().dtype(dtype));
+  AT_DISPATCH_FLOATING_TYPES(dtype, "lstmkit_keep", [&] {
+    const Keep<scalar_t> k = make_keep<scalar_t>(Tensor(), N, D, z, seed.data());
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for (int64_t t = 0; t < L; ++t)
+      for (int64_t n = 0; n < N; ++n) k.row(t, n, o + (t * N + n) * D);
+  });
+  return out;
+}
 
 void set_gemm_backend(const std::string& name, int64_t min_rows) {
   TORCH_CHECK(name == "auto" || name == "aten", "gemm backend: expected 'auto' or 'aten', got ", name);
@@ -1190,6 +1247,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def("step", &lstmkit::StreamRuntime::step, "one inference step of every layer")
       .def("rebind", &lstmkit::StreamRuntime::rebind, "take new parameter tensors")
       .def("refresh", &lstmkit::StreamRuntime::refresh, "re-pack the weights at the next step");
+  m.def("zoneout_keep", &lstmkit::zoneout_keep, "the zoneout keep weights the kernel draws for a seed");
   m.def("set_gemm_backend", &lstmkit::set_gemm_backend, "choose the matrix-product backend");
   m.def("gemm_backend", &lstmkit::gemm_backend, "the matrix-product backend in use");
 }
