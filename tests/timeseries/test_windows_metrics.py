@@ -110,3 +110,11 @@ def test_precision_recall_f1_and_errors() -> None:
         M.roc_auc([0, 0], [0.1, 0.2])
     with pytest.raises(ValueError, match="binary labels"):
         M.precision_recall_f1([0, 2], [0, 1])
+
+
+def test_auto_normalization_follows_the_kpss_test() -> None:
+    rng = np.random.default_rng(3)
+    walk = 100 + np.cumsum(rng.normal(size=300))  # a stochastic trend: window level
+    noise = 100 + rng.normal(size=300)  # level-stationary: global level
+    assert SeriesScaler.fit(walk, normalize="auto", log=False).level_span > 0
+    assert SeriesScaler.fit(noise, normalize="auto", log=False).level_span == 0

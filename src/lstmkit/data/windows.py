@@ -107,6 +107,11 @@ class SeriesScaler:
     def fit(cls, values: np.ndarray, *, log: bool | str = "auto", normalize: str = "window", season: int = 1):
         """Fit on a training series ``values`` (T,).
 
+        ``normalize="auto"`` takes the window level for series with a stochastic trend (the KPSS
+        test at 5% rejects level stationarity of ``z``: passengers, CO2, prices) and the global
+        mean for level-stationary ones (sunspots, temperatures), whose absolute level carries
+        information; without statsmodels it takes the window level.
+
         ``log="auto"`` takes logs of strictly positive series whose max/min ratio is at least 3
         (growth that is multiplicative in practice: passengers, prices, trappings).
         """
@@ -119,9 +124,11 @@ class SeriesScaler:
             raise ValueError(f"log: expected True, False or 'auto', got {log!r}")
         if use_log and values.min() <= 0:
             raise ValueError(f"log: the log transform needs positive values, the minimum is {values.min()}")
-        if normalize not in ("window", "global"):
-            raise ValueError(f"normalize: expected 'window' or 'global', got {normalize!r}")
+        if normalize not in ("window", "global", "auto"):
+            raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {normalize!r}")
         z = np.log(values) if use_log else values
+        if normalize == "auto":
+            normalize = "window" if _needs_differencing(z) else "global"
         scale = float(z.std())
         if not np.isfinite(scale) or scale < 1e-8:
             scale = 1.0
@@ -166,6 +173,18 @@ class SeriesScaler:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SeriesScaler:
         return cls(bool(d["log"]), float(d["mean"]), float(d["scale"]), int(d["level_span"]))
+
+
+def _needs_differencing(z: np.ndarray) -> bool:
+    """KPSS level-stationarity test at 5% (statsmodels); True when it is rejected."""
+    try:
+        from lstmkit.baselines.statistical import ndiffs
+    except ImportError:
+        return True
+    try:
+        return ndiffs(np.asarray(z, dtype=np.float64), max_d=1) > 0
+    except ImportError:
+        return True
 
 
 # ---------------------------------------------------------------------- calendar

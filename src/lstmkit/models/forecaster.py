@@ -264,7 +264,7 @@ class ForecasterConfig:
     variant: str = "classic"
     engine: str | None = None
     log: bool | str = "auto"
-    normalize: str = "window"
+    normalize: str = "auto"
     calendar: bool = True
     ensemble: int = 5
     max_epochs: int = 200
@@ -297,8 +297,8 @@ class ForecasterConfig:
             raise ValueError(f"strategy: expected one of {STRATEGIES}, got {self.strategy!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.normalize not in ("window", "global"):
-            raise ValueError(f"normalize: expected 'window' or 'global', got {self.normalize!r}")
+        if self.normalize not in ("auto", "window", "global"):
+            raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {self.normalize!r}")
         if self.log not in (True, False, "auto"):
             raise ValueError(f"log: expected True, False or 'auto', got {self.log!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -350,7 +350,8 @@ class Forecaster(ForecastModel):
     Defaults that matter (each is an argument):
 
     * log transform of strongly growing positive series (``log="auto"``), per-window level
-      normalization (``normalize="window"``) so trends extrapolate, per-series scale;
+      normalization for trending series so trends extrapolate and a global level for stationary
+      ones (``normalize="auto"``, by a KPSS test), per-series scale;
     * input window of two seasons (``window=None``), calendar features of the time index;
     * early stopping on the last part of each series (``val_size``), then a refit on all data
       for the best number of epochs (``refit=True``);
@@ -403,7 +404,7 @@ class Forecaster(ForecastModel):
         variant: str = "classic",
         engine: str | None = None,
         log: bool | str = "auto",
-        normalize: str = "window",
+        normalize: str = "auto",
         calendar: bool = True,
         ensemble: int = 5,
         max_epochs: int = 200,
@@ -559,7 +560,7 @@ class Forecaster(ForecastModel):
         level = p.scaler.levels(zw)  # (N,)
         u = p.scaler.normalize(zw, level)[..., None]  # (N, L, 1)
         feats = [u]
-        if self.config.normalize == "window":
+        if self.config.normalize != "global":  # the window level as an input (0 for global series)
             lvl = ((level - p.scaler.mean) / p.scaler.scale)[:, None, None]
             feats.append(np.broadcast_to(lvl, (len(origins), L, 1)))
         if p.past_feats.shape[1]:
