@@ -200,6 +200,11 @@ def run_main(args: argparse.Namespace) -> int:
             f"{horizon} steps with stride {stride}; use fewer --windows or a shorter --horizon"
         )
     progress = not args.no_progress
+    label = (
+        main.name
+        if len(slist) == 1
+        else f"{base_name} ({len(slist)} series: {', '.join(s.name for s in slist)})"
+    )
     log.info(
         "series %s: %d steps, freq %s, season %d; horizon %d, %d backtest windows",
         main.name,
@@ -233,7 +238,7 @@ def run_main(args: argparse.Namespace) -> int:
     assert not isinstance(fc, list)
 
     print(
-        f"{main.name}: backtest over {args.windows} windows of {horizon} steps (stride {stride}), "
+        f"{label}: backtest over {args.windows} windows of {horizon} steps (stride {stride}), "
         f"mean over windows; LSTM refit {'at every origin' if args.refit == 'every' else 'once'}"
     )
     print(format_table(rows, METRIC_COLUMNS))

@@ -477,13 +477,9 @@ class SequenceClassifier:
         for k in range(cfg.ensemble):
             net = self._new_net(k)
             gen = torch.Generator().manual_seed(cfg.seed + k)
-            loader = DataLoader(
-                data,
-                batch_size=min(cfg.batch_size, len(data)),
-                shuffle=True,
-                generator=gen,
-                drop_last=len(data) > cfg.batch_size and len(data) % cfg.batch_size == 1,
-            )
+            # equal batches (36 sequences, batch 32 -> 2 x 18), so BatchNorm never sees a tiny one
+            n_batches = -(-len(data) // cfg.batch_size)
+            loader = DataLoader(data, batch_size=-(-len(data) // n_batches), shuffle=True, generator=gen)
             tcfg = TrainConfig(
                 optimizer="adam",
                 lr=cfg.lr,
