@@ -382,9 +382,14 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   const auto opt = x.options();
   const bool full = save || need_states;  // keep every step's c (and FGR gates)
 
-  // Input projection of all steps in one product: P (L, N, GH).
-  Tensor P = at::empty({L, N, GH}, opt);
-  gemm(P.view({L * N, GH}), x.view({L * N, I}), w_ih.t(), false);
+  // The input product. With layer norm: all steps in one product P (L, N, GH), kept for the
+  // backward pass. Without: per step into a (N, GH) buffer, together with the recurrent
+  // product (the same packed kernel; no (L, N, GH) buffer to allocate, write and read back).
+  Tensor P = at::empty({c.ln ? L : 1, N, GH}, opt);
+  if (c.ln) gemm(P.view({L * N, GH}), x.view({L * N, I}), w_ih.t(), false);
+  Tensor Bih = c.ln ? Tensor() : at::empty({packed_size<T>(I, GH)}, opt);
+  if (!c.ln) pack_b<T>(I, GH, w_ih.data_ptr<T>(), 1, I, Bih.data_ptr<T>());  // W_ih^T
+  const T* Xp = x.data_ptr<T>();
 
   Tensor Hbuf = at::empty({L + 1, N, Hout}, opt);
   Tensor Cbuf = at::empty({full ? L + 1 : 2, N, H}, opt);
@@ -446,10 +451,12 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
       for (int64_t e = 0; e < N * Hout; ++e) hm[e] = h_in[e] * hmask[e];
       h_in = hm;
     }
-    if (c.ln)
+    if (c.ln) {
       gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), RECp + (save ? t : 0) * N * GH, GH, false);
-    else
-      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp + t * N * GH, GH, true);
+    } else {
+      gemm_packed<T>(N, GH, I, Xp + t * N * I, I, Bih.data_ptr<T>(), Pp, GH, false);
+      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp, GH, true);
+    }
     if (c.fgr) gemm_packed<T>(N, SH, SH, Ap + cp * N * SH, SH, Bgh.data_ptr<T>(), FG.data_ptr<T>(), SH, false);
 
     at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) {
@@ -473,7 +480,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
         T* cnew = c_direct ? c_out : CNp + n * H;
         T* r = h_direct ? h_out : Rp + n * H;
         T* st = c.ln ? STp + ((save ? t : 0) * N + n) * 6 : nullptr;
-        T* z = Pp + (t * N + n) * GH;
+        T* z = Pp + ((c.ln ? t : 0) * N + n) * GH;
         gates_row<T>(c, p, z, c.ln ? RECp + ((save ? t : 0) * N + n) * GH : nullptr,
                      c.fgr ? FGp + n * SH : nullptr, c_prev, act, cnew, r, st, zs.empty() ? z : zs.data());
         if (!c_direct) {
