@@ -1,5 +1,17 @@
-"""Running cells over sequences: the reference runner (and, later, fused fast paths)."""
+"""Running cells over sequences: the reference runner, and the fast paths of the LSTM family.
 
+* :func:`run` — the reference runner, any cell (plain PyTorch);
+* :func:`lstm_fused` — the fused C++ kernels for every LSTM variant (forward and backward);
+* :func:`lstm_native` — torch.nn.LSTM's own kernel for the classic cell;
+* :func:`select_engine` — which of them runs a layer call (``engine="auto"``);
+* :class:`LSTMStream` — step-by-step inference (``lstmkit.LSTM.stream``).
+
+See docs/performance.md.
+"""
+
+from lstmkit.engine.dispatch import ENGINES, select_engine
+from lstmkit.engine.fused import lstm_fused
+from lstmkit.engine.native import lstm_native
 from lstmkit.engine.runner import (
     RunResult,
     State,
@@ -10,14 +22,20 @@ from lstmkit.engine.runner import (
     run,
     stack_states,
 )
+from lstmkit.engine.stream import LSTMStream
 
 __all__ = [
+    "ENGINES",
+    "LSTMStream",
     "RunResult",
     "State",
     "check_lengths",
     "detach_state",
     "lengths_to_mask",
+    "lstm_fused",
+    "lstm_native",
     "map_state",
     "run",
+    "select_engine",
     "stack_states",
 ]
