@@ -119,26 +119,33 @@ static void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda
   const int64_t np = (N + NR - 1) / NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int64_t grain = flops < 3e5 ? np : 1;
+  // K in chunks of KC rows so that a chunk of a panel (KC x NR) stays in L1 across row blocks
+  constexpr int64_t KC = 32768 / static_cast<int64_t>(NR * sizeof(T));  // 32 KiB of B
   at::parallel_for(0, np, grain, [&](int64_t p0, int64_t p1) {
     alignas(64) T tile[NR];
     for (int64_t p = p0; p < p1; ++p) {
-      const T* B = Bp + p * K * NR;
       const int64_t n0 = p * NR, ncols = std::min<int64_t>(NR, N - n0);
-      for (int64_t r0 = 0; r0 < M; r0 += MR) {
-        const int64_t rows = std::min<int64_t>(MR, M - r0);
-        if (rows == MR && ncols == NR) {
-          micro_kernel<T, MR>(K, A + r0 * lda, lda, B, C + r0 * ldc + n0, ldc, accumulate);
-          continue;
-        }
-        for (int64_t i = 0; i < rows; ++i) {  // edges: one row at a time through a tile
-          T* crow = C + (r0 + i) * ldc + n0;
-          if (ncols == NR) {
-            micro_kernel<T, 1>(K, A + (r0 + i) * lda, lda, B, crow, ldc, accumulate);
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = std::min<int64_t>(KC, K - k0);
+        const bool acc = accumulate || k0 > 0;
+        const T* B = Bp + p * K * NR + k0 * NR;
+        const T* Ak = A + k0;
+        for (int64_t r0 = 0; r0 < M; r0 += MR) {
+          const int64_t rows = std::min<int64_t>(MR, M - r0);
+          if (rows == MR && ncols == NR) {
+            micro_kernel<T, MR>(kc, Ak + r0 * lda, lda, B, C + r0 * ldc + n0, ldc, acc);
             continue;
           }
-          for (int64_t j = 0; j < NR; ++j) tile[j] = (accumulate && j < ncols) ? crow[j] : T(0);
-          micro_kernel<T, 1>(K, A + (r0 + i) * lda, lda, B, tile, NR, accumulate);
-          for (int64_t j = 0; j < ncols; ++j) crow[j] = tile[j];
+          for (int64_t i = 0; i < rows; ++i) {  // edges: one row at a time through a tile
+            T* crow = C + (r0 + i) * ldc + n0;
+            if (ncols == NR) {
+              micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, crow, ldc, acc);
+              continue;
+            }
+            for (int64_t j = 0; j < NR; ++j) tile[j] = (acc && j < ncols) ? crow[j] : T(0);
+            micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, tile, NR, acc);
+            for (int64_t j = 0; j < ncols; ++j) crow[j] = tile[j];
+          }
         }
       }
     }
