@@ -41,6 +41,22 @@ log = logging.getLogger("lstmkit.classify")
 
 ARCHITECTURES = ("lstm", "bilstm", "lstm-fcn")
 POOLINGS = ("last", "mean", "attention")
+AUGMENTATIONS = ("none", "light", "warp")
+
+
+def make_augmentation(name: str, seed: int) -> Any:
+    """Training-time augmentation presets (:mod:`lstmkit.data.augment`): ``"light"`` jitter and
+    scaling; ``"warp"`` also time warping and window slicing (shapes, outlines, gestures)."""
+    if name == "none":
+        return None
+    from lstmkit.data.augment import Compose, Jitter, RandomApply, Scaling, TimeWarp, WindowSlice
+
+    parts = [RandomApply(Jitter(0.03), p=0.5), RandomApply(Scaling(0.1), p=0.5)]
+    if name == "warp":
+        parts += [RandomApply(TimeWarp(0.2), p=0.5), RandomApply(WindowSlice(0.9), p=0.5)]
+    return Compose(parts, seed=seed)
+
+
 FORMAT = "lstmkit.SequenceClassifier"
 
 
@@ -274,10 +290,13 @@ class ClassifierConfig:
     weight_decay: float = 0.0
     patience: int | None = None
     ensemble: int = 1
+    augment: str = "none"
     seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment: expected one of {AUGMENTATIONS}, got {self.augment!r}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.pooling not in POOLINGS:
@@ -308,6 +327,8 @@ class SequenceClassifier:
         max_epochs, batch_size, lr, weight_decay: training.
         patience: stop after this many epochs without a lower training loss (``None``: never).
         ensemble: networks from different seeds whose probabilities are averaged.
+        augment: training-time augmentation, ``"none"``, ``"light"`` (jitter, scaling) or
+            ``"warp"`` (also time warping and window slicing); see :func:`make_augmentation`.
         seed: base seed.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         progress: progress bar on stderr.
@@ -337,6 +358,7 @@ class SequenceClassifier:
         weight_decay: float = 0.0,
         patience: int | None = None,
         ensemble: int = 1,
+        augment: str = "none",
         seed: int = 0,
         device: str = "cpu",
         progress: bool = True,
@@ -357,6 +379,7 @@ class SequenceClassifier:
             weight_decay=weight_decay,
             patience=patience,
             ensemble=ensemble,
+            augment=augment,
             seed=seed,
             device=device,
         )
@@ -463,10 +486,14 @@ class SequenceClassifier:
                 bar.update(1)
                 bar.set_postfix_str(f"loss={row['train_loss']:.4f}")
 
+        augmentation: list[Any] = [None]
+
         def step(model: nn.Module, batch: tuple[Tensor, Tensor, Tensor]) -> Any:
             from lstmkit.train import StepOutput
 
             xb, lb, yb = batch
+            if model.training and augmentation[0] is not None:
+                xb = augmentation[0](xb, lengths=lb)
             logits = model(xb, lb)
             loss = nn.functional.cross_entropy(logits, yb)
             return StepOutput(loss, output=logits, target=yb, weight=float(len(yb)))
@@ -476,6 +503,7 @@ class SequenceClassifier:
         dev = self._device()
         for k in range(cfg.ensemble):
             net = self._new_net(k)
+            augmentation[0] = make_augmentation(cfg.augment, cfg.seed + k)
             gen = torch.Generator().manual_seed(cfg.seed + k)
             # equal batches (36 sequences, batch 32 -> 2 x 18), so BatchNorm never sees a tiny one
             n_batches = -(-len(data) // cfg.batch_size)
