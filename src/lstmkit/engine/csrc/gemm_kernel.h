@@ -109,15 +109,27 @@ static void pack_b(int64_t K, int64_t N, const T* src, int64_t sk, int64_t sn, T
   });
 }
 
-// C (M x N, rows ldc apart) (+)= A (M x K, rows lda apart) * B (packed by pack_b).
-// Parallel over column panels; small products run on the calling thread.
+// One product term of gemm_packed: A (M x K, rows lda apart) times a packed B (K x N).
 template <typename T>
-static void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* Bp, T* C, int64_t ldc,
-                        bool accumulate) {
+struct Term {
+  const T* A;
+  int64_t lda;
+  const T* Bp;
+  int64_t K;
+};
+
+// C (M x N, rows ldc apart) (+)= sum of the terms A_i B_i (B_i packed by pack_b), e.g.
+// x_t W_ih^T + h_{t-1} W_hh^T in one pass: one parallel region, C loaded and stored once per
+// K chunk. Parallel over column panels; small products run on the calling thread.
+template <typename T>
+static void gemm_packed_terms(int64_t M, int64_t N, const Term<T>* terms, int nterms, T* C, int64_t ldc,
+                              bool accumulate) {
   constexpr int NR = Tile<T>::NR, MR = Tile<T>::MR;
   if (M == 0 || N == 0) return;
   const int64_t np = (N + NR - 1) / NR;
-  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  int64_t Ktot = 0;
+  for (int i = 0; i < nterms; ++i) Ktot += terms[i].K;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(Ktot);
   const int64_t grain = flops < 3e5 ? np : 1;
   // K in chunks of KC rows so that a chunk of a panel (KC x NR) stays in L1 across row blocks
   constexpr int64_t KC = 32768 / static_cast<int64_t>(NR * sizeof(T));  // 32 KiB of B
@@ -125,31 +137,47 @@ static void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda
     alignas(64) T tile[NR];
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n0 = p * NR, ncols = std::min<int64_t>(NR, N - n0);
-      for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        const int64_t kc = std::min<int64_t>(KC, K - k0);
-        const bool acc = accumulate || k0 > 0;
-        const T* B = Bp + p * K * NR + k0 * NR;
-        const T* Ak = A + k0;
-        for (int64_t r0 = 0; r0 < M; r0 += MR) {
-          const int64_t rows = std::min<int64_t>(MR, M - r0);
-          if (rows == MR && ncols == NR) {
-            micro_kernel<T, MR>(kc, Ak + r0 * lda, lda, B, C + r0 * ldc + n0, ldc, acc);
-            continue;
-          }
-          for (int64_t i = 0; i < rows; ++i) {  // edges: one row at a time through a tile
-            T* crow = C + (r0 + i) * ldc + n0;
-            if (ncols == NR) {
-              micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, crow, ldc, acc);
+      bool first = true;
+      for (int ti = 0; ti < nterms; ++ti) {
+        const Term<T>& term = terms[ti];
+        const int64_t K = term.K, lda = term.lda;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+          const int64_t kc = std::min<int64_t>(KC, K - k0);
+          const bool acc = accumulate || !first;
+          first = false;
+          const T* B = term.Bp + p * K * NR + k0 * NR;
+          const T* Ak = term.A + k0;
+          for (int64_t r0 = 0; r0 < M; r0 += MR) {
+            const int64_t rows = std::min<int64_t>(MR, M - r0);
+            if (rows == MR && ncols == NR) {
+              micro_kernel<T, MR>(kc, Ak + r0 * lda, lda, B, C + r0 * ldc + n0, ldc, acc);
               continue;
             }
-            for (int64_t j = 0; j < NR; ++j) tile[j] = (acc && j < ncols) ? crow[j] : T(0);
-            micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, tile, NR, acc);
-            for (int64_t j = 0; j < ncols; ++j) crow[j] = tile[j];
+            for (int64_t i = 0; i < rows; ++i) {  // edges: one row at a time through a tile
+              T* crow = C + (r0 + i) * ldc + n0;
+              if (ncols == NR) {
+                micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, crow, ldc, acc);
+                continue;
+              }
+              for (int64_t j = 0; j < NR; ++j) tile[j] = (acc && j < ncols) ? crow[j] : T(0);
+              micro_kernel<T, 1>(kc, Ak + (r0 + i) * lda, lda, B, tile, NR, acc);
+              for (int64_t j = 0; j < ncols; ++j) crow[j] = tile[j];
+            }
           }
         }
       }
+      if (first && !accumulate)  // no term (K = 0): C = 0
+        for (int64_t r = 0; r < M; ++r) std::fill(C + r * ldc + n0, C + r * ldc + n0 + ncols, T(0));
     }
   });
+}
+
+// C (M x N, rows ldc apart) (+)= A (M x K, rows lda apart) * B (packed by pack_b).
+template <typename T>
+static void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* Bp, T* C, int64_t ldc,
+                        bool accumulate) {
+  const Term<T> term{A, lda, Bp, K};
+  gemm_packed_terms<T>(M, N, &term, 1, C, ldc, accumulate);
 }
 
 }  // namespace lstmkit

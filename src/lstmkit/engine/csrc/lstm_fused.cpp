@@ -454,8 +454,8 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
     if (c.ln) {
       gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), RECp + (save ? t : 0) * N * GH, GH, false);
     } else {
-      gemm_packed<T>(N, GH, I, Xp + t * N * I, I, Bih.data_ptr<T>(), Pp, GH, false);
-      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp, GH, true);
+      const Term<T> terms[2] = {{Xp + t * N * I, I, Bih.data_ptr<T>(), I}, {h_in, Hout, Bhh.data_ptr<T>(), Hout}};
+      gemm_packed_terms<T>(N, GH, terms, 2, Pp, GH, false);
     }
     if (c.fgr) gemm_packed<T>(N, SH, SH, Ap + cp * N * SH, SH, Bgh.data_ptr<T>(), FG.data_ptr<T>(), SH, false);
 
@@ -1167,8 +1167,14 @@ class StreamRuntime {
       Params<T> p = make_params<T>(q[2], q[3], has(q[4]) ? *q[4] : Tensor(), has(q[7]) ? *q[7] : Tensor(),
                                    has(q[8]) ? *q[8] : Tensor(), has(q[9]) ? *q[9] : Tensor(),
                                    has(q[10]) ? *q[10] : Tensor());
-      gemm_packed<T>(N, GH, in_size, inp, in_size, packed<T>(4 * l, *q[0]), zp, GH, false);
-      gemm_packed<T>(N, GH, Hout, hp, Hout, packed<T>(4 * l + 1, *q[1]), cfg.ln ? recp : zp, GH, !cfg.ln);
+      if (cfg.ln) {
+        gemm_packed<T>(N, GH, in_size, inp, in_size, packed<T>(4 * l, *q[0]), zp, GH, false);
+        gemm_packed<T>(N, GH, Hout, hp, Hout, packed<T>(4 * l + 1, *q[1]), recp, GH, false);
+      } else {
+        const Term<T> terms[2] = {{inp, in_size, packed<T>(4 * l, *q[0]), in_size},
+                                  {hp, Hout, packed<T>(4 * l + 1, *q[1]), Hout}};
+        gemm_packed_terms<T>(N, GH, terms, 2, zp, GH, false);
+      }
       if (cfg.fgr) gemm_packed<T>(N, SH, SH, ap, SH, packed<T>(4 * l + 2, *q[5]), fgp, SH, false);
       at::parallel_for(0, N, row_grain(GH), [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
