@@ -84,18 +84,20 @@ def load() -> str:
 
 @dataclass
 class Timer:
-    """Round-robin timing of named callables: medians in ms."""
+    """Round-robin timing of named callables: medians in ms (wall clock, or the process's CPU
+    time, which with one thread is robust to other processes' load)."""
 
     repeats: int
     warmup: int
+    clock: Callable[[], float] = time.perf_counter
 
     def run(self, jobs: dict[str, Callable[[], object]]) -> dict[str, float]:
         times: dict[str, list[float]] = {name: [] for name in jobs}
         for round_ in range(self.warmup + self.repeats):
             for name, job in jobs.items():
-                start = time.perf_counter()
+                start = self.clock()
                 job()
-                elapsed = time.perf_counter() - start
+                elapsed = self.clock() - start
                 if round_ >= self.warmup:
                     times[name].append(elapsed * 1e3)
         return {name: statistics.median(v) for name, v in times.items()}
@@ -264,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per configuration (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time (default), or the process CPU time (with --threads 1: robust to a busy machine)",
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) reference-path timings")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (a smoke run)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables into FILE between markers")
@@ -273,7 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     if load_extension() is None:
         log("warning: the fused extension is unavailable; non-classic rows measure the reference path")
     shapes = QUICK_SHAPES if args.quick else SHAPES
-    timer = Timer(repeats=2 if args.quick else args.repeats, warmup=1 if args.quick else args.warmup)
+    if args.clock == "cpu" and torch.get_num_threads() != 1:
+        parser.error(
+            "--clock cpu: only meaningful with one thread (--threads 1); threads spin-wait on CPU time"
+        )
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    timer = Timer(
+        repeats=2 if args.quick else args.repeats, warmup=1 if args.quick else args.warmup, clock=clock
+    )
     load_before = load()
     started = time.strftime("%Y-%m-%d %H:%M")
     speed = speed_table(shapes, timer, reference=not args.no_reference)
@@ -283,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (
         f"Measured {started} on {machine()}. Load average (1/5/15 min) before: {load_before}, "
         f"after: {load_after}. Medians of {timer.repeats} runs after {timer.warmup} warm-up runs, "
-        "round-robin within each shape.\n\n"
+        f"round-robin within each shape; clock: {'process CPU time' if args.clock == 'cpu' else 'wall'}.\n\n"
         "**Sequence speed** (training mode; forward without grad, fwd+bwd = forward + backward of "
         "`output.sum()`). *vs torch*: time / torch.nn.LSTM's time (lower is better). "
         "*reference / this*: how many times faster than lstmkit's reference path.\n\n"
