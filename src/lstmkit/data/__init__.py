@@ -1,7 +1,7 @@
 """Data: real bundled datasets, synthetic benchmark tasks, windowing, text, augmentation.
 
 Kept light on purpose: import the submodule you need, e.g.
-``from lstmkit.data.synthetic import adding_problem`` or ``from lstmkit.data import augment``;
+``from lstmkit.data.synthetic import AddingProblem`` or ``from lstmkit.data import augment``;
 heavy dependencies (pandas, statsmodels, ...) are imported only by the modules that use them.
 """
 
