@@ -55,7 +55,7 @@ def test_documented_table() -> None:
     holes = padded_mask()
     holes[1, 0] = False
     cases = [
-        (dict(spec=CLASSIC, x=x32), "native"),
+        (dict(spec=CLASSIC, x=x32), "native"),  # (inference: gradients off below)
         (dict(spec=CLASSIC, x=x32, mask=padded_mask()), "fused"),
         (dict(spec=CLASSIC, x=x64), "fused"),
         (dict(spec=CLASSIC, x=x32.to(torch.bfloat16)), "native"),
@@ -67,21 +67,30 @@ def test_documented_table() -> None:
     ]
     for kwargs, expected in cases:
         spec, x = kwargs.pop("spec"), kwargs.pop("x")
-        assert select_engine("auto", spec, x, **kwargs) == expected, (spec, x.dtype, kwargs)
+        with torch.no_grad():
+            assert select_engine("auto", spec, x, **kwargs) == expected, (spec, x.dtype, kwargs)
         assert select_engine("reference", spec, x, **kwargs) == "reference"
+    # training (gradients on): the fused kernel for the classic cell too, torch's elsewhere
+    assert select_engine("auto", CLASSIC, x32) == "fused"
+    assert select_engine("auto", CLASSIC, x32.to(torch.bfloat16)) == "native"
 
 
 def test_layer_runs_the_engine_the_table_names(calls: list[str]) -> None:
     x = torch.randn(5, 2, 3)
-    LSTM(3, 4)(x)
-    LSTM(3, 4)(x, lengths=[5, 2])
-    LSTM(3, 4, variant="cifg")(x)
+    with torch.no_grad():  # inference
+        LSTM(3, 4)(x)
+        LSTM(3, 4)(x, lengths=[5, 2])
+        LSTM(3, 4, variant="cifg")(x)
+        LSTM(3, 4, recurrent_dropout=0.3).eval()(x)  # inactive in evaluation: torch's kernel
+        LSTM(3, 4, zoneout=0.2).eval()(x)  # zoneout blends states in evaluation too
+        LSTM(3, 4, engine="reference")(x)
+        LSTM(3, 4, engine="fused")(x)
+    assert calls == ["native", "fused", "fused", "native", "fused", "reference", "fused"]
+    calls.clear()
+    LSTM(3, 4)(x)  # training: gradients on
     LSTM(3, 4, recurrent_dropout=0.3).train()(x)
-    LSTM(3, 4, recurrent_dropout=0.3).eval()(x)  # inactive in evaluation: torch's kernel
-    LSTM(3, 4, zoneout=0.2).eval()(x)  # zoneout blends states in evaluation too
-    LSTM(3, 4, engine="reference")(x)
-    LSTM(3, 4, engine="fused")(x)
-    assert calls == ["native", "fused", "fused", "fused", "native", "fused", "reference", "fused"]
+    LSTM(3, 4, engine="native")(x)
+    assert calls == ["fused", "fused", "native"]
 
 
 def test_native_refuses_what_torch_cannot_do() -> None:

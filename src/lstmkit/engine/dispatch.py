@@ -6,9 +6,12 @@
 case                                                       engine
 =========================================================  ===========================
 classic cell, no active custom regularizer, float32,       ``native`` (torch.nn.LSTM's
-no padding (or a GPU / another dtype)                      kernel, oneDNN / cuDNN)
-classic cell, no active custom regularizer, CPU, padded    ``fused`` (torch's packed
-batch (``lengths``/prefix mask) or float64                 path is slower there)
+no padding, gradients off (inference); or a GPU /          kernel, oneDNN / cuDNN)
+another dtype
+classic cell, no active custom regularizer, CPU, with      ``fused`` (faster there:
+gradients on (training), padded (``lengths``/prefix        training 0.7x torch's time and
+mask) or float64                                           0.4x its saved memory; torch's
+                                                           packed and float64 paths slow)
 any other cell or option (variants, layer norm, FGR,       ``fused``
 projection with regularizers, zoneout, variational
 dropout, DropConnect, ``return_cell_states``, masks
@@ -121,7 +124,9 @@ def select_engine(
     if engine == "fused" and fused_reason is not None:
         raise ValueError(f"engine='fused': {fused_reason}; use engine='auto' or 'reference'")
     if engine == "auto" and native_reason is None:
-        prefer_fused = x.device.type == "cpu" and (mask is not None or x.dtype == torch.float64)
+        prefer_fused = x.device.type == "cpu" and (
+            torch.is_grad_enabled() or mask is not None or x.dtype == torch.float64
+        )
         if not (prefer_fused and fused_reason is None and load_extension() is not None):
             return "native"
     if fused_reason is not None:

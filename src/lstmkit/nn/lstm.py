@@ -72,11 +72,11 @@ class LSTM(StackedRecurrent):
 
     Engines (the table of :mod:`lstmkit.engine.dispatch`): ``"auto"`` sends the classic cell
     without active custom regularizers (variational dropout and DropConnect count in training
-    mode only, zoneout always) to torch.nn.LSTM's native kernel when that is fastest (float32
-    without padding, and any GPU or other dtype), and everything else on the CPU in float32 /
-    float64 to the fused C++ kernel (padded classic batches and float64 included, where it is
-    faster than torch's packed path); the reference loop runs when the fused kernel is
-    unavailable (one warning) or the input is elsewhere. ``"native"`` raises ``ValueError``
+    mode only, zoneout always) to torch.nn.LSTM's native kernel where that is fastest
+    (inference in float32 without padding, any GPU or other dtype), and everything else on the
+    CPU in float32 / float64 to the fused C++ kernel (the classic cell too when gradients are
+    on, padded or float64, where the fused kernel is faster); the reference loop runs when the
+    fused kernel is unavailable (one warning) or the input is elsewhere. ``"native"`` raises ``ValueError``
     for anything torch's kernel cannot do (a variant, custom regularizers,
     ``return_cell_states``, a mask with holes). All engines compute the same function: the
     fused and native paths are tested against the reference path, outputs and gradients.
