@@ -385,6 +385,11 @@ def _train_cmd(args: argparse.Namespace) -> int:
     print(
         f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(test)} test pairs (en -> fr)"
     )
+    stop = res.history.stop_reason or "max_epochs"
+    print(
+        f"trained {res.epochs} epochs ({stop}, best epoch {res.history.best_epoch}) "
+        f"in {res.train_seconds:.0f} s CPU"
+    )
     print(f"{'system':<40}{'BLEU':>7}{'chrF':>7}{'decode s':>10}")
     outputs: dict[str, list[tuple[str, Hypothesis]]] = {}
     for beam in sorted({1, args.beam}):
