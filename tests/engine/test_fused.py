@@ -171,6 +171,13 @@ def test_fused_equals_reference_float64(name: str, option: str) -> None:
     check_against_reference(SPECS[name], option, torch.float64)
 
 
+@pytest.mark.parametrize("option", ["everything-reverse", "zoneout-dropout-padded"])
+@pytest.mark.parametrize("name", ["classic", "vanilla", "nig", "fgr", "original1997", "noaf"])
+def test_fused_equals_reference_float64_batch_of_8_or_more(name: str, option: str) -> None:
+    # from 8 rows on, the kernel computes the input product step by step (another code path)
+    check_against_reference(SPECS[name], option, torch.float64, N=9)
+
+
 @pytest.mark.parametrize("name", list(SPECS))
 def test_fused_equals_reference_float32(name: str) -> None:
     # larger than the float64 cases so that the vectorized loops and their tails both run;

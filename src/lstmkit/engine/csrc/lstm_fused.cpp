@@ -382,13 +382,15 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
   const auto opt = x.options();
   const bool full = save || need_states;  // keep every step's c (and FGR gates)
 
-  // The input product. With layer norm: all steps in one product P (L, N, GH), kept for the
-  // backward pass. Without: per step into a (N, GH) buffer, together with the recurrent
-  // product (the same packed kernel; no (L, N, GH) buffer to allocate, write and read back).
-  Tensor P = at::empty({c.ln ? L : 1, N, GH}, opt);
-  if (c.ln) gemm(P.view({L * N, GH}), x.view({L * N, I}), w_ih.t(), false);
-  Tensor Bih = c.ln ? Tensor() : at::empty({packed_size<T>(I, GH)}, opt);
-  if (!c.ln) pack_b<T>(I, GH, w_ih.data_ptr<T>(), 1, I, Bih.data_ptr<T>());  // W_ih^T
+  // The input product. Per step, together with the recurrent product, into a (N, GH) buffer
+  // (the same packed kernel; no (L, N, GH) buffer to allocate, write and read back), unless
+  // layer norm keeps it for the backward pass or the batch is so small that every step would
+  // re-read W_ih for a few rows: then all steps in one product P (L, N, GH).
+  const bool whole = c.ln || N < 8;
+  Tensor P = at::empty({whole ? L : 1, N, GH}, opt);
+  if (whole) gemm(P.view({L * N, GH}), x.view({L * N, I}), w_ih.t(), false);
+  Tensor Bih = whole ? Tensor() : at::empty({packed_size<T>(I, GH)}, opt);
+  if (!whole) pack_b<T>(I, GH, w_ih.data_ptr<T>(), 1, I, Bih.data_ptr<T>());  // W_ih^T
   const T* Xp = x.data_ptr<T>();
 
   Tensor Hbuf = at::empty({L + 1, N, Hout}, opt);
@@ -453,6 +455,8 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
     }
     if (c.ln) {
       gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), RECp + (save ? t : 0) * N * GH, GH, false);
+    } else if (whole) {
+      gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), Pp + t * N * GH, GH, true);
     } else {
       const Term<T> terms[2] = {{Xp + t * N * I, I, Bih.data_ptr<T>(), I}, {h_in, Hout, Bhh.data_ptr<T>(), Hout}};
       gemm_packed_terms<T>(N, GH, terms, 2, Pp, GH, false);
@@ -480,7 +484,7 @@ static std::vector<Tensor> forward_impl(const Cfg& c, const Tensor& x, const Ten
         T* cnew = c_direct ? c_out : CNp + n * H;
         T* r = h_direct ? h_out : Rp + n * H;
         T* st = c.ln ? STp + ((save ? t : 0) * N + n) * 6 : nullptr;
-        T* z = Pp + ((c.ln ? t : 0) * N + n) * GH;
+        T* z = Pp + ((whole ? t : 0) * N + n) * GH;
         gates_row<T>(c, p, z, c.ln ? RECp + ((save ? t : 0) * N + n) * GH : nullptr,
                      c.fgr ? FGp + n * SH : nullptr, c_prev, act, cnew, r, st, zs.empty() ? z : zs.data());
         if (!c_direct) {
