@@ -212,6 +212,12 @@ def train_language_model(
     )
 
 
+def _start_id(tokenizer: Tokenizer) -> int:
+    """What an empty prime starts from: a newline where the model has seen them (a stream model
+    never saw ``<bos>``), else ``<bos>``."""
+    return tokenizer.vocab.stoi.get("\n", tokenizer.vocab.bos_id)
+
+
 def sample_text(
     model: LanguageModel,
     tokenizer: Tokenizer,
@@ -245,7 +251,7 @@ def sample_text(
         generator=gen,
         stop_ids=(),
         suppress_ids=(tokenizer.vocab.pad_id, tokenizer.vocab.bos_id, tokenizer.vocab.eos_id),
-        start_id=tokenizer.vocab.bos_id,
+        start_id=_start_id(tokenizer),
     ):
         out.append(tok)
         if stream is not None:
