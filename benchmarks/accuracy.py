@@ -150,7 +150,10 @@ def markdown(results: dict[str, Any], command: str) -> str:
         out += [
             "## Forecasting: backtest MASE (lower is better)",
             "",
-            f"`{results.get('forecasting_command', '')}`",
+            "Commands: "
+            + "; ".join(
+                sorted({f"`{r.get('command', results.get('forecasting_command', ''))}`" for r in fc})
+            ),
             "",
             "Expanding-window backtests: for each series every model forecasts the same windows "
             "(horizon H, origins `stride` steps apart over the end of the series); MASE is scaled by "
@@ -347,8 +350,12 @@ def main() -> int:
     t0 = time.perf_counter()
     command = "OMP_NUM_THREADS=1 python " + " ".join(a for a in sys.argv if not a.startswith("/tmp"))
     if "forecasting" in parts:
-        results["forecasting"] = forecasting(args.series.split(","), args.quick)
-        results["forecasting_command"] = command
+        rows = forecasting(args.series.split(","), args.quick)
+        for r in rows:
+            r["command"] = command
+        kept = [r for r in results.get("forecasting", []) if r["series"] not in {x["series"] for x in rows}]
+        order = list(FORECAST_SETUPS)
+        results["forecasting"] = sorted(kept + rows, key=lambda r: order.index(r["series"]))
     if "classification" in parts:
         rows = classification(args.datasets.split(","), args.quick, args.ensemble)
         for r in rows:

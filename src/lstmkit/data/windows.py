@@ -107,10 +107,12 @@ class SeriesScaler:
     def fit(cls, values: np.ndarray, *, log: bool | str = "auto", normalize: str = "window", season: int = 1):
         """Fit on a training series ``values`` (T,).
 
-        ``normalize="auto"`` takes the window level for series with a stochastic trend (the KPSS
-        test at 5% rejects level stationarity of ``z``: passengers, CO2, prices) and the global
-        mean for level-stationary ones (sunspots, temperatures), whose absolute level carries
-        information; without statsmodels it takes the window level.
+        ``normalize="auto"`` takes the window level for log-transformed series (in logs, the
+        window level is a scale: the series' shape relative to its recent size, as DeepAR's mean
+        scaling) and for series with a stochastic trend (the KPSS test at 5% rejects level
+        stationarity of ``z``: passengers, CO2, prices), and the global mean for additive,
+        level-stationary ones (sunspots, temperatures), whose absolute level carries information;
+        without statsmodels it takes the window level.
 
         ``log="auto"`` takes logs of strictly positive series whose max/min ratio is at least 3
         (growth that is multiplicative in practice: passengers, prices, trappings).
@@ -128,7 +130,7 @@ class SeriesScaler:
             raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {normalize!r}")
         z = np.log(values) if use_log else values
         if normalize == "auto":
-            normalize = "window" if _needs_differencing(z) else "global"
+            normalize = "window" if use_log or _needs_differencing(z) else "global"
         scale = float(z.std())
         if not np.isfinite(scale) or scale < 1e-8:
             scale = 1.0
