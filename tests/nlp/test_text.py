@@ -70,6 +70,10 @@ def test_word_tokenizer_split_and_join() -> None:
     assert tok.split("Hello, world! It's 42.") == ["Hello", ",", "world", "!", "It'", "s", "42", "."]
     assert tok.join(tok.split("Hello, world! It's 42.")) == "Hello, world! It's 42."
     assert tok.split("l'homme (libre)") == ["l'", "homme", "(", "libre", ")"]
+    assert tok.split("vingt-deux - -l") == ["vingt", "@-@", "deux", "-", "-", "l"]
+    assert tok.join(tok.split("quatre-vingt-dix sous-menu")) == "quatre-vingt-dix sous-menu"
+    bpe = BPETokenizer(num_merges=20, lowercase=False).fit(["vingt-deux vingt-trois"] * 3)
+    assert bpe.decode(bpe.encode("vingt-trois")) == "vingt-trois"
     assert tok.join(tok.split("l'homme (libre)")) == "l'homme (libre)"
     fitted = WordTokenizer().fit(["The cat sat.", "The dog sat!"], max_size=6)
     assert fitted.decode(fitted.encode("the zebra sat")) == "the <unk> sat"

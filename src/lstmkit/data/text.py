@@ -375,7 +375,10 @@ class CharTokenizer(Tokenizer):
 
 # words (with inner hyphens/apostrophe contractions split off), numbers, single punctuation marks.
 # An elided French article or English contraction keeps its apostrophe: "l'homme" -> "l'", "homme".
-_WORD_RE = re.compile(r"\w+['’](?=\w)|\w+|[^\w\s]", re.UNICODE)
+# A hyphen inside a word ("vingt-deux", "sous-menu") becomes the token "@-@" (as in Moses), so
+# decoding can glue it back, unlike a free-standing dash or an option's "-l".
+_WORD_RE = re.compile(r"\w+['’](?=\w)|\w+|(?P<hyphen>(?<=\w)-(?=\w))|[^\w\s]", re.UNICODE)
+HYPHEN = "@-@"
 _NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"")
 _NO_SPACE_AFTER = set("([{$")
 
@@ -384,7 +387,8 @@ class WordTokenizer(Tokenizer):
     """Words, numbers and punctuation marks as tokens (Unicode-aware regular expression).
 
     Decoding re-joins tokens with spaces, except before closing punctuation, after opening
-    brackets and after an elided word (``l'`` + ``homme`` -> ``l'homme``).
+    brackets, after an elided word (``l'`` + ``homme`` -> ``l'homme``) and around a hyphen inside
+    a word, which splits as the token ``@-@`` (``vingt-deux`` -> ``vingt``, ``@-@``, ``deux``).
 
     Args:
         lowercase: lowercase before splitting (default ``True``).
@@ -405,12 +409,17 @@ class WordTokenizer(Tokenizer):
         self.lowercase = bool(lowercase)
 
     def split(self, text: str) -> list[str]:
-        return _WORD_RE.findall(text.lower() if self.lowercase else text)
+        text = text.lower() if self.lowercase else text
+        return [HYPHEN if m.lastgroup == "hyphen" else m.group() for m in _WORD_RE.finditer(text)]
 
     def join(self, tokens: Sequence[str]) -> str:
         out: list[str] = []
         glue = True
         for tok in tokens:
+            if tok == HYPHEN:
+                out.append("-")
+                glue = True
+                continue
             if out and not glue and not (len(tok) == 1 and tok in _NO_SPACE_BEFORE):
                 out.append(" ")
             out.append(tok)
