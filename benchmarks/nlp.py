@@ -7,6 +7,8 @@ Runs the documented commands in this process, one torch thread, and prints their
   (temperature, top-k, nucleus, priming text).
 * ``sentiment``: biLSTM + attention on the VADER movie-review snippets (binary) next to a TF-IDF
   logistic regression on the same split.
+* ``numbers`` (extra): numbers written out in English -> French with Bahdanau attention; its
+  heat map goes to docs/images/nlp-numbers-attention.png.
 * ``translate``: English -> French encoder-decoder with Luong attention on Debian message
   catalogue pairs, BLEU/chrF next to the FreeDict word-by-word baseline; the attention heat
   map is copied to docs/images/nlp-attention.png.
@@ -68,6 +70,15 @@ def translate_commands() -> list[list[str]]:
     ]  # fmt: skip
 
 
+def numbers_commands() -> list[list[str]]:
+    run = str(RUNS / "bench-translate-numbers")
+    return [
+        ["translate", "train", "--pairs", "numbers-en-fr", "--tokenizer", "word", "--attention", "bahdanau",
+         "--embed-dim", "64", "--hidden-size", "128", "--dropout", "0.1", "--lr", "3e-3", "--epochs", "2",
+         "--eval-limit", "300", "--no-baseline", "--run-dir", run, "--no-progress"],
+    ]  # fmt: skip
+
+
 def run(cmd: list[str]) -> None:
     from lstmkit.cli import main
 
@@ -81,7 +92,7 @@ def run(cmd: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Language benchmarks behind docs/nlp.md.")
-    parser.add_argument("--only", default="lm,sentiment,translate", help="comma-separated tasks")
+    parser.add_argument("--only", default="lm,sentiment,translate,numbers", help="comma-separated tasks")
     parser.add_argument(
         "--lm-budget", type=int, default=600, help="char LM training CPU seconds (default 600)"
     )
@@ -96,6 +107,8 @@ def main() -> int:
             cmds = sentiment_commands()
         elif task == "translate":
             cmds = translate_commands()
+        elif task == "numbers":
+            cmds = numbers_commands()
         else:
             parser.error(f"--only: unknown task {task!r}")
         for cmd in cmds:
