@@ -119,6 +119,10 @@ def main() -> int:
             shutil.copyfile(
                 RUNS / "bench-translate-en-fr" / "curves.png", IMAGES / "nlp-translate-curves.png"
             )
+        if task == "numbers":
+            IMAGES.mkdir(parents=True, exist_ok=True)
+            numbers_png = RUNS / "bench-translate-numbers" / "attention.png"
+            shutil.copyfile(numbers_png, IMAGES / "nlp-numbers-attention.png")
         if task == "lm":
             IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(RUNS / "bench-textgen-kjv" / "curves.png", IMAGES / "nlp-textgen-curves.png")
