@@ -7,7 +7,16 @@ Submodules are imported on first use (``lstmkit.models.Forecaster`` loads
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lstmkit.models.anomaly import AnomalyDetector, LSTMAutoencoder
+    from lstmkit.models.classifier import LSTMFCN, LSTMClassifier, SequenceClassifier
+    from lstmkit.models.forecast_base import BacktestResult, Forecast, ForecastModel, backtest
+    from lstmkit.models.forecaster import Forecaster, ForecastNet
+    from lstmkit.models.lm import LanguageModel
+    from lstmkit.models.seq2seq import Seq2Seq
+    from lstmkit.models.text_classifier import TextClassifier
 
 # public name -> submodule that defines it
 _LAZY = {
