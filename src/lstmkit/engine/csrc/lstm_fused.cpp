@@ -18,6 +18,11 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#if __has_include(<torch/headeronly/version.h>)
+#include <torch/headeronly/version.h>
+#elif __has_include(<torch/version.h>)
+#include <torch/version.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +45,9 @@ using OptTensor = c10::optional<Tensor>;
 using DnnMatmul = void (*)(const Tensor&, const Tensor&, const Tensor&, float, float);
 
 static DnnMatmul resolve_dnn_matmul() {
+#if !defined(TORCH_VERSION_MAJOR) || TORCH_VERSION_MAJOR != 2 || TORCH_VERSION_MINOR != 13
+  return nullptr;  // an internal function: only used with the torch it was checked against
+#endif
   Dl_info info;
   if (!dladdr(reinterpret_cast<void*>(&at::globalContext), &info) || !info.dli_fname) return nullptr;
   void* handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
