@@ -76,8 +76,8 @@ class LSTM(StackedRecurrent):
     (inference in float32 without padding, any GPU or other dtype), and everything else on the
     CPU in float32 / float64 to the fused C++ kernel (the classic cell too when gradients are
     on, padded or float64, where the fused kernel is faster); the reference loop runs when the
-    fused kernel is unavailable (one warning) or the input is elsewhere. ``"native"`` raises ``ValueError``
-    for anything torch's kernel cannot do (a variant, custom regularizers,
+    fused kernel is unavailable (one warning) or the input is elsewhere. ``"native"`` raises
+    ``ValueError`` for anything torch's kernel cannot do (a variant, custom regularizers,
     ``return_cell_states``, a mask with holes). All engines compute the same function: the
     fused and native paths are tested against the reference path, outputs and gradients.
     One difference in training: with the fused engine, zoneout's Bernoulli masks are drawn
