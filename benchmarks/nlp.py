@@ -65,6 +65,8 @@ def translate_commands() -> list[list[str]]:
     run = str(RUNS / "bench-translate-en-fr")
     return [
         ["translate", "train", "--attention", "luong", "--run-dir", run, "--no-progress"],
+        ["translate", "train", "--attention", "bahdanau", "--time-budget", "900",
+         "--run-dir", f"{run}-bahdanau", "--no-progress"],
         ["translate", "predict", "--checkpoint", run, "Open the file", "Show hidden files",
          "The time before hiding a submenu", "--attention-png", str(Path(run) / "predict.png")],
     ]  # fmt: skip
@@ -116,6 +118,8 @@ def main() -> int:
         if task == "translate":
             IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(RUNS / "bench-translate-en-fr" / "attention.png", IMAGES / "nlp-attention.png")
+            bahdanau_png = RUNS / "bench-translate-en-fr-bahdanau" / "attention.png"
+            shutil.copyfile(bahdanau_png, IMAGES / "nlp-attention-bahdanau.png")
             shutil.copyfile(
                 RUNS / "bench-translate-en-fr" / "curves.png", IMAGES / "nlp-translate-curves.png"
             )
