@@ -44,7 +44,8 @@ def lm_commands(budget: int) -> list[list[str]]:
         ["--prime", "Blessed are", "--temperature", "1.0", "--top-p", "0.9"],
         ["--prime", "", "--temperature", "0", "--length", "200"],
     ]
-    cmds = [train]
+    larger = [*train, "--hidden-size", "384", "--lr", "4e-3", "--ngram-orders", "", "--run-dir", f"{run}-384"]
+    cmds = [train, larger]
     for extra in samples:
         length = [] if "--length" in extra else ["--length", "300"]
         cmds.append(["textgen", "sample", "--checkpoint", run, "--seed", "1", *length, *extra])
