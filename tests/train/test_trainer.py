@@ -231,7 +231,6 @@ def test_monitor_max_and_metrics():
 
 
 def test_run_folder_contents(tmp_path):
-    pytest.importorskip("matplotlib")
     train, val = loaders(n=32)
     cfg = TrainConfig(lr=1e-2, max_epochs=2, run_dir=str(tmp_path / "run"), progress=True, tensorboard=True)
     Trainer(SeqRegressor(), cfg, loss_fn=masked_mse).fit(train, val)

@@ -11,8 +11,6 @@ from torch import nn
 from lstmkit.train import TrainConfig, Trainer, masked_mse
 from lstmkit.tune import SearchSpace, tune
 
-pytest.importorskip("optuna")
-
 
 def test_tune_finds_the_minimum_and_prunes(tmp_path):
     # a deterministic objective: the closer lr is to 1e-2 and the larger the hidden size, the
