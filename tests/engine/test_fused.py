@@ -178,6 +178,23 @@ def test_fused_equals_reference_float64_batch_of_8_or_more(name: str, option: st
     check_against_reference(SPECS[name], option, torch.float64, N=9)
 
 
+@pytest.mark.parametrize("name", ["vanilla", "fgr+ln", "cifg", "original1997"])
+def test_fused_equals_reference_on_two_threads(name: str) -> None:
+    # the kernels split products (by column panel) and gate rows (by batch row) over threads and
+    # keep per-thread gradient accumulators; sizes large enough that both splits happen
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        check_against_reference(
+            SPECS[name], "everything-reverse", torch.float64, L=6, N=40, I=16, H=128, scale=0.1
+        )
+        check_against_reference(
+            SPECS[name], "zoneout-dropout-padded", torch.float64, L=5, N=40, I=16, H=128, scale=0.1
+        )
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name", list(SPECS))
 def test_fused_equals_reference_float32(name: str) -> None:
     # larger than the float64 cases so that the vectorized loops and their tails both run;

@@ -127,7 +127,10 @@ def _compile(verbose: bool) -> ModuleType:
         raise FileNotFoundError(f"fused kernel sources missing from the package: {missing}")
     _ninja_on_path()
     cap = _capability()
-    base = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+    # -fopenmp: at::parallel_for in the kernels is OpenMP (ATen's backend); without the flag
+    # its pragmas compile to nothing and the kernels run on one thread. The extension's
+    # libgomp.so.1 resolves to the copy torch has already loaded (same soname): one pool.
+    base = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp"]
 
     def build(flags: list[str]) -> object:
         tag = _source_tag(flags)
@@ -137,6 +140,7 @@ def _compile(verbose: bool) -> ModuleType:
             name=f"lstmkit_fused_{tag}",
             sources=sources,
             extra_cflags=flags,
+            extra_ldflags=["-fopenmp"],
             extra_include_paths=[str(src_dir)],
             build_directory=str(build_dir),
             verbose=verbose,
