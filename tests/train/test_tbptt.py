@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from lstmkit.cells import LSTMState
+from lstmkit.engine import detach_state
 from lstmkit.nn import LSTM
 from lstmkit.train import Callback, TrainConfig, Trainer, masked_mse, tbptt_windows
-from lstmkit.train.tbptt import decode_state, detach_tree, encode_state, window_pieces
+from lstmkit.train.tbptt import decode_state, encode_state, window_pieces
 
 
 class Stateful(nn.Module):
@@ -131,5 +132,5 @@ def test_state_encoding_roundtrip():
     assert not isinstance(enc[0], tuple)  # plain containers only
     dec = decode_state(enc)
     assert isinstance(dec[0], LSTMState) and torch.equal(dec[0].c, c) and torch.equal(dec[1]["extra"][0], h)
-    d = detach_tree([LSTMState(h.requires_grad_(), c)])
+    d = detach_state([LSTMState(h.requires_grad_(), c)])
     assert not d[0].h.requires_grad and isinstance(d[0], LSTMState)

@@ -21,6 +21,7 @@ from lstmkit.engine.runner import (
     map_state,
     run,
     stack_states,
+    tree_map,
 )
 from lstmkit.engine.stream import LSTMStream
 
@@ -38,4 +39,5 @@ __all__ = [
     "run",
     "select_engine",
     "stack_states",
+    "tree_map",
 ]

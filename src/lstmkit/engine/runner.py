@@ -60,15 +60,31 @@ def map_state(fn: Callable[..., Tensor], *states: State) -> State:
     return type(first)._make(fields) if hasattr(first, "_make") else type(first)(fields)
 
 
+def tree_map(fn: Callable[[Tensor], Any], obj: Any) -> Any:
+    """Apply ``fn`` to every tensor in a nest of tuples, NamedTuples, lists and dicts
+    (anything else passes through)."""
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, tuple):
+        items = [tree_map(fn, o) for o in obj]
+        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
+    if isinstance(obj, list):
+        return [tree_map(fn, o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: tree_map(fn, v) for k, v in obj.items()}
+    return obj
+
+
 def detach_state(state: S) -> S:
-    """Detach every tensor of a state from the graph (truncated backpropagation through time).
+    """Detach every tensor of a state (or any nest of states) from the graph, for truncated
+    backpropagation through time.
 
     Example::
 
         >>> out, state = lstm(chunk, state)
         >>> state = detach_state(state)   # the next chunk starts a new graph
     """
-    return map_state(lambda t: t.detach(), state)
+    return tree_map(lambda t: t.detach(), state)
 
 
 def stack_states(states: Sequence[State], dim: int = 0) -> State:

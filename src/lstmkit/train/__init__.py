@@ -20,7 +20,7 @@ from lstmkit.train.losses import (
 )
 from lstmkit.train.metrics import RMSE, BatchMean, Metric, Perplexity, accuracy, mae, mse
 from lstmkit.train.optim import NTASGD, LRSchedule, build_optimizer
-from lstmkit.train.tbptt import detach_tree, tbptt_windows
+from lstmkit.train.tbptt import tbptt_windows
 from lstmkit.train.trainer import Callback, History, StepOutput, Trainer
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "accuracy",
     "atomic_save",
     "build_optimizer",
-    "detach_tree",
     "gaussian_nll",
     "load_checkpoint",
     "mae",

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor
 
+from lstmkit.engine.runner import tree_map
+
 __all__ = [
     "Piece",
     "Window",
-    "detach_tree",
     "slice_time",
     "tbptt_windows",
     "time_length",
-    "tree_map",
     "window_pieces",
 ]
 
@@ -79,25 +78,6 @@ def window_pieces(w: Window) -> list[Piece]:
     cuts = sorted({w.graph_start, w.loss_start, w.stop} | ({w.next_graph_start} - {w.graph_start}))
     cuts = [c for c in cuts if w.graph_start <= c <= w.stop]
     return [Piece(a, b, a >= w.loss_start, b == w.next_graph_start) for a, b in itertools.pairwise(cuts)]
-
-
-def tree_map(fn: Callable[[Tensor], Any], obj: Any) -> Any:
-    """Apply ``fn`` to every tensor in a nest of tuples, NamedTuples, lists and dicts."""
-    if isinstance(obj, Tensor):
-        return fn(obj)
-    if isinstance(obj, tuple):
-        items = [tree_map(fn, o) for o in obj]
-        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
-    if isinstance(obj, list):
-        return [tree_map(fn, o) for o in obj]
-    if isinstance(obj, dict):
-        return {k: tree_map(fn, v) for k, v in obj.items()}
-    return obj
-
-
-def detach_tree(state: Any) -> Any:
-    """Detach every tensor of a (nested) state from the graph."""
-    return tree_map(lambda t: t.detach(), state)
 
 
 def _time_tensors(batch: Any, time_dim: int) -> list[Tensor]:

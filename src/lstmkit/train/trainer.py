@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lstmkit.engine.runner import detach_state, tree_map
 from lstmkit.train.checkpoint import (
     atomic_save,
     atomic_write_text,
@@ -57,12 +58,10 @@ from lstmkit.train.metrics import BatchMean, Metric
 from lstmkit.train.optim import NTASGD, LRSchedule, build_optimizer
 from lstmkit.train.tbptt import (
     decode_state,
-    detach_tree,
     encode_state,
     slice_time,
     tbptt_windows,
     time_length,
-    tree_map,
     window_pieces,
 )
 
@@ -550,7 +549,7 @@ class Trainer:
                     weight += wgt
                     pieces_out.append(out)
                 if piece.save_after:
-                    next_state = detach_tree(state)
+                    next_state = detach_state(state)
             assert loss_sum is not None
             loss = loss_sum / weight if weight else loss_sum
             out = pieces_out[0] if len(pieces_out) == 1 else StepOutput(loss, weight=weight)
