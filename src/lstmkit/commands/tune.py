@@ -89,8 +89,6 @@ def _main(args: argparse.Namespace) -> int:
     from lstmkit.tune import SearchSpace, synthetic_objective, tune
 
     name = resolve_name(args.task)
-    if not getattr(args, "verbose", False):
-        logging.getLogger("lstmkit.train").setLevel(logging.WARNING)  # one line per trial epoch is noise
     space = SearchSpace(
         hidden=tuple(args.hidden),
         num_layers=(args.layers[0], args.layers[1]),

@@ -359,13 +359,9 @@ class AnomalyDetector:
             device=str(self._device()),
         )
         t0 = time.perf_counter()
-        logger = logging.getLogger("lstmkit.train")
-        old = logger.level
-        logger.setLevel(max(old, logging.WARNING))
         try:
             hist = Trainer(net, tcfg, step=step, callbacks=[_Tick()]).fit(loader)
         finally:
-            logger.setLevel(old)
             bar.close()
         self.history_ = {"train_loss": [float(v) for v in hist["train_loss"]]}
         self.net_ = net.eval()

@@ -26,14 +26,13 @@ known-future features (calendar features of the time stamp and the user's future
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -329,19 +328,6 @@ def _shrink(bar: Any, epochs: int) -> None:
     if getattr(bar, "total", None) is not None:
         bar.total = max(bar.n, bar.total - epochs)
         bar.refresh()
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str, quiet: bool) -> Iterator[None]:
-    """Silence the trainer's per-epoch INFO lines while our own progress bar runs."""
-    logger = logging.getLogger(logger_name)
-    old = logger.level
-    if quiet:
-        logger.setLevel(max(old, logging.WARNING))
-    try:
-        yield
-    finally:
-        logger.setLevel(old)
 
 
 class Forecaster(ForecastModel):
@@ -684,8 +670,7 @@ class Forecaster(ForecastModel):
             device=str(self._device()),
         )
         trainer = Trainer(net, tcfg, step=self._step, callbacks=[_Tick()])
-        with _quiet("lstmkit.train", quiet=True):
-            history = trainer.fit(loader, val_loader)
+        history = trainer.fit(loader, val_loader)
         net.eval()
         return net, history
 

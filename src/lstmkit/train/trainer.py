@@ -880,7 +880,10 @@ class Trainer:
         if self.run_dir is not None:
             self._write_logs()
         shown = " ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
-        log.info("epoch %d step %d %s (%.1fs)", row["epoch"], row["step"], shown, row["seconds"])
+        # A caller that turns the trainer's progress bar off shows progress its own way (an
+        # ensemble's bar, a search's table): the epoch lines are then debug output.
+        level = logging.INFO if self.config.progress else logging.DEBUG
+        log.log(level, "epoch %d step %d %s (%.1fs)", row["epoch"], row["step"], shown, row["seconds"])
 
     def _progress(self, total: int | None, initial: int) -> Any:
         if not self.config.progress:
