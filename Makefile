@@ -42,7 +42,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/pyright
 
-bench: bench-speed
+# Every study, one after the other (hours on 2 cores; never while other jobs run).
+bench: bench-speed bench-accuracy bench-nlp bench-experiments
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
