@@ -56,9 +56,10 @@ def test_gradcheck_lstm(case: dict) -> None:
     assert gradcheck(fn, (x, *params, *state), eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("engine", ["reference", "native"])
 @pytest.mark.parametrize("cls", [GRU, RNN])
-def test_gradcheck_gru_rnn(cls) -> None:
-    layer = cls(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+def test_gradcheck_gru_rnn(cls, engine) -> None:
+    layer = cls(3, 4, num_layers=2, bidirectional=True, engine=engine, dtype=torch.float64)
     names = [n for n, _ in layer.named_parameters()]
     params = [p.detach().clone().requires_grad_() for p in layer.parameters()]
     x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)

@@ -172,8 +172,9 @@ def test_user_defined_cell_runs_through_the_runner() -> None:
         assert_close(total[n : n + 1], state[1], 1e-12, "user cell final state")
 
 
-def test_gru_padded_batch_equals_alone() -> None:
-    layer = GRU(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+@pytest.mark.parametrize("engine", ["reference", "native"])
+def test_gru_padded_batch_equals_alone(engine: str) -> None:
+    layer = GRU(3, 4, num_layers=2, bidirectional=True, engine=engine, dtype=torch.float64)
     x = torch.randn(5, 3, 3, dtype=torch.float64)
     lengths = torch.tensor([5, 2, 3])
     out, h = layer(x, lengths=lengths)

@@ -125,14 +125,15 @@ def test_to_torch_refuses_what_torch_cannot_express() -> None:
         LSTM(3, 4, zoneout=0.1).to_torch()
 
 
+@pytest.mark.parametrize("engine", ["reference", "native"])
 @pytest.mark.parametrize("cls,ref_cls", [(GRU, nn.GRU), (RNN, nn.RNN)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_gru_and_rnn_equal_torch(cls, ref_cls, dtype) -> None:
+def test_gru_and_rnn_equal_torch(cls, ref_cls, dtype, engine) -> None:
     kwargs = dict(num_layers=2, bidirectional=True, batch_first=True)
     if cls is RNN:
         kwargs["nonlinearity"] = "relu"
     ref = ref_cls(4, 5, dtype=dtype, **kwargs)
-    ours = cls.from_torch(ref)
+    ours = cls.from_torch(ref, engine=engine)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
     x = torch.randn(3, 6, 4, dtype=dtype)
     lengths = torch.tensor([6, 2, 4])

@@ -1,15 +1,19 @@
-"""The native path: torch's own LSTM kernel (oneDNN on CPU, cuDNN on GPU) for the classic cell.
+"""The native path: torch's own recurrent kernels (oneDNN on CPU, cuDNN on GPU).
 
-:func:`lstm_native` runs one layer and direction of the ``classic`` cell through
-``torch._VF.lstm``, the function behind :class:`torch.nn.LSTM`, with lstmkit's parameters
-passed in directly, so gradients flow to them as usual. It keeps the reference path's
-semantics: padded batches (a prefix mask, i.e. ``lengths``) are packed, so outputs past a
-sequence's end are zero and the final state is the state at its last real step (sequences
-of length 0 keep their initial state); ``reverse`` walks each sequence backwards from its
-own last step.
+:func:`native_run` runs one layer and direction of torch's LSTM, GRU or Elman kernel
+(``torch._VF.lstm``/``gru``/``rnn_tanh``/``rnn_relu``, the functions behind torch.nn's
+layers) with lstmkit's parameters passed in directly, so gradients flow to them as usual, and
+with the reference path's semantics: padded batches (a prefix mask, i.e. ``lengths``) are
+packed, so outputs past a sequence's end are zero and the final state is the state at its last
+real step (sequences of length 0 keep their initial state); ``reverse`` walks each sequence
+backwards from its own last step. :func:`lstm_native` is its form for the classic LSTM cell;
+the GRU and RNN layers call :func:`native_run` directly.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import _VF, Tensor
@@ -18,7 +22,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from lstmkit.cells.lstm import LSTMParams, LSTMState
 from lstmkit.engine.runner import RunResult, State, lengths_to_mask
 
-__all__ = ["lstm_native", "mask_lengths"]
+__all__ = ["lstm_native", "mask_lengths", "native_run"]
 
 
 def mask_lengths(mask: Tensor) -> Tensor | None:
@@ -39,6 +43,95 @@ def _reverse_index(lengths: Tensor, max_len: int, device: torch.device) -> Tenso
 
 def _gather_time(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(0, index.unsqueeze(-1).expand_as(x))
+
+
+def _call(
+    kind: str,
+    x: Tensor,
+    batch_sizes: Tensor | None,
+    hx: Sequence[Tensor],
+    weights: list[Tensor],
+    has_bias: bool,
+    training: bool,
+) -> tuple[Tensor, list[Tensor]]:
+    """One layer and direction through ``torch._VF.<kind>`` (padded input, or packed data)."""
+    fn = getattr(_VF, kind)
+    h: Any = tuple(s.unsqueeze(0) for s in hx) if kind == "lstm" else hx[0].unsqueeze(0)
+    if batch_sizes is None:
+        res = fn(x, h, weights, has_bias, 1, 0.0, training, False, False)
+    else:
+        res = fn(x, batch_sizes, h, weights, has_bias, 1, 0.0, training, False)
+    return res[0], [s[0] for s in res[1:]]
+
+
+def native_run(
+    kind: str,
+    x: Tensor,
+    hx: Sequence[Tensor],
+    weights: list[Tensor],
+    *,
+    has_bias: bool,
+    mask: Tensor | None = None,
+    reverse: bool = False,
+    training: bool = False,
+) -> tuple[Tensor, list[Tensor]]:
+    """Run one layer and direction of a torch recurrent kernel with the reference semantics.
+
+    Args:
+        kind: ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"`` (the ``torch._VF`` kernel).
+        x: (L, N, H_in) time-major input.
+        hx: the state's tensors, each (N, size): ``(h, c)`` for an LSTM, ``(h,)`` otherwise.
+        weights: ``weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]`` in torch's order.
+        has_bias: whether ``weights`` holds the two biases.
+        mask: (L, N) bool prefix mask of real steps (as from ``lengths``), or ``None``.
+        reverse: walk each sequence from its last real step to its first.
+        training: passed to the kernel as torch.nn's layers do (no dropout here).
+
+    Returns:
+        ``(output (L, N, H_out), final state tensors)``; outputs past a sequence's end are
+        zero and its final state is the state at its last real step.
+    """
+    max_len, batch = x.shape[0], x.shape[1]
+    if mask is None:
+        out, final = _call(kind, x.flip(0) if reverse else x, None, hx, weights, has_bias, training)
+        return (out.flip(0) if reverse else out), final
+
+    lengths = mask_lengths(mask)
+    if lengths is None:
+        raise ValueError("mask: torch's native kernel needs a prefix mask (lengths); this mask has holes")
+    index = None
+    if reverse:
+        index = _reverse_index(lengths, max_len, x.device)
+        x = _gather_time(x, index)
+    real = (lengths > 0).nonzero().squeeze(1)  # sequences with at least one step
+    if real.numel() == 0:
+        return x.new_zeros(max_len, batch, hx[0].shape[-1]), list(hx)  # h is (N, H_out)
+    subset = real.numel() < batch
+    idx = real.to(x.device)
+    x_run = x.index_select(1, idx) if subset else x
+    hx_run = [s.index_select(0, idx) for s in hx] if subset else list(hx)
+    packed = pack_padded_sequence(x_run, lengths[real] if subset else lengths, enforce_sorted=False)
+    order, unsort = packed.sorted_indices, packed.unsorted_indices
+    assert order is not None and unsort is not None
+    data, final = _call(
+        kind,
+        packed.data,
+        packed.batch_sizes,
+        [s.index_select(0, order) for s in hx_run],
+        weights,
+        has_bias,
+        training,
+    )
+    out, _ = pad_packed_sequence(
+        PackedSequence(data, packed.batch_sizes, order, unsort), total_length=max_len
+    )
+    final = [s.index_select(0, unsort) for s in final]
+    if subset:
+        out = out.new_zeros(max_len, batch, out.shape[-1]).index_copy(1, idx, out)
+        final = [s0.index_copy(0, idx, s) for s0, s in zip(hx, final)]
+    if index is not None:
+        out = _gather_time(out, index)
+    return out, final
 
 
 def lstm_native(
@@ -86,54 +179,14 @@ def lstm_native(
         weights += [params.bias_ih, params.bias_hh]
     if params.weight_hr is not None:
         weights.append(params.weight_hr)
-    h0, c0 = state[0], state[1]
-    max_len, batch = x.shape[0], x.shape[1]
-    if mask is None:
-        xin = x.flip(0) if reverse else x
-        out, h, c = _VF.lstm(
-            xin, (h0.unsqueeze(0), c0.unsqueeze(0)), weights, has_bias, 1, 0.0, training, False, False
-        )
-        out = out.flip(0) if reverse else out
-        return RunResult(out, LSTMState(h[0], c[0]), None)
-
-    lengths = mask_lengths(mask)
-    if lengths is None:
-        raise ValueError("mask: torch's native kernel needs a prefix mask (lengths); this mask has holes")
-    index = None
-    if reverse:
-        index = _reverse_index(lengths, max_len, x.device)
-        x = _gather_time(x, index)
-    real = (lengths > 0).nonzero().squeeze(1)  # sequences with at least one step
-    subset = real.numel() < batch
-    if subset:
-        idx = real.to(x.device)
-        x_run, h_run, c_run, len_run = (
-            x.index_select(1, idx),
-            h0.index_select(0, idx),
-            c0.index_select(0, idx),
-            lengths[real],
-        )
-    else:
-        x_run, h_run, c_run, len_run = x, h0, c0, lengths
-    if real.numel() == 0:
-        out = x.new_zeros(max_len, batch, h0.shape[-1])
-        return RunResult(out, LSTMState(h0, c0), None)
-    packed = pack_padded_sequence(x_run, len_run, enforce_sorted=False)
-    order = packed.sorted_indices
-    assert order is not None
-    hx = (h_run.index_select(0, order).unsqueeze(0), c_run.index_select(0, order).unsqueeze(0))
-    data, h, c = _VF.lstm(packed.data, packed.batch_sizes, hx, weights, has_bias, 1, 0.0, training, False)
-    out, _ = pad_packed_sequence(
-        PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
-        total_length=max_len,
+    out, (h, c) = native_run(
+        "lstm",
+        x,
+        (state[0], state[1]),
+        weights,
+        has_bias=has_bias,
+        mask=mask,
+        reverse=reverse,
+        training=training,
     )
-    unsort = packed.unsorted_indices
-    assert unsort is not None
-    h, c = h[0].index_select(0, unsort), c[0].index_select(0, unsort)
-    if subset:
-        idx = real.to(x.device)
-        out = out.new_zeros(max_len, batch, out.shape[-1]).index_copy(1, idx, out)
-        h, c = h0.index_copy(0, idx, h), c0.index_copy(0, idx, c)
-    if index is not None:
-        out = _gather_time(out, index)
     return RunResult(out, LSTMState(h, c), None)

@@ -11,12 +11,21 @@ from torch.nn.utils.rnn import PackedSequence
 
 from lstmkit.cells.gru import GRUParams, gru_input_projection, gru_param_shapes, gru_step
 from lstmkit.cells.rnn import NONLINEARITIES, RNNParams, rnn_input_projection, rnn_param_shapes, rnn_step
+from lstmkit.engine.native import mask_lengths, native_run
 from lstmkit.engine.runner import RunResult, run
 from lstmkit.nn._stacked import StackedRecurrent
 
 __all__ = ["GRU", "RNN"]
 
+ENGINES = ("auto", "native", "reference")
+
 _SHAPES_DOC = """
+    Engines: ``engine="auto"`` (default) runs torch's own kernel (oneDNN / cuDNN, through
+    :func:`lstmkit.engine.native.native_run`) whenever it computes the same thing: no active
+    variational dropout (training mode only) and no mask with holes; otherwise the reference
+    loop. ``"native"`` insists (``ValueError`` where it cannot run), ``"reference"`` always
+    runs the loop. Both are tested against each other, outputs and gradients.
+
     Inputs: ``input`` (L, N, H_in) / (N, L, H_in) / unbatched (L, H_in) / PackedSequence,
     ``state`` h_0 (D * num_layers, N, H) (zeros if omitted), ``lengths`` (N,) or ``mask``.
     Outputs: ``output`` (L, N, D * H) laid out like the input, zero at padded steps, and
@@ -39,6 +48,7 @@ class _HiddenStateLayer(StackedRecurrent):
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        engine: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -53,8 +63,15 @@ class _HiddenStateLayer(StackedRecurrent):
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
         )
+        if engine not in ENGINES:
+            raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+        self.engine = engine
         self._register_parameters(device, dtype)
         self.reset_parameters()
+
+    def _native_kind(self) -> str:
+        """The ``torch._VF`` kernel of this cell."""
+        raise NotImplementedError
 
     def _cell(self, layer: int, direction: int) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
         """``(project(x, x_mask), step(xw_t, h, h_mask))`` of one layer and direction."""
@@ -63,8 +80,32 @@ class _HiddenStateLayer(StackedRecurrent):
     def _run_direction(
         self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
     ) -> RunResult:
-        project, step = self._cell(layer, direction)
         x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
+        why_not = (
+            "variational dropout is active (training mode)"
+            if x_mask is not None or h_mask is not None
+            else "the mask has holes (torch's kernel needs lengths)"
+            if mask is not None and mask_lengths(mask) is None
+            else "every step's state is asked for"
+            if return_states
+            else None
+        )
+        if self.engine == "native" and why_not:
+            raise ValueError(f"engine='native': torch's kernel cannot run this call: {why_not}")
+        if self.engine != "reference" and why_not is None:
+            weights = list(self.layer_params(layer, direction).values())  # torch's order
+            out, (h,) = native_run(
+                self._native_kind(),
+                x,
+                (state,),
+                weights,
+                has_bias=self.bias,
+                mask=mask,
+                reverse=direction == 1,
+                training=self.training,
+            )
+            return RunResult(out, h, None)
+        project, step = self._cell(layer, direction)
         return run(
             lambda xw_t, h: step(xw_t, h, h_mask),
             project(x, x_mask),  # (L, N, G*H)
@@ -100,6 +141,9 @@ class GRU(_HiddenStateLayer):
     )
 
     _torch_class = nn.GRU
+
+    def _native_kind(self) -> str:
+        return "gru"
 
     def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
         return gru_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
@@ -137,6 +181,7 @@ class RNN(_HiddenStateLayer):
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        engine: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -152,10 +197,14 @@ class RNN(_HiddenStateLayer):
             dropout=dropout,
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
+            engine=engine,
             device=device,
             dtype=dtype,
         )
         self.nonlinearity = nonlinearity
+
+    def _native_kind(self) -> str:
+        return f"rnn_{self.nonlinearity}"
 
     def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
         return rnn_param_shapes(self.layer_input_size(layer), self.hidden_size, self.bias)
