@@ -36,6 +36,16 @@ FORECAST_SETUPS: dict[str, tuple[int, int, int, bool]] = {
 }
 PAPER_ACC = {"gunpoint": 1.000, "italypowerdemand": 0.962, "arrowhead": 0.897, "osuleaf": 0.983}
 TARGET_ACC = {"gunpoint": 0.97, "italypowerdemand": 0.95, "arrowhead": 0.85, "osuleaf": 0.90}
+# ``--select``: LSTM-FCN settings compared by stratified 4-fold cross-validation on the training
+# split only (one seed each, two different splits); the winner is then fitted on the whole
+# training split and tested once.
+SELECT_GRID: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "light": {"augment": "light"},
+    "warp": {"augment": "warp"},
+    "1000 epochs": {"max_epochs": 1000},
+}
+SELECT_FOLDS, SELECT_REPEATS = 4, 2
 
 
 def log(msg: str) -> None:
@@ -88,7 +98,36 @@ def forecasting(names: list[str], quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def classification(names: list[str], quick: bool, ensemble: int = 1) -> list[dict[str, Any]]:
+def select_settings(clf: Any, d: Any, quick: bool) -> tuple[str, list[dict[str, Any]]]:
+    """Cross-validate each :data:`SELECT_GRID` entry on the training split of ``d``; the name of
+    the best (highest out-of-fold accuracy, then lowest log loss) and one row per entry."""
+    cv_rows = []
+    for name, changes in SELECT_GRID.items():
+        cv = clf.clone(**changes, ensemble=1).cross_validate(
+            d.x_train,
+            d.y_train,
+            d.lengths_train,
+            folds=2 if quick else SELECT_FOLDS,
+            repeats=1 if quick else SELECT_REPEATS,
+        )
+        cv_rows.append(
+            {
+                "name": name,
+                "changes": changes,
+                "accuracy": cv.accuracy,
+                "log_loss": cv.log_loss,
+                "seconds": cv.seconds,
+                "fold_accuracy": list(cv.fold_accuracy),
+            }
+        )
+        log(f"  cross-validation {name:10s} accuracy {cv.accuracy:.4f} log loss {cv.log_loss:.4f}")
+    best = min(cv_rows, key=lambda r: (-r["accuracy"], r["log_loss"]))
+    return str(best["name"]), cv_rows
+
+
+def classification(
+    names: list[str], quick: bool, ensemble: int = 1, select: bool = False
+) -> list[dict[str, Any]]:
     from lstmkit.data import sources
     from lstmkit.models.classifier import SequenceClassifier
 
@@ -99,6 +138,10 @@ def classification(names: list[str], quick: bool, ensemble: int = 1) -> list[dic
         clf = SequenceClassifier(
             "lstm-fcn", max_epochs=30 if quick else 300, ensemble=ensemble, progress=False
         )
+        chosen, cv_rows = "defaults", []
+        if select:
+            chosen, cv_rows = select_settings(clf, d, quick)
+            clf = clf.clone(**SELECT_GRID[chosen])
         clf.fit(d.x_train, d.y_train, d.lengths_train)
         acc = clf.score(d.x_test, d.y_test, d.lengths_test)
         row = {
@@ -111,6 +154,8 @@ def classification(names: list[str], quick: bool, ensemble: int = 1) -> list[dic
             "target": TARGET_ACC[name],
             "seconds": time.perf_counter() - t0,
             "ensemble": ensemble,
+            "settings": chosen,
+            "selection": cv_rows,
         }
         log(f"{name:18s} LSTM-FCN accuracy {acc:.4f} (paper {PAPER_ACC[name]:.3f}) {row['seconds']:.0f}s")
         rows.append(row)
@@ -230,6 +275,25 @@ def markdown(results: dict[str, Any], command: str) -> str:
                 f"{r['seconds']:.0f} |"
             )
         out.append("")
+        for r in cl:
+            if not r.get("selection"):
+                continue
+            out += [
+                f"{r['dataset']}: settings chosen with `--select` by stratified {SELECT_FOLDS}-fold "
+                f"cross-validation on the {r['train']} training sequences ({SELECT_REPEATS} different "
+                "splits, one seed per fit; out-of-fold accuracy, ties broken by log loss); the winner "
+                f"(`{r['settings']}`) was then fitted on the whole training split and tested once.",
+                "",
+                "| settings | changes | CV accuracy | CV log loss | seconds |",
+                "|---|---|---|---|---|",
+            ]
+            for c in r["selection"]:
+                mark = "**" if c["name"] == r["settings"] else ""
+                out.append(
+                    f"| {mark}{c['name']}{mark} | `{c['changes'] or 'library defaults'}` | "
+                    f"{c['accuracy']:.4f} | {c['log_loss']:.4f} | {c['seconds']:.0f} |"
+                )
+            out.append("")
     an = results.get("anomaly")
     if an:
         out += [
@@ -269,7 +333,10 @@ def notes(results: dict[str, Any]) -> list[str]:
         "gives 0.82 and 1.09 above). Lynx and sunspots backtests have only 3 and 5 windows: in development "
         "runs with 3 instead of 5 seeds, lynx ranged from 0.98 to 1.09, so differences of a few percent "
         "there are within seed noise. The classification and anomaly settings were not tuned on the test "
-        "splits (ArrowHead: 1, 3 and 5 seeds gave 0.800 / 0.846 / 0.840; the 5-seed run is in the table).",
+        "splits. ArrowHead was tested with the library defaults first (1, 3 and 5 seeds: 0.800 / 0.846 / "
+        "0.840), then once with the settings that cross-validation on its training split chose (the "
+        "table's row); they differ by 5 of the 175 test sequences, within sampling noise (standard "
+        "error about 0.028), and no setting was chosen by its test score.",
         "",
         "## Where the targets are not met",
         "",
@@ -349,6 +416,11 @@ def main() -> int:
     p.add_argument("--datasets", default=",".join(PAPER_ACC))
     p.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run, not for the docs)")
     p.add_argument("--ensemble", type=int, default=1, help="LSTM-FCN seeds averaged (classification)")
+    p.add_argument(
+        "--select",
+        action="store_true",
+        help="choose LSTM-FCN settings by cross-validation on each training split (classification)",
+    )
     p.add_argument("--markdown", default=None, help="write the tables here (e.g. docs/accuracy.md)")
     p.add_argument("--json", default="benchmarks/results/accuracy.json")
     args = p.parse_args()
@@ -375,7 +447,7 @@ def main() -> int:
         order = list(FORECAST_SETUPS)
         results["forecasting"] = sorted(kept + rows, key=lambda r: order.index(r["series"]))
     if "classification" in parts:
-        rows = classification(args.datasets.split(","), args.quick, args.ensemble)
+        rows = classification(args.datasets.split(","), args.quick, args.ensemble, args.select)
         for r in rows:
             r["command"] = command
         kept = [

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lstmkit.data import sources
-from lstmkit.models.classifier import LSTMFCN, LSTMClassifier, SequenceClassifier
+from lstmkit.models.classifier import LSTMFCN, LSTMClassifier, SequenceClassifier, stratified_folds
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
@@ -86,3 +86,65 @@ def test_bad_input() -> None:
         clf.fit(bad, np.array([0, 1, 0, 1]))
     with pytest.raises(RuntimeError, match="call fit"):
         clf.predict(np.zeros((2, 5, 1)))
+
+
+def test_stratified_folds_balance_every_class() -> None:
+    y = np.array([0] * 10 + [1] * 7 + [2] * 4)
+    folds = stratified_folds(y, 4, seed=3)
+    assert folds.shape == y.shape and set(folds.tolist()) == {0, 1, 2, 3}
+    for c in (0, 1, 2):
+        per_fold = np.bincount(folds[y == c], minlength=4)
+        assert per_fold.max() - per_fold.min() <= 1, (c, per_fold)  # each class spread evenly
+    sizes = np.bincount(folds, minlength=4)
+    assert sizes.max() - sizes.min() <= 1, sizes  # and the folds are near equal overall
+    assert np.array_equal(folds, stratified_folds(y, 4, seed=3))
+    assert not np.array_equal(folds, stratified_folds(y, 4, seed=4))
+    with pytest.raises(ValueError, match="class 2 has only 4 sequences, fewer than folds=5"):
+        stratified_folds(y, 5)
+    with pytest.raises(ValueError, match="folds: expected an int >= 2"):
+        stratified_folds(y, 1)
+    with pytest.raises(ValueError, match="y: expected a non-empty 1-D array"):
+        stratified_folds(np.zeros((2, 2)), 2)
+
+
+def _two_frequencies(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    t = np.arange(24)
+    x = np.sin(np.where(y[:, None] == 0, 0.2, 0.9) * t + rng.uniform(0, 6, (n, 1)))
+    return (x + 0.1 * rng.normal(size=x.shape)).astype(np.float32), y
+
+
+def test_cross_validation_is_out_of_fold_and_leaves_the_estimator_unfitted() -> None:
+    x, y = _two_frequencies(24, 0)
+    clf = SequenceClassifier("lstm", hidden_size=8, max_epochs=30, lr=1e-2, progress=False)
+    cv = clf.cross_validate(x, y, folds=3, repeats=2)
+    assert clf.nets_ == []  # self is only the settings: still unfitted
+    assert cv.proba.shape == (2, 24, 2) and cv.folds.shape == (2, 24) and len(cv.fold_accuracy) == 6
+    assert np.allclose(cv.proba.sum(2), 1.0, atol=1e-5)  # every sequence predicted once per repeat
+    assert cv.accuracy >= 0.85, cv.accuracy  # learnable from 16 sequences; chance is 0.5
+    hit = cv.proba.argmax(2) == y[None]
+    assert cv.accuracy == pytest.approx(hit.mean())
+    with pytest.raises(ValueError, match="repeats: expected an int >= 1"):
+        clf.cross_validate(x, y, repeats=0)
+    with pytest.raises(ValueError, match="y: expected 24 labels"):
+        clf.cross_validate(x, y[:5])
+
+
+def test_cross_validation_never_trains_on_the_held_out_fold(monkeypatch) -> None:
+    x, y = _two_frequencies(12, 1)
+    x[:, 0] = np.arange(12)  # the first value names the sequence
+    seen: list[set[int]] = []
+    fit = SequenceClassifier.fit
+
+    def recording_fit(self, xs, ys, lengths=None):
+        seen.append({int(v) for v in np.asarray(xs)[:, 0, 0]})  # (N, L, C)
+        return fit(self, xs, ys, lengths)
+
+    monkeypatch.setattr(SequenceClassifier, "fit", recording_fit)
+    clf = SequenceClassifier("lstm", hidden_size=4, max_epochs=1, progress=False)
+    cv = clf.cross_validate(x, y, folds=3)
+    assert len(seen) == 3
+    for f, trained_on in enumerate(seen):
+        held = set(np.flatnonzero(cv.folds[0] == f).tolist())
+        assert trained_on == set(range(12)) - held

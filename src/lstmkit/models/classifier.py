@@ -35,7 +35,16 @@ from torch import Tensor, nn
 from lstmkit.nn import LSTM
 from lstmkit.nn.attention import AttentionPooling
 
-__all__ = ["ARCHITECTURES", "LSTMFCN", "POOLINGS", "ClassifierConfig", "LSTMClassifier", "SequenceClassifier"]
+__all__ = [
+    "ARCHITECTURES",
+    "LSTMFCN",
+    "POOLINGS",
+    "ClassifierConfig",
+    "CrossValidation",
+    "LSTMClassifier",
+    "SequenceClassifier",
+    "stratified_folds",
+]
 
 log = logging.getLogger("lstmkit.classify")
 
@@ -271,6 +280,65 @@ class LSTMFCN(nn.Module):
         return self.head(torch.cat([f, g], dim=1))  # (N, K)
 
 
+# ---------------------------------------------------------------------- cross-validation
+def stratified_folds(y: Any, folds: int, seed: int = 0) -> np.ndarray:
+    """Fold index in ``[0, folds)`` of each label in ``y`` (N,): every class is dealt round-robin
+    over the folds in a random order (seeded), so each fold holds a near-equal share of each class
+    and the folds' sizes differ by at most one sequence per class.
+
+    Raises ``ValueError`` when a class has fewer than ``folds`` sequences (a fold would train
+    without it or validate on none of it).
+
+    Example::
+
+        >>> stratified_folds(np.array([0, 0, 1, 1, 1, 1]), 2)  # e.g. array([1, 0, 0, 1, 1, 0])
+    """
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"y: expected a non-empty 1-D array of class indices, got shape {labels.shape}")
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds: expected an int >= 2, got {folds!r}")
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < folds:
+        c = classes[counts.argmin()]
+        raise ValueError(
+            f"folds: class {c} has only {counts.min()} sequences, fewer than folds={folds}; use at most "
+            f"{counts.min()} folds"
+        )
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(labels), dtype=np.int64)
+    start = 0
+    for c in classes:
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        out[idx] = (start + np.arange(len(idx))) % folds
+        start = (start + len(idx)) % folds  # the next class fills the folds this one left short
+    return out
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Out-of-fold results of :meth:`SequenceClassifier.cross_validate` (R repeats, N sequences,
+    K classes).
+
+    Attributes:
+        accuracy: out-of-fold accuracy, the mean over repeats.
+        log_loss: out-of-fold cross-entropy (nats), the mean over repeats; it separates
+            settings that tie on accuracy, which on a few dozen sequences moves in steps of
+            1/N.
+        fold_accuracy: accuracy of each (repeat, fold), R * folds values.
+        proba: (R, N, K) out-of-fold class probabilities.
+        folds: (R, N) the fold of each sequence in each repeat.
+        seconds: wall time.
+    """
+
+    accuracy: float
+    log_loss: float
+    fold_accuracy: tuple[float, ...]
+    proba: np.ndarray
+    folds: np.ndarray
+    seconds: float
+
+
 # ---------------------------------------------------------------------- the estimator
 @dataclass(frozen=True)
 class ClassifierConfig:
@@ -288,6 +356,9 @@ class ClassifierConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.0
+    lr_factor: float = 0.5
+    lr_patience: int | None = None
+    min_lr: float = 1e-4
     patience: int | None = None
     ensemble: int = 1
     augment: str = "none"
@@ -307,6 +378,10 @@ class ClassifierConfig:
                 raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
         if not self.lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {self.lr}")
+        if not 0 < self.lr_factor < 1:
+            raise ValueError(f"lr_factor: expected a factor in (0, 1), got {self.lr_factor}")
+        if self.lr_patience is not None and (not isinstance(self.lr_patience, int) or self.lr_patience < 1):
+            raise ValueError(f"lr_patience: expected None or an int >= 1, got {self.lr_patience!r}")
 
 
 class SequenceClassifier:
@@ -324,7 +399,10 @@ class SequenceClassifier:
         num_layers, variant, engine: of the LSTM.
         dropout: default 0.8 for LSTM-FCN (the paper), 0.1 otherwise.
         shuffle: LSTM-FCN's dimension shuffle.
-        max_epochs, batch_size, lr, weight_decay: training.
+        max_epochs, batch_size, lr, weight_decay: training (Adam).
+        lr_factor, lr_patience, min_lr: the rate is multiplied by ``lr_factor`` after
+            ``lr_patience`` epochs without a lower training loss (``None``: ``max(10,
+            max_epochs // 15)``), down to ``min_lr``.
         patience: stop after this many epochs without a lower training loss (``None``: never).
         ensemble: networks from different seeds whose probabilities are averaged.
         augment: training-time augmentation, ``"none"``, ``"light"`` (jitter, scaling) or
@@ -356,6 +434,9 @@ class SequenceClassifier:
         batch_size: int = 32,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        lr_factor: float = 0.5,
+        lr_patience: int | None = None,
+        min_lr: float = 1e-4,
         patience: int | None = None,
         ensemble: int = 1,
         augment: str = "none",
@@ -377,6 +458,9 @@ class SequenceClassifier:
             batch_size=batch_size,
             lr=lr,
             weight_decay=weight_decay,
+            lr_factor=lr_factor,
+            lr_patience=lr_patience,
+            min_lr=min_lr,
             patience=patience,
             ensemble=ensemble,
             augment=augment,
@@ -465,9 +549,7 @@ class SequenceClassifier:
         if num_classes < 2:
             raise ValueError("y: expected at least two classes")
         real = (torch.arange(xt.shape[1])[None, :] < lt[:, None])[..., None].expand_as(xt)
-        vals = xt[real].reshape(-1)
         per_channel = [xt[..., c][real[..., c]] for c in range(xt.shape[2])]
-        del vals
         mean = [float(v.mean()) for v in per_channel]
         std = [float(v.std()) if float(v.std()) > 1e-8 else 1.0 for v in per_channel]
         self.meta_ = {
@@ -513,9 +595,9 @@ class SequenceClassifier:
                 lr=cfg.lr,
                 weight_decay=cfg.weight_decay,
                 schedule="plateau",
-                gamma=0.5,
-                plateau_patience=max(10, cfg.max_epochs // 15),
-                min_lr=1e-4,
+                gamma=cfg.lr_factor,
+                plateau_patience=cfg.lr_patience or max(10, cfg.max_epochs // 15),
+                min_lr=min(cfg.min_lr, cfg.lr),
                 max_epochs=cfg.max_epochs,
                 monitor="train_loss",
                 patience=cfg.patience,
@@ -526,13 +608,7 @@ class SequenceClassifier:
                 device=str(dev),
             )
             trainer = Trainer(net, tcfg, step=step, callbacks=[_Tick()])
-            logger = logging.getLogger("lstmkit.train")
-            old = logger.level
-            logger.setLevel(max(old, logging.WARNING))
-            try:
-                hist = trainer.fit(loader)
-            finally:
-                logger.setLevel(old)
+            hist = trainer.fit(loader)
             if k == 0:
                 self.history_ = {"train_loss": [float(v) for v in hist["train_loss"]]}
             nets.append(net.eval())
@@ -540,6 +616,75 @@ class SequenceClassifier:
         self.nets_ = nets
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def clone(self, **changes: Any) -> SequenceClassifier:
+        """An unfitted classifier with this one's settings, ``changes`` applied (keyword
+        arguments of the constructor)."""
+        config = asdict(self.config)
+        config.update(changes)
+        arch = config.pop("architecture")
+        return type(self)(arch, **config, progress=changes.get("progress", self.progress))
+
+    def cross_validate(
+        self, x: Any, y: Any, lengths: Any = None, *, folds: int = 4, repeats: int = 1, seed: int = 0
+    ) -> CrossValidation:
+        """Stratified k-fold cross-validation of these settings on ``(x, y)``: for each of
+        ``repeats`` splits (:func:`stratified_folds` with seed ``seed + r``), fit a fresh copy
+        on all folds but one and predict the held-out fold. ``self`` is not fitted or changed.
+
+        Use it to choose settings on the training data only, then fit the chosen ones on all of
+        it (``benchmarks/accuracy.py --select`` does this for the UCR tables).
+
+        Args:
+            x, y, lengths: as :meth:`fit`.
+            folds: k (each class needs at least k sequences).
+            repeats: independent splits, averaged.
+            seed: of the first split.
+
+        Returns:
+            :class:`CrossValidation`.
+
+        Example::
+
+            >>> cv = SequenceClassifier(max_epochs=100).cross_validate(d.x_train, d.y_train, folds=4)
+            >>> cv.accuracy, cv.log_loss
+        """
+        xt, lt = self._arrays(x, lengths)
+        labels = np.asarray(y)
+        if labels.shape != (xt.shape[0],):
+            raise ValueError(
+                f"y: expected {xt.shape[0]} labels (one per sequence), got shape {tuple(labels.shape)}"
+            )
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ValueError(f"repeats: expected an int >= 1, got {repeats!r}")
+        labels = labels.astype(np.int64)
+        if (labels < 0).any():
+            raise ValueError("y: expected class indices >= 0")
+        k = int(labels.max()) + 1
+        t0 = time.perf_counter()
+        x_np, l_np = xt.numpy(), lt.numpy()
+        proba = np.zeros((repeats, len(labels), k))
+        split = np.zeros((repeats, len(labels)), dtype=np.int64)
+        fold_acc: list[float] = []
+        for r in range(repeats):
+            split[r] = stratified_folds(labels, folds, seed + r)
+            for f in range(folds):
+                held = split[r] == f
+                model = self.clone().fit(x_np[~held], labels[~held], l_np[~held])
+                p = model.predict_proba(x_np[held], l_np[held])  # (n_f, K_f)
+                proba[r][np.ix_(held, np.arange(p.shape[1]))] = p
+                fold_acc.append(float((p.argmax(1) == labels[held]).mean()))
+                log.info("cross-validation: repeat %d fold %d accuracy %.4f", r, f, fold_acc[-1])
+        hit = proba.argmax(2) == labels[None, :]  # (R, N)
+        nll = -np.log(np.clip(proba[:, np.arange(len(labels)), labels], 1e-12, None))  # (R, N)
+        return CrossValidation(
+            accuracy=float(hit.mean()),
+            log_loss=float(nll.mean()),
+            fold_accuracy=tuple(fold_acc),
+            proba=proba,
+            folds=split,
+            seconds=time.perf_counter() - t0,
+        )
 
     @torch.no_grad()
     def predict_proba(self, x: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
