@@ -26,19 +26,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="gunpoint, italypowerdemand, arrowhead, basicmotions, "
         "japanesevowels, osuleaf (`lstmkit data list --task classification`)",
     )
-    p.add_argument("--arch", default="lstm-fcn", choices=["lstm-fcn", "lstm", "bilstm"])
+    p.add_argument(
+        "--arch",
+        default="lstm-fcn",
+        choices=["lstm-fcn", "lstm", "bilstm"],
+        help="LSTM-FCN (Karim et al. 2018), an LSTM or a bidirectional LSTM (default lstm-fcn)",
+    )
     p.add_argument("--pooling", default="last", choices=["last", "mean", "attention"], help="for lstm/bilstm")
     p.add_argument("--hidden", type=int, default=None, help="LSTM cells (default 8 for LSTM-FCN, else 64)")
     p.add_argument("--no-shuffle", action="store_true", help="LSTM-FCN: LSTM over time, no dimension shuffle")
     p.add_argument("--epochs", type=int, default=300, help="training epochs (default 300)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per batch (default 32)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--ensemble", type=int, default=1, help="networks from different seeds (default 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--save", default=None, help="write the fitted classifier here (.pt)")
     p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=classify_main)
 
 

@@ -14,7 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     lp = dsub.add_parser("list", help="print every dataset with its size, frequency and source")
-    lp.add_argument("--task", choices=["forecasting", "classification", "anomaly"], default=None)
+    lp.add_argument(
+        "--task",
+        choices=["forecasting", "classification", "anomaly"],
+        default=None,
+        help="only the datasets of this task (default all)",
+    )
     lp.add_argument("--check", action="store_true", help="also load each dataset and report failures")
     lp.set_defaults(func=list_main)
     sp = dsub.add_parser("show", help="load one dataset and print a summary")

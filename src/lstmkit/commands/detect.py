@@ -19,7 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(labelled datasets). Writes runs/detect-NAME/ with the signal, scores and threshold.",
     )
     p.add_argument("--dataset", default="mitdb", help="mitdb, yahoo (labelled), ppg, ppg_long (unlabelled)")
-    p.add_argument("--method", default="forecast", choices=["forecast", "autoencoder"])
+    p.add_argument(
+        "--method",
+        default="forecast",
+        choices=["forecast", "autoencoder"],
+        help="score by next-step forecast residuals or by autoencoder reconstruction error "
+        "(default forecast)",
+    )
     p.add_argument("--train", type=float, default=0.55, help="fraction of the signal for training (0.55)")
     p.add_argument("--val", type=float, default=0.20, help="fraction after it for the threshold (0.20)")
     p.add_argument("--window", type=int, default=96, help="window in (downsampled) samples (96)")
@@ -27,15 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--downsample", type=int, default=None, help="average this many samples (default: to ~90 Hz)"
     )
     p.add_argument("--smooth", type=int, default=None, help="score moving average (default: the window)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    p.add_argument("--hidden", type=int, default=32, help="LSTM hidden size (default 32)")
     p.add_argument(
         "--quantile", type=float, default=0.99, help="threshold quantile of normal validation scores"
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default="runs")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=detect_main)
 
 

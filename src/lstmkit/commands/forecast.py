@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "forecast",
         help="forecast a series with the LSTM forecaster (prints the forecast with intervals)",
         description="Fit the LSTM forecaster on the whole series (or --load a saved one) and print the "
-        "point forecast with 80%% and 95%% intervals as CSV on stdout. --backtest K also prints a "
+        "point forecast with 80% and 95% intervals as CSV on stdout. --backtest K also prints a "
         "K-window backtest next to seasonal naive, ARIMA and ETS (see `lstmkit run` for the report).",
     )
     add_series_args(p)
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", default=None, help="write the fitted forecaster here (.pt)")
     p.add_argument("--load", default=None, help="use a saved forecaster instead of fitting")
     p.add_argument("--backtest", type=int, default=0, metavar="K", help="also backtest over K windows")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=forecast_main)
 
 

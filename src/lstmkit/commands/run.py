@@ -110,8 +110,18 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         "--horizon", type=int, default=None, help="steps to forecast (default: one season, else 14)"
     )
     g.add_argument("--window", type=int, default=None, help="input steps (default: two seasons)")
-    g.add_argument("--strategy", default="direct", choices=["direct", "seq2seq", "recursive"])
-    g.add_argument("--likelihood", default="quantile", choices=["quantile", "gaussian", "point"])
+    g.add_argument(
+        "--strategy",
+        default="direct",
+        choices=["direct", "seq2seq", "recursive"],
+        help="multi-step strategy: all steps at once, encoder-decoder, or one step unrolled (default direct)",
+    )
+    g.add_argument(
+        "--likelihood",
+        default="quantile",
+        choices=["quantile", "gaussian", "point"],
+        help="output distribution: 21 quantiles, mean and deviation, or a median (default quantile)",
+    )
     g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
     g.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
     g.add_argument("--variant", default="classic", help="LSTM variant (classic, vanilla, cifg, ...)")
@@ -119,7 +129,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--max-epochs", type=int, default=200, help="epochs per network before early stopping (200)"
     )
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     g.add_argument("--device", default="cpu", help="cpu, cuda or auto")
 
 
