@@ -75,6 +75,15 @@ def machine() -> str:
     )
 
 
+def gpu_machine() -> str:
+    props = torch.cuda.get_device_properties(0)
+    return (
+        f"{props.name} ({props.total_memory / 2**30:.0f} GiB, {props.multi_processor_count} SMs), "
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}; "
+        f"Python {platform.python_version()}"
+    )
+
+
 def load() -> str:
     try:
         return " / ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -90,6 +99,7 @@ class Timer:
     repeats: int
     warmup: int
     clock: Callable[[], float] = time.perf_counter
+    sync: Callable[[], None] | None = None  # waits for queued GPU work (torch.cuda.synchronize)
 
     def run(self, jobs: dict[str, Callable[[], object]]) -> dict[str, float]:
         times: dict[str, list[float]] = {name: [] for name in jobs}
@@ -97,6 +107,8 @@ class Timer:
             for name, job in jobs.items():
                 start = self.clock()
                 job()
+                if self.sync is not None:
+                    self.sync()
                 elapsed = self.clock() - start
                 if round_ >= self.warmup:
                     times[name].append(elapsed * 1e3)
@@ -121,31 +133,38 @@ def train_job(module: nn.Module, x: torch.Tensor) -> Callable[[], object]:
     return job
 
 
-def speed_table(shapes: list[tuple[int, int, int, int]], timer: Timer, reference: bool) -> str:
+def variants(device: str) -> list[tuple[str, dict[str, Any], str]]:
+    """:data:`VARIANTS` that run on ``device`` (the fused kernels are CPU code)."""
+    return [v for v in VARIANTS if device == "cpu" or v[2] != "fused"]
+
+
+def speed_table(
+    shapes: list[tuple[int, int, int, int]], timer: Timer, reference: bool, device: str = "cpu"
+) -> str:
     rows = []
     for shape in shapes:
         T, N, I, H = shape
         log(f"shape (T, N, I, H) = {shape} ...")
         torch.manual_seed(0)
-        x = torch.randn(T, N, I)
-        base = nn.LSTM(I, H).train()
+        x = torch.randn(T, N, I, device=device)
+        base = nn.LSTM(I, H).to(device).train()
         jobs: dict[str, Callable[[], object]] = {
             "torch fwd": forward_job(base, x),
             "torch train": train_job(base, x),
         }
-        for name, kwargs, engine in VARIANTS:
-            layer = LSTM(I, H, engine=engine, **kwargs).train()
+        for name, kwargs, engine in variants(device):
+            layer = LSTM(I, H, engine=engine, **kwargs).to(device).train()
             jobs[f"{name} fwd"] = forward_job(layer, x)
             jobs[f"{name} train"] = train_job(layer, x)
             if reference and engine == "auto":
-                ref = LSTM(I, H, engine="reference", **kwargs).train()
+                ref = LSTM(I, H, engine="reference", **kwargs).to(device).train()
                 ref.load_state_dict(layer.state_dict())
                 jobs[f"{name} ref fwd"] = forward_job(ref, x)
                 jobs[f"{name} ref train"] = train_job(ref, x)
         ms = timer.run(jobs)
         t_fwd, t_train = ms["torch fwd"], ms["torch train"]
         rows.append(f"| {shape} | torch.nn.LSTM (classic) | {t_fwd:.2f} | 1.00 | | {t_train:.2f} | 1.00 | |")
-        for name, _, engine in VARIANTS:
+        for name, _, engine in variants(device):
             f, b = ms[f"{name} fwd"], ms[f"{name} train"]
             rf = f"{ms[f'{name} ref fwd'] / f:.1f}x" if f"{name} ref fwd" in ms else ""
             rb = f"{ms[f'{name} ref train'] / b:.1f}x" if f"{name} ref train" in ms else ""
@@ -235,18 +254,19 @@ def saved_bytes(module: nn.Module, x: torch.Tensor) -> int:
     return sum(storages.values())
 
 
-def memory_table(shapes: list[tuple[int, int, int, int]]) -> str:
+def memory_table(shapes: list[tuple[int, int, int, int]], device: str = "cpu") -> str:
     rows = []
+    rows_variants = variants(device)
     for T, N, I, H in shapes:
-        x = torch.randn(T, N, I)
-        base = saved_bytes(nn.LSTM(I, H).train(), x)
+        x = torch.randn(T, N, I, device=device)
+        base = saved_bytes(nn.LSTM(I, H).to(device).train(), x)
         cells = [f"{base / 2**20:.1f}"]
-        for _name, kwargs, engine in VARIANTS:
-            b = saved_bytes(LSTM(I, H, engine=engine, **kwargs).train(), x)
+        for _name, kwargs, engine in rows_variants:
+            b = saved_bytes(LSTM(I, H, engine=engine, **kwargs).to(device).train(), x)
             cells.append(f"{b / 2**20:.1f} ({b / base:.2f}x)")
         rows.append(f"| {(T, N, I, H)} | " + " | ".join(cells) + " |")
-    names = " | ".join(f"{name} [{engine}]" for name, _, engine in VARIANTS)
-    head = f"| shape (T, N, I, H) | torch.nn.LSTM MiB | {names} |\n|---|" + "---:|" * (len(VARIANTS) + 1)
+    names = " | ".join(f"{name} [{engine}]" for name, _, engine in rows_variants)
+    head = f"| shape (T, N, I, H) | torch.nn.LSTM MiB | {names} |\n|---|" + "---:|" * (len(rows_variants) + 1)
     return head + "\n" + "\n".join(rows)
 
 
@@ -275,10 +295,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) reference-path timings")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (a smoke run)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables into FILE between markers")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cpu (default) or cuda: the sequence and memory tables on the GPU (cuDNN against "
+        "lstmkit's engines there; the fused kernels and the streaming runtime are CPU code)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if load_extension() is None:
+    gpu = args.device == "cuda"
+    if gpu and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no GPU")
+    if not gpu and load_extension() is None:
         log("warning: the fused extension is unavailable; non-classic rows measure the reference path")
     shapes = QUICK_SHAPES if args.quick else SHAPES
     if args.clock == "cpu" and torch.get_num_threads() != 1:
@@ -287,24 +317,37 @@ def main(argv: list[str] | None = None) -> int:
         )
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     timer = Timer(
-        repeats=2 if args.quick else args.repeats, warmup=1 if args.quick else args.warmup, clock=clock
+        repeats=2 if args.quick else args.repeats,
+        warmup=1 if args.quick else args.warmup,
+        clock=clock,
+        sync=torch.cuda.synchronize if gpu else None,
     )
     load_before = load()
     started = time.strftime("%Y-%m-%d %H:%M")
-    speed = speed_table(shapes, timer, reference=not args.no_reference)
-    stream = stream_table([16] if args.quick else STREAM_SIZES, timer, steps=20 if args.quick else 200)
-    memory = memory_table(shapes[:1] if args.quick else SHAPES[:3])
+    speed = speed_table(shapes, timer, reference=not args.no_reference, device=args.device)
+    stream = (
+        None
+        if gpu
+        else stream_table([16] if args.quick else STREAM_SIZES, timer, steps=20 if args.quick else 200)
+    )
+    memory = memory_table(shapes[:1] if args.quick else SHAPES[:3], device=args.device)
     load_after = load()
     text = (
-        f"Measured {started} on {machine()}. Load average (1/5/15 min) before: {load_before}, "
-        f"after: {load_after}. Medians of {timer.repeats} runs after {timer.warmup} warm-up runs, "
-        f"round-robin within each shape; clock: {'process CPU time' if args.clock == 'cpu' else 'wall'}.\n\n"
+        f"Measured {started} on {gpu_machine() if gpu else machine()}. Load average (1/5/15 min) before: "
+        f"{load_before}, after: {load_after}. Medians of {timer.repeats} runs after {timer.warmup} warm-up "
+        "runs, round-robin within each shape; clock: "
+        f"{'process CPU time' if args.clock == 'cpu' else 'wall'}{', GPU synchronized' if gpu else ''}.\n\n"
         "**Sequence speed** (training mode; forward without grad, fwd+bwd = forward + backward of "
         "`output.sum()`). *vs torch*: time / torch.nn.LSTM's time (lower is better). "
         "*reference / this*: how many times faster than lstmkit's reference path.\n\n"
-        f"{speed}\n\n**Streaming step latency** (one step, batch 1, per-step µs over "
-        f"{20 if args.quick else 200} steps; speed-up = LSTMCell time / stream time).\n\n{stream}\n\n"
-        "**Memory saved for backward** (unique storages saved by autograd in one training "
+        f"{speed}\n\n"
+        + (
+            ""
+            if stream is None
+            else "**Streaming step latency** (one step, batch 1, per-step µs over "
+            f"{20 if args.quick else 200} steps; speed-up = LSTMCell time / stream time).\n\n{stream}\n\n"
+        )
+        + "**Memory saved for backward** (unique storages saved by autograd in one training "
         "forward, input and weights included; ratio to torch.nn.LSTM).\n\n"
         f"{memory}"
     )
