@@ -5,6 +5,7 @@ gradients, float64), the classic cell reaches cuDNN, regularizers are seeded. Sk
 from __future__ import annotations
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -92,3 +93,31 @@ def test_regularizers_on_gpu_are_seeded_and_off_in_eval() -> None:
         d, _ = layer(x)
         e, _ = layer(x)
     assert torch.equal(d, e) and not torch.allclose(a, d)
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs",
+    [(LSTM, {}), (LSTM, {"proj_size": 3}), (GRU, {}), (RNN, {})],
+    ids=["lstm", "lstm_proj", "gru", "rnn"],
+)
+def test_gpu_weights_are_one_buffer_per_layer_for_cudnn(cls: type, kwargs: dict) -> None:
+    cpu = cls(4, 6, num_layers=2, bidirectional=True, **kwargs)
+    gpu = copy.deepcopy(cpu).cuda()
+    for layer in range(2):
+        for direction in range(2):
+            found = gpu._cudnn_weights(layer, direction)
+            assert found is not None
+            storages = {w.untyped_storage().data_ptr() for w in found[1]}
+            assert len(storages) == 1, f"layer {layer} direction {direction}: {len(storages)} buffers"
+    x = torch.randn(7, 3, 4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*single contiguous chunk.*")
+        expected = _run(cpu, x, None)
+        got = _run(gpu, x.cuda(), None)
+        # loading a state dict copies into the buffers and keeps the layout
+        gpu.load_state_dict({k: v * 0.5 for k, v in cpu.state_dict().items()})
+        cpu.load_state_dict({k: v * 0.5 for k, v in cpu.state_dict().items()})
+        got_again = _run(gpu, x.cuda(), None)
+        expected_again = _run(cpu, x, None)
+    for a, b in zip(got + got_again, expected + expected_again):
+        assert_close(a, b, 1e-4)

@@ -123,8 +123,49 @@ class StackedRecurrent(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
+    def _cudnn_weights(self, layer: int, direction: int) -> tuple[str, list[Tensor]] | None:
+        """``(torch kernel, its weights in torch's order)`` of one layer and direction when they
+        are the parameters torch's kernel takes, else ``None`` (a cell only lstmkit has)."""
+        return None
+
     def flatten_parameters(self) -> None:
-        """No-op, for code written against :class:`torch.nn.LSTM`."""
+        """On a GPU with cuDNN, lay the weights of each layer and direction out in one contiguous
+        buffer that cuDNN reads as is (as :meth:`torch.nn.LSTM.flatten_parameters` does; without
+        it cuDNN copies them at every call and torch warns). The parameters become views into
+        the buffers and keep their names, values and gradients. Runs after every ``.to()`` /
+        ``.cuda()``; a no-op on the CPU and for cells torch's kernel does not have."""
+        for layer in range(self.num_layers):
+            for direction in range(self.num_directions):
+                found = self._cudnn_weights(layer, direction)
+                if found is None:
+                    return
+                kind, weights = found
+                first = weights[0]
+                if not (first.is_cuda and torch.backends.cudnn.is_acceptable(first)):
+                    return
+                if any(w.dtype != first.dtype or w.device != first.device for w in weights):
+                    return
+                if len({w.data_ptr() for w in weights}) < len(weights):
+                    return  # tied weights: cuDNN copies them per call
+                from torch.backends.cudnn import rnn as cudnn_rnn
+
+                with torch.no_grad():
+                    torch._cudnn_rnn_flatten_weight(  # pyright: ignore[reportPrivateImportUsage]
+                        weights,
+                        len(weights),  # tensors per layer and direction
+                        self.layer_input_size(layer),
+                        cudnn_rnn.get_cudnn_mode(kind.upper()),
+                        self.hidden_size,
+                        getattr(self, "proj_size", 0),
+                        1,  # one layer and one direction per kernel call (see engine/native.py)
+                        False,
+                        False,
+                    )
+
+    def _apply(self, fn: Any, recurse: bool = True) -> StackedRecurrent:
+        module = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return module
 
     @classmethod
     def from_torch(cls, module: nn.Module, **layer_kwargs: Any) -> StackedRecurrent:

@@ -73,6 +73,9 @@ class _HiddenStateLayer(StackedRecurrent):
         """The ``torch._VF`` kernel of this cell."""
         raise NotImplementedError
 
+    def _cudnn_weights(self, layer: int, direction: int) -> tuple[str, list[Tensor]] | None:
+        return self._native_kind(), list(self.layer_params(layer, direction).values())
+
     def _cell(self, layer: int, direction: int) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
         """``(project(x, x_mask), step(xw_t, h, h_mask))`` of one layer and direction."""
         raise NotImplementedError

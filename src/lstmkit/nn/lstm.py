@@ -185,6 +185,13 @@ class LSTM(StackedRecurrent):
             self.spec, self.layer_input_size(layer), self.hidden_size, self.proj_size, self.bias
         )
 
+    def _cudnn_weights(self, layer: int, direction: int) -> tuple[str, list[Tensor]] | None:
+        if native_unsupported(self.spec) is not None:
+            return None
+        params = self.layer_params(layer, direction)
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        return "lstm", [params[name] for name in names if name in params]
+
     def _state_sizes(self) -> tuple[int, ...]:
         sizes = (self.output_size, self.hidden_size)
         if self.spec.full_gate_recurrence:
