@@ -18,6 +18,47 @@ def test_from_pandas_infers_frequency_and_season() -> None:
     assert (s.freq, s.season, len(s)) == ("MS", 12, 30)
 
 
+@pytest.mark.parametrize(
+    "freq,season,calendar",
+    [
+        ("QE", 4, "quarter"),  # pandas 3 infers QE-DEC for quarter-end dates
+        ("BQE", 4, "quarter"),
+        ("QS-OCT", 4, "quarter"),
+        ("ME", 12, "month"),
+        ("BME", 12, "month"),
+        ("SME", 24, "month"),
+        ("W-SUN", 52, "dayofyear"),
+        ("B", 5, "dayofweek"),
+        ("h", 24, "hour"),
+        ("YE", 1, None),
+    ],
+)
+def test_every_spelling_of_a_frequency_gets_its_season_and_calendar(freq, season, calendar) -> None:
+    from lstmkit.data.windows import calendar_feature_names
+
+    s = from_pandas(pd.Series(np.arange(40.0) + 1, index=pd.date_range("2000-03-31", periods=40, freq=freq)))
+    assert s.season == season, (freq, s.freq)
+    names = calendar_feature_names(s.freq)
+    assert names[0].startswith(calendar) if calendar else names == [], (freq, names)
+
+
+@pytest.mark.parametrize("period,freq", [("M", "MS"), ("Q", "QS-OCT"), ("Y", "YS-JAN")])
+def test_period_index_becomes_period_starts(period, freq) -> None:
+    index = pd.period_range("2000-01", periods=36, freq=period)
+    s = from_pandas(pd.Series(np.arange(36.0) + 1, index=index, name="y"))
+    assert s.freq == freq
+    assert list(s.index) == list(index.to_timestamp(how="start"))  # no resampling, values kept
+    assert np.array_equal(s.values, np.arange(36.0) + 1)
+
+
+def test_dataframe_with_a_non_string_column_label() -> None:
+    s = from_pandas(pd.DataFrame(np.arange(24.0) + 1, index=monthly(24)))
+    assert s.name == "0" and len(s) == 24
+    s = from_pandas(pd.DataFrame({0: np.arange(24.0) + 1, 1: np.ones(24)}, index=monthly(24)), target=0,
+                    past_covariates=[1])  # fmt: skip
+    assert s.past_covariate_names == ("1",)
+
+
 def test_missing_values_interpolated_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     v = np.arange(10.0)
     v[[3, 4]] = np.nan
@@ -30,7 +71,9 @@ def test_missing_values_interpolated_and_logged(caplog: pytest.LogCaptureFixture
 def test_missing_values_rejected_on_request() -> None:
     v = np.arange(10.0)
     v[5] = np.nan
-    with pytest.raises(ValueError, match=r"missing values \{'y': 1\}.*missing='interpolate'"):
+    with pytest.raises(
+        ValueError, match=r"missing values \{'y': 1\}, first at \{'y': \['2000-06-01.*missing='interpolate'"
+    ):
         from_pandas(pd.Series(v, index=monthly(10), name="y"), missing="error")
 
 

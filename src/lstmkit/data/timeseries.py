@@ -31,39 +31,51 @@ import numpy as np
 if TYPE_CHECKING:
     pass
 
-__all__ = ["SEASON_OF_FREQ", "TimeSeries", "from_csv", "from_pandas", "season_of_freq"]
+__all__ = [
+    "FREQ_UNITS",
+    "SEASON_OF_FREQ",
+    "TimeSeries",
+    "freq_unit",
+    "from_csv",
+    "from_pandas",
+    "season_of_freq",
+]
 
 log = logging.getLogger("lstmkit.data")
 
-# Seasonal period (observations per cycle) of common pandas frequencies.
-SEASON_OF_FREQ = {
-    "Y": 1,
-    "YS": 1,
-    "A": 1,
-    "AS": 1,
-    "Q": 4,
-    "QS": 4,
-    "M": 12,
-    "MS": 12,
-    "ME": 12,
-    "W": 52,
-    "D": 7,
-    "B": 5,
-    "h": 24,
-    "H": 24,
-    "min": 60,
+# The pandas frequency aliases (pandas 2 and 3 spellings, start/end, business, custom) of each
+# calendar unit, and the unit's usual seasonal period (observations per cycle).
+FREQ_UNITS: dict[str, tuple[tuple[str, ...], int]] = {
+    "year": (("Y", "YS", "YE", "A", "AS", "BY", "BYS", "BYE", "BA", "BAS"), 1),
+    "quarter": (("Q", "QS", "QE", "BQ", "BQS", "BQE"), 4),
+    "month": (("M", "MS", "ME", "BM", "BMS", "BME", "CBM", "CBMS", "CBME"), 12),
+    "semimonth": (("SM", "SMS", "SME"), 24),
+    "week": (("W",), 52),
+    "day": (("D", "C"), 7),
+    "business day": (("B",), 5),
+    "hour": (("h", "H", "bh", "BH", "cbh", "CBH"), 24),
+    "minute": (("min", "T"), 60),
+    "second": (("s", "S"), 60),
 }
+SEASON_OF_FREQ = {alias: season for aliases, season in FREQ_UNITS.values() for alias in aliases}
+
+
+def freq_unit(freq: str | None) -> str | None:
+    """The calendar unit of a pandas frequency string (``"QE-DEC"`` -> ``"quarter"``,
+    ``"2W-SUN"`` -> ``"week"``), ``None`` if none or unknown."""
+    if not freq:
+        return None
+    base = freq.split("-")[0].lstrip("0123456789")
+    return next((unit for unit, (aliases, _) in FREQ_UNITS.items() if base in aliases), None)
 
 
 def season_of_freq(freq: str | None) -> int:
     """The usual seasonal period of a pandas frequency string (1 if none or unknown).
 
-    ``"MS"`` -> 12, ``"W-SUN"`` -> 52, ``"D"`` -> 7, ``"QS-OCT"`` -> 4, ``"h"`` -> 24.
+    ``"MS"`` -> 12, ``"QE-DEC"`` -> 4, ``"W-SUN"`` -> 52, ``"D"`` -> 7, ``"B"`` -> 5, ``"h"`` -> 24.
     """
-    if not freq:
-        return 1
-    base = freq.split("-")[0].lstrip("0123456789")
-    return SEASON_OF_FREQ.get(base, 1)
+    unit = freq_unit(freq)
+    return 1 if unit is None else FREQ_UNITS[unit][1]
 
 
 def _pd() -> Any:
@@ -267,10 +279,15 @@ def _fill_missing(frame: Any, columns: Sequence[str], missing: str, what: str) -
     if n_missing == 0:
         return frame
     if missing == "error":
-        counts = {c: int(frame[c].isna().sum()) for c in columns if frame[c].isna().any()}
+        where = {
+            c: [str(t) for t in frame.index[frame[c].isna().to_numpy()][:3]]
+            for c in columns
+            if frame[c].isna().any()
+        }
+        counts = {c: int(frame[c].isna().sum()) for c in where}
         raise ValueError(
-            f"{what}: missing values {counts}; pass missing='interpolate' (or --missing interpolate) "
-            "to fill them, or clean the data"
+            f"{what}: missing values {counts}, first at {where}; pass missing='interpolate' (or "
+            "--missing interpolate) to fill them, or clean the data"
         )
     frame = frame.copy()
     if missing == "interpolate":
@@ -341,7 +358,9 @@ def from_pandas(
         frame = data.to_frame(name)
         target = name
     elif isinstance(data, pd.DataFrame):
-        frame = data
+        frame = data.rename(columns=str)  # column labels are names (a label 0 is "0")
+        past_covariates = [str(c) for c in past_covariates]
+        future_covariates = [str(c) for c in future_covariates]
         if target is None:
             if frame.shape[1] != 1:
                 raise ValueError(
@@ -349,6 +368,7 @@ def from_pandas(
                     f"choose one of {list(frame.columns)}"
                 )
             target = str(frame.columns[0])
+        target = str(target)
     else:
         raise TypeError(f"data: expected a pandas Series or DataFrame, got {type(data).__name__}")
     cols = [target, *past_covariates, *future_covariates]
@@ -364,8 +384,9 @@ def from_pandas(
             sample = frame[col].dropna().astype(str).head(3).tolist()
             raise TypeError(f"column {col!r}: expected numbers, got dtype {frame[col].dtype} (e.g. {sample})")
     if isinstance(frame.index, pd.PeriodIndex):
-        freq = freq or frame.index.freqstr
-        frame.index = frame.index.to_timestamp()
+        # each period becomes its start time; the frequency is inferred from those below (a
+        # period's own alias, "M" or "Q-DEC", means month or quarter *end* for time stamps)
+        frame.index = frame.index.to_timestamp(how="start")
     if isinstance(frame.index, pd.DatetimeIndex):
         if frame.index.has_duplicates:
             dups = frame.index[frame.index.duplicated()][:3].tolist()

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.data.timeseries import freq_unit
+
 __all__ = [
     "SeriesScaler",
     "auto_window",
@@ -192,24 +194,17 @@ def _needs_differencing(z: np.ndarray) -> bool:
 # ---------------------------------------------------------------------- calendar
 def _cycles(freq: str | None) -> list[tuple[str, int, int]]:
     """(field, period, harmonics) for a frequency: which calendar cycles sit below it."""
-    if not freq:
-        return []
-    base = freq.split("-")[0].lstrip("0123456789")
-    if base in ("Y", "YS", "A", "AS", "BY", "BYS"):
-        return []
-    if base in ("Q", "QS", "QE", "BQ", "BQS"):
-        return [("quarter", 4, 1)]
-    if base in ("M", "MS", "ME", "BM", "BMS", "SM", "SMS"):
-        return [("month", 12, 2)]
-    if base == "W":
-        return [("dayofyear", 366, 2)]
-    if base in ("D", "B", "C"):
-        return [("dayofweek", 7, 1), ("dayofyear", 366, 2)]
-    if base in ("h", "H", "bh", "BH"):
-        return [("hour", 24, 2), ("dayofweek", 7, 1), ("dayofyear", 366, 1)]
-    if base in ("min", "T", "s", "S", "ms", "us", "ns"):
-        return [("minute", 60, 1), ("hour", 24, 2), ("dayofweek", 7, 1)]
-    return []
+    return {
+        "quarter": [("quarter", 4, 1)],
+        "month": [("month", 12, 2)],
+        "semimonth": [("month", 12, 2)],
+        "week": [("dayofyear", 366, 2)],
+        "day": [("dayofweek", 7, 1), ("dayofyear", 366, 2)],
+        "business day": [("dayofweek", 7, 1), ("dayofyear", 366, 2)],
+        "hour": [("hour", 24, 2), ("dayofweek", 7, 1), ("dayofyear", 366, 1)],
+        "minute": [("minute", 60, 1), ("hour", 24, 2), ("dayofweek", 7, 1)],
+        "second": [("minute", 60, 1), ("hour", 24, 2), ("dayofweek", 7, 1)],
+    }.get(freq_unit(freq) or "", [])
 
 
 def calendar_feature_names(freq: str | None) -> list[str]:
