@@ -73,6 +73,16 @@ def test_arima_forecasts_an_ar1_process_like_the_true_model() -> None:
     assert ((hi - lo)[0]) == pytest.approx(2 * 1.96, rel=0.15)  # one-step sd is the noise sd, 1
 
 
+def test_arima_with_drift_extrapolates_a_straight_line() -> None:
+    y = np.cumsum(1.0 + np.random.default_rng(0).normal(0, 0.5, 100))  # random walk, drift 1
+    for model in (ARIMAForecaster(order=(0, 1, 0), log=False), ARIMAForecaster(log=False)):
+        fc = model.fit(TimeSeries(y)).predict(30)
+        assert "with drift" in model.selected_["y"], model.selected_
+        steps = np.diff(np.r_[y[-1], fc.point])
+        assert np.allclose(steps, steps[0], atol=1e-6), steps  # a line, not a parabola
+        assert abs(steps[0] - np.diff(y).mean()) < 0.05  # the drift is the mean step
+
+
 def test_ets_beats_naive_on_a_trending_seasonal_series() -> None:
     rng = np.random.default_rng(2)
     t = np.arange(96)

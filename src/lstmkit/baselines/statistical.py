@@ -206,9 +206,9 @@ class ARIMAForecaster(ForecastModel):
         ranking among models with equal differencing) and cannot forecast."""
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-        trend = "n"
-        if spec.const:
-            trend = "c" if spec.d + spec.D == 0 else "t"
+        # SARIMAX adds the trend polynomial to the *differenced* series, so a constant there is
+        # the mean (d + D = 0) or the drift (d + D = 1); "t" would be a quadratic in levels
+        trend = "c" if spec.const else "n"
         model = SARIMAX(
             z,
             exog=exog,
