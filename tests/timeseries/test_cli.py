@@ -84,6 +84,13 @@ def test_run_errors_exit_nonzero(tmp_path, caplog: pytest.LogCaptureFixture) -> 
     write_csv(csv, 20)
     assert main(["run", "--csv", str(csv), "--target", "sales", "--time", "month", "--windows", "3"]) == 1
     assert "too short" in caplog.text
+    caplog.clear()
+    # more windows than the series holds: an error, never a negative start read from the end
+    assert main(["forecast", "--dataset", "airline", "--backtest", "13", "--no-progress"]) == 1
+    assert "144 steps are too short for 13 backtest windows of 12 steps" in caplog.text
+    assert "use fewer --backtest" in caplog.text
+    assert main(["forecast", "--dataset", "airline", "--backtest", "2", "--load", str(csv)]) == 1
+    assert "cannot be used with --load" in caplog.text
 
 
 def test_data_list(capsys: pytest.CaptureFixture[str]) -> None:

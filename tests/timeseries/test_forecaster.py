@@ -155,3 +155,41 @@ def test_recursive_forecasts_beyond_its_training_horizon() -> None:
     fc = m.predict(14, series=s.head(180))
     assert isinstance(fc, Forecast) and len(fc) == 14
     assert np.abs(fc.point - s.values[180:194]).mean() < 0.8  # the day-of-week cycle carries on
+
+
+def test_a_new_series_with_a_fitted_name_is_scaled_by_its_own_level(monkeypatch) -> None:
+    t = np.arange(120)
+    a = daily(10 + np.sin(2 * np.pi * t / 7))
+    b = daily(100 + 10 * np.sin(2 * np.pi * t / 7))  # same default name "y", ten times the level
+    assert a.name == b.name
+    m = Forecaster(7, **{**FAST, "max_epochs": 5}).fit(a)
+    on_b = m.predict(series=b)
+    assert isinstance(on_b, Forecast)
+    assert 80 < on_b.point.mean() < 120, on_b.point  # not a's level (~10)
+    # the fitted series itself, grown by new observations, keeps the statistics it was fitted with
+    import lstmkit.models.forecaster as forecaster_module
+
+    longer = daily(10 + np.sin(2 * np.pi * np.arange(130) / 7))
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("statistics refitted for the fitted series")
+
+    monkeypatch.setattr(forecaster_module.SeriesScaler, "fit", no_refit)
+    assert 8 < m.predict(series=longer).point.mean() < 12
+
+
+def test_refit_runs_as_many_epochs_as_the_best_weights_had(monkeypatch) -> None:
+    calls: list[tuple[int, int | None]] = []
+    train_one = Forecaster._train_one
+
+    def spy(self, k, train, val, epochs, bar):
+        net, hist = train_one(self, k, train, val, epochs, bar)
+        calls.append((epochs, hist.best_epoch))
+        return net, hist
+
+    monkeypatch.setattr(Forecaster, "_train_one", spy)
+    s = daily(np.sin(np.arange(120) / 3) + 5 + 0.3 * np.random.default_rng(0).normal(size=120))
+    Forecaster(5, **{**FAST, "max_epochs": 12, "patience": 3}).fit(s)
+    (_, best0), (refit_epochs, _) = calls
+    assert best0 is not None
+    assert refit_epochs == best0 + 1  # best_epoch counts from 0

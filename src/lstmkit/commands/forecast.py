@@ -9,6 +9,7 @@ import sys
 from lstmkit.commands.run import (
     add_model_args,
     add_series_args,
+    backtest_start,
     default_horizon,
     forecaster_from_args,
     series_from_args,
@@ -43,6 +44,8 @@ def forecast_main(args: argparse.Namespace) -> int:
     main = max(as_series_list(series), key=len)
     progress = not args.no_progress
     if args.load:
+        if args.backtest:
+            raise ValueError("--backtest: refits the model at every origin; it cannot be used with --load")
         model = Forecaster.load(args.load, device=args.device, progress=progress)
         horizon = args.horizon or model.horizon
     else:
@@ -52,7 +55,7 @@ def forecast_main(args: argparse.Namespace) -> int:
             from lstmkit.baselines import make_baseline
             from lstmkit.models.forecast_base import backtest
 
-            start = len(main) - horizon - (args.backtest - 1) * horizon
+            start = backtest_start(main, horizon, args.backtest, horizon, "--backtest")
             rows = []
             for m in [model, *(make_baseline(b) for b in ("seasonal_naive", "arima", "ets"))]:
                 r = backtest(m, series, horizon, start=start, refit=True, progress=progress)

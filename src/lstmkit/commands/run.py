@@ -97,6 +97,20 @@ def series_from_args(args: argparse.Namespace) -> tuple[Any, str]:
     return (data[0] if len(data) == 1 else data), info.name
 
 
+def backtest_start(main: Any, horizon: int, windows: int, stride: int, flag: str) -> int:
+    """The first backtest origin for ``windows`` windows of ``horizon`` steps, ``stride`` apart,
+    ending at the end of ``main``; a clear error naming ``flag`` when the series is too short."""
+    if windows < 1:
+        raise ValueError(f"{flag}: expected at least 1 window, got {windows}")
+    start = len(main) - horizon - (windows - 1) * stride
+    if start < max(2 * horizon, 8):
+        raise ValueError(
+            f"series {main.name!r}: {len(main)} steps are too short for {windows} backtest windows of "
+            f"{horizon} steps with stride {stride}; use fewer {flag} or a shorter --horizon"
+        )
+    return start
+
+
 def default_horizon(series: Any) -> int:
     s = series if not isinstance(series, list) else series[0]
     if 1 < s.season <= 52:
@@ -201,14 +215,7 @@ def run_main(args: argparse.Namespace) -> int:
     main = max(slist, key=len)
     horizon = args.horizon or default_horizon(series)
     stride = args.stride or horizon
-    if args.windows < 1:
-        raise ValueError(f"--windows: expected at least 1, got {args.windows}")
-    start = len(main) - horizon - (args.windows - 1) * stride
-    if start < max(2 * horizon, 8):
-        raise ValueError(
-            f"series {main.name!r}: {len(main)} steps are too short for {args.windows} backtest windows of "
-            f"{horizon} steps with stride {stride}; use fewer --windows or a shorter --horizon"
-        )
+    start = backtest_start(main, horizon, args.windows, stride, "--windows")
     progress = not args.no_progress
     label = (
         main.name

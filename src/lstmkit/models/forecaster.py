@@ -27,6 +27,7 @@ known-future features (calendar features of the time stamp and the user's future
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import math
 import os
@@ -323,6 +324,20 @@ class _Prepared:
     scaler: SeriesScaler
 
 
+def _digest(values: np.ndarray) -> str:
+    """A fingerprint of a series' values."""
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()[:32]
+
+
+def _continues(values: np.ndarray, stats: dict[str, Any]) -> bool:
+    """Whether ``values`` begin with the series that ``stats`` were fitted on (the same series,
+    perhaps longer now); files saved before fingerprints were kept count as yes."""
+    if "digest" not in stats:
+        return True
+    n = int(stats["length"])
+    return len(values) >= n and _digest(values[:n]) == stats["digest"]
+
+
 def _shrink(bar: Any, epochs: int) -> None:
     """Take epochs that will not run (early stop) off the progress bar's total."""
     if getattr(bar, "total", None) is not None:
@@ -504,6 +519,9 @@ class Forecaster(ForecastModel):
                 f"the forecast needs {extra}"
             )
         stats = self.stats_.get(s.name) if not fit_stats else None
+        if stats is not None and not _continues(s.values, stats):
+            log.info("series %r: not the fitted series of that name; scaled by its own statistics", s.name)
+            stats = None
         if stats is None:
             scaler = SeriesScaler.fit(s.values, log=cfg.log, normalize=cfg.normalize, season=lay["season"])
             pm = s.past_covariates.mean(0) if s.past_covariates is not None else np.zeros(0)
@@ -512,6 +530,8 @@ class Forecaster(ForecastModel):
             fm = fcv.mean(0) if fcv is not None else np.zeros(0)
             fs = fcv.std(0) if fcv is not None else np.zeros(0)
             stats = {
+                "length": len(s),
+                "digest": _digest(s.values),
                 "scaler": scaler.to_dict(),
                 "past_mean": pm.tolist(),
                 "past_std": np.where(ps > 1e-12, ps, 1.0).tolist(),
@@ -713,7 +733,8 @@ class Forecaster(ForecastModel):
                 curves["train_loss"] = [float(v) for v in hist["train_loss"]]
                 curves["val_loss"] = [float(v) for v in hist["val_loss"]]
             if val is not None and cfg.refit:
-                best = hist.best_epoch or epochs_done
+                # best_epoch counts from 0: the refit runs as many epochs as led to the best weights
+                best = hist.best_epoch + 1 if hist.best_epoch is not None else epochs_done
                 _shrink(bar, cfg.max_epochs - best - epochs_done)
                 # refit on everything (training + validation windows) for the best epoch count
                 net, hist2 = self._train_one(k, ConcatDataset([train, val]), None, best, bar)
