@@ -130,6 +130,8 @@ def test_bad_input() -> None:
     cov = daily(np.arange(60.0), past_covariates=np.ones((60, 1)))
     with pytest.raises(ValueError, match="recursive strategy cannot roll past covariates forward"):
         Forecaster(7, strategy="recursive", likelihood="point", **FAST).fit(cov)
+    with pytest.raises(ValueError, match=r"val_size: expected at least the horizon \(7\).*got 3"):
+        Forecaster(7, val_size=3)
 
 
 @pytest.mark.slow
@@ -193,3 +195,15 @@ def test_refit_runs_as_many_epochs_as_the_best_weights_had(monkeypatch) -> None:
     (_, best0), (refit_epochs, _) = calls
     assert best0 is not None
     assert refit_epochs == best0 + 1  # best_epoch counts from 0
+
+
+def test_backtest_of_a_panel_leaves_out_series_too_short_for_early_origins() -> None:
+    t = np.arange(120)
+    long = TimeSeries(5 + np.sin(t / 3), pd.date_range("2000-01-01", periods=120, freq="D"), name="long")
+    short = TimeSeries(5 + np.cos(t[:46] / 3), long.index[-46:], name="short")
+    assert long.index[-1] == short.index[-1]  # same end date
+    cfg = {**FAST, "max_epochs": 2, "window": 24}
+    bt = Forecaster(6, **cfg).backtest([long, short], 6, start=-18)  # short: 28, 34, 40 steps
+    per_series = [w.series for w in bt.windows]
+    assert per_series.count("long") == 3
+    assert per_series.count("short") == 2  # from the first origin where it holds 24 + 6 steps

@@ -134,6 +134,11 @@ class ForecastModel:
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
         raise NotImplementedError
 
+    def min_history(self, horizon: int) -> int:
+        """The fewest observations a series needs to be fitted and forecast ``horizon`` ahead
+        (a backtest leaves shorter series out of the origins they cannot reach)."""
+        return max(2, horizon)
+
     def clone(self) -> ForecastModel:
         """An unfitted copy with the same settings."""
         new = copy.copy(self)
@@ -354,8 +359,10 @@ def backtest(
     losses: list[dict[str, list[float]]] = []
     fit_seconds = 0.0
     bar = progress_bar(total=len(backs), desc=f"backtest {model.name}", enable=progress)
+    need = model.min_history(int(horizon))
     for k, back in enumerate(backs):
-        heads = [s.head(len(s) - back) for s in series_list if len(s) - back >= max(2, horizon)]
+        reached = [s for s in series_list if len(s) - back >= need]
+        heads = [s.head(len(s) - back) for s in reached]
         if not heads:
             bar.update(1)
             continue
@@ -366,7 +373,7 @@ def backtest(
             hist = getattr(fitted, "history_", None)
             if hist:
                 losses.append(hist)
-        for s, h in zip([s for s in series_list if len(s) - back >= max(2, horizon)], heads):
+        for s, h in zip(reached, heads):
             fc = fitted.predict(horizon, series=h)
             assert isinstance(fc, Forecast)
             o = len(h)

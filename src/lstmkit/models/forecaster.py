@@ -293,6 +293,11 @@ class ForecasterConfig:
         check_int("batch_size", 1, allow_none=True)
         check_int("patience", 1, allow_none=True)
         check_int("val_size", 1, allow_none=True)
+        if self.val_size is not None and self.val_size < self.horizon:
+            raise ValueError(
+                f"val_size: expected at least the horizon ({self.horizon}) so that one validation "
+                f"window fits, got {self.val_size}"
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy: expected one of {STRATEGIES}, got {self.strategy!r}")
         if self.likelihood not in LIKELIHOODS:
@@ -465,6 +470,11 @@ class Forecaster(ForecastModel):
         return Forecaster(**asdict(self.config), progress=self.progress)
 
     # ------------------------------------------------------------------ features
+    def min_history(self, horizon: int) -> int:
+        """An input window (the configured one, or the automatic window's smallest, 4) and
+        ``horizon`` targets."""
+        return (self.config.window or 4) + horizon
+
     def _device(self) -> torch.device:
         dev = self.config.device
         if dev == "auto":
@@ -603,6 +613,12 @@ class Forecaster(ForecastModel):
             val_o = origins[origins >= len(s) - V]
             train_o = origins[origins <= len(s) - V - H]
             if not cfg.patience or len(train_o) < 8 or not len(val_o):
+                if cfg.patience:
+                    log.info(
+                        "series %r: too short to hold out validation windows; trained for max_epochs "
+                        "without early stopping",
+                        s.name,
+                    )
                 val_o, train_o = origins[:0], origins  # too short to hold data out: no early stopping
             for part, os_ in ((tr, train_o), (va, val_o)):
                 if len(os_):
