@@ -94,9 +94,40 @@ def test_no_autograd_and_parameter_updates_are_seen() -> None:
     stream.refresh()  # ...so the runtime is told
     stream.reset()
     assert_close(stream.step(x), expected[0], 1e-5, "stream after refresh()")
-    layer.double()  # parameters replaced by new tensors: the stream rebinds
+    layer.double()  # a stream is made for one dtype and device: a clear error, then a new stream
+    with pytest.raises(RuntimeError, match=r"moved to torch.float64 .* call layer.stream\(\) again"):
+        stream.step(x.detach())
     stream = layer.stream(1)
     assert stream.step(x.detach().double()).dtype == torch.float64
+
+
+@pytest.mark.parametrize("extension", [True, False], ids=["fused", "fallback"])
+@pytest.mark.parametrize("change", ["data_hh_l0", "data_ih_l1", "assign", "in_place_refresh"])
+def test_replaced_or_rewritten_weights_of_any_layer_are_used(
+    change: str, extension: bool, request: pytest.FixtureRequest
+) -> None:
+    if not extension:
+        request.getfixturevalue("no_extension")
+    layer = LSTM(4, 5, num_layers=2).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stream = layer.stream(1)
+    x = torch.randn(3, 1, 4)
+    stream.step(x[0])  # bound and packed the old weights
+    if change == "data_hh_l0":
+        layer.weight_hh_l0.data = torch.randn(20, 5)
+    elif change == "data_ih_l1":
+        layer.weight_ih_l1.data = torch.randn(20, 5)
+    elif change == "assign":
+        layer.load_state_dict(LSTM(4, 5, num_layers=2).state_dict(), assign=True)
+    else:
+        layer.weight_hh_l1.data.mul_(-1.5)  # in place, behind autograd's back: refresh() says so
+        stream.refresh()
+    stream.reset()
+    ys = torch.stack([stream.step(x_t) for x_t in x])
+    with torch.no_grad():
+        expected, _ = layer(x)
+    assert_close(ys, expected, 1e-5, change)
 
 
 def test_bad_use_gets_clear_errors() -> None:

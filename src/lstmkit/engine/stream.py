@@ -106,8 +106,19 @@ class LSTMStream:
                 self._params, self._h, self._c, self._a, flags, eps, float(zh), float(zc), layer.input_size
             )
 
+    def _binding(self) -> tuple[int, ...]:
+        """Where the layer's parameters live now: a new tensor behind any of them (``.data =``,
+        ``load_state_dict(assign=True)``, ``.to()``) changes it."""
+        return tuple(p.data_ptr() for p in self._layer._parameters.values() if p is not None)
+
     def _bind(self) -> None:
         """Take (detached views of) the layer's parameters, in the kernel's order."""
+        ref = next(iter(self._layer.parameters()))
+        if ref.dtype != self._dtype or ref.device != self._device:
+            raise RuntimeError(
+                f"stream: the layer moved to {ref.dtype} on {ref.device} after this stream was made "
+                f"for {self._dtype} on {self._device}; call layer.stream() again"
+            )
         self._params: list[Tensor | None] = []
         self._layer_params: list[LSTMParams] = []
         for k in range(self._layer.num_layers):
@@ -115,8 +126,7 @@ class LSTMStream:
             p = p._replace(**{name: t.detach() for name, t in p._asdict().items() if t is not None})
             self._layer_params.append(p)
             self._params.extend(getattr(p, f) for f in _PARAM_FIELDS)
-        self._watch = self._layer.params(0).weight_ih  # the module's own tensor (a Parameter)
-        self._bound_ptr = self._watch.data_ptr()
+        self._bound = self._binding()
         if getattr(self, "_runtime", None) is not None:
             self._runtime.rebind(self._params)
 
@@ -145,9 +155,11 @@ class LSTMStream:
             buf.copy_(field.detach())
 
     def refresh(self) -> None:
-        """Re-read the weights at the next step. Needed only after writing to the parameters
-        through ``.data`` (which bypasses the version counters the runtime watches); optimizer
-        steps, ``load_state_dict`` and ``.to()`` are noticed by themselves."""
+        """Re-read the weights at the next step. Needed only after writing into the parameters in
+        place through ``.data`` (which bypasses the version counters the runtime watches);
+        optimizer steps, ``load_state_dict`` (also with ``assign=True``) and replacing a
+        parameter's tensor are noticed by themselves."""
+        self._bind()
         if self._runtime is not None:
             self._runtime.refresh()
 
@@ -167,8 +179,8 @@ class LSTMStream:
 
         ``out`` (N, H_out), if given, receives the result (no allocation).
         """
-        if self._watch.data_ptr() != self._bound_ptr:
-            self._bind()  # the layer's tensors were replaced (e.g. .to(), .data =)
+        if self._binding() != self._bound:
+            self._bind()  # some of the layer's tensors were replaced (.data =, assign=True, .to())
         if self._runtime is not None:
             return self._runtime.step(x, out)  # checks x: shape, dtype, device
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != self.batch_size:
