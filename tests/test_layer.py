@@ -208,12 +208,16 @@ def test_bad_inputs_name_the_argument() -> None:
         layer([[1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match="at least one time step"):
         layer(torch.randn(0, 2, 3))
+    with pytest.raises(ValueError, match=r"at least one sequence in the batch, got shape \(5, 0, 3\)"):
+        layer(torch.randn(5, 0, 3))
     with pytest.raises(ValueError, match=r"state.h: expected shape \(2, 2, 4\).*got \(1, 2, 4\)"):
         layer(x, (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
     with pytest.raises(ValueError, match=r"state.c: expected shape \(2, 2, 4\)"):
         layer(x, (torch.zeros(2, 2, 4), torch.zeros(2, 3, 4)))
     with pytest.raises(TypeError, match="state: expected a tuple \\(h, c\\)"):
         layer(x, torch.zeros(2, 2, 4))
+    with pytest.raises(TypeError, match=r"state: expected a tuple \(h, c\) of tensors, got tuple of 3"):
+        layer(x, (torch.zeros(2, 2, 4),) * 3)
     with pytest.raises(TypeError, match=r"state\.c: expected dtype"):
         layer(x, (torch.zeros(2, 2, 4), torch.zeros(2, 2, 4, dtype=torch.float64)))
     with pytest.raises(ValueError, match=r"lengths: expected values in \[0, 5\].*max 6"):

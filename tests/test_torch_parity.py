@@ -123,6 +123,11 @@ def test_to_torch_refuses_what_torch_cannot_express() -> None:
         LSTM(3, 4, variant="vanilla").to_torch()
     with pytest.raises(ValueError, match="zoneout"):
         LSTM(3, 4, zoneout=0.1).to_torch()
+    for cls in (LSTM, GRU, RNN):  # variational dropout: torch's layers have only the inter-layer kind
+        with pytest.raises(ValueError, match=rf"torch.nn.{cls.__name__} .* sets recurrent_dropout"):
+            cls(3, 4, recurrent_dropout=0.5).to_torch()
+        with pytest.raises(ValueError, match="sets input_dropout"):
+            cls(3, 4, input_dropout=0.5).to_torch()
 
 
 @pytest.mark.parametrize("engine", ["reference", "native"])

@@ -138,15 +138,15 @@ class StackedRecurrent(nn.Module):
             for direction in range(self.num_directions):
                 found = self._cudnn_weights(layer, direction)
                 if found is None:
-                    return
+                    continue
                 kind, weights = found
                 first = weights[0]
                 if not (first.is_cuda and torch.backends.cudnn.is_acceptable(first)):
-                    return
+                    continue
                 if any(w.dtype != first.dtype or w.device != first.device for w in weights):
-                    return
+                    continue
                 if len({w.data_ptr() for w in weights}) < len(weights):
-                    return  # tied weights: cuDNN copies them per call
+                    continue  # tied weights: cuDNN copies them per call
                 from torch.backends.cudnn import rnn as cudnn_rnn
 
                 with torch.no_grad():
@@ -201,8 +201,21 @@ class StackedRecurrent(nn.Module):
     def _to_torch_kwargs(self) -> dict[str, Any]:
         return {}
 
+    def _torch_lacks(self) -> list[str]:
+        """The settings of this layer that the ``torch.nn`` layer does not have."""
+        return [
+            name for name in ("input_dropout", "recurrent_dropout") if getattr(self, name)
+        ]  # variational dropout: torch has only the inter-layer kind
+
     def to_torch(self) -> nn.Module:
-        """An equivalent ``torch.nn`` layer holding a copy of these weights."""
+        """An equivalent ``torch.nn`` layer holding a copy of these weights (``ValueError`` if
+        this layer uses something torch's has not: a variant cell, a custom regularizer)."""
+        lacks = self._torch_lacks()
+        if lacks:
+            raise ValueError(
+                f"to_torch: torch.nn.{self._torch_class.__name__} has only the classic cell without "
+                f"custom regularizers; this layer sets {', '.join(lacks)}"
+            )
         ref = next(self.parameters())
         torch_class: Any = self._torch_class
         module = torch_class(
@@ -247,7 +260,12 @@ class StackedRecurrent(nn.Module):
             or len(fields) != len(names)
             or not all(isinstance(f, Tensor) for f in fields)
         ):
-            raise TypeError(f"state: expected {kind} of tensors, got {type(state).__name__}")
+            got = (
+                f"{type(state).__name__} of {len(state)}"
+                if isinstance(state, (tuple, list))
+                else type(state).__name__
+            )
+            raise TypeError(f"state: expected {kind} of tensors, got {got}")
         lead = self.num_layers * self.num_directions
         out = []
         for name, field, size in zip(names, fields, self._state_sizes()):
@@ -315,6 +333,10 @@ class StackedRecurrent(nn.Module):
         max_len, batch = x.shape[0], x.shape[1]
         if max_len == 0:
             raise ValueError(f"input: expected at least one time step, got shape {tuple(x.shape)}")
+        if batch == 0:
+            raise ValueError(
+                f"input: expected at least one sequence in the batch, got shape {tuple(x.shape)}"
+            )
         time_mask = self._time_mask(lengths, mask, max_len, batch, unbatched, x.device)
         if state is None:
             state = self.initial_state(batch, dtype=x.dtype, device=x.device)

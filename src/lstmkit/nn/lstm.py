@@ -343,20 +343,15 @@ class LSTM(StackedRecurrent):
     def _torch_kwargs(cls, module: nn.Module) -> dict[str, Any]:
         return {"proj_size": module.proj_size}
 
-    def _to_torch_kwargs(self) -> dict[str, Any]:
+    def _torch_lacks(self) -> list[str]:
         custom = {
             "variant": self.spec != VARIANTS["classic"],
-            "input_dropout": bool(self.input_dropout),
-            "recurrent_dropout": bool(self.recurrent_dropout),
             "zoneout": any(self.zoneout),
             "weight_drop": bool(self.weight_drop),
         }
-        unsupported = [k for k, v in custom.items() if v]
-        if unsupported:
-            raise ValueError(
-                f"to_torch: torch.nn.LSTM has only the classic cell without custom regularizers; "
-                f"this layer sets {', '.join(unsupported)}"
-            )
+        return [k for k, v in custom.items() if v] + super()._torch_lacks()
+
+    def _to_torch_kwargs(self) -> dict[str, Any]:
         return {"proj_size": self.proj_size}
 
     def extra_repr(self) -> str:
