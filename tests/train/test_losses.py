@@ -125,3 +125,29 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(TypeError, match="target"):
         sequence_cross_entropy(torch.randn(2, 3), torch.tensor([0.0, 1.0]))
     assert masked_mse(x, x + 1, torch.zeros(2, dtype=torch.bool)).item() == 0.0  # no real element
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber", "gaussian", "quantile"])
+def test_missing_targets_under_the_mask_leave_finite_gradients(name):
+    target = torch.tensor([[1.0, 2.0, float("nan"), 4.0], [1.0, float("nan"), 3.0, 4.0]])
+    mask = ~target.isnan()
+    pred = torch.randn(2, 4, requires_grad=True)
+    clean = torch.where(mask, target, torch.zeros(()))  # what the loss sees at real elements
+    losses = {
+        "mse": lambda t: masked_mse(pred, t, mask),
+        "mae": lambda t: masked_mae(pred, t, mask),
+        "huber": lambda t: masked_huber(pred, t, mask),
+        "gaussian": lambda t: gaussian_nll(pred, torch.ones(2, 4), t, mask),
+        "quantile": lambda t: quantile_loss(pred.unsqueeze(-1).expand(2, 4, 3), t, [0.1, 0.5, 0.9], mask),
+    }
+    loss = losses[name](target)
+    (grad,) = torch.autograd.grad(loss, pred)
+    (expected,) = torch.autograd.grad(losses[name](clean), pred)
+    assert torch.isfinite(loss) and torch.isfinite(grad).all()
+    assert torch.allclose(grad, expected)
+    assert torch.equal(grad[~mask], torch.zeros_like(grad[~mask]))  # masked elements teach nothing
+
+
+def test_gaussian_nll_names_var_when_its_shape_is_wrong():
+    with pytest.raises(ValueError, match=r"var: expected the shape of mean \(2, 3\), got \(2, 4\)"):
+        gaussian_nll(torch.zeros(2, 3), torch.ones(2, 4), torch.zeros(2, 3))

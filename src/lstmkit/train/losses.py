@@ -47,15 +47,23 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_pair(pred: Tensor, target: Tensor, pred_name: str = "pred") -> None:
+def _check_pair(pred: Tensor, target: Tensor, pred_name: str = "pred", target_name: str = "target") -> None:
     if not isinstance(pred, Tensor) or not isinstance(target, Tensor):
         raise TypeError(
-            f"{pred_name}, target: expected tensors, got {type(pred).__name__} and {type(target).__name__}"
+            f"{pred_name}, {target_name}: expected tensors, got {type(pred).__name__} and "
+            f"{type(target).__name__}"
         )
     if pred.shape != target.shape:
         raise ValueError(
-            f"target: expected the shape of {pred_name} {tuple(pred.shape)}, got {tuple(target.shape)}"
+            f"{target_name}: expected the shape of {pred_name} {tuple(pred.shape)}, got {tuple(target.shape)}"
         )
+
+
+def _real_target(target: Tensor, mask: Tensor | None) -> Tensor:
+    """``target`` with its masked-out entries set to 0, so that missing values stored there (NaN)
+    cannot turn the gradient into NaN (``0 * NaN``) before the mask drops them."""
+    m = _broadcast_mask(mask, target.shape)
+    return target if m is None else torch.where(m, target, target.new_zeros(()))
 
 
 def _broadcast_mask(mask: Tensor | None, shape: torch.Size) -> Tensor | None:
@@ -165,13 +173,13 @@ def sequence_cross_entropy(
 def masked_mse(pred: Tensor, target: Tensor, mask: Tensor | None = None, reduction: str = "mean") -> Tensor:
     """Mean squared error over the real elements: ``mean((pred - target)^2)``."""
     _check_pair(pred, target)
-    return masked_mean((pred - target) ** 2, mask, reduction)
+    return masked_mean((pred - _real_target(target, mask)) ** 2, mask, reduction)
 
 
 def masked_mae(pred: Tensor, target: Tensor, mask: Tensor | None = None, reduction: str = "mean") -> Tensor:
     """Mean absolute error over the real elements: ``mean(|pred - target|)``."""
     _check_pair(pred, target)
-    return masked_mean((pred - target).abs(), mask, reduction)
+    return masked_mean((pred - _real_target(target, mask)).abs(), mask, reduction)
 
 
 def masked_huber(
@@ -182,6 +190,7 @@ def masked_huber(
     _check_pair(pred, target)
     if not delta > 0:
         raise ValueError(f"delta: expected > 0, got {delta}")
+    target = _real_target(target, mask)
     return masked_mean(F.huber_loss(pred, target, reduction="none", delta=delta), mask, reduction)
 
 
@@ -206,7 +215,8 @@ def gaussian_nll(
     it has the shape of ``mean`` and ``target``.
     """
     _check_pair(mean, target, "mean")
-    _check_pair(mean, var, "mean")
+    _check_pair(mean, var, "mean", "var")
+    target = _real_target(target, mask)
     if bool((var < 0).any()):
         raise ValueError("var: expected non-negative variances, got negative values")
     v = var.clamp(min=eps)
@@ -243,6 +253,6 @@ def quantile_loss(
             f"pred: expected shape {(*tuple(target.shape), q.numel())} (target's shape plus one entry per "
             f"quantile), got {tuple(pred.shape)}"
         )
-    err = target.unsqueeze(-1) - pred  # (*, Q)
+    err = _real_target(target, mask).unsqueeze(-1) - pred  # (*, Q)
     loss = torch.maximum(q * err, (q - 1) * err)  # (*, Q)
     return masked_mean(loss, mask, reduction)
