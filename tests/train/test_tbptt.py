@@ -134,3 +134,31 @@ def test_state_encoding_roundtrip():
     assert isinstance(dec[0], LSTMState) and torch.equal(dec[0].c, c) and torch.equal(dec[1]["extra"][0], h)
     d = detach_state([LSTMState(h.requires_grad_(), c)])
     assert not d[0].h.requires_grad and isinstance(d[0], LSTMState)
+
+
+@pytest.mark.parametrize("k1,k2,length", [(5, 7, 10), (4, 4, 11)])
+def test_a_bare_chunk_loss_is_weighted_by_its_steps(k1, k2, length):
+    """A step returning only its chunk's mean loss: a window whose loss span is cut into chunks of
+    different lengths still logs (and minimizes) the mean over the span's steps."""
+
+    class Scale(nn.Module):  # pred_t = w * x_t; the state passes through
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x, state=None):
+            return self.w * x, state
+
+    def step(model, chunk, state):
+        x, y = chunk
+        pred, state = model(x, state)
+        return ((pred - y) ** 2).mean(), state
+
+    y = torch.arange(float(length)).pow(2)[None]  # per-step loss at w = 0: y_t^2
+    cfg = TrainConfig(optimizer="sgd", lr=1e-30, max_epochs=1, tbptt_k1=k1, tbptt_k2=k2, progress=False,
+                      plot=False)  # fmt: skip
+    h = Trainer(Scale(), cfg, step=step).fit([(torch.zeros(1, length), y)])
+    windows = list(tbptt_windows(length, k1, k2))
+    assert len(h.losses) == len(windows)
+    for w, logged in zip(windows, h.losses):
+        assert logged == pytest.approx(float((y[0, w.loss_start : w.stop] ** 2).mean()))

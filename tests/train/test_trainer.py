@@ -295,8 +295,19 @@ def test_warmup_then_step_schedule_and_ntasgd():
     ws = [5 * (1 - 0.9**k) for k in range(1, 9)]
     # values logged after epochs 0, 1, 2 are increasing: at epoch 3 (logs > 2, value > min of logs[:-2])
     # averaging starts, so the iterates of steps 5..8 are averaged
-    assert isinstance(trainer.optimizer, NTASGD) and trainer.optimizer.averaging
     assert model.w.item() == pytest.approx(sum(ws[4:]) / 4, abs=1e-6)
+    # the average is now the model's weights for good: evaluate() scores them, swaps nothing in
+    assert isinstance(trainer.optimizer, NTASGD) and not trainer.optimizer.averaging
+    val = trainer.evaluate([(torch.tensor([-1.0]), torch.tensor([-1.0]))])
+    assert val["loss"] == pytest.approx((model.w.item() + 1.0) ** 2, rel=1e-6)
+
+    # a second fit on the same trainer starts from the configured rate, not the decayed one
+    cfg = quiet(optimizer="sgd", lr=0.1, schedule="cosine", min_lr=0.0, max_epochs=2)
+    trainer = Trainer(Scalar(), cfg, loss_fn=masked_mse)
+    first = [r["lr"] for r in trainer.fit(train).steps]
+    second = [r["lr"] for r in trainer.fit(train).steps]
+    assert first[0] == pytest.approx(0.1) and first[-1] < 0.05  # cosine over 4 steps
+    assert second == pytest.approx(first)
 
 
 def test_bad_arguments_are_named():

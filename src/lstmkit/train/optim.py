@@ -136,9 +136,13 @@ class NTASGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def swap_in_average(self) -> None:
-        """Copy the averaged weights into the parameters for good (end of training)."""
+        """Copy the averaged weights into the parameters for good (end of training); averaging
+        ends, so :meth:`averaged` no longer swaps anything in."""
         for p, ax in self._pairs():
             p.copy_(ax)
+            del self.state[p]["ax"]
+        self.averaging = False
+        self.avg_steps = 0
 
     def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
@@ -183,7 +187,9 @@ class LRSchedule:
         self.optimizer = optimizer
         self.config = config
         self.total_steps = total_steps
-        self.base_lrs = [float(g["lr"]) for g in optimizer.param_groups]
+        # the configured rates, kept in the groups (as torch's schedulers do): a second schedule on
+        # the same optimizer (a second fit) starts from them, not from the decayed current rates
+        self.base_lrs = [float(g.setdefault("initial_lr", g["lr"])) for g in optimizer.param_groups]
         self.step = 0
         self.epoch = 0
         self.plateau_factor = 1.0

@@ -445,11 +445,12 @@ class Trainer:
         return contextlib.nullcontext()
 
     @staticmethod
-    def _as_output(result: Any, what: str) -> StepOutput:
+    def _as_output(result: Any, what: str, weight: float | None = None) -> StepOutput:
+        """The step's result as a StepOutput; a bare loss gets ``weight`` (default 1)."""
         if isinstance(result, StepOutput):
             return result
         if isinstance(result, Tensor):
-            return StepOutput(result)
+            return StepOutput(result, weight=weight)
         raise TypeError(
             f"{what}: expected the step to return a loss tensor or a StepOutput, got {type(result).__name__}"
         )
@@ -484,7 +485,9 @@ class Trainer:
                         "step: with truncated BPTT the step must return (loss or StepOutput, state), got "
                         f"{type(result).__name__}"
                     )
-                return self._as_output(result[0], "step"), result[1]
+                # a bare loss is a mean over the chunk's steps: chunks of a window weigh by length
+                steps = float(time_length(chunk, self.config.time_dim))
+                return self._as_output(result[0], "step", steps), result[1]
             x, y = self._split_xy(chunk)
             result = self.model(x, state)
             if not (isinstance(result, tuple) and len(result) == 2):
@@ -586,8 +589,10 @@ class Trainer:
                 for g, state in zip(gens, gen_states):
                     g.set_state(state)
             else:
-                if pending is not None:
+                if pending is not None:  # at an epoch boundary: the next epoch's order as it would be
                     set_rng_state(pending["rng"])
+                    for g, state in zip(gens, pending["loader_generators"]):
+                        g.set_state(state)
                 self._epoch_loss = [0.0, 0.0]
                 self._carried = None
                 rng_epoch_start = get_rng_state()
@@ -630,7 +635,8 @@ class Trainer:
                     at_limit = cfg.max_steps is not None and self.global_step >= cfg.max_steps
                     if at_limit or self.should_stop:
                         stop_reason = "max_steps" if at_limit else "callback"
-                        # the position inside the epoch, before this partial epoch is recorded
+                        # the position inside the epoch, before this partial epoch is recorded (a
+                        # resume with higher limits continues from here)
                         self._save_last(done, rng_epoch_start, gen_states, finished=True, reason=stop_reason)
                         break
                     if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0:
@@ -646,7 +652,9 @@ class Trainer:
                 stop_reason = "early_stopping"
             elif self.should_stop:
                 stop_reason = "callback"
-            self._save_last(0, None, None, finished=bool(stop_reason), reason=stop_reason)
+            self._save_last(
+                0, None, [g.get_state() for g in gens], finished=bool(stop_reason), reason=stop_reason
+            )
             if stop_reason:
                 break
         self.history.stop_reason = stop_reason
