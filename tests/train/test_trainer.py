@@ -86,6 +86,17 @@ class StopAt(Callback):
             trainer.should_stop = True
 
 
+class StopBeforeStep(Callback):
+    """Ask to stop just before optimizer step ``step + 1`` (inside a TBPTT batch)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_before_optimizer_step(self, trainer):
+        if trainer.global_step == self.step:
+            trainer.should_stop = True
+
+
 def _fit(run_dir, *, resume=None, callbacks=(), **kw):
     torch.manual_seed(0)
     model = SeqRegressor(dropout=0.2)  # dropout: the random state must resume too
@@ -135,7 +146,13 @@ def test_resume_with_truncated_bptt_and_carried_state(tmp_path):
     _, h_full = _fit(tmp_path / "full", **kw)
     _fit(tmp_path / "cut", callbacks=[StopAt(12)], **kw)  # after batch 4 of epoch 1: 3 updates per batch
     _, h_res = _fit(tmp_path / "cut", resume=True, **kw)
-    assert len(h_full.steps) == 28 and h_res.losses == h_full.losses
+    # a stop asked for inside a batch (between its windows) takes effect after the batch
+    _fit(tmp_path / "mid", callbacks=[StopBeforeStep(10)], **kw)  # the 1st window of batch 4
+    _, h_mid = _fit(tmp_path / "mid", resume=True, **kw)
+    assert h_mid.losses == h_full.losses
+    # max_steps=28 takes effect between batches (3 updates each): 30 updates
+    assert len(h_full.steps) == 30 and h_res.losses == h_full.losses
+    assert [r["step"] for r in h_full.steps] == list(range(1, 31))  # each update's own step
 
 
 class GradNorms(Callback):

@@ -58,7 +58,9 @@ class TrainConfig:
 
     Length and validation:
         max_epochs: epochs over the training loader.
-        max_steps: stop after this many optimizer steps (``None``: no limit).
+        max_steps: stop after this many optimizer steps (``None``: no limit); with truncated
+            BPTT it is checked after each batch (all its windows), where a checkpoint resumes
+            exactly, so a run may take up to one batch's windows more.
         val_every: validate every this many epochs.
 
     Early stopping and best weights:

@@ -527,14 +527,15 @@ class Trainer:
         self.global_step += 1
         return norm, lr
 
-    def _train_batch(self, batch: Any) -> list[tuple[StepOutput, float, float]]:
-        """One batch: one update (full BPTT) or one per TBPTT window. Returns
-        ``(output, grad_norm, lr)`` per update."""
+    def _train_batch(self, batch: Any) -> list[tuple[StepOutput, float, float, int]]:
+        """One batch: one update (full BPTT) or one per TBPTT window, all of them (a stop, by a
+        callback or ``max_steps``, takes effect between batches, where a checkpoint can resume
+        exactly). Returns ``(output, grad_norm, lr, global_step after it)`` per update."""
         cfg = self.config
         if cfg.tbptt_k1 is None:
             out = self._call_step(batch)
             norm, lr = self._update(out.loss)
-            return [(out, norm, lr)]
+            return [(out, norm, lr, self.global_step)]
         length = time_length(batch, cfg.time_dim)
         results = []
         start_state = self._carried if cfg.carry_state else None
@@ -557,10 +558,8 @@ class Trainer:
             loss = loss_sum / weight if weight else loss_sum
             out = pieces_out[0] if len(pieces_out) == 1 else StepOutput(loss, weight=weight)
             norm, lr = self._update(loss)
-            results.append((out, norm, lr))
+            results.append((out, norm, lr, self.global_step))
             start_state = next_state
-            if self.should_stop or (cfg.max_steps is not None and self.global_step >= cfg.max_steps):
-                break
         self._carried = start_state if cfg.carry_state else None
         return results
 
@@ -611,14 +610,15 @@ class Trainer:
             try:
                 for batch in iterator:
                     batch = _to_device(batch, self.device)
-                    for out, norm, lr in self._train_batch(batch):
+                    updates = self._train_batch(batch)
+                    for out, norm, lr, step in updates:
                         loss = out.loss.detach().item()
                         w = float(out.weight or 0.0)
                         self._epoch_loss[0] += loss * w
                         self._epoch_loss[1] += w
-                        if self.global_step % cfg.log_every == 0:
+                        if step % cfg.log_every == 0:
                             row = {
-                                "step": self.global_step,
+                                "step": step,
                                 "epoch": self.epoch,
                                 "loss": loss,
                                 "lr": lr,
@@ -639,7 +639,7 @@ class Trainer:
                         # resume with higher limits continues from here)
                         self._save_last(done, rng_epoch_start, gen_states, finished=True, reason=stop_reason)
                         break
-                    if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0:
+                    if cfg.checkpoint_every and any(u[3] % cfg.checkpoint_every == 0 for u in updates):
                         self._save_last(done, rng_epoch_start, gen_states)
             finally:
                 if bar is not None:
