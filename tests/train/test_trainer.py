@@ -373,3 +373,34 @@ def test_custom_step_with_mask_and_weight():
         pred, _ = trainer.model(x)
     # the weighted batch mean equals the mean over all real elements
     assert res["loss"] == pytest.approx(float(masked_mse(pred, y, mask)), rel=1e-5)
+
+
+def _run(run_dir, train, val, resume=None, **kw):
+    torch.manual_seed(0)
+    cfg = quiet(lr=1e-2, run_dir=str(run_dir), seed=3, **kw)
+    trainer = Trainer(SeqRegressor(), cfg, loss_fn=masked_mse)
+    return trainer, trainer.fit(train, val, resume=resume)
+
+
+def test_resume_at_an_epoch_boundary_keeps_the_loaders_own_generator(tmp_path):
+    def data():
+        x, y = running_sum_data(64, seed=0)
+        gen = torch.Generator().manual_seed(123)  # the loader's own order, not the global one
+        return DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=gen), loaders()[1]
+
+    _, full = _run(tmp_path / "full", *data(), max_epochs=3)
+    _run(tmp_path / "cut", *data(), max_epochs=1)
+    _, resumed = _run(tmp_path / "cut", *data(), resume=True, max_epochs=3)
+    assert resumed.losses == full.losses
+
+
+def test_resuming_a_run_that_reached_its_limits_changes_nothing(tmp_path):
+    train, val = loaders(batch=32)  # 4 batches per epoch: max_steps=6 stops inside epoch 2
+    trainer, first = _run(tmp_path / "run", train, val, max_epochs=5, max_steps=6)
+    weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    files = {f: (tmp_path / "run" / f).read_text() for f in ("metrics.csv", "summary.json")}
+    trainer, again = _run(tmp_path / "run", train, val, resume=True, max_epochs=5, max_steps=6)
+    assert again.epochs == first.epochs and len(first.epochs) == 2  # the partial epoch's row kept
+    assert (again.best_epoch, again.best_value) == (first.best_epoch, first.best_value)
+    assert all(torch.equal(v, weights[k]) for k, v in trainer.model.state_dict().items())
+    assert {f: (tmp_path / "run" / f).read_text() for f in files} == files

@@ -134,9 +134,10 @@ class History:
         return self.stop_reason == "early_stopping"
 
     def to_dict(self) -> dict[str, Any]:
+        """A snapshot: later rows do not change it."""
         return {
-            "epochs": self.epochs,
-            "steps": self.steps,
+            "epochs": [dict(r) for r in self.epochs],
+            "steps": [dict(r) for r in self.steps],
             "monitor": self.monitor,
             "best_epoch": self.best_epoch,
             "best_value": self.best_value,
@@ -345,6 +346,16 @@ class Trainer:
             self._carried = None
         else:
             self._load_state(resume_state)
+            final = resume_state.get("final")
+            at_limits = self.epoch >= cfg.max_epochs or (
+                cfg.max_steps is not None and self.global_step >= cfg.max_steps
+            )
+            if final is not None and at_limits:  # the run ended at these limits: nothing to train,
+                # so it ends as it did (its last partial epoch, best weights and value included)
+                self.history = History.from_dict(final["history"])
+                self._best_state = final["best_state"]
+                self.epoch, self._wait = int(final["epoch"]), int(final["wait"])
+                log.info("resume: the run already reached its limits; nothing left to train")
         self._open_run_dir(resume_state is not None)
         prev_det = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
@@ -604,6 +615,7 @@ class Trainer:
                 set_rng_state(pending["rng"])
             pending = None
             done = skip
+            resume_point: dict[str, Any] | None = None
             total = len(train_loader) if hasattr(train_loader, "__len__") else None  # type: ignore[arg-type]
             bar = self._progress(total, done)
             epoch_start = time.perf_counter()
@@ -637,7 +649,9 @@ class Trainer:
                         stop_reason = "max_steps" if at_limit else "callback"
                         # the position inside the epoch, before this partial epoch is recorded (a
                         # resume with higher limits continues from here)
-                        self._save_last(done, rng_epoch_start, gen_states, finished=True, reason=stop_reason)
+                        resume_point = self._save_last(
+                            done, rng_epoch_start, gen_states, finished=True, reason=stop_reason
+                        )
                         break
                     if cfg.checkpoint_every and any(u[3] % cfg.checkpoint_every == 0 for u in updates):
                         self._save_last(done, rng_epoch_start, gen_states)
@@ -647,6 +661,15 @@ class Trainer:
             seconds = time.perf_counter() - epoch_start
             row = self._end_epoch(val_loader, seconds, partial=bool(stop_reason))
             if stop_reason:
+                if resume_point is not None:  # also keep how this run ended: its last (partial) row,
+                    # best weights and value, for a resume that has nothing left to train
+                    resume_point["final"] = {
+                        "history": self.history.to_dict(),
+                        "best_state": self._best_state,
+                        "epoch": self.epoch,
+                        "wait": self._wait,
+                    }
+                    atomic_save(resume_point, self._last_path())
                 break
             if cfg.patience is not None and self.monitor in row and self._wait >= cfg.patience:
                 stop_reason = "early_stopping"
@@ -820,9 +843,10 @@ class Trainer:
         *,
         finished: bool = False,
         reason: str = "",
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Write ``run_dir/checkpoints/last.pt`` (atomically); returns what was written."""
         if self.run_dir is None:
-            return
+            return None
         ckpt = {
             "version": CHECKPOINT_VERSION,
             "model": self.model.state_dict(),
@@ -843,7 +867,12 @@ class Trainer:
             "finished": finished,
             "stop_reason": reason,
         }
-        atomic_save(ckpt, self.run_dir / "checkpoints" / "last.pt")
+        atomic_save(ckpt, self._last_path())
+        return ckpt
+
+    def _last_path(self) -> Path:
+        assert self.run_dir is not None
+        return self.run_dir / "checkpoints" / "last.pt"
 
     # ------------------------------------------------------------------ logging
     def _open_run_dir(self, resumed: bool) -> None:
