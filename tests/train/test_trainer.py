@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -404,3 +406,23 @@ def test_resuming_a_run_that_reached_its_limits_changes_nothing(tmp_path):
     assert (again.best_epoch, again.best_value) == (first.best_epoch, first.best_value)
     assert all(torch.equal(v, weights[k]) for k, v in trainer.model.state_dict().items())
     assert {f: (tmp_path / "run" / f).read_text() for f in files} == files
+
+
+def test_run_files_get_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        train, _ = loaders(n=32)
+        Trainer(SeqRegressor(), quiet(max_epochs=1, run_dir=str(tmp_path)), loss_fn=masked_mse).fit(train)
+    finally:
+        os.umask(umask)
+    for name in ("checkpoints/last.pt", "metrics.csv", "config.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name  # not mkstemp's 0600
+
+
+def test_patience_zero_stops_at_the_first_epoch_without_improvement():
+    train, val = loaders(n=64)
+    h = Trainer(SeqRegressor(), quiet(lr=1e-2, max_epochs=30, patience=0), loss_fn=masked_mse).fit(train, val)
+    vals = h["val_loss"]
+    assert h.stop_reason == "early_stopping" and len(vals) >= 2
+    assert all(b < a for a, b in itertools.pairwise(vals[:-1]))  # improved every epoch until the last
+    assert vals[-1] >= min(vals[:-1])  # which did not

@@ -36,6 +36,7 @@ class _StreamableLSTM(Protocol):
     proj_size: int
     bidirectional: bool
     zoneout: tuple[float, float]
+    _parameters: dict[str, Any]  # nn.Module's own registry (name -> Parameter or None)
 
     def params(self, layer: int, direction: int = 0) -> LSTMParams: ...
 

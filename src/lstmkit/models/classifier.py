@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -737,17 +736,9 @@ class SequenceClassifier:
             "history": self.history_,
             "members": [{k: v.detach().cpu() for k, v in net.state_dict().items()} for net in self.nets_],
         }
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
-        os.close(fd)
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        from lstmkit.train.checkpoint import atomic_save
+
+        atomic_save(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> SequenceClassifier:

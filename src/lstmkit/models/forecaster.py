@@ -31,7 +31,6 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -847,17 +846,9 @@ class Forecaster(ForecastModel):
             "history": copy.deepcopy(self.history_),
             "members": [{k: v.detach().cpu() for k, v in net.state_dict().items()} for net in self.nets_],
         }
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
-        os.close(fd)
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        from lstmkit.train.checkpoint import atomic_save
+
+        atomic_save(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu", progress: bool = False) -> Forecaster:

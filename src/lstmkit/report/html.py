@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from lstmkit.train.checkpoint import atomic_write_text
+
 __all__ = ["atomic_write_text", "format_table", "metrics_table_html", "run_folder", "write_page"]
 
 _STYLE = """
@@ -20,19 +22,6 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.best td{f
 img{max-width:100%;border:1px solid #eee;margin:0.5em 0}code,pre{background:#f6f6f6;padding:2px 4px}
 .note{color:#555;font-size:0.9em}
 """
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], floatfmt: str = ".3f") -> str:

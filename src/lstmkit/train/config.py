@@ -68,7 +68,8 @@ class TrainConfig:
             ``"val_acc"`` (``None``: ``"val_loss"`` with a validation loader, else
             ``"train_loss"``).
         mode: ``"min"`` or ``"max"``.
-        patience: stop after this many validations without improvement (``None``: never).
+        patience: stop after this many validations without improvement (``0``: at the first one
+            without; ``None``: never).
         min_delta: an improvement must beat the best by more than this.
         restore_best: load the best weights at the end of :meth:`~lstmkit.train.Trainer.fit`.
 

@@ -671,7 +671,12 @@ class Trainer:
                     }
                     atomic_save(resume_point, self._last_path())
                 break
-            if cfg.patience is not None and self.monitor in row and self._wait >= cfg.patience:
+            if (
+                cfg.patience is not None
+                and self.monitor in row
+                and self._wait > 0
+                and self._wait >= cfg.patience
+            ):
                 stop_reason = "early_stopping"
             elif self.should_stop:
                 stop_reason = "callback"
