@@ -96,7 +96,19 @@ def test_bpe_learns_frequent_words_and_spells_rare_ones() -> None:
     pieces = tok.split("slowwidest")  # never seen as a word: spelled in known pieces
     assert len(pieces) > 1 and tok.vocab.unk_id not in tok.vocab.lookup(pieces)
     assert tok.decode(tok.encode("the slowwidest newer")) == "the slowwidest newer"
-    assert tok.decode(tok.encode("lowest zq")).endswith("<unk><unk>")  # unseen characters only
+    assert tok.decode(tok.encode("lowest zq")) == "lowest <unk> <unk>"  # unseen characters only
+    # a word of known characters is never <unk>: a merge the training words always went past
+    # ("rmeture" was only ever part of "fermeture"), a character seen only inside words ("a" at
+    # the end of "ca"), pieces cut by max_size
+    tok = BPETokenizer(num_merges=100).fit(["fermeture"] * 3)
+    assert tok.decode(tok.encode("rmeture fer mute")) == "rmeture fer mute"
+    assert (
+        BPETokenizer(num_merges=0).fit(["abc"]).decode(BPETokenizer(num_merges=0).fit(["abc"]).encode("ca"))
+        == "ca"
+    )
+    small = BPETokenizer(num_merges=50).fit(["slowly slower slowest fast faster"] * 2, max_size=5)
+    assert small.vocab.unk_id not in small.encode("slow faster")
+    assert small.decode(small.encode("slow faster")) == "slow faster"
 
 
 def test_tokenizer_state_roundtrip(tmp_path) -> None:
@@ -174,3 +186,9 @@ def test_batchify_and_stream_batches() -> None:
     assert torch.cat([x for x, _ in chunks], 1).tolist() == rows[:, :-1].tolist()
     with pytest.raises(ValueError, match="too few"):
         batchify([1, 2, 3], 4)
+
+
+def test_word_decoding_restores_quotes_around_words() -> None:
+    w = WordTokenizer(lowercase=False)
+    for text in ["'git apply' failed", 'say "hello" now', "l'homme d'un \"autre\" temps", "(disabled)"]:
+        assert w.join(w.split(text)) == text

@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,6 +253,24 @@ def _kjv_chapters(bible: str = "bible") -> list[str]:
 _FORTUNE_DIR = Path("/usr/share/games/fortunes")
 
 
+def _dedup_key(text: str) -> str:
+    """What makes two texts the same for splitting: case, runs of spaces and trailing
+    punctuation do not count ("No changes." and "no changes" are one text)."""
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .!?:;,…")
+
+
+def _unique(texts: Iterable[str]) -> list[str]:
+    """``texts`` without repeats (by :func:`_dedup_key`), the first kept."""
+    seen: set[str] = set()
+    out = []
+    for t in texts:
+        key = _dedup_key(t)
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
 def _fortunes() -> list[str]:
     root = _FORTUNE_DIR
     if not root.is_dir():
@@ -265,7 +283,7 @@ def _fortunes() -> list[str]:
         entries.extend(e.strip("\n") for e in re.split(r"^%$", text, flags=re.M) if e.strip())
     if not entries:
         raise _missing("fortunes", f"fortune files in {root}")
-    return entries
+    return _unique(entries)  # a fortune in several files would land in several splits
 
 
 def _pydoc_topics() -> list[str]:
@@ -355,8 +373,9 @@ def load_vader(subset: str = "movies", *, binary: bool = True, seed: int = 0) ->
         if len(parts) != 3:
             continue
         text, score = parts[2].strip(), float(parts[1])
-        if text and text not in seen:  # a few texts appear twice; keep the first
-            seen.add(text)
+        key = _dedup_key(text)
+        if text and key not in seen:  # a few texts appear twice (or differ in case only): keep the first
+            seen.add(key)
             rows.append((text, score))
     if binary:
         classes: tuple[str, ...] = ("negative", "positive")
@@ -502,8 +521,8 @@ def load_parallel(name: str = "debian-l10n-fr", *, min_words: int = 1) -> Parall
     if missing:
         raise _missing(name, "; ".join(missing))
     parts: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
-    for src in sorted(seen):
-        parts[_split_of(_stable_hash(src))].append((src, seen[src]))
+    for src in sorted(seen):  # near-duplicates ("No changes." / "No changes") share a split
+        parts[_split_of(_stable_hash(_dedup_key(src)))].append((src, seen[src]))
     # 2/20 held out is 10 %; keep 5 % + 5 %
     return ParallelSplits(name, "en", "fr", parts["train"], parts["valid"], parts["test"])
 

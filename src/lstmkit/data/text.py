@@ -379,7 +379,8 @@ class CharTokenizer(Tokenizer):
 # decoding can glue it back, unlike a free-standing dash or an option's "-l".
 _WORD_RE = re.compile(r"\w+['’](?=\w)|\w+|(?P<hyphen>(?<=\w)-(?=\w))|[^\w\s]", re.UNICODE)
 HYPHEN = "@-@"
-_NO_SPACE_BEFORE = set(".,;:!?)]}%…'’\"")
+_NO_SPACE_BEFORE = set(".,;:!?)]}%…’")
+_QUOTES = set("\"'")  # the same mark opens and closes: odd ones open, even ones close
 _NO_SPACE_AFTER = set("([{$")
 
 
@@ -415,15 +416,24 @@ class WordTokenizer(Tokenizer):
     def join(self, tokens: Sequence[str]) -> str:
         out: list[str] = []
         glue = True
+        open_quotes: set[str] = set()
         for tok in tokens:
             if tok == HYPHEN:
                 out.append("-")
                 glue = True
                 continue
+            if tok in _QUOTES:  # a free-standing quote mark: opening (glued to what follows) or closing
+                closing = tok in open_quotes
+                open_quotes ^= {tok}
+                if out and not glue and not closing:
+                    out.append(" ")
+                out.append(tok)
+                glue = not closing
+                continue
             if out and not glue and not (len(tok) == 1 and tok in _NO_SPACE_BEFORE):
                 out.append(" ")
             out.append(tok)
-            glue = tok[-1] in "'’" or tok in _NO_SPACE_AFTER
+            glue = tok[-1] in "'’" or tok in _NO_SPACE_AFTER  # an elision (l', don') glues on
         return "".join(out)
 
     def _options(self) -> dict[str, Any]:
@@ -522,9 +532,13 @@ class BPETokenizer(Tokenizer):
             where.pop(best, None)
         self._set_merges(merges)
         super().fit(texts, max_size=max_size, min_freq=min_freq)
-        # every training character stays spellable, whatever max_size/min_freq cut
-        base = sorted({ch for w in freq for ch in w[:-1]} | {w[-1] + _EOW for w in freq} | set("".join(freq)))
-        missing = [b for b in base if b not in self.vocab]
+        # every piece that segmenting any word of known characters can produce stays in the
+        # vocabulary, whatever max_size/min_freq cut: each character, inside a word and at its
+        # end, and each merge's product (a new word can stop at a merge the training words went
+        # past), so such a word never becomes <unk>
+        chars = set("".join(freq))
+        base = sorted(chars | {ch + _EOW for ch in chars}) + [a + b for a, b in merges]
+        missing = list(dict.fromkeys(b for b in base if b not in self.vocab))
         if missing:
             counts_kept = self.vocab.counts
             self.vocab = Vocab(self.vocab.itos[len(SPECIALS) :] + missing)
@@ -570,7 +584,10 @@ class BPETokenizer(Tokenizer):
         words: list[str] = []
         cur = ""
         for tok in tokens:
-            if tok.endswith(_EOW):
+            if tok == UNK:  # an unknown piece stands alone: it never glues onto the next word
+                words += [cur, UNK] if cur else [UNK]
+                cur = ""
+            elif tok.endswith(_EOW):
                 words.append(cur + tok[: -len(_EOW)])
                 cur = ""
             else:
