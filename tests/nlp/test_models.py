@@ -135,6 +135,8 @@ def test_filter_logits() -> None:
     assert torch.isfinite(p).tolist() == [False, False, False, False, True]
     t = filter_logits(logits, temperature=0.5)
     torch.testing.assert_close(t, logits * 2)
+    wide = torch.randn(50_000) * 5  # a float32 cumulative sum reaches 1 before the tail
+    assert torch.equal(filter_logits(wide, top_p=1.0), wide)  # top_p = 1 keeps every token
     for bad in ({"temperature": 0.0}, {"top_k": 0}, {"top_p": 1.5}):
         with pytest.raises(ValueError):
             filter_logits(logits, **bad)  # type: ignore[arg-type]

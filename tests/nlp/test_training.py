@@ -279,3 +279,35 @@ def test_sampling_with_overlong_prime_warns_and_empty_prime_works() -> None:
         out = sample_text(lm, tok, "abc" * MAX_PRIME_TOKENS, 5, seed=0)
     assert len(out) == 5
     assert len(sample_text(lm, tok, "", 7, temperature=0)) == 7
+
+
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_streamed_sample_is_the_returned_text(kind) -> None:
+    import io
+
+    from lstmkit.commands.textgen import sample_text
+    from lstmkit.data.text import BPETokenizer, WordTokenizer
+    from lstmkit.models.lm import LanguageModel
+
+    text = "The cat sat on the mat. 'Quiet,' said the dog, \"quiet!\" And the cat's tail-end moved."
+    tok = {
+        "char": CharTokenizer(),
+        "word": WordTokenizer(lowercase=False),
+        "bpe": BPETokenizer(num_merges=20),
+    }[kind]
+    tok.fit([text])
+    torch.manual_seed(0)
+    lm = LanguageModel(len(tok), 8, 8, 1)
+    buf = io.StringIO()
+    out = sample_text(lm, tok, "The cat", 40, seed=3, stream=buf)
+    assert buf.getvalue() == out and len(out) > 0
+
+
+def test_kneser_ney_row_counts_ngrams() -> None:
+    from lstmkit.commands.textgen import ngram_baseline
+
+    text = "abracadabra " * 20
+    row = ngram_baseline(CharTokenizer().fit([text]), text, text[:60], None, 3)
+    # distinct n-grams of orders 1 to 3 in the training text ("a", ..., "ab", ..., "abr", ...)
+    distinct = {text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)}
+    assert row["ngrams"] == len(distinct)

@@ -242,6 +242,7 @@ def sample_text(
         prime_ids = prime_ids[-MAX_PRIME_TOKENS:]
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     out: list[int] = []
+    shown = ""  # what the stream has received: each step writes the new end of the decoded text
     for tok in model.generate(
         prime_ids,
         length,
@@ -255,10 +256,19 @@ def sample_text(
     ):
         out.append(tok)
         if stream is not None:
-            piece = tokenizer.decode([tok]) if tokenizer.kind == "char" else " " + tokenizer.decode([tok])
-            stream.write(piece)
-            stream.flush()
-    return tokenizer.decode(out)
+            text = tokenizer.decode(out)
+            # word and subword decoding may re-glue the end (a piece completing a word, a closing
+            # mark): write only what is settled, all but the last word, then the rest at the end
+            settled = text[: text.rfind(" ") + 1] if tokenizer.kind != "char" else text
+            if settled.startswith(shown) and len(settled) > len(shown):
+                stream.write(settled[len(shown) :])
+                stream.flush()
+                shown = settled
+    text = tokenizer.decode(out)
+    if stream is not None:
+        stream.write(text[len(shown) :] if text.startswith(shown) else "\n" + text)
+        stream.flush()
+    return text
 
 
 def ngram_baseline(
@@ -266,7 +276,8 @@ def ngram_baseline(
 ) -> dict[str, float]:
     """Fit an interpolated Kneser-Ney model of ``order`` on the training tokens (the same
     tokenization as the LSTM's), tune its discount on the first 50,000 validation tokens and
-    measure bits per token on valid and test. The "params" column reports its n-gram contexts."""
+    measure bits per token on valid and test. The "params" column reports its n-grams (distinct,
+    of every order up to ``order``)."""
     from lstmkit.baselines.ngram import KneserNeyLM
 
     start = time.perf_counter()
@@ -281,7 +292,7 @@ def ngram_baseline(
         "d": lm.discount,
         "valid_bits": lm.bits_per_symbol(valid_t),
         "test_bits": lm.bits_per_symbol(toks(test)) if test else float("nan"),
-        "contexts": float(sum(len(c) for c in lm._counts[1:])),
+        "ngrams": float(sum(len(nexts) for c in lm._counts[1:] for nexts in c.values())),
     }
     row["seconds"] = time.perf_counter() - start
     return row
@@ -382,7 +393,7 @@ def _train_cmd(args: argparse.Namespace) -> int:
         rows.append(
             [
                 f"Kneser-Ney {order}-gram (D={row['d']:.2f})",
-                f"{int(row['contexts']):,} n-grams",
+                f"{int(row['ngrams']):,} n-grams",
                 f"{row['seconds']:.0f}",
                 "",
                 "",

@@ -77,9 +77,9 @@ def filter_logits(
         if top_k < out.shape[-1]:
             kth = torch.topk(out, top_k, dim=-1).values[..., -1:]  # (..., 1)
             out = out.masked_fill(out < kth, float("-inf"))
-    if top_p is not None:
-        if not (isinstance(top_p, (int, float)) and 0.0 < top_p <= 1.0):
-            raise ValueError(f"top_p: expected a float in (0, 1], got {top_p!r}")
+    if top_p is not None and not (isinstance(top_p, (int, float)) and 0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p: expected a float in (0, 1], got {top_p!r}")
+    if top_p is not None and top_p < 1.0:  # 1 keeps everything (a float cumsum can reach 1 early)
         sorted_logits, order = torch.sort(out, dim=-1, descending=True)
         cum = torch.softmax(sorted_logits, -1).cumsum(-1)
         drop_sorted = (cum - torch.softmax(sorted_logits, -1)) >= top_p  # mass before this token already >= p
