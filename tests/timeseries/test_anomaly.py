@@ -56,3 +56,28 @@ def test_bad_input() -> None:
         AnomalyDetector("isolation-forest")
     with pytest.raises(RuntimeError, match="call fit"):
         AnomalyDetector().score(np.zeros(100))
+
+
+def test_the_chosen_threshold_gives_the_f1_it_was_chosen_for() -> None:
+    from lstmkit.metrics import precision_recall_f1
+
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        s = np.r_[rng.normal(0, 1, 1000), rng.normal(3, 1, 7)]
+        labels = np.r_[np.zeros(1000, int), np.ones(7, int)]
+        s, labels = np.repeat(s, 4), np.repeat(labels, 4)  # ties, as downsample=4 makes them
+        t = AnomalyDetector._best_f1_threshold(s, labels)
+        deployed = precision_recall_f1(labels, s > t)[2]  # how predict() and evaluate() flag
+        cands = np.unique(np.quantile(s, np.linspace(0.5, 0.9999, 400)))
+        assert deployed == max(precision_recall_f1(labels, s > c)[2] for c in cands)
+
+
+def test_context_with_other_channels_and_short_input_are_named() -> None:
+    det = AnomalyDetector("forecast", window=8, downsample=4, max_epochs=1, progress=False)
+    signal = np.sin(np.arange(400) / 5)
+    det.fit(signal)
+    with pytest.raises(ValueError, match="context: expected 1 channels like values, got 2"):
+        det.score(signal[:100], context=np.zeros((50, 2)))
+    ae = AnomalyDetector("autoencoder", window=8, downsample=4, max_epochs=1, progress=False).fit(signal)
+    with pytest.raises(ValueError, match=r"values: 20 samples \(5 after downsampling by 4\)"):
+        ae.score(signal[:20])

@@ -148,3 +148,42 @@ def test_cross_validation_never_trains_on_the_held_out_fold(monkeypatch) -> None
     for f, trained_on in enumerate(seen):
         held = set(np.flatnonzero(cv.folds[0] == f).tolist())
         assert trained_on == set(range(12)) - held
+
+
+def test_lstm_fcn_padding_does_not_change_training_either() -> None:
+    torch.manual_seed(0)
+    net = LSTMFCN(2, 3, max_length=20, hidden_size=4, shuffle=False, dropout=0.0).train()
+    x, lengths = torch.randn(4, 10, 2), torch.tensor([10, 7, 5, 3])
+    a = net(x, lengths)
+    stats = [b.running_mean.clone() for b in net.modules() if isinstance(b, torch.nn.BatchNorm1d)]
+    torch.manual_seed(0)
+    net2 = LSTMFCN(2, 3, max_length=20, hidden_size=4, shuffle=False, dropout=0.0).train()
+    b = net2(torch.cat([x, torch.full((4, 10, 2), 5.0)], 1), lengths)  # wider, garbage padding
+    assert torch.allclose(a, b, atol=1e-5)  # batch statistics over real steps only
+    stats2 = [b.running_mean for b in net2.modules() if isinstance(b, torch.nn.BatchNorm1d)]
+    assert all(torch.allclose(s, t, atol=1e-6) for s, t in zip(stats, stats2))
+
+
+def test_classifier_is_independent_of_how_wide_the_data_was_padded() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 8, 1)).astype(np.float32)
+    lengths = rng.integers(4, 9, 12)
+    y = np.arange(12) % 2
+    wide = np.concatenate([x, np.zeros((12, 6, 1), np.float32)], 1)
+    kw = {"max_epochs": 2, "progress": False, "hidden_size": 4}
+    p1 = SequenceClassifier("lstm-fcn", **kw).fit(x, y, lengths).predict_proba(x, lengths)
+    p2 = SequenceClassifier("lstm-fcn", **kw).fit(wide, y, lengths).predict_proba(wide, lengths)
+    assert np.allclose(p1, p2, atol=1e-5)
+
+
+def test_labels_must_be_class_indices() -> None:
+    clf = SequenceClassifier("lstm", max_epochs=1, progress=False)
+    x = np.zeros((4, 5, 1))
+    with pytest.raises(TypeError, match=r"y: expected integer class indices .* np.unique"):
+        clf.fit(x, np.array([0.2, 1.7, 0.0, 1.0]))
+    with pytest.raises(TypeError, match="y: expected integer class indices"):
+        clf.fit(x, np.array(["a", "b", "a", "b"]))
+    with pytest.raises(ValueError, match=r"none has \[0\] \(labels 1..K\?"):
+        clf.fit(x, np.array([1, 2, 1, 2]))
+    with pytest.raises(ValueError, match=r"none has \[0\]"):
+        clf.cross_validate(x, np.array([1, 2, 1, 2]), folds=2)

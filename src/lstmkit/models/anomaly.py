@@ -4,11 +4,11 @@ Two scores, both learned from normal data only:
 
 * ``method="autoencoder"`` (:class:`LSTMAutoencoder`, after Malhotra et al. 2016, EncDec-AD):
   an encoder LSTM compresses a window of ``W`` samples into its final state, a decoder LSTM
-  rebuilds the window from it; a sample's score is its squared reconstruction error averaged
-  over the windows that cover it.
+  rebuilds the window from it; a sample's score is its reconstruction error (absolute by
+  default, ``error="squared"`` for squared) averaged over the windows that cover it.
 * ``method="forecast"`` (:class:`NextStepLSTM`, after Malhotra et al. 2015): an LSTM predicts
-  every next sample; a sample's score is its squared one-step residual, in units of the
-  training residuals' variance.
+  every next sample; a sample's score is its one-step residual (absolute or squared, as
+  ``error`` says), in units of the training residuals' spread.
 
 Scores are smoothed by a centred moving average of ``smooth`` samples (an anomaly is usually a
 stretch, not one sample). The threshold is chosen on validation data: the value that
@@ -395,7 +395,8 @@ class AnomalyDetector:
         from lstmkit.metrics import precision_recall_f1
 
         cands = np.unique(np.quantile(scores, np.linspace(0.5, 0.9999, 400)))
-        f1s = [precision_recall_f1(labels.astype(int), scores >= c)[2] for c in cands]
+        # the same comparison as predict() and evaluate(): flagged means above the threshold
+        f1s = [precision_recall_f1(labels.astype(int), scores > c)[2] for c in cands]
         return float(cands[int(np.argmax(f1s))])
 
     # ------------------------------------------------------------------ scoring
@@ -415,7 +416,10 @@ class AnomalyDetector:
             assert self.resid_var_ is not None
             return err / self.resid_var_
         if t < cfg.window:
-            raise ValueError(f"values: {t} samples are shorter than the window of {cfg.window}")
+            raise ValueError(
+                f"values: {t * cfg.downsample} samples ({t} after downsampling by {cfg.downsample}) "
+                f"are shorter than the window of {cfg.window} downsampled samples"
+            )
         wins = self._windows(xs, 1)  # (N, W, C)
         total = np.zeros((t, c))
         count = np.zeros((t, 1))
@@ -448,6 +452,8 @@ class AnomalyDetector:
         full = raw
         if context is not None:
             ctx = _as_signal("context", context)
+            if ctx.shape[1] != raw.shape[1]:
+                raise ValueError(f"context: expected {raw.shape[1]} channels like values, got {ctx.shape[1]}")
             keep = (len(ctx) // cfg.downsample) * cfg.downsample  # whole blocks only
             keep = min(keep, 8 * cfg.window * cfg.downsample)
             if keep:

@@ -177,6 +177,29 @@ class LSTMClassifier(nn.Module):
         return self.head(self.drop(self.features(x, lengths)))  # (N, K)
 
 
+def _masked_batch_norm(bn: nn.BatchNorm1d, x: Tensor, m: Tensor) -> Tensor:
+    """``bn`` (N, F, L) -> (N, F, L) with the batch statistics of training mode (and the running
+    averages) taken over the real steps of the (N, 1, L) 0/1 mask ``m`` only; as ``bn`` itself
+    when every step is real, and in evaluation mode (running statistics)."""
+    if not bn.training or not bn.track_running_stats or bool(m.all()):
+        return bn(x)
+    count = m.sum() * 1.0  # real (sequence, step) positions
+    mean = (x * m).sum((0, 2)) / count  # (F,)
+    centred = (x - mean[None, :, None]) * m
+    var = (centred**2).sum((0, 2)) / count  # biased, as batch norm normalizes with
+    assert bn.running_mean is not None and bn.running_var is not None
+    with torch.no_grad():
+        momentum = 0.1 if bn.momentum is None else bn.momentum
+        bn.running_mean.lerp_(mean.detach(), momentum)
+        bn.running_var.lerp_(var.detach() * count / (count - 1).clamp(min=1), momentum)
+        if bn.num_batches_tracked is not None:
+            bn.num_batches_tracked += 1
+    out = (x - mean[None, :, None]) / torch.sqrt(var + bn.eps)[None, :, None]
+    if bn.affine:
+        out = out * bn.weight[None, :, None] + bn.bias[None, :, None]
+    return out
+
+
 class LSTMFCN(nn.Module):
     r"""LSTM-FCN of Karim et al. (2018).
 
@@ -264,7 +287,10 @@ class LSTMFCN(nn.Module):
         m = mask[:, None, :].to(x.dtype)  # (N, 1, L)
         conv = x.transpose(1, 2)  # (N, C, L)
         for block in self.fcn:
-            conv = block(conv) * m  # padded steps stay zero, as past the end of a lone sequence
+            pad, conv_layer, norm, act = block.children()  # (pad, Conv1d, BatchNorm1d, ReLU)
+            assert isinstance(norm, nn.BatchNorm1d)
+            # batch statistics over real steps only: padding never changes training either
+            conv = act(_masked_batch_norm(norm, conv_layer(pad(conv)), m)) * m
         f = (conv * m).sum(2) / m.sum(2)  # (N, F) masked global average pooling
         if self.shuffle:
             if length > self.max_length:
@@ -277,6 +303,36 @@ class LSTMFCN(nn.Module):
             _, state = self.lstm(x, lengths=lengths)
         g = self.lstm_drop(state.h[-1])  # (N, H)
         return self.head(torch.cat([f, g], dim=1))  # (N, K)
+
+
+def _class_indices(y: Any, n: int) -> np.ndarray:
+    """``y`` as (n,) int64 class indices 0..K-1, every class present; a clear error otherwise."""
+    labels = np.asarray(y)
+    if labels.shape != (n,):
+        raise ValueError(f"y: expected {n} labels (one per sequence), got shape {tuple(labels.shape)}")
+    integral = labels.dtype.kind in "iu" or (
+        labels.dtype.kind == "f"
+        and bool(np.isfinite(labels).all())
+        and bool((labels == np.round(labels)).all())
+    )
+    if not integral:
+        raise TypeError(
+            f"y: expected integer class indices 0..K-1, got dtype {labels.dtype} (e.g. "
+            f"{labels[:3].tolist()}); map labels to indices with np.unique(y, return_inverse=True)"
+        )
+    labels = labels.astype(np.int64)
+    if (labels < 0).any():
+        raise ValueError("y: expected class indices >= 0")
+    k = int(labels.max()) + 1
+    if k < 2:
+        raise ValueError("y: expected at least two classes")
+    absent = sorted(set(range(k)) - set(np.unique(labels).tolist()))
+    if absent:
+        raise ValueError(
+            f"y: expected every class 0..{k - 1} to have sequences, none has {absent} (labels 1..K? "
+            "map them with np.unique(y, return_inverse=True))"
+        )
+    return labels
 
 
 # ---------------------------------------------------------------------- cross-validation
@@ -519,8 +575,9 @@ class SequenceClassifier:
         real = np.arange(length)[None, :] < lens[:, None]  # (N, L)
         if not np.isfinite(arr[real]).all():
             raise ValueError("x: contains NaN or infinite values inside the sequences")
-        arr = np.where(real[..., None], arr, 0.0).astype(np.float32)
-        return torch.from_numpy(arr), torch.from_numpy(lens)
+        arr = np.where(real[..., None], arr, 0.0).astype(np.float32)[:, : int(lens.max())]  # no wider
+        # than the longest sequence: how far an array was padded never matters
+        return torch.from_numpy(np.ascontiguousarray(arr)), torch.from_numpy(lens)
 
     def _standardize(self, x: Tensor, lengths: Tensor) -> Tensor:
         mean = torch.tensor(self.meta_["mean"], dtype=x.dtype)
@@ -537,16 +594,8 @@ class SequenceClassifier:
         from lstmkit.train import Callback, TrainConfig, Trainer
 
         xt, lt = self._arrays(x, lengths)
-        yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        if yt.shape != (xt.shape[0],):
-            raise ValueError(
-                f"y: expected {xt.shape[0]} labels (one per sequence), got shape {tuple(yt.shape)}"
-            )
-        if bool((yt < 0).any()):
-            raise ValueError("y: expected class indices >= 0")
+        yt = torch.from_numpy(_class_indices(y, xt.shape[0]))
         num_classes = int(yt.max()) + 1
-        if num_classes < 2:
-            raise ValueError("y: expected at least two classes")
         real = (torch.arange(xt.shape[1])[None, :] < lt[:, None])[..., None].expand_as(xt)
         per_channel = [xt[..., c][real[..., c]] for c in range(xt.shape[2])]
         mean = [float(v.mean()) for v in per_channel]
@@ -649,16 +698,9 @@ class SequenceClassifier:
             >>> cv.accuracy, cv.log_loss
         """
         xt, lt = self._arrays(x, lengths)
-        labels = np.asarray(y)
-        if labels.shape != (xt.shape[0],):
-            raise ValueError(
-                f"y: expected {xt.shape[0]} labels (one per sequence), got shape {tuple(labels.shape)}"
-            )
+        labels = _class_indices(y, xt.shape[0])
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise ValueError(f"repeats: expected an int >= 1, got {repeats!r}")
-        labels = labels.astype(np.int64)
-        if (labels < 0).any():
-            raise ValueError("y: expected class indices >= 0")
         k = int(labels.max()) + 1
         t0 = time.perf_counter()
         x_np, l_np = xt.numpy(), lt.numpy()
@@ -695,15 +737,15 @@ class SequenceClassifier:
             raise ValueError(
                 f"x: expected {self.meta_['channels']} channels like the training data, got {xt.shape[2]}"
             )
-        if (
-            self.config.architecture == "lstm-fcn"
-            and self.config.shuffle
-            and xt.shape[1] > self.meta_["max_length"]
-        ):
-            xt, lt = xt[:, : self.meta_["max_length"]], lt.clamp(max=self.meta_["max_length"])
+        longest = self.meta_["max_length"]
+        if self.config.architecture == "lstm-fcn" and self.config.shuffle and xt.shape[1] > longest:
             log.warning(
-                "x: sequences cut to the training length %d (dimension shuffle)", self.meta_["max_length"]
+                "x: %d sequences longer than the longest training sequence (%d steps) cut to it "
+                "(the dimension shuffle reads a whole series as one step of that size)",
+                int((lt > longest).sum()),
+                longest,
             )
+            xt, lt = xt[:, :longest], lt.clamp(max=longest)
         xs = self._standardize(xt, lt)
         dev = self._device()
         probs = np.zeros((xt.shape[0], self.meta_["num_classes"]))
