@@ -75,3 +75,30 @@ def test_tune_cli_writes_results(tmp_path, capsys):
     best = json.loads((out / "best.json").read_text())
     assert best["best_params"]["hidden"] in (4, 8) and best["best_value"] > 0
     assert len((out / "trials.csv").read_text().splitlines()) == 4
+
+
+def test_continual_reber_is_one_stream_checked_every_eval_every_strings(monkeypatch):
+    import lstmkit.commands.experiment as exp
+
+    checks, fresh_states = [], []
+    judge_stream = exp._judge_stream
+    forward = exp.SequenceModel.forward
+
+    def counting_judge(model, task, stream):
+        checks.append(len(stream))
+        return judge_stream(model, task, stream)
+
+    def watching_forward(self, x, state=None, lengths=None):
+        if self.training:
+            fresh_states.append(state is None)
+        return forward(self, x, state, lengths)
+
+    monkeypatch.setattr(exp, "_judge_stream", counting_judge)
+    monkeypatch.setattr(exp.SequenceModel, "forward", watching_forward)
+    res = run_experiment("continual-reber", cell="classic", seeds=[0], hidden=4, max_sequences=6000,
+                         eval_every=2000, time_limit=120)  # fmt: skip
+    seed = res.seeds[0]
+    assert not seed.success and 6000 <= seed.sequences < 6100
+    # checks at 2,000, 4,000 and 6,000 strings (5 streams each), then the test streams
+    assert checks[:3] == [5, 5, 5] and len(checks) == 4
+    assert fresh_states[0] and not any(fresh_states[1:])  # the stream never restarts

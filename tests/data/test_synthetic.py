@@ -260,3 +260,16 @@ def test_seeded_and_bad_arguments():
         AddingProblem(T=5)
     with pytest.raises(ValueError, match="prediction"):
         AddingProblem().correct(torch.zeros(4, 3, 1), a)
+
+
+def test_continual_reber_counts_strings_once_their_last_symbol_is_emitted() -> None:
+    task = ContinualReber()
+    segments = task.segments(4, 50, torch.Generator().manual_seed(0))
+    streams = [""] * 4
+    for _ in range(6):
+        batch = next(segments)
+        for row in range(4):
+            streams[row] += "".join(REBER_SYMBOLS[int(i)] for i in batch.inputs[row].argmax(-1))
+        # complete embedded strings emitted so far, by the independent acceptor
+        complete = sum(sum(1 for _ in EMBEDDED_RE.finditer(text)) for text in streams)
+        assert batch.info["strings_done"] == complete

@@ -404,6 +404,12 @@ class _Batches:
             yield self.draw()
 
 
+def _scores(task: syn.Task, logits: Tensor) -> Tensor:
+    """What ``task.correct`` judges: the outputs, except that the Reber tasks rank the logits
+    (the same order as their sigmoids, without the ties of sigmoids saturated at 1.0)."""
+    return logits if isinstance(task, (syn.EmbeddedReber, syn.ContinualReber)) else activate(task, logits)
+
+
 @torch.no_grad()
 def _judge(
     model: nn.Module, task: syn.Task, batch: syn.SyntheticBatch, chunk: int = 512
@@ -414,7 +420,7 @@ def _judge(
     for start in range(0, n, chunk):
         part = _slice(batch, start, min(start + chunk, n))
         logits, _ = model(part.inputs, None, part.lengths)
-        wrong += int((~task.correct(activate(task, logits), part)).sum())
+        wrong += int((~task.correct(_scores(task, logits), part)).sum())
         loss += float(task_loss(task, logits, part.targets, part.mask)) * len(part)
     model.train()
     return wrong, loss / n
@@ -503,31 +509,46 @@ def _run_seed(
             return "time_limit"
         return ""
 
+    def judged_solved(model: nn.Module) -> bool:
+        """The check of the tasks judged on fixed sets (Reber) or streams (continual Reber)."""
+        if sets is not None:
+            return all(_judge(model, task, s)[0] == 0 for s in sets)
+        assert check_streams is not None  # 5 streams of `strings` strings, none with an error
+        return _judge_stream(model, task, check_streams)[0] == 0
+
+    next_check = [eval_every]  # continual Reber: checked every `eval_every` strings
+
     class Judge(Callback):
+        def solved(self, trainer: Any) -> None:
+            state["solved_at"], state["stop"] = state["seen"], "solved"
+            trainer.should_stop = True
+
         def on_train_batch_end(self, trainer: Any, out: Any) -> None:
+            if state["stop"]:
+                return  # (called once per TBPTT window: the batch finishes first)
             if sets is None and not continual and len(recent) == window and all(recent):
-                state["solved_at"], state["stop"] = state["seen"], "solved"
-                trainer.should_stop = True
+                self.solved(trainer)
                 return
             reason = out_of_budget()
+            if continual and (state["seen"] >= next_check[0] or reason):
+                while next_check[0] <= state["seen"]:
+                    next_check[0] += eval_every
+                if judged_solved(trainer.model):
+                    self.solved(trainer)
+                    return
+            elif reason and sets is not None and judged_solved(trainer.model):
+                self.solved(trainer)  # the final weights are judged too
+                return
             if reason:
                 state["stop"] = reason
                 trainer.should_stop = True
 
         def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
-            if state["stop"]:
-                return
-            if sets is not None:
-                ok = all(_judge(trainer.model, task, s)[0] == 0 for s in sets)
-            elif check_streams is not None:  # 5 streams of `strings` strings, none with an error
-                ok = _judge_stream(trainer.model, task, check_streams)[0] == 0
-            else:
-                return
-            if ok:
-                state["solved_at"], state["stop"] = state["seen"], "solved"
-                trainer.should_stop = True
+            if not state["stop"] and sets is not None and judged_solved(trainer.model):
+                self.solved(trainer)
 
-    per_epoch = max(1, eval_every // batch_size)
+    # continual Reber is one endless epoch: its streams (and the carried state) never restart
+    per_epoch = 10**12 if continual else max(1, eval_every // batch_size)
     cfg = TrainConfig(
         optimizer="adam",
         lr=lr,

@@ -325,19 +325,20 @@ class ContinualReber(Task):
     def segments(self, n: int, length: int, generator: torch.Generator | None = None) -> Any:
         """Endless segments (``SyntheticBatch`` of ``n`` rows, ``length`` steps) of ``n``
         never-ending streams; ``info["strings_done"]`` counts the strings completed so far."""
-        buffers = [("", []) for _ in range(_check_n(n))]
-        done = 0
+        buffers: list[tuple[str, list[set[str]], list[int]]] = [("", [], []) for _ in range(_check_n(n))]
+        done = 0  # strings whose last symbol has been emitted
         while True:
             texts, sets = [], []
             for i in range(n):
-                text, nxt = buffers[i]
+                text, nxt, ends = buffers[i]
                 while len(text) < length:
                     more, more_sets = self._stream(1, generator)
                     text, nxt = text + more, nxt + more_sets
-                    done += 1
+                    ends.append(len(text))
+                done += sum(e <= length for e in ends)
                 texts.append(text[:length])
                 sets.append(nxt[:length])
-                buffers[i] = (text[length:], nxt[length:])
+                buffers[i] = (text[length:], nxt[length:], [e - length for e in ends if e > length])
             inputs, targets, mask, lengths = _reber_encode(texts, sets)
             yield SyntheticBatch(inputs, targets, mask, lengths, {"strings_done": done})
 

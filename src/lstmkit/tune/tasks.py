@@ -61,6 +61,7 @@ def synthetic_objective(
             recurrent_dropout=params["recurrent_dropout"],
             zoneout=params["zoneout"],
             weight_drop=params["weight_drop"],
+            memory_bias=spec.memory_bias,  # as `lstmkit experiment` runs it
         )
         batch = params["batch_size"]
 
