@@ -124,3 +124,42 @@ def test_classify_and_detect_commands(tmp_path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "ROC-AUC" in out
     assert (tmp_path / "detect-mitdb" / "scores.png").is_file()
+
+
+def test_user_errors_exit_cleanly_and_never_touch_other_runs(tmp_path, caplog, capsys) -> None:
+    csv = tmp_path / "d.csv"
+    write_csv(csv, 60)
+    base = ["run", "--csv", str(csv), "--target", "sales", "--time", "month", "--ensemble", "1",
+            "--max-epochs", "1", "--windows", "1", "--horizon", "3", "--baselines", "seasonal_naive",
+            "--no-progress", "--out", str(tmp_path / "runs")]  # fmt: skip
+    other = tmp_path / "runs" / "other"
+    other.mkdir(parents=True)
+    (other / "keep.txt").write_text("keep")
+    for name in (".", "..", "a/b"):
+        assert main([*base, "--name", name]) == 1
+        assert "--name: expected a folder name" in caplog.text
+    assert (other / "keep.txt").read_text() == "keep"
+    (tmp_path / "runs" / "afile").write_text("mine")
+    assert main([*base, "--name", "afile"]) == 1  # a file in the way: an error, not replaced
+    assert "exists and is not a folder" in caplog.text
+    assert (tmp_path / "runs" / "afile").read_text() == "mine"
+    assert main([*base, "--name", "ok"]) == 0
+    assert (tmp_path / "runs" / "ok").stat().st_mode & 0o077 == 0o077 & ~_umask()  # not 0700
+    assert main([*base, "--name", "h0", "--horizon", "0"]) == 1
+    assert "expected values >= 1" in caplog.text
+    assert main(["forecast", "--csv", str(csv), "--target", "sales", "--time", "month",
+                 "--load", str(csv)]) == 1  # fmt: skip
+    assert "not a saved lstmkit Forecaster" in caplog.text
+    fit = ["forecast", "--csv", str(csv), "--target", "sales", "--time", "month", "--ensemble", "1",
+           "--max-epochs", "1", "--no-progress"]  # fmt: skip
+    assert main([*fit, "--save", str(tmp_path)]) == 1
+    assert "Is a directory" in caplog.text  # an OSError: one line, no traceback
+    assert main(["demo", "--length", "1"]) == 1
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

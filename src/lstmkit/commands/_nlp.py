@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from lstmkit.data.text import Tokenizer, read_text, tokenizer_from_state
@@ -99,7 +98,9 @@ def load_bundle(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, 
         p = p / "model.pt"
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint: no file at {p} (train first, or pass --checkpoint)")
-    bundle = torch.load(p, map_location="cpu", weights_only=True)
+    from lstmkit.train.checkpoint import load_file
+
+    bundle = load_file(p, "an lstmkit model bundle")
     if not isinstance(bundle, dict) or bundle.get("format") != f"lstmkit-{kind}":
         got = bundle.get("format") if isinstance(bundle, dict) else type(bundle).__name__
         raise ValueError(f"checkpoint: {p} is not an lstmkit {kind} model (format {got!r})")

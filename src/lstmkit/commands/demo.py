@@ -54,6 +54,8 @@ class _Regressor(nn.Module):
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.length < 2 or args.steps < 1:
+        raise ValueError(f"--length, --steps: expected >= 2 and >= 1, got {args.length} and {args.steps}")
     gen = torch.Generator().manual_seed(args.seed + 1)
     x_test, y_test = adding_batch(512, args.length, gen)
     baseline = float(((y_test - y_test.mean()) ** 2).mean())

@@ -61,7 +61,8 @@ def detect_main(args: argparse.Namespace) -> int:
         )
     a = int(len(x) * args.train)
     b = int(len(x) * (args.train + args.val))
-    down = args.downsample or (max(1, round(data.sample_rate / 90)) if data.sample_rate else 1)
+    auto = max(1, round(data.sample_rate / 90)) if data.sample_rate else 1
+    down = auto if args.downsample is None else args.downsample
     if labels is not None and labels[:a].any():
         log.warning("the training part holds %d labelled anomalous samples", int(labels[:a].sum()))
     t0 = time.perf_counter()

@@ -644,14 +644,14 @@ def run_experiment(
     options = {**spec.options, **(task_options or {})}
     task = spec.task(**options)
     settings = {
-        "hidden": hidden or spec.hidden,
-        "batch_size": batch_size or spec.batch_size,
-        "lr": lr or spec.lr,
-        "max_sequences": max_sequences or spec.max_sequences,
-        "time_limit": time_limit or spec.time_limit,
-        "window": window or spec.window,
-        "eval_every": eval_every or spec.eval_every,
-        "test_size": test_size or spec.test_size,
+        "hidden": spec.hidden if hidden is None else hidden,
+        "batch_size": spec.batch_size if batch_size is None else batch_size,
+        "lr": spec.lr if lr is None else lr,
+        "max_sequences": spec.max_sequences if max_sequences is None else max_sequences,
+        "time_limit": spec.time_limit if time_limit is None else time_limit,
+        "window": spec.window if window is None else window,
+        "eval_every": spec.eval_every if eval_every is None else eval_every,
+        "test_size": spec.test_size if test_size is None else test_size,
         "memory_bias": spec.memory_bias if memory_bias is None else memory_bias,
     }
     for key, value in settings.items():

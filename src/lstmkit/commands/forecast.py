@@ -47,9 +47,9 @@ def forecast_main(args: argparse.Namespace) -> int:
         if args.backtest:
             raise ValueError("--backtest: refits the model at every origin; it cannot be used with --load")
         model = Forecaster.load(args.load, device=args.device, progress=progress)
-        horizon = args.horizon or model.horizon
+        horizon = args.horizon if args.horizon is not None else model.horizon
     else:
-        horizon = args.horizon or default_horizon(series)
+        horizon = args.horizon if args.horizon is not None else default_horizon(series)
         model = forecaster_from_args(args, horizon, progress)
         if args.backtest:
             from lstmkit.baselines import make_baseline
@@ -60,10 +60,11 @@ def forecast_main(args: argparse.Namespace) -> int:
             for m in [model, *(make_baseline(b) for b in ("seasonal_naive", "arima", "ets"))]:
                 r = backtest(m, series, horizon, start=start, refit=True, progress=progress)
                 rows.append({"model": m.name, **r.metrics()})
-            print(
+            print(  # to stderr: stdout is the forecast CSV, clean for `> forecast.csv`
                 format_table(
                     rows, ["model", "MASE", "sMAPE", "MAE", "RMSE", "CRPS", "coverage80", "coverage95"]
-                )
+                ),
+                file=sys.stderr,
             )
         model.fit(series)
         if args.save:

@@ -9,6 +9,7 @@ Works on a bundled dataset (``--dataset airline``, the default) or a user's CSV 
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import os
 import platform
@@ -213,8 +214,14 @@ def run_main(args: argparse.Namespace) -> int:
     series, base_name = series_from_args(args)
     slist = as_series_list(series)
     main = max(slist, key=len)
-    horizon = args.horizon or default_horizon(series)
-    stride = args.stride or horizon
+    if args.name is not None and (args.name in ("", ".", "..") or any(c in args.name for c in "/\\")):
+        raise ValueError(
+            f"--name: expected a folder name (no path separators, not . or ..), got {args.name!r}"
+        )
+    horizon = args.horizon if args.horizon is not None else default_horizon(series)
+    stride = args.stride if args.stride is not None else horizon
+    if horizon < 1 or stride < 1:
+        raise ValueError(f"--horizon, --stride: expected values >= 1, got {horizon} and {stride}")
     start = backtest_start(main, horizon, args.windows, stride, "--windows")
     progress = not args.no_progress
     label = (
@@ -316,8 +323,8 @@ def run_main(args: argparse.Namespace) -> int:
         write_json(os.path.join(tmp, "metrics.json"), summary)
         cfg = final.config
         intro = (
-            f"<p>{main.description or main.name}: {len(main)} observations, "
-            f"frequency {main.freq or 'integer steps'}, season {main.season}.</p>"
+            f"<p>{html.escape(main.description or main.name)}: {len(main)} observations, "
+            f"frequency {html.escape(str(main.freq or 'integer steps'))}, season {main.season}.</p>"
             f"<p class='note'>Backtest: expanding window, {args.windows} origins "
             f"{stride} steps apart, horizon {horizon}; every model forecasts the same windows; "
             "metrics are means over windows (MASE scaled by the in-sample seasonal naive error of each "

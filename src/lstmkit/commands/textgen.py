@@ -309,7 +309,19 @@ def _load_texts(args: argparse.Namespace) -> tuple[str, str, str | None, str]:
     return corpus.train, corpus.valid, corpus.test, args.corpus
 
 
+def _ngram_orders(text: str | None) -> list[int]:
+    """``--ngram-orders`` as ints >= 1 (checked before any training)."""
+    try:
+        orders = [int(o) for o in text.split(",") if o.strip()] if text else []
+    except ValueError:
+        orders = [0]
+    if any(o < 1 for o in orders):
+        raise ValueError(f"--ngram-orders: expected comma-separated ints >= 1, got {text!r}")
+    return orders
+
+
 def _train_cmd(args: argparse.Namespace) -> int:
+    orders = _ngram_orders(args.ngram_orders)
     if args.threads:
         torch.set_num_threads(args.threads)
     train, valid, test, name = _load_texts(args)
@@ -387,7 +399,6 @@ def _train_cmd(args: argparse.Namespace) -> int:
             f"{test_bits:.3f}" if test_bits is not None else "-",
         ]
     ]
-    orders = [int(o) for o in args.ngram_orders.split(",") if o.strip()] if args.ngram_orders else []
     for order in orders:
         row = ngram_baseline(tokenizer, train, valid, test, order)
         rows.append(

@@ -349,6 +349,8 @@ def write_attention_report(
 
 
 def _train_cmd(args: argparse.Namespace) -> int:
+    if args.beam < 1:  # checked before the training, not after it
+        raise ValueError(f"--beam: expected an int >= 1, got {args.beam}")
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_numbers() if args.pairs == "numbers-en-fr" else load_parallel(args.pairs)

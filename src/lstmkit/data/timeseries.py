@@ -395,6 +395,11 @@ def from_pandas(
             log.warning("index: time stamps were not sorted; sorted them")
             frame = frame.sort_index()
         inferred = frame.index.freqstr or (pd.infer_freq(frame.index) if len(frame) >= 3 else None)
+        if freq is None and inferred is None and len(frame) < 3:
+            raise ValueError(
+                f"index: {len(frame)} time stamps are too few to tell the frequency; pass freq= "
+                "(e.g. 'D'), or give a longer series"
+            )
         if freq is None and inferred is None:
             steps = pd.Series(frame.index).diff().value_counts()
             raise ValueError(

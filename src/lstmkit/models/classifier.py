@@ -786,7 +786,9 @@ class SequenceClassifier:
     def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> SequenceClassifier:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        from lstmkit.train.checkpoint import load_file
+
+        payload = load_file(path, "a saved lstmkit SequenceClassifier")
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"path: {os.fspath(path)!r} is not a saved lstmkit SequenceClassifier")
         config = dict(payload["config"])

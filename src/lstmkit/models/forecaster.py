@@ -855,7 +855,9 @@ class Forecaster(ForecastModel):
         """Read a forecaster written by :meth:`save` onto ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``)."""
         if not os.path.isfile(path):
             raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        from lstmkit.train.checkpoint import load_file
+
+        payload = load_file(path, "a saved lstmkit Forecaster")
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"path: {os.fspath(path)!r} is not a saved lstmkit Forecaster")
         if payload["version"] > FORMAT_VERSION:

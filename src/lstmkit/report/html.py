@@ -90,8 +90,19 @@ def run_folder(path: str | os.PathLike[str]) -> Iterator[str]:
     """
     final = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(final)
+    if final in (os.path.abspath(os.curdir), os.path.dirname(final) + os.sep) or os.path.abspath(
+        os.curdir
+    ).startswith(final + os.sep):
+        raise ValueError(
+            f"run folder: {os.fspath(path)!r} is the current folder or holds it; name a run folder"
+        )
+    if os.path.exists(final) and not os.path.isdir(final):
+        raise FileExistsError(f"run folder: {os.fspath(path)!r} exists and is not a folder")
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(final)}-")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report folder is readable as others are
     try:
         yield tmp
     except BaseException:

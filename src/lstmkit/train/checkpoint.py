@@ -62,12 +62,24 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def load_file(path: str | os.PathLike[str], what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU (no code is executed), with a clear
+    ``ValueError`` naming ``what`` was expected when the file is something else."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{os.fspath(path)}: not {what} ({first})") from exc
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a checkpoint written by the trainer (``weights_only``: no code is executed)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: no file at {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = load_file(path, "an lstmkit trainer checkpoint")
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"checkpoint: {path} is not an lstmkit trainer checkpoint (no 'model' entry)")
     return ckpt
