@@ -311,3 +311,25 @@ def test_kneser_ney_row_counts_ngrams() -> None:
     # distinct n-grams of orders 1 to 3 in the training text ("a", ..., "ab", ..., "abr", ...)
     distinct = {text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)}
     assert row["ngrams"] == len(distinct)
+
+
+def test_a_failed_textgen_run_leaves_the_previous_run_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    import lstmkit.commands.textgen as textgen
+
+    text = tmp_path / "tiny.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    run = tmp_path / "run"
+    cmd = ["textgen", "train", "--text-file", str(text), "--embed-dim", "8", "--hidden-size", "16",
+           "--layers", "1", "--bptt", "16", "--batch-size", "4", "--max-steps", "3", "--run-dir", str(run),
+           "--no-progress", "--sample-length", "5", "--ngram-orders", "3"]  # fmt: skip
+    assert main(cmd) == 0
+    before = {f.name: f.read_bytes() for f in run.iterdir() if f.is_file()}
+    assert "model.pt" in before
+
+    def late_failure(*args, **kwargs):
+        raise ValueError("disk quota exceeded (simulated, after training)")
+
+    monkeypatch.setattr(textgen, "sample_text", late_failure)
+    assert main(cmd) == 1
+    assert {f.name: f.read_bytes() for f in run.iterdir() if f.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "tiny.txt"]  # no temporary left

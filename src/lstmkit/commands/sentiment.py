@@ -25,6 +25,7 @@ from lstmkit.commands._nlp import (
 from lstmkit.data.corpora import LabelledSplits, load_vader
 from lstmkit.data.text import BPETokenizer, BucketBatchSampler, Tokenizer, WordTokenizer, pad_sequences
 from lstmkit.models.text_classifier import POOLINGS, TextClassifier
+from lstmkit.report.html import run_folder
 
 log = logging.getLogger("lstmkit.sentiment")
 
@@ -259,112 +260,114 @@ def _train_cmd(args: argparse.Namespace) -> int:
     tok: Tokenizer = (
         WordTokenizer(lowercase=True) if args.tokenizer == "word" else BPETokenizer(num_merges=4000)
     )
-    run_dir = args.run_dir or f"runs/sentiment-{args.dataset}"
-    model_kwargs = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
-        "num_layers": args.layers,
-        "bidirectional": not args.unidirectional,
-        "pooling": args.pooling,
-        "dropout": args.dropout,
-        "embed_dropout": args.embed_dropout,
-        "input_dropout": args.input_dropout,
-        "recurrent_dropout": args.recurrent_dropout,
-    }
-    if args.ensemble < 1:
-        raise ValueError(f"--ensemble: expected an int >= 1, got {args.ensemble}")
-    members: list[ClassifierResult] = []
-    for k in range(args.ensemble):
-        if args.ensemble > 1:
-            log.info("ensemble member %d of %d (seed %d)", k + 1, args.ensemble, args.seed + k)
-        members.append(
-            train_classifier(
-                data,
-                tokenizer=tok,
-                vocab_size=args.vocab_size,
-                min_freq=args.min_freq,
-                model_kwargs=model_kwargs,
-                lr=args.lr,
-                weight_decay=args.weight_decay,
-                rating_weight=args.rating_weight,
-                batch_size=args.batch_size,
-                epochs=args.epochs,
-                patience=args.patience,
-                max_steps=args.max_steps,
-                time_budget=args.time_budget,
-                budget_clock=args.budget_clock,
-                clip_norm=args.clip_norm,
-                seed=args.seed + k,
-                run_dir=run_dir if k == 0 else f"{run_dir}/member{k}",
-                progress=not args.no_progress,
+    final_dir = args.run_dir or f"runs/sentiment-{args.dataset}"
+    with run_folder(final_dir) as tmp_dir:  # a failed run leaves the old folder as it was
+        run_dir = tmp_dir
+        model_kwargs = {
+            "embed_dim": args.embed_dim,
+            "hidden_size": args.hidden_size,
+            "num_layers": args.layers,
+            "bidirectional": not args.unidirectional,
+            "pooling": args.pooling,
+            "dropout": args.dropout,
+            "embed_dropout": args.embed_dropout,
+            "input_dropout": args.input_dropout,
+            "recurrent_dropout": args.recurrent_dropout,
+        }
+        if args.ensemble < 1:
+            raise ValueError(f"--ensemble: expected an int >= 1, got {args.ensemble}")
+        members: list[ClassifierResult] = []
+        for k in range(args.ensemble):
+            if args.ensemble > 1:
+                log.info("ensemble member %d of %d (seed %d)", k + 1, args.ensemble, args.seed + k)
+            members.append(
+                train_classifier(
+                    data,
+                    tokenizer=tok,
+                    vocab_size=args.vocab_size,
+                    min_freq=args.min_freq,
+                    model_kwargs=model_kwargs,
+                    lr=args.lr,
+                    weight_decay=args.weight_decay,
+                    rating_weight=args.rating_weight,
+                    batch_size=args.batch_size,
+                    epochs=args.epochs,
+                    patience=args.patience,
+                    max_steps=args.max_steps,
+                    time_budget=args.time_budget,
+                    budget_clock=args.budget_clock,
+                    clip_norm=args.clip_norm,
+                    seed=args.seed + k,
+                    run_dir=run_dir if k == 0 else f"{run_dir}/member{k}",
+                    progress=not args.no_progress,
+                )
             )
-        )
-    res = members[0]
-    models = [m.model for m in members]
-    gold = data.test.labels
+        res = members[0]
+        models = [m.model for m in members]
+        gold = data.test.labels
 
-    def scores(ms: list[TextClassifier], part: Any) -> tuple[float, float]:
-        pred, _ = classify(ms, res.tokenizer, part.texts)
-        return sum(p == g for p, g in zip(pred, part.labels)) / len(pred), f1_macro(pred, part.labels, 2)
+        def scores(ms: list[TextClassifier], part: Any) -> tuple[float, float]:
+            pred, _ = classify(ms, res.tokenizer, part.texts)
+            return sum(p == g for p, g in zip(pred, part.labels)) / len(pred), f1_macro(pred, part.labels, 2)
 
-    acc, f1 = scores(models, data.test)
-    save_bundle(
-        Path(run_dir) / "model.pt",
-        kind="sentiment",
-        model=res.model,
-        tokenizers={"text": res.tokenizer},
-        extra={
-            "classes": list(data.classes),
-            "dataset": data.name,
-            "test_acc": acc,
-            "test_f1": f1,
-            # further ensemble members (the first is "model")
-            "members": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models[1:]],
-        },
-    )
-    print(
-        f"{data.name}: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)} texts "
-        f"(binary: mean human rating < 0 vs > 0)"
-    )
-    print(
-        f"{'model':<34}{'params':>10}{'train s':>9}{'epochs':>7}"
-        f"{'valid acc':>11}{'test acc':>10}{'test F1':>9}"
-    )
-    name = f"{'bi' if not args.unidirectional else ''}LSTM {args.hidden_size} + {args.pooling} pooling"
-    for k, m in enumerate(members):
-        t_acc, t_f1 = scores([m.model], data.test)
-        label = f"{name}, seed {args.seed + k}" if args.ensemble > 1 else name
-        print(
-            f"{label:<34}{count_parameters(m.model):>10,}{m.train_seconds:>9.0f}{m.epochs:>7}"
-            f"{m.valid_acc:>11.3f}{t_acc:>10.3f}{t_f1:>9.3f}"
+        acc, f1 = scores(models, data.test)
+        save_bundle(
+            Path(run_dir) / "model.pt",
+            kind="sentiment",
+            model=res.model,
+            tokenizers={"text": res.tokenizer},
+            extra={
+                "classes": list(data.classes),
+                "dataset": data.name,
+                "test_acc": acc,
+                "test_f1": f1,
+                # further ensemble members (the first is "model")
+                "members": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models[1:]],
+            },
         )
-    if args.ensemble > 1:
-        v_acc, _ = scores(models, data.valid)
-        total = sum(m.train_seconds for m in members)
-        label = f"ensemble of {args.ensemble} (mean probs)"
         print(
-            f"{label:<34}{count_parameters(res.model) * args.ensemble:>10,}{total:>9.0f}{'-':>7}"
-            f"{v_acc:>11.3f}{acc:>10.3f}{f1:>9.3f}"
+            f"{data.name}: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)} texts "
+            f"(binary: mean human rating < 0 vs > 0)"
         )
-    if not args.no_baseline:
-        from lstmkit.baselines.bow import BagOfWordsClassifier
+        print(
+            f"{'model':<34}{'params':>10}{'train s':>9}{'epochs':>7}"
+            f"{'valid acc':>11}{'test acc':>10}{'test F1':>9}"
+        )
+        name = f"{'bi' if not args.unidirectional else ''}LSTM {args.hidden_size} + {args.pooling} pooling"
+        for k, m in enumerate(members):
+            t_acc, t_f1 = scores([m.model], data.test)
+            label = f"{name}, seed {args.seed + k}" if args.ensemble > 1 else name
+            print(
+                f"{label:<34}{count_parameters(m.model):>10,}{m.train_seconds:>9.0f}{m.epochs:>7}"
+                f"{m.valid_acc:>11.3f}{t_acc:>10.3f}{t_f1:>9.3f}"
+            )
+        if args.ensemble > 1:
+            v_acc, _ = scores(models, data.valid)
+            total = sum(m.train_seconds for m in members)
+            label = f"ensemble of {args.ensemble} (mean probs)"
+            print(
+                f"{label:<34}{count_parameters(res.model) * args.ensemble:>10,}{total:>9.0f}{'-':>7}"
+                f"{v_acc:>11.3f}{acc:>10.3f}{f1:>9.3f}"
+            )
+        if not args.no_baseline:
+            from lstmkit.baselines.bow import BagOfWordsClassifier
 
-        start = time.perf_counter()
-        bow = BagOfWordsClassifier().fit(
-            data.train.texts, data.train.labels, data.valid.texts, data.valid.labels
-        )
-        seconds = time.perf_counter() - start
-        bp = bow.predict(data.test.texts)
-        vp = bow.predict(data.valid.texts)
-        vacc = sum(p == g for p, g in zip(vp, data.valid.labels)) / len(vp)
-        bacc = sum(p == g for p, g in zip(bp, gold)) / len(gold)
-        bname = f"BoW TF-IDF 1-2gram logreg C={bow.C:g}"
-        print(
-            f"{bname:<34}{'-':>10}{seconds:>9.0f}{'-':>7}{vacc:>11.3f}{bacc:>10.3f}"
-            f"{f1_macro(bp, gold, len(data.classes)):>9.3f}"
-        )
-    log.info("model written to %s/model.pt", run_dir)
-    return 0
+            start = time.perf_counter()
+            bow = BagOfWordsClassifier().fit(
+                data.train.texts, data.train.labels, data.valid.texts, data.valid.labels
+            )
+            seconds = time.perf_counter() - start
+            bp = bow.predict(data.test.texts)
+            vp = bow.predict(data.valid.texts)
+            vacc = sum(p == g for p, g in zip(vp, data.valid.labels)) / len(vp)
+            bacc = sum(p == g for p, g in zip(bp, gold)) / len(gold)
+            bname = f"BoW TF-IDF 1-2gram logreg C={bow.C:g}"
+            print(
+                f"{bname:<34}{'-':>10}{seconds:>9.0f}{'-':>7}{vacc:>11.3f}{bacc:>10.3f}"
+                f"{f1_macro(bp, gold, len(data.classes)):>9.3f}"
+            )
+        log.info("model written to %s/model.pt", final_dir)
+        return 0
 
 
 def _predict_cmd(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from lstmkit.commands._nlp import (
 from lstmkit.data.corpora import load_text_corpus
 from lstmkit.data.text import BPETokenizer, CharTokenizer, StreamBatches, Tokenizer, WordTokenizer, read_text
 from lstmkit.models.lm import LanguageModel, bits_per_token, perplexity, stream_nll
+from lstmkit.report.html import run_folder
 
 log = logging.getLogger("lstmkit.textgen")
 
@@ -328,97 +329,99 @@ def _train_cmd(args: argparse.Namespace) -> int:
     if args.max_train_chars:
         train = train[: args.max_train_chars]
     tokenizer = make_tokenizer(args.tokenizer, bpe_merges=args.bpe_merges)
-    run_dir = args.run_dir or f"runs/textgen-{name}-{args.tokenizer}"
-    model_kwargs = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
-        "num_layers": args.layers,
-        "variant": args.variant,
-        "tie_weights": not args.no_tie,
-        "dropout": args.dropout,
-        "embed_dropout": args.embed_dropout,
-        "input_dropout": args.input_dropout,
-        "recurrent_dropout": args.recurrent_dropout,
-        "weight_drop": args.weight_drop,
-    }
-    start = time.perf_counter()
-    res = train_language_model(
-        train,
-        valid,
-        tokenizer,
-        model_kwargs=model_kwargs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        batch_size=args.batch_size,
-        bptt=args.bptt,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        time_budget=args.time_budget,
-        budget_clock=args.budget_clock,
-        clip_norm=args.clip_norm,
-        vocab_size=args.vocab_size,
-        seed=args.seed,
-        run_dir=run_dir,
-        progress=not args.no_progress,
-    )
-    unit = "char" if args.tokenizer == "char" else "token"
-    test_bits = (
-        bits_per_token(stream_nll(res.model, tokenizer.encode(test), batch_size=8, bptt=512))
-        if test
-        else None
-    )
-    save_bundle(
-        Path(run_dir) / "model.pt",
-        kind="lm",
-        model=res.model,
-        tokenizers={"text": tokenizer},
-        extra={
-            "corpus": name,
-            "valid_bits": res.valid_bits,
-            "test_bits": test_bits,
-            "cpu_seconds": res.cpu_seconds,
-            "wall_seconds": res.wall_seconds,
-        },
-    )
-    print(
-        f"corpus {name}: {len(train):,} training characters, "
-        f"tokenizer {args.tokenizer} ({len(tokenizer)} ids)"
-    )
-    headers = ["model", "params", "CPU s", "wall s", "steps", f"{unit}s seen"]
-    headers += [f"valid bits/{unit}", "valid ppl", f"test bits/{unit}"]
-    rows: list[list[Any]] = [
-        [
-            f"LSTM {args.layers}x{args.hidden_size}, emb {args.embed_dim}",
-            f"{count_parameters(res.model):,}",
-            f"{res.cpu_seconds:.0f}",
-            f"{res.wall_seconds:.0f}",
-            res.steps,
-            f"{res.tokens_seen:,}",
-            f"{res.valid_bits:.3f}",
-            f"{perplexity(res.valid_bits * math.log(2)):.2f}",
-            f"{test_bits:.3f}" if test_bits is not None else "-",
-        ]
-    ]
-    for order in orders:
-        row = ngram_baseline(tokenizer, train, valid, test, order)
-        rows.append(
-            [
-                f"Kneser-Ney {order}-gram (D={row['d']:.2f})",
-                f"{int(row['ngrams']):,} n-grams",
-                f"{row['seconds']:.0f}",
-                "",
-                "",
-                f"{len(tokenizer.encode(train)) if tokenizer.kind != 'char' else len(train):,}",
-                f"{row['valid_bits']:.3f}",
-                f"{perplexity(row['valid_bits'] * math.log(2)):.2f}",
-                f"{row['test_bits']:.3f}" if test else "-",
-            ]
+    final_dir = args.run_dir or f"runs/textgen-{name}-{args.tokenizer}"
+    with run_folder(final_dir) as tmp_dir:  # a failed run leaves the old folder as it was
+        run_dir = tmp_dir
+        model_kwargs = {
+            "embed_dim": args.embed_dim,
+            "hidden_size": args.hidden_size,
+            "num_layers": args.layers,
+            "variant": args.variant,
+            "tie_weights": not args.no_tie,
+            "dropout": args.dropout,
+            "embed_dropout": args.embed_dropout,
+            "input_dropout": args.input_dropout,
+            "recurrent_dropout": args.recurrent_dropout,
+            "weight_drop": args.weight_drop,
+        }
+        start = time.perf_counter()
+        res = train_language_model(
+            train,
+            valid,
+            tokenizer,
+            model_kwargs=model_kwargs,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            batch_size=args.batch_size,
+            bptt=args.bptt,
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            time_budget=args.time_budget,
+            budget_clock=args.budget_clock,
+            clip_norm=args.clip_norm,
+            vocab_size=args.vocab_size,
+            seed=args.seed,
+            run_dir=run_dir,
+            progress=not args.no_progress,
         )
-    print(markdown_table(headers, rows))
-    print(f"\nsample (temperature 0.8, seed {args.seed}):")
-    print(sample_text(res.model, tokenizer, "", args.sample_length, temperature=0.8, seed=args.seed))
-    log.info("model written to %s/model.pt (%.0f s in all)", run_dir, time.perf_counter() - start)
-    return 0
+        unit = "char" if args.tokenizer == "char" else "token"
+        test_bits = (
+            bits_per_token(stream_nll(res.model, tokenizer.encode(test), batch_size=8, bptt=512))
+            if test
+            else None
+        )
+        save_bundle(
+            Path(run_dir) / "model.pt",
+            kind="lm",
+            model=res.model,
+            tokenizers={"text": tokenizer},
+            extra={
+                "corpus": name,
+                "valid_bits": res.valid_bits,
+                "test_bits": test_bits,
+                "cpu_seconds": res.cpu_seconds,
+                "wall_seconds": res.wall_seconds,
+            },
+        )
+        print(
+            f"corpus {name}: {len(train):,} training characters, "
+            f"tokenizer {args.tokenizer} ({len(tokenizer)} ids)"
+        )
+        headers = ["model", "params", "CPU s", "wall s", "steps", f"{unit}s seen"]
+        headers += [f"valid bits/{unit}", "valid ppl", f"test bits/{unit}"]
+        rows: list[list[Any]] = [
+            [
+                f"LSTM {args.layers}x{args.hidden_size}, emb {args.embed_dim}",
+                f"{count_parameters(res.model):,}",
+                f"{res.cpu_seconds:.0f}",
+                f"{res.wall_seconds:.0f}",
+                res.steps,
+                f"{res.tokens_seen:,}",
+                f"{res.valid_bits:.3f}",
+                f"{perplexity(res.valid_bits * math.log(2)):.2f}",
+                f"{test_bits:.3f}" if test_bits is not None else "-",
+            ]
+        ]
+        for order in orders:
+            row = ngram_baseline(tokenizer, train, valid, test, order)
+            rows.append(
+                [
+                    f"Kneser-Ney {order}-gram (D={row['d']:.2f})",
+                    f"{int(row['ngrams']):,} n-grams",
+                    f"{row['seconds']:.0f}",
+                    "",
+                    "",
+                    f"{len(tokenizer.encode(train)) if tokenizer.kind != 'char' else len(train):,}",
+                    f"{row['valid_bits']:.3f}",
+                    f"{perplexity(row['valid_bits'] * math.log(2)):.2f}",
+                    f"{row['test_bits']:.3f}" if test else "-",
+                ]
+            )
+        print(markdown_table(headers, rows))
+        print(f"\nsample (temperature 0.8, seed {args.seed}):")
+        print(sample_text(res.model, tokenizer, "", args.sample_length, temperature=0.8, seed=args.seed))
+        log.info("model written to %s/model.pt (%.0f s in all)", final_dir, time.perf_counter() - start)
+        return 0
 
 
 def _sample_cmd(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from lstmkit.commands._nlp import (
 from lstmkit.data.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.data.text import BPETokenizer, BucketBatchSampler, Tokenizer, WordTokenizer, pad_sequences
 from lstmkit.models.seq2seq import ATTENTIONS, Hypothesis, Seq2Seq
+from lstmkit.report.html import run_folder
 
 log = logging.getLogger("lstmkit.translate")
 
@@ -354,96 +355,101 @@ def _train_cmd(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_numbers() if args.pairs == "numbers-en-fr" else load_parallel(args.pairs)
-    run_dir = Path(args.run_dir or f"runs/translate-{args.pairs}")
-    model_kwargs = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
-        "num_layers": args.layers,
-        "attention": args.attention,
-        "dropout": args.dropout,
-    }
-    res = train_translator(
-        data,
-        tokenizer=args.tokenizer,
-        bpe_merges=args.bpe_merges,
-        vocab_size=args.vocab_size,
-        model_kwargs=model_kwargs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        patience=args.patience,
-        max_steps=args.max_steps,
-        time_budget=args.time_budget,
-        budget_clock=args.budget_clock,
-        clip_norm=args.clip_norm,
-        seed=args.seed,
-        run_dir=str(run_dir),
-        progress=not args.no_progress,
-    )
-    save_bundle(
-        run_dir / "model.pt",
-        kind="translate",
-        model=res.model,
-        tokenizers={"src": res.src_tok, "tgt": res.tgt_tok},
-        extra={"pairs": data.name},
-    )
-    test = data.test[: args.eval_limit] if args.eval_limit else data.test
-    srcs, refs = [s for s, _ in test], [t for _, t in test]
-    rows: list[dict[str, Any]] = []
-    print(
-        f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(test)} test pairs (en -> fr)"
-    )
-    stop = res.history.stop_reason or "max_epochs"
-    print(
-        f"trained {res.epochs} epochs ({stop}, best epoch {res.history.best_epoch}) "
-        f"in {res.train_seconds:.0f} s CPU"
-    )
-    print(f"{'system':<40}{'BLEU':>7}{'chrF':>7}{'decode s':>10}")
-    outputs: dict[str, list[tuple[str, Hypothesis]]] = {}
-    for beam in sorted({1, args.beam}):
-        start = time.perf_counter()
-        outs = translate_texts(res.model, res.src_tok, res.tgt_tok, srcs, beam_size=beam)
-        sec = time.perf_counter() - start
-        outputs[f"beam{beam}"] = outs
-        sc = corpus_scores([o for o, _ in outs], refs)
-        decoding = "greedy" if beam == 1 else f"beam {beam}"
-        name = f"LSTM {args.attention} {decoding} ({count_parameters(res.model):,} p)"
-        rows.append({"system": name, "BLEU": sc["bleu"], "chrF": sc["chrf"], "decode s": sec})
-        print(f"{name:<40}{sc['bleu']:>7.2f}{sc['chrf']:>7.2f}{sec:>10.1f}")
-    dict_out: list[str] = []
-    if not args.no_baseline:
-        from lstmkit.baselines.dictionary import DictionaryTranslator
-
-        start = time.perf_counter()
-        dt = DictionaryTranslator(load_freedict())
-        dict_out = [dt.translate(s) for s in srcs]
-        sc = corpus_scores(dict_out, refs)
-        sec = time.perf_counter() - start
-        rows.append(
-            {"system": "FreeDict word-by-word", "BLEU": sc["bleu"], "chrF": sc["chrf"], "decode s": sec}
+    final_dir = args.run_dir or f"runs/translate-{args.pairs}"
+    with run_folder(final_dir) as tmp_dir:  # a failed run leaves the old folder as it was
+        run_dir = Path(tmp_dir)
+        model_kwargs = {
+            "embed_dim": args.embed_dim,
+            "hidden_size": args.hidden_size,
+            "num_layers": args.layers,
+            "attention": args.attention,
+            "dropout": args.dropout,
+        }
+        res = train_translator(
+            data,
+            tokenizer=args.tokenizer,
+            bpe_merges=args.bpe_merges,
+            vocab_size=args.vocab_size,
+            model_kwargs=model_kwargs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            patience=args.patience,
+            max_steps=args.max_steps,
+            time_budget=args.time_budget,
+            budget_clock=args.budget_clock,
+            clip_norm=args.clip_norm,
+            seed=args.seed,
+            run_dir=str(run_dir),
+            progress=not args.no_progress,
         )
-        print(f"{'FreeDict word-by-word':<40}{sc['bleu']:>7.2f}{sc['chrf']:>7.2f}{sec:>10.1f}")
-    best = outputs[f"beam{args.beam}"]
-    order = sorted(range(len(srcs)), key=lambda i: (len(srcs[i].split()) < 4, -len(srcs[i]) % 7, i))
-    picks = [i for i in order if 4 <= len(srcs[i].split()) <= 9][:3] or list(range(min(3, len(srcs))))
-    examples = [_attention_example(res.src_tok, res.tgt_tok, srcs[i], best[i][1]) for i in picks]
-    plot_attention(examples, run_dir / "attention.png", title=f"{args.attention} attention, test sentences")
-    samples = [
-        {"src": srcs[i], "ref": refs[i], "model": best[i][0], "dict": dict_out[i] if dict_out else ""}
-        for i in range(min(20, len(srcs)))
-    ]
-    write_attention_report(
-        run_dir / "report.html",
-        title="lstmkit translate: English -> French",
-        table=rows,
-        samples=samples,
-        image=str(run_dir / "attention.png"),
-    )
-    print("\nsamples (English | reference | model):")
-    for s in samples[:8]:
-        print(f"  {s['src']}\n    ref:   {s['ref']}\n    model: {s['model']}")
-    log.info("model, attention.png and report.html written to %s", run_dir)
-    return 0
+        save_bundle(
+            run_dir / "model.pt",
+            kind="translate",
+            model=res.model,
+            tokenizers={"src": res.src_tok, "tgt": res.tgt_tok},
+            extra={"pairs": data.name},
+        )
+        test = data.test[: args.eval_limit] if args.eval_limit else data.test
+        srcs, refs = [s for s, _ in test], [t for _, t in test]
+        rows: list[dict[str, Any]] = []
+        print(
+            f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(test)} test pairs "
+            "(en -> fr)"
+        )
+        stop = res.history.stop_reason or "max_epochs"
+        print(
+            f"trained {res.epochs} epochs ({stop}, best epoch {res.history.best_epoch}) "
+            f"in {res.train_seconds:.0f} s CPU"
+        )
+        print(f"{'system':<40}{'BLEU':>7}{'chrF':>7}{'decode s':>10}")
+        outputs: dict[str, list[tuple[str, Hypothesis]]] = {}
+        for beam in sorted({1, args.beam}):
+            start = time.perf_counter()
+            outs = translate_texts(res.model, res.src_tok, res.tgt_tok, srcs, beam_size=beam)
+            sec = time.perf_counter() - start
+            outputs[f"beam{beam}"] = outs
+            sc = corpus_scores([o for o, _ in outs], refs)
+            decoding = "greedy" if beam == 1 else f"beam {beam}"
+            name = f"LSTM {args.attention} {decoding} ({count_parameters(res.model):,} p)"
+            rows.append({"system": name, "BLEU": sc["bleu"], "chrF": sc["chrf"], "decode s": sec})
+            print(f"{name:<40}{sc['bleu']:>7.2f}{sc['chrf']:>7.2f}{sec:>10.1f}")
+        dict_out: list[str] = []
+        if not args.no_baseline:
+            from lstmkit.baselines.dictionary import DictionaryTranslator
+
+            start = time.perf_counter()
+            dt = DictionaryTranslator(load_freedict())
+            dict_out = [dt.translate(s) for s in srcs]
+            sc = corpus_scores(dict_out, refs)
+            sec = time.perf_counter() - start
+            rows.append(
+                {"system": "FreeDict word-by-word", "BLEU": sc["bleu"], "chrF": sc["chrf"], "decode s": sec}
+            )
+            print(f"{'FreeDict word-by-word':<40}{sc['bleu']:>7.2f}{sc['chrf']:>7.2f}{sec:>10.1f}")
+        best = outputs[f"beam{args.beam}"]
+        order = sorted(range(len(srcs)), key=lambda i: (len(srcs[i].split()) < 4, -len(srcs[i]) % 7, i))
+        picks = [i for i in order if 4 <= len(srcs[i].split()) <= 9][:3] or list(range(min(3, len(srcs))))
+        examples = [_attention_example(res.src_tok, res.tgt_tok, srcs[i], best[i][1]) for i in picks]
+        plot_attention(
+            examples, run_dir / "attention.png", title=f"{args.attention} attention, test sentences"
+        )
+        samples = [
+            {"src": srcs[i], "ref": refs[i], "model": best[i][0], "dict": dict_out[i] if dict_out else ""}
+            for i in range(min(20, len(srcs)))
+        ]
+        write_attention_report(
+            run_dir / "report.html",
+            title="lstmkit translate: English -> French",
+            table=rows,
+            samples=samples,
+            image=str(run_dir / "attention.png"),
+        )
+        print("\nsamples (English | reference | model):")
+        for s in samples[:8]:
+            print(f"  {s['src']}\n    ref:   {s['ref']}\n    model: {s['model']}")
+        log.info("model, attention.png and report.html written to %s", final_dir)
+        return 0
 
 
 def _predict_cmd(args: argparse.Namespace) -> int:
