@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from lstmkit.train.checkpoint import atomic_write_text
+from lstmkit.train.checkpoint import atomic_write_text, new_file_mode
 
 __all__ = ["atomic_write_text", "format_table", "metrics_table_html", "run_folder", "write_page"]
 
@@ -90,9 +90,8 @@ def run_folder(path: str | os.PathLike[str]) -> Iterator[str]:
     """
     final = os.path.abspath(os.fspath(path))
     parent = os.path.dirname(final)
-    if final in (os.path.abspath(os.curdir), os.path.dirname(final) + os.sep) or os.path.abspath(
-        os.curdir
-    ).startswith(final + os.sep):
+    cwd = os.path.abspath(os.curdir)
+    if final == cwd or cwd.startswith(final + os.sep):
         raise ValueError(
             f"run folder: {os.fspath(path)!r} is the current folder or holds it; name a run folder"
         )
@@ -100,9 +99,7 @@ def run_folder(path: str | os.PathLike[str]) -> Iterator[str]:
         raise FileExistsError(f"run folder: {os.fspath(path)!r} exists and is not a folder")
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(final)}-")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report folder is readable as others are
+    os.chmod(tmp, new_file_mode(directory=True))  # a report folder is readable as others are
     try:
         yield tmp
     except BaseException:

@@ -18,16 +18,19 @@ __all__ = [
     "atomic_write_text",
     "get_rng_state",
     "load_checkpoint",
+    "load_file",
+    "new_file_mode",
     "seed_everything",
     "set_rng_state",
 ]
 
 
-def _new_file_mode() -> int:
-    """The permissions ``open()`` gives a new file: 0666 less the process's umask."""
+def new_file_mode(directory: bool = False) -> int:
+    """The permissions ``open()`` (``mkdir()`` with ``directory``) gives a new file: 0666 (0777)
+    less the process's umask; ``mkstemp``/``mkdtemp`` make 0600/0700 instead."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -35,7 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     :func:`os.replace`, so ``path`` is either the old file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
+    mode = path.stat().st_mode & 0o777 if path.exists() else new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
