@@ -347,11 +347,9 @@ class Trainer:
         else:
             self._load_state(resume_state)
             final = resume_state.get("final")
-            at_limits = self.epoch >= cfg.max_epochs or (
-                cfg.max_steps is not None and self.global_step >= cfg.max_steps
-            )
-            if final is not None and at_limits:  # the run ended at these limits: nothing to train,
-                # so it ends as it did (its last partial epoch, best weights and value included)
+            if final is not None and self._limit_reached():
+                # the run ended at these limits: nothing to train, so it ends as it did (its last
+                # partial epoch, best weights and value included)
                 self.history = History.from_dict(final["history"])
                 self._best_state = final["best_state"]
                 self.epoch, self._wait = int(final["epoch"]), int(final["wait"])
@@ -580,11 +578,8 @@ class Trainer:
         stop_reason = ""
         pending = resume  # a checkpoint to continue from, consumed by the first epoch
         while True:
-            if self.epoch >= cfg.max_epochs:
-                stop_reason = "max_epochs"
-                break
-            if cfg.max_steps is not None and self.global_step >= cfg.max_steps:
-                stop_reason = "max_steps"
+            stop_reason = self._limit_reached()
+            if stop_reason:
                 break
             self.model.train()
             for cb in self.callbacks:
@@ -874,6 +869,15 @@ class Trainer:
         }
         atomic_save(ckpt, self._last_path())
         return ckpt
+
+    def _limit_reached(self) -> str:
+        """``"max_epochs"`` or ``"max_steps"`` when that limit is reached, else ``""``."""
+        cfg = self.config
+        if self.epoch >= cfg.max_epochs:
+            return "max_epochs"
+        if cfg.max_steps is not None and self.global_step >= cfg.max_steps:
+            return "max_steps"
+        return ""
 
     def _last_path(self) -> Path:
         assert self.run_dir is not None
