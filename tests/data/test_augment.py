@@ -99,6 +99,19 @@ def test_window_slice_reads_a_stretched_window():
     assert torch.allclose(WindowSlice(1.0, seed=0)(ramp), ramp)
 
 
+def test_window_slice_at_a_fixed_start():
+    ramp = torch.arange(51, dtype=torch.float64).view(1, 51, 1).repeat(2, 1, 1)
+    lengths = torch.tensor([51, 11])
+    for start, first in ((0.0, 0.0), (0.5, 2.5), (1.0, 5.0)):  # room = 10% of 50 steps = 5
+        out = WindowSlice(0.9, start=start)(ramp, lengths)
+        assert torch.allclose(out[0, [0, -1], 0], torch.tensor([first, first + 45.0], dtype=out.dtype))
+        short = out[1, :11, 0]  # a 11-step sequence: window of 9 steps, room 1
+        assert torch.allclose(short[[0, -1]], torch.tensor([start, start + 9.0], dtype=out.dtype))
+        assert bool((out[1, 11:] == 0).all())  # padding stays zero
+    with pytest.raises(ValueError, match=r"start: expected a value in \[0.0, 1.0\], got 1.5"):
+        WindowSlice(0.9, start=1.5)
+
+
 def test_cyclic_shift_rotates_within_the_length():
     x = _batch()
     out = CyclicShift(seed=0)(x, LENGTHS)

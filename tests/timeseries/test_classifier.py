@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from lstmkit.data import sources
-from lstmkit.models.classifier import LSTMFCN, LSTMClassifier, SequenceClassifier, stratified_folds
+from lstmkit.models.classifier import (
+    LSTMFCN,
+    LSTMClassifier,
+    SequenceClassifier,
+    slice_views,
+    stratified_folds,
+)
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
@@ -187,3 +193,28 @@ def test_labels_must_be_class_indices() -> None:
         clf.fit(x, np.array([1, 2, 1, 2]))
     with pytest.raises(ValueError, match=r"none has \[0\]"):
         clf.cross_validate(x, np.array([1, 2, 1, 2]), folds=2)
+
+
+def test_test_time_views_average_the_series_and_its_slices(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 30, 2)).astype(np.float32)
+    lengths = rng.integers(12, 31, 10)
+    y = np.arange(10) % 2
+    clf = SequenceClassifier("lstm", hidden_size=4, max_epochs=2, test_views=4, progress=False)
+    clf.fit(x, y, lengths)
+    xt, lt = clf._arrays(x, lengths)
+    views = slice_views(clf._standardize(xt, lt), lt, 4)
+    assert len(views) == 4 and views[0] is not views[1]
+    want = sum(torch.softmax(clf.nets_[0](v, lt), -1).double() for v in views) / 4  # by hand
+    got = clf.predict_proba(x, lengths)
+    assert np.allclose(got, want.detach().numpy(), atol=1e-6)
+    plain = clf.clone(test_views=1)
+    plain.nets_, plain.meta_ = clf.nets_, clf.meta_
+    assert not np.allclose(plain.predict_proba(x, lengths), got, atol=1e-4)  # the slices do count
+    clf.save(tmp_path / "m.pt")
+    assert np.allclose(SequenceClassifier.load(tmp_path / "m.pt").predict_proba(x, lengths), got)
+    wide = np.concatenate([x, np.full((10, 5, 2), 9.0, np.float32)], 1)  # padding never matters
+    assert np.allclose(clf.predict_proba(wide, lengths), got, atol=1e-6)
+    assert [len(slice_views(torch.zeros(2, 5, 1), torch.tensor([5, 3]), v)) for v in (1, 2, 5)] == [1, 2, 5]
+    with pytest.raises(ValueError, match="test_views: expected an int >= 1, got 0"):
+        SequenceClassifier(test_views=0)

@@ -308,19 +308,26 @@ class TimeWarp(Augmentation):
 
 
 class WindowSlice(Augmentation):
-    """Read a random window covering ``ratio`` of each sequence and stretch it to the whole
-    length (Le Guennec et al. 2016)."""
+    """Read a window covering ``ratio`` of each sequence and stretch it to the whole length
+    (Le Guennec et al. 2016). The window starts at a random place, or, with ``start`` in [0, 1],
+    at that fraction of the room left (0: the first steps, 1: the last): the fixed slices that
+    :class:`~lstmkit.SequenceClassifier` averages over at test time."""
 
     time_transform = True
 
-    def __init__(self, ratio: float = 0.9, seed: int | None = None) -> None:
+    def __init__(self, ratio: float = 0.9, seed: int | None = None, *, start: float | None = None) -> None:
         super().__init__(seed)
         self.ratio = _check_float("ratio", ratio, 0.0, 1.0, open_low=True)
+        self.start = None if start is None else _check_float("start", start, 0.0, 1.0)
 
     def _positions(self, lengths: Tensor, max_len: int, gen: torch.Generator | None) -> Tensor:
         span = (lengths.to(torch.float64) - 1) * self.ratio  # window covers [start, start + span]
         room = (lengths.to(torch.float64) - 1) - span
-        start = torch.rand(lengths.shape[0], generator=gen, dtype=torch.float64) * room  # (N,)
+        if self.start is None:
+            frac = torch.rand(lengths.shape[0], generator=gen, dtype=torch.float64)
+        else:
+            frac = torch.full((lengths.shape[0],), self.start, dtype=torch.float64)
+        start = frac * room  # (N,)
         rel = _relative_positions(lengths, max_len)  # (N, L)
         return start.unsqueeze(1) + rel * span.unsqueeze(1)
 

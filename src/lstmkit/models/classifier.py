@@ -42,6 +42,7 @@ __all__ = [
     "CrossValidation",
     "LSTMClassifier",
     "SequenceClassifier",
+    "slice_views",
     "stratified_folds",
 ]
 
@@ -63,6 +64,17 @@ def make_augmentation(name: str, seed: int) -> Any:
     if name == "warp":
         parts += [RandomApply(TimeWarp(0.2), p=0.5), RandomApply(WindowSlice(0.9), p=0.5)]
     return Compose(parts, seed=seed)
+
+
+def slice_views(x: Tensor, lengths: Tensor, views: int) -> list[Tensor]:
+    """The ``views`` inputs whose predictions test-time augmentation averages: ``x`` itself,
+    then ``views - 1`` fixed window slices (90% of each sequence, stretched to its length;
+    starts spread evenly from the first to the last steps), Le Guennec et al. 2016's
+    test-time slicing. ``x`` (N, L, C), ``lengths`` (N,); each view has the shape of ``x``."""
+    from lstmkit.data.augment import WindowSlice
+
+    starts = [0.5] if views == 2 else [j / (views - 2) for j in range(views - 1)]
+    return [x] + [WindowSlice(0.9, start=s)(x, lengths=lengths) for s in starts]
 
 
 FORMAT = "lstmkit.SequenceClassifier"
@@ -417,6 +429,7 @@ class ClassifierConfig:
     patience: int | None = None
     ensemble: int = 1
     augment: str = "none"
+    test_views: int = 1
     seed: int = 0
     device: str = "cpu"
 
@@ -427,7 +440,7 @@ class ClassifierConfig:
             raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling: expected one of {POOLINGS}, got {self.pooling!r}")
-        for name in ("max_epochs", "batch_size", "ensemble", "num_layers"):
+        for name in ("max_epochs", "batch_size", "ensemble", "num_layers", "test_views"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
@@ -462,6 +475,8 @@ class SequenceClassifier:
         ensemble: networks from different seeds whose probabilities are averaged.
         augment: training-time augmentation, ``"none"``, ``"light"`` (jitter, scaling) or
             ``"warp"`` (also time warping and window slicing); see :func:`make_augmentation`.
+        test_views: test-time augmentation: class probabilities are averaged over the series
+            and ``test_views - 1`` fixed window slices of it (:func:`slice_views`); 1: none.
         seed: base seed.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         progress: progress bar on stderr.
@@ -495,6 +510,7 @@ class SequenceClassifier:
         patience: int | None = None,
         ensemble: int = 1,
         augment: str = "none",
+        test_views: int = 1,
         seed: int = 0,
         device: str = "cpu",
         progress: bool = True,
@@ -519,6 +535,7 @@ class SequenceClassifier:
             patience=patience,
             ensemble=ensemble,
             augment=augment,
+            test_views=test_views,
             seed=seed,
             device=device,
         )
@@ -729,7 +746,8 @@ class SequenceClassifier:
 
     @torch.no_grad()
     def predict_proba(self, x: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
-        """(N, K) class probabilities (the ensemble's mean)."""
+        """(N, K) class probabilities: the mean over the ensemble's members and the
+        ``test_views`` views of each series."""
         if not self.nets_:
             raise RuntimeError("SequenceClassifier: call fit() (or load) before predicting")
         xt, lt = self._arrays(x, lengths)
@@ -746,15 +764,16 @@ class SequenceClassifier:
                 longest,
             )
             xt, lt = xt[:, :longest], lt.clamp(max=longest)
-        xs = self._standardize(xt, lt)
+        views = slice_views(self._standardize(xt, lt), lt, self.config.test_views)
         dev = self._device()
         probs = np.zeros((xt.shape[0], self.meta_["num_classes"]))
         for net in self.nets_:
             net.to(dev).eval()
-            for i in range(0, xt.shape[0], batch_size):
-                logits = net(xs[i : i + batch_size].to(dev), lt[i : i + batch_size].to(dev))
-                probs[i : i + batch_size] += torch.softmax(logits, -1).double().cpu().numpy()
-        return probs / len(self.nets_)
+            for xs in views:
+                for i in range(0, xt.shape[0], batch_size):
+                    logits = net(xs[i : i + batch_size].to(dev), lt[i : i + batch_size].to(dev))
+                    probs[i : i + batch_size] += torch.softmax(logits, -1).double().cpu().numpy()
+        return probs / (len(self.nets_) * len(views))
 
     def predict(self, x: Any, lengths: Any = None) -> np.ndarray:
         """(N,) predicted class indices."""
