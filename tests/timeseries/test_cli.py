@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -101,7 +102,9 @@ def test_data_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.slow
-def test_classify_and_detect_commands(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_and_detect_commands(
+    tmp_path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     assert (
         main(
             [
@@ -109,6 +112,10 @@ def test_classify_and_detect_commands(tmp_path, capsys: pytest.CaptureFixture[st
                 "--dataset",
                 "italypowerdemand",
                 "--epochs",
+                "3",
+                "--augment",
+                "warp",
+                "--test-views",
                 "3",
                 "--out",
                 str(tmp_path),
@@ -118,6 +125,12 @@ def test_classify_and_detect_commands(tmp_path, capsys: pytest.CaptureFixture[st
         == 0
     )
     assert "test accuracy" in capsys.readouterr().out
+    config = json.loads((tmp_path / "classify-italypowerdemand-lstm-fcn" / "metrics.json").read_text())[
+        "config"
+    ]
+    assert (config["augment"], config["test_views"]) == ("warp", 3)
+    assert main(["classify", "--dataset", "gunpoint", "--test-views", "0", "--no-progress"]) == 1
+    assert "test_views: expected an int >= 1, got 0" in caplog.text
     assert (
         main(["detect", "--dataset", "mitdb", "--epochs", "2", "--out", str(tmp_path), "--no-progress"]) == 0
     )

@@ -21,6 +21,7 @@ __all__ = [
     "load_bundle",
     "read_input_text",
     "save_bundle",
+    "train_options",
 ]
 
 
@@ -134,6 +135,21 @@ def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, ep
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     g.add_argument("--run-dir", default=None, help="run folder for logs, curves and model.pt")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def train_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the language trainers that :func:`add_train_args`'s options set."""
+    return {
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "time_budget": args.time_budget,
+        "budget_clock": args.budget_clock,
+        "clip_norm": args.clip_norm,
+        "seed": args.seed,
+        "progress": not args.no_progress,
+    }
 
 
 def read_input_text(text: str | None, file: str | None, encoding: str, *, what: str = "text") -> str:

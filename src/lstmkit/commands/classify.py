@@ -39,6 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="sequences per batch (default 32)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--ensemble", type=int, default=1, help="networks from different seeds (default 1)")
+    p.add_argument(
+        "--augment",
+        default="none",
+        choices=["none", "light", "warp"],
+        help="training-time augmentation: light = jitter and scaling, warp = also time warping and "
+        "window slicing (default none)",
+    )
+    p.add_argument(
+        "--test-views",
+        type=int,
+        default=1,
+        help="average the predictions over the series and N-1 window slices of it (default 1: none)",
+    )
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--save", default=None, help="write the fitted classifier here (.pt)")
@@ -68,6 +81,8 @@ def classify_main(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         ensemble=args.ensemble,
+        augment=args.augment,
+        test_views=args.test_views,
         seed=args.seed,
         device=args.device,
         progress=not args.no_progress,

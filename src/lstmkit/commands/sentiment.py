@@ -21,6 +21,7 @@ from lstmkit.commands._nlp import (
     load_bundle,
     read_input_text,
     save_bundle,
+    train_options,
 )
 from lstmkit.data.corpora import LabelledSplits, load_vader
 from lstmkit.data.text import BPETokenizer, BucketBatchSampler, Tokenizer, WordTokenizer, pad_sequences
@@ -287,19 +288,11 @@ def _train_cmd(args: argparse.Namespace) -> int:
                     vocab_size=args.vocab_size,
                     min_freq=args.min_freq,
                     model_kwargs=model_kwargs,
-                    lr=args.lr,
                     weight_decay=args.weight_decay,
                     rating_weight=args.rating_weight,
-                    batch_size=args.batch_size,
-                    epochs=args.epochs,
                     patience=args.patience,
-                    max_steps=args.max_steps,
-                    time_budget=args.time_budget,
-                    budget_clock=args.budget_clock,
-                    clip_norm=args.clip_norm,
-                    seed=args.seed + k,
                     run_dir=run_dir if k == 0 else f"{run_dir}/member{k}",
-                    progress=not args.no_progress,
+                    **{**train_options(args), "seed": args.seed + k},
                 )
             )
         res = members[0]

@@ -22,6 +22,7 @@ from lstmkit.commands._nlp import (
     markdown_table,
     read_input_text,
     save_bundle,
+    train_options,
 )
 from lstmkit.data.corpora import load_text_corpus
 from lstmkit.data.text import BPETokenizer, CharTokenizer, StreamBatches, Tokenizer, WordTokenizer, read_text
@@ -350,19 +351,11 @@ def _train_cmd(args: argparse.Namespace) -> int:
             valid,
             tokenizer,
             model_kwargs=model_kwargs,
-            lr=args.lr,
             optimizer=args.optimizer,
-            batch_size=args.batch_size,
             bptt=args.bptt,
-            epochs=args.epochs,
-            max_steps=args.max_steps,
-            time_budget=args.time_budget,
-            budget_clock=args.budget_clock,
-            clip_norm=args.clip_norm,
             vocab_size=args.vocab_size,
-            seed=args.seed,
             run_dir=run_dir,
-            progress=not args.no_progress,
+            **train_options(args),
         )
         unit = "char" if args.tokenizer == "char" else "token"
         test_bits = (

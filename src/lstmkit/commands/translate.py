@@ -21,6 +21,7 @@ from lstmkit.commands._nlp import (
     load_bundle,
     read_input_text,
     save_bundle,
+    train_options,
 )
 from lstmkit.data.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.data.text import BPETokenizer, BucketBatchSampler, Tokenizer, WordTokenizer, pad_sequences
@@ -371,17 +372,9 @@ def _train_cmd(args: argparse.Namespace) -> int:
             bpe_merges=args.bpe_merges,
             vocab_size=args.vocab_size,
             model_kwargs=model_kwargs,
-            lr=args.lr,
-            batch_size=args.batch_size,
-            epochs=args.epochs,
             patience=args.patience,
-            max_steps=args.max_steps,
-            time_budget=args.time_budget,
-            budget_clock=args.budget_clock,
-            clip_norm=args.clip_norm,
-            seed=args.seed,
             run_dir=str(run_dir),
-            progress=not args.no_progress,
+            **train_options(args),
         )
         save_bundle(
             run_dir / "model.pt",
