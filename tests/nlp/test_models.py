@@ -220,6 +220,30 @@ def test_seq2seq_decoding(attention: str) -> None:
     assert h.score == pytest.approx(expected, abs=1e-4)
 
 
+def test_beam_search_ranks_unfinished_hypotheses_at_max_len() -> None:
+    m = Seq2Seq(30, 40, 8, 12)
+    real_step = m.decode_step
+
+    def scripted(prev: torch.Tensor, state, enc):  # <eos> (3) is likely after <bos> only
+        logits, state, w = real_step(prev, state, enc)
+        first = (prev == m.bos_id)[:, None]
+        table = torch.full((40,), -30.0)
+        table[7], table[8] = 0.0, -3.0
+        start = table.clone()
+        start[3], start[8] = -1.0, -2.0
+        return torch.where(first, start, table).expand_as(logits), state, w
+
+    m.decode_step = scripted  # type: ignore[method-assign]
+    src, src_len = pad_sequences([[5, 6, 7, 3]])
+    (hyp,) = m.beam_search(src, src_len, beam_size=2, max_len=5, length_penalty=0.0)
+    # "<eos>" at once finishes one hypothesis (score -1.41); none other ends before max_len,
+    # where five 7s (-0.41 - 4 x 0.05) score higher and win
+    assert hyp.tokens == [7] * 5
+    later = float(torch.log_softmax(torch.tensor([0.0, -3.0] + [-30.0] * 38), 0)[0])
+    first = float(torch.log_softmax(torch.tensor([0.0, -1.0, -2.0] + [-30.0] * 37), 0)[0])
+    assert hyp.score == pytest.approx(first + 4 * later, abs=1e-5)
+
+
 def test_seq2seq_bad_input() -> None:
     m = Seq2Seq(30, 40, 8, 12)
     with pytest.raises(ValueError, match="src: expected ids"):

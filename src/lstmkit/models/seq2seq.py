@@ -302,7 +302,9 @@ class Seq2Seq(nn.Module):
 
         Finished hypotheses (ending in ``<eos>``) are ranked by
         ``score / ((5 + length) / 6) ** length_penalty``; the search stops when ``beam_size``
-        of them are found or at ``max_len`` (default 2 S + 10).
+        of them are found, when no live hypothesis can beat the best finished one, or at
+        ``max_len`` (default 2 S + 10), where the live hypotheses (without ``<eos>``) are ranked
+        with the finished ones.
         """
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
             raise ValueError(f"beam_size: expected an int >= 1, got {beam_size!r}")
@@ -371,7 +373,8 @@ class Seq2Seq(nn.Module):
             # no alive hypothesis can still beat the best finished one (scores only decrease)
             if finished and max(f[0] for f in finished) > norm(float(scores.max()), limit):
                 break
-        if not finished:  # nothing ended: take the best alive one
-            j = int(scores.argmax())
-            return Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j]))
+        else:  # max_len reached: the hypotheses still alive compete with the finished ones
+            for j in range(seqs.shape[0]):
+                hyp = Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j]))
+                finished.append((norm(hyp.score, len(hyp.tokens)), hyp))
         return max(finished, key=lambda f: f[0])[1]
