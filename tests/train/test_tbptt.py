@@ -162,3 +162,29 @@ def test_a_bare_chunk_loss_is_weighted_by_its_steps(k1, k2, length):
     assert len(h.losses) == len(windows)
     for w, logged in zip(windows, h.losses):
         assert logged == pytest.approx(float((y[0, w.loss_start : w.stop] ** 2).mean()))
+
+
+def test_a_window_of_padding_only_makes_no_update():
+    """A TBPTT window whose steps are all padding (weight 0) must not step the optimizer: Adam
+    would still move every weight by its momentum."""
+    from lstmkit.train import StepOutput
+
+    def step(model, chunk, state):
+        x, y, m = chunk
+        pred, state = model(x, state)
+        return StepOutput(masked_mse(pred, y, m), weight=float(m.sum())), state
+
+    torch.manual_seed(0)
+    x, y = torch.randn(3, 8, 2, dtype=torch.float64), torch.randn(3, 8, dtype=torch.float64)
+    mask = torch.zeros(3, 8, dtype=torch.bool)
+    mask[:, :4] = True  # steps 4..7, the second window, are padding in every sequence
+    cfg = TrainConfig(optimizer="adam", lr=0.01, max_epochs=3, tbptt_k1=4, progress=False, plot=False)
+    torch.manual_seed(1)
+    padded = Stateful()
+    h = Trainer(padded, cfg, step=step).fit([(x, y, mask)])
+    torch.manual_seed(1)
+    short = Stateful()
+    Trainer(short, cfg, step=step).fit([(x[:, :4], y[:, :4], mask[:, :4])])
+    for a, b in zip(padded.parameters(), short.parameters()):
+        torch.testing.assert_close(a, b)
+    assert len(h.losses) == 3  # one update per epoch, not two

@@ -82,7 +82,8 @@ class StepOutput:
         target: targets, for metrics (optional).
         mask: bool mask of real elements of ``output``/``target`` (optional).
         weight: weight of this batch in epoch means (e.g. the number of real tokens);
-            default ``target.numel()`` if a target is given, else 1.
+            default ``mask.sum()`` if a mask is given, else ``target.numel()`` if a target is
+            given, else 1. A batch (or TBPTT window) of weight 0, padding only, makes no update.
     """
 
     loss: Tensor
@@ -543,6 +544,8 @@ class Trainer:
         cfg = self.config
         if cfg.tbptt_k1 is None:
             out = self._call_step(batch)
+            if out.weight == 0:  # padding only (see StepOutput.weight)
+                return []
             norm, lr = self._update(out.loss)
             return [(out, norm, lr, self.global_step)]
         length = time_length(batch, cfg.time_dim)
@@ -564,11 +567,13 @@ class Trainer:
                 if piece.save_after:
                     next_state = detach_state(state)
             assert loss_sum is not None
-            loss = loss_sum / weight if weight else loss_sum
+            start_state = next_state
+            if weight == 0:  # padding only: nothing to learn, and Adam's momentum would still move
+                continue
+            loss = loss_sum / weight
             out = pieces_out[0] if len(pieces_out) == 1 else StepOutput(loss, weight=weight)
             norm, lr = self._update(loss)
             results.append((out, norm, lr, self.global_step))
-            start_state = next_state
         self._carried = start_state if cfg.carry_state else None
         return results
 
