@@ -55,6 +55,12 @@ def test_experiment_reber_reaches_full_success(tmp_path, capsys):
     for seed in data["seeds"]:
         assert seed["success"] and seed["test_wrong"] == 0 and seed["sequences"] <= 80000
     assert "Adam" in text and "8,440" in text  # the protocol and the paper's number are shown
+    assert "solved when all 256 training and 256 test strings are right" in text
+
+
+def test_reber_test_size_sets_its_fixed_test_set(capsys):
+    res = run_experiment("reber", cell="rnn", seeds=1, hidden=2, max_sequences=200, test_size=40)
+    assert res.seeds[0].test_size == 40 and res.settings["task"]["n_test"] == 40
 
 
 @pytest.mark.slow
