@@ -603,7 +603,8 @@ def success_rule(name: str, settings: dict[str, Any]) -> str:
             f"all {settings['task']['n_train']} training and {settings['test_size']} test strings are right"
         )
     if name == "continual-reber":
-        return f"5 streams of concatenated strings have no error (checked every {settings['eval_every']:,} strings)"
+        every = settings["eval_every"]
+        return f"5 streams of concatenated strings have no error (checked every {every:,} strings)"
     return f"the last {settings['window']:,} training sequences are all right"
 
 
