@@ -694,7 +694,7 @@ def run_experiment(
             )
     finally:
         train_log.setLevel(level)
-    settings = {**settings, "task": dataclasses.asdict(task), "optimizer": "adam, mini-batches, clip_norm=1"}
+    settings = {**settings, "task": dict(vars(task)), "optimizer": "adam, mini-batches, clip_norm=1"}
     return ExperimentResult(spec.name, spec.title, cell, settings, results, spec.paper, spec.paper_sequences)
 
 
