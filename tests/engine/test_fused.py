@@ -408,3 +408,24 @@ def test_kernel_zoneout_draws_are_bernoulli() -> None:
     flat = a.flatten()
     assert abs(float((flat[1:] * flat[:-1]).mean()) - z * z) < 5 * sd2
     assert torch.equal(a, zoneout_keep_of_seeds(shape, z, (1, 2)))  # a function of the seed
+
+
+def test_float32_tanh_keeps_relative_accuracy_near_zero() -> None:
+    """Tiny cell states: h = o tanh(c) with |c| ~ 1e-6 must keep float32's relative accuracy (a
+    tanh written as 2 / (1 + exp(-2x)) - 1 loses it: its absolute error ~1e-7 is 10% of c)."""
+    torch.manual_seed(0)
+    layer = LSTM(3, 8, dtype=torch.float64)
+    with torch.no_grad():
+        layer.bias_ih_l0[16:24] = 0.0  # candidate g = tanh(z_g) ~ z_g, tiny with tiny inputs
+        layer.bias_hh_l0[16:24] = 0.0
+    x = torch.randn(6, 2, 3, dtype=torch.float64) * 1e-6
+    layer.engine = "reference"
+    with torch.no_grad():
+        truth, _ = layer(x)
+        assert float(truth.abs().max()) < 1e-5
+        rel = {}
+        for engine in ("reference", "fused"):  # float32, against the float64 truth
+            layer.float().engine = engine
+            got, _ = layer(x.float())
+            rel[engine] = float(((got.double() - truth) / truth).abs().max())
+    assert rel["fused"] <= 4 * rel["reference"], rel  # (the old tanh: 73 against 1.0e-5)
