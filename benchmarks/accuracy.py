@@ -146,6 +146,63 @@ def select_settings(clf: Any, d: Any, quick: bool, jobs: int = 1) -> tuple[str, 
     return str(best["name"]), cv_rows
 
 
+def _resample_score(clf: Any, d: Any, seed: int) -> float:
+    """Test accuracy of ``clf`` (unfitted) on resample ``seed`` of ``d`` (run in a worker process):
+    the train and test splits pooled, a training set drawn with the original split's count of each
+    class, the rest for testing."""
+    torch.set_num_threads(1)
+    x = _pad_cat(d.x_train, d.x_test)
+    lengths = np.concatenate([d.lengths_train, d.lengths_test])
+    y = np.concatenate([d.y_train, d.y_test])
+    rng = np.random.default_rng(seed)
+    train = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), int((d.y_train == c).sum()), replace=False) for c in np.unique(y)]
+    )
+    test = np.setdiff1d(np.arange(len(y)), train)
+    clf.fit(x[train], y[train], lengths[train])
+    acc = clf.score(x[test], y[test], lengths[test])
+    log(f"  resample {seed}: accuracy {acc:.4f}")
+    return acc
+
+
+def _pad_cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N1, L1, C) and (N2, L2, C) stacked into (N1 + N2, max L, C), zero-padded."""
+    length = max(a.shape[1], b.shape[1])
+    pad = [np.pad(v, ((0, 0), (0, length - v.shape[1]), (0, 0))) for v in (a, b)]
+    return np.concatenate(pad)
+
+
+def resampled(
+    name: str, settings: str, resamples: int, ensemble: int, jobs: int, quick: bool = False
+) -> dict[str, Any]:
+    """Accuracy of the :data:`SELECT_GRID` entry ``settings`` over ``resamples`` random train/test
+    splits of the pooled data of ``name`` (the UCR practice, Bagnall et al. 2017): how much of a
+    single split's score is the split."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lstmkit.data import sources
+    from lstmkit.models.classifier import SequenceClassifier
+
+    d = sources.load_classification(name)
+    changes = {**SELECT_GRID[settings], **({"max_epochs": 30} if quick else {})}
+    clf = SequenceClassifier("lstm-fcn", ensemble=ensemble, progress=False, **changes)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        accs = list(pool.map(_resample_score, [clf] * resamples, [d] * resamples, range(resamples)))
+    arr = np.array(accs)
+    return {
+        "dataset": name,
+        "settings": settings,
+        "ensemble": ensemble,
+        "resamples": resamples,
+        "accuracies": accs,
+        "mean": float(arr.mean()),
+        "std": float(arr.std(ddof=1)) if resamples > 1 else float("nan"),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
 def classification(
     names: list[str], quick: bool, ensemble: int = 1, select: bool = False, jobs: int = 1
 ) -> list[dict[str, Any]]:
@@ -457,7 +514,11 @@ def data_sources() -> list[str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="forecasting,classification,anomaly")
+    p.add_argument(
+        "--only",
+        default="forecasting,classification,anomaly",
+        help="parts, comma-separated: forecasting, classification, anomaly, resamples (not in the default)",
+    )
     p.add_argument("--series", default=",".join(FORECAST_SETUPS))
     p.add_argument("--datasets", default=",".join(PAPER_ACC))
     p.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run, not for the docs)")
@@ -469,6 +530,17 @@ def main() -> int:
     )
     p.add_argument(
         "--jobs", type=int, default=1, help="--select: grid entries cross-validated at once (processes)"
+    )
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=10,
+        help="--only resamples: score the --resample-settings entry of the --select grid on this many "
+        "random train/test splits of each dataset's pooled data (same class counts as its training "
+        "split; default 10)",
+    )
+    p.add_argument(
+        "--resample-settings", default="warp, 1000 epochs", help="the grid entry --resamples scores"
     )
     p.add_argument("--markdown", default=None, help="write the tables here (e.g. docs/accuracy.md)")
     p.add_argument("--json", default="benchmarks/results/accuracy.json")
@@ -519,6 +591,13 @@ def main() -> int:
                 )
         order = list(PAPER_ACC)
         results["classification"] = sorted(kept + rows, key=lambda r: order.index(r["dataset"]))
+    if "resamples" in parts:
+        for name in args.datasets.split(","):
+            res = resampled(
+                name, args.resample_settings, args.resamples, args.ensemble, args.jobs, args.quick
+            )
+            res["command"] = command
+            results.setdefault("resamples", {})[name] = res
     if "anomaly" in parts:
         results["anomaly"] = anomaly(args.quick)
         results["anomaly_command"] = command
