@@ -390,6 +390,24 @@ def markdown(results: dict[str, Any], command: str) -> str:
                     f"{h['command']} |"
                 )
             out.append("")
+        for name, r in results.get("resamples", {}).items():
+            accs = np.array(r["accuracies"])
+            se = r["std"] / np.sqrt(len(accs))
+            target = TARGET_ACC.get(name)
+            out += [
+                f"{name} over {r['resamples']} random train/test splits of its pooled data (each "
+                f"training set with the original split's count of each class; settings `{r['settings']}`, "
+                f"{r['ensemble']} seeds, not re-selected per split): mean accuracy **{r['mean']:.4f}** "
+                f"(standard deviation {r['std']:.4f}, standard error of the mean {se:.4f}; range "
+                f"{accs.min():.4f}-{accs.max():.4f}"
+                + (
+                    f"; {int((accs >= target).sum())} of {len(accs)} splits reach {target:.2f}"
+                    if target
+                    else ""
+                )
+                + f"). `{r['command']}`",
+                "",
+            ]
     an = results.get("anomaly")
     if an:
         out += [
