@@ -61,6 +61,9 @@ def test_experiment_reber_reaches_full_success(tmp_path, capsys):
 def test_reber_test_size_sets_its_fixed_test_set(capsys):
     res = run_experiment("reber", cell="rnn", seeds=1, hidden=2, max_sequences=200, test_size=40)
     assert res.seeds[0].test_size == 40 and res.settings["task"]["n_test"] == 40
+    args = ["experiment", "continual-reber", "--seeds", "1", "--max-sequences", "50", "--test-size", "768"]
+    assert main(args) == 0
+    assert "test error on 3 test streams of 100 strings" in capsys.readouterr().out
 
 
 @pytest.mark.slow

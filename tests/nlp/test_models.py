@@ -256,3 +256,5 @@ def test_seq2seq_bad_input() -> None:
         Seq2Seq(30, 40, attention="transformer")
     with pytest.raises(ValueError, match="beam_size"):
         m.beam_search(torch.tensor([[4, 3]]), beam_size=0)
+    with pytest.raises(ValueError, match=r"length_penalty: expected a value >= 0, got -0\.5"):
+        m.beam_search(torch.tensor([[4, 3]]), length_penalty=-0.5)

@@ -213,8 +213,14 @@ def test_test_time_views_average_the_series_and_its_slices(tmp_path) -> None:
     assert not np.allclose(plain.predict_proba(x, lengths), got, atol=1e-4)  # the slices do count
     clf.save(tmp_path / "m.pt")
     assert np.allclose(SequenceClassifier.load(tmp_path / "m.pt").predict_proba(x, lengths), got)
-    wide = np.concatenate([x, np.full((10, 5, 2), 9.0, np.float32)], 1)  # padding never matters
-    assert np.allclose(clf.predict_proba(wide, lengths), got, atol=1e-6)
+    x_garbage = x.copy()
+    for n, length in enumerate(lengths):  # the slices read each sequence within its length
+        x_garbage[n, length:] = 9.0
+    alone = [clf.predict_proba(x[n : n + 1, :length])[0] for n, length in enumerate(lengths)]
+    assert np.allclose(clf.predict_proba(x_garbage, lengths, batch_size=3), alone, atol=1e-5)
     assert [len(slice_views(torch.zeros(2, 5, 1), torch.tensor([5, 3]), v)) for v in (1, 2, 5)] == [1, 2, 5]
     with pytest.raises(ValueError, match="test_views: expected an int >= 1, got 0"):
         SequenceClassifier(test_views=0)
+    with pytest.raises(ValueError, match="views: expected an int >= 1, got 0"):
+        slice_views(torch.zeros(2, 5, 1), torch.tensor([5, 3]), 0)
+    assert clf.clone(progress=False, test_views=2).config.test_views == 2

@@ -188,3 +188,28 @@ def test_a_window_of_padding_only_makes_no_update():
     for a, b in zip(padded.parameters(), short.parameters()):
         torch.testing.assert_close(a, b)
     assert len(h.losses) == 3  # one update per epoch, not two
+
+
+def test_a_batch_of_padding_only_makes_no_update():
+    """The same without TBPTT: a whole batch of weight 0 is skipped, not stepped."""
+    from lstmkit.train import StepOutput
+
+    def step(model, batch):
+        x, y, m = batch
+        pred, _ = model(x)
+        return StepOutput(masked_mse(pred, y, m), weight=float(m.sum()))
+
+    torch.manual_seed(0)
+    x, y = torch.randn(3, 5, 2, dtype=torch.float64), torch.randn(3, 5, dtype=torch.float64)
+    real = (x, y, torch.ones(3, 5, dtype=torch.bool))
+    padding = (x, y, torch.zeros(3, 5, dtype=torch.bool))
+    cfg = TrainConfig(optimizer="adam", lr=0.01, max_epochs=2, progress=False, plot=False)
+    torch.manual_seed(1)
+    a = Stateful()
+    h = Trainer(a, cfg, step=step).fit([real, padding])
+    torch.manual_seed(1)
+    b = Stateful()
+    Trainer(b, cfg, step=step).fit([real])
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q)
+    assert len(h.losses) == 2 and h.epochs[-1]["step"] == 2

@@ -20,7 +20,8 @@ mini-batch. A run succeeds by the paper's stopping rule:
   all right by the task's criterion.
 
 After training, the test error is measured on fresh test sequences (2,560 as in the paper; for
-``reber``, its fixed 256 test strings; ``test_size`` sets either number).
+``reber``, its fixed 256 test strings; for ``continual-reber``, ``test_size // 256`` streams of
+100 strings; ``test_size`` sets each number).
 """
 
 from __future__ import annotations
@@ -99,7 +100,6 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             lr=2e-2,
             max_sequences=100_000,
             eval_every=256,
-            test_size=512,
             memory_bias=1.0,
         ),
         ExperimentSpec(
@@ -730,7 +730,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-limit", type=float, help="wall-time budget per seed in seconds")
     p.add_argument("--window", type=int, help="recent training sequences that must all be right")
     p.add_argument("--eval-every", type=int, help="sequences between checks (reber, continual-reber)")
-    p.add_argument("--test-size", type=int, help="test sequences for the final test error")
+    p.add_argument(
+        "--test-size",
+        type=int,
+        help="test sequences for the final test error (reber: its fixed test strings; continual-reber: "
+        "test_size // 256 streams)",
+    )
     p.add_argument("--length", "-T", type=int, help="T of adding, multiplication, noise-signal, copy")
     p.add_argument("--p", type=int, help="p of the long-lag tasks (number of symbols/distractors)")
     p.add_argument("--q", type=int, help="q of long-lag-2c (minimal time lag q + 1)")
@@ -799,7 +804,13 @@ def _main(args: argparse.Namespace) -> int:
         f"memory bias {s['memory_bias']}, budget {s['max_sequences']:,} sequences / "
         f"{s['time_limit']:.0f} s per seed (the paper: online updates, plain gradient descent)"
     )
-    print(f"solved when {success_rule(name, s)}; test error on {s['test_size']:,} test sequences")
+    n_test = results[0].seeds[0].test_size
+    tested = (
+        f"{n_test:,} test streams of {s['task']['strings']} strings"
+        if name == "continual-reber"
+        else f"{n_test:,} test sequences"
+    )
+    print(f"solved when {success_rule(name, s)}; test error on {tested}")
     print(format_table(results))
     sys.stdout.flush()
     if args.json:

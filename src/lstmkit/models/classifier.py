@@ -68,11 +68,14 @@ def make_augmentation(name: str, seed: int) -> Any:
 
 def slice_views(x: Tensor, lengths: Tensor, views: int) -> list[Tensor]:
     """The ``views`` inputs whose predictions test-time augmentation averages: ``x`` itself,
-    then ``views - 1`` fixed window slices (90% of each sequence, stretched to its length;
-    starts spread evenly from the first to the last steps), Le Guennec et al. 2016's
-    test-time slicing. ``x`` (N, L, C), ``lengths`` (N,); each view has the shape of ``x``."""
+    then ``views - 1`` fixed window slices (90% of each sequence, stretched to its length), Le
+    Guennec et al. 2016's test-time slicing: the centre slice for ``views=2``, else starts spread
+    evenly from the first to the last steps. ``x`` (N, L, C), ``lengths`` (N,); each view has
+    the shape of ``x`` and leaves each sequence's padding zero."""
     from lstmkit.data.augment import WindowSlice
 
+    if isinstance(views, bool) or not isinstance(views, int) or views < 1:
+        raise ValueError(f"views: expected an int >= 1, got {views!r}")
     starts = [0.5] if views == 2 else [j / (views - 2) for j in range(views - 1)]
     return [x] + [WindowSlice(0.9, start=s)(x, lengths=lengths) for s in starts]
 
@@ -686,9 +689,10 @@ class SequenceClassifier:
         """An unfitted classifier with this one's settings, ``changes`` applied (keyword
         arguments of the constructor)."""
         config = asdict(self.config)
+        progress = changes.pop("progress", self.progress)
         config.update(changes)
         arch = config.pop("architecture")
-        return type(self)(arch, **config, progress=changes.get("progress", self.progress))
+        return type(self)(arch, **config, progress=progress)
 
     def cross_validate(
         self, x: Any, y: Any, lengths: Any = None, *, folds: int = 4, repeats: int = 1, seed: int = 0
@@ -764,16 +768,18 @@ class SequenceClassifier:
                 longest,
             )
             xt, lt = xt[:, :longest], lt.clamp(max=longest)
-        views = slice_views(self._standardize(xt, lt), lt, self.config.test_views)
+        xs = self._standardize(xt, lt)
         dev = self._device()
         probs = np.zeros((xt.shape[0], self.meta_["num_classes"]))
         for net in self.nets_:
             net.to(dev).eval()
-            for xs in views:
-                for i in range(0, xt.shape[0], batch_size):
-                    logits = net(xs[i : i + batch_size].to(dev), lt[i : i + batch_size].to(dev))
+        for i in range(0, xt.shape[0], batch_size):
+            lb = lt[i : i + batch_size]
+            for view in slice_views(xs[i : i + batch_size], lb, self.config.test_views):
+                for net in self.nets_:
+                    logits = net(view.to(dev), lb.to(dev))
                     probs[i : i + batch_size] += torch.softmax(logits, -1).double().cpu().numpy()
-        return probs / (len(self.nets_) * len(views))
+        return probs / (len(self.nets_) * self.config.test_views)
 
     def predict(self, x: Any, lengths: Any = None) -> np.ndarray:
         """(N,) predicted class indices."""

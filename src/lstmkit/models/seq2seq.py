@@ -308,6 +308,8 @@ class Seq2Seq(nn.Module):
         """
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
             raise ValueError(f"beam_size: expected an int >= 1, got {beam_size!r}")
+        if not length_penalty >= 0:  # the search's stopping bound assumes it (NaN fails too)
+            raise ValueError(f"length_penalty: expected a value >= 0, got {length_penalty!r}")
         was = self.training
         self.eval()
         try:

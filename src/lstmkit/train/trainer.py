@@ -83,7 +83,8 @@ class StepOutput:
         mask: bool mask of real elements of ``output``/``target`` (optional).
         weight: weight of this batch in epoch means (e.g. the number of real tokens);
             default ``mask.sum()`` if a mask is given, else ``target.numel()`` if a target is
-            given, else 1. A batch (or TBPTT window) of weight 0, padding only, makes no update.
+            given, else 1. A batch (or TBPTT window) of weight 0, padding only, makes no update
+            (a cosine schedule sized from the loader's length still counts it as a step).
     """
 
     loss: Tensor
