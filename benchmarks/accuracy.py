@@ -562,6 +562,35 @@ def data_sources() -> list[str]:
     return out
 
 
+def _at_commit() -> str:
+    """`` (at commit abc1234)`` for the checkout that runs, ``+ changes`` if its code (src/,
+    benchmarks/) differs from the commit; ``""`` outside git."""
+    import subprocess
+
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "src",
+                "benchmarks",
+                ":!benchmarks/results",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )  # fmt: skip  (the code, not the results it writes)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f" (at commit {sha.stdout.strip()}{' + changes' if dirty.stdout.strip() else ''})"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
@@ -620,7 +649,7 @@ def main() -> int:
             i = argv.index(flag)
             del argv[i : i + 2]
         argv = [a for a in argv if not a.startswith(flag + "=")]
-    command = "OMP_NUM_THREADS=1 python " + " ".join(argv)
+    command = "OMP_NUM_THREADS=1 python " + " ".join(argv) + _at_commit()
     if "forecasting" in parts:
         rows = forecasting(args.series.split(","), args.quick)
         for r in rows:
