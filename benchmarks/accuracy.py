@@ -103,6 +103,15 @@ def forecasting(names: list[str], quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def _spawn_pool(jobs: int) -> Any:
+    """A pool of ``jobs`` worker processes, spawned: a fork of a process whose OpenMP threads
+    already run can hang. The workers set their own thread count."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
 def cv_plan(quick: bool) -> tuple[int, int]:
     """(folds, repeats) of ``--select``'s cross-validation (a smoke run: 2 folds, 1 split)."""
     return (2, 1) if quick else (SELECT_FOLDS, SELECT_REPEATS)
@@ -139,13 +148,9 @@ def select_settings(clf: Any, d: Any, quick: bool, jobs: int = 1) -> tuple[str, 
     if jobs == 1:
         cv_rows = [_cross_validate(clf, n, d, quick, torch.get_num_threads()) for n in names]
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         # longest (most epochs) first, so the workers finish together
         order = sorted(names, key=lambda n: -SELECT_GRID[n].get("max_epochs", 300))
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process with OpenMP threads
-        with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        with _spawn_pool(jobs) as pool:
             futures = {n: pool.submit(_cross_validate, clf, n, d, quick, 1) for n in order}
             cv_rows = [futures[n].result() for n in names]
     best = min(cv_rows, key=lambda r: (-r["accuracy"], r["log_loss"]))
@@ -184,9 +189,6 @@ def resampled(
     """Accuracy of the :data:`SELECT_GRID` entry ``settings`` over ``resamples`` random train/test
     splits of the pooled data of ``name`` (the UCR practice, Bagnall et al. 2017): how much of a
     single split's score is the split."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     from lstmkit.data import sources
     from lstmkit.models.classifier import SequenceClassifier
 
@@ -194,7 +196,7 @@ def resampled(
     changes = {**SELECT_GRID[settings], **({"max_epochs": 30} if quick else {})}
     clf = SequenceClassifier("lstm-fcn", ensemble=ensemble, progress=False, **changes)
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with _spawn_pool(jobs) as pool:
         accs = list(pool.map(_resample_score, [clf] * resamples, [d] * resamples, range(resamples)))
     arr = np.array(accs)
     return {
