@@ -429,3 +429,25 @@ def test_float32_tanh_keeps_relative_accuracy_near_zero() -> None:
             got, _ = layer(x.float())
             rel[engine] = float(((got.double() - truth) / truth).abs().max())
     assert rel["fused"] <= 4 * rel["reference"], rel  # (the old tanh: 73 against 1.0e-5)
+
+
+def test_float32_1997_squashings_keep_relative_accuracy_near_zero() -> None:
+    """The 1997 cell's g = 4 sigmoid(z) - 2 and h = 2 sigmoid(c) - 1 on tiny values: written that
+    way both engines lose float32's relative accuracy (1 - 2 sigmoid cancels); as 2 tanh(z / 2)
+    and tanh(c / 2) they keep it."""
+    torch.manual_seed(0)
+    layer = LSTM(3, 8, variant="original1997", dtype=torch.float64)
+    with torch.no_grad():
+        layer.bias_ih_l0.zero_()  # g ~ 2 z_g / 2 and h ~ o c / 2: tiny with tiny inputs
+        layer.bias_hh_l0.zero_()
+    x = torch.randn(6, 2, 3, dtype=torch.float64) * 1e-6
+    layer.engine = "reference"
+    with torch.no_grad():
+        truth, _ = layer(x)
+        assert 0 < float(truth.abs().max()) < 1e-5
+        rel = {}
+        for engine in ("reference", "fused"):  # float32, against the float64 truth
+            layer.float().engine = engine
+            got, _ = layer(x.float())
+            rel[engine] = float(((got.double() - truth) / truth).abs().max())
+    assert max(rel.values()) < 1e-4, rel

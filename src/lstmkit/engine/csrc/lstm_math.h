@@ -8,7 +8,9 @@
 // also relatively accurate near 0 (see tanh_).
 //
 // Activations are named as in lstmkit.cells.activations; their derivative is taken from the
-// activation's output y, which is what the forward pass saves.
+// activation's output y, which is what the forward pass saves. The 1997 squashings
+// 4 sigmoid(x) - 2 and 2 sigmoid(x) - 1 are computed as 2 tanh(x / 2) and tanh(x / 2): equal,
+// without the cancellation near 0 of the sigmoid form.
 #pragma once
 
 #include <cstdint>
@@ -100,10 +102,10 @@ static inline void act_forward(int kind, const T* x, T* y, int64_t n) {
       for (int64_t j = 0; j < n; ++j) y[j] = sigmoid_(x[j]);
       break;
     case kHs97G:
-      for (int64_t j = 0; j < n; ++j) y[j] = T(4) * sigmoid_(x[j]) - T(2);
+      for (int64_t j = 0; j < n; ++j) y[j] = T(2) * tanh_(T(0.5) * x[j]);  // 4 sigmoid(x) - 2
       break;
     case kHs97H:
-      for (int64_t j = 0; j < n; ++j) y[j] = T(2) * sigmoid_(x[j]) - T(1);
+      for (int64_t j = 0; j < n; ++j) y[j] = tanh_(T(0.5) * x[j]);  // 2 sigmoid(x) - 1
       break;
     default:
       if (x != y)
