@@ -409,14 +409,17 @@ def markdown(results: dict[str, Any], command: str) -> str:
                     f"{h['command']} |"
                 )
             out.append("")
-        for name, r in results.get("resamples", {}).items():
+        for name, r in (
+            (name, r) for name, studies in results.get("resamples", {}).items() for r in studies.values()
+        ):
             accs = np.array(r["accuracies"])
             se = r["std"] / np.sqrt(len(accs))
             target = TARGET_ACC.get(name)
             out += [
                 f"{name} over {r['resamples']} random train/test splits of its pooled data (each "
                 f"training set with the original split's count of each class; settings `{r['settings']}`, "
-                f"{r['ensemble']} seeds, not re-selected per split): mean accuracy **{r['mean']:.4f}** "
+                f"{r['ensemble']} seeds, not re-selected per split; split i is the same in every study): "
+                f"mean accuracy **{r['mean']:.4f}** "
                 f"(standard deviation {r['std']:.4f}, standard error of the mean {se:.4f}; range "
                 f"{accs.min():.4f}-{accs.max():.4f}"
                 + (
@@ -466,11 +469,22 @@ def _history_summary(results: dict[str, Any]) -> list[str]:
         se = float(np.sqrt(mean * (1 - mean) / current[name]["test"]))
         target = current[name]["target"]
         reached = sum(a >= target for a in scores)
+        selections = sum(h["chosen_by"].startswith("cross-validation") for h in rows) + bool(
+            current[name].get("selection")
+        )
+        adaptive = (
+            f"; but `--select` ran {selections} times and its grid grew in between, after the earlier "
+            "scores had been seen, so the latest score ends a sequence of looks and is optimistic by an "
+            "unknown amount: the resampling studies below are the less biased figures"
+            if selections > 1
+            else ""
+        )
         out.append(
             f" {name}'s test split has been scored {len(scores)} times (all listed under the "
-            f"classification table; none of the settings was chosen by its test score): {min(scores):.3f} "
-            f"to {max(scores):.3f}, mean {mean:.3f}, against a standard error of about {se:.3f} for one "
-            f"score on {current[name]['test']} sequences; {reached} of them reach {target:.2f}."
+            f"classification table; none of the settings was chosen by its test score{adaptive}): "
+            f"{min(scores):.3f} to {max(scores):.3f}, mean {mean:.3f}, against a standard error of about "
+            f"{se:.3f} for one score on {current[name]['test']} sequences; {reached} of them "
+            f"{'reaches' if reached == 1 else 'reach'} {target:.2f}."
         )
     return out
 
@@ -522,7 +536,7 @@ def notes(results: dict[str, Any]) -> list[str]:
         )
     for r in results.get("classification", []):
         if r["accuracy"] < r["target"]:
-            rs = results.get("resamples", {}).get(r["dataset"])
+            rs = results.get("resamples", {}).get(r["dataset"], {}).get(r["settings"])
             spread = (
                 f" Over {rs['resamples']} random splits of the pooled data the settings `{rs['settings']}` "
                 f"average {rs['mean']:.4f} (standard deviation {rs['std']:.4f}); the standard split's score "
@@ -698,7 +712,7 @@ def main() -> int:
                 name, args.resample_settings, args.resamples, args.ensemble, args.jobs, args.quick
             )
             res["command"] = command
-            results.setdefault("resamples", {})[name] = res
+            results.setdefault("resamples", {}).setdefault(name, {})[args.resample_settings] = res
     if "anomaly" in parts:
         results["anomaly"] = anomaly(args.quick)
         results["anomaly_command"] = command
