@@ -82,7 +82,7 @@ clean:
 
 # Time series accuracy (issue 5): LSTM forecaster vs seasonal naive/ARIMA/ETS on 5 real series,
 # LSTM-FCN on 4 UCR sets (ArrowHead's settings chosen by cross-validation on its training split,
-# 5 seeds), ECG anomaly detection; writes docs/accuracy.md (about two hours on 2 cores).
+# 5 seeds), ECG anomaly detection; writes docs/accuracy.md (about two and a half hours on 2 cores).
 .PHONY: bench-accuracy
 bench-accuracy: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/accuracy.py --only forecasting,anomaly

@@ -652,11 +652,16 @@ def main() -> int:
         "split; default 10)",
     )
     p.add_argument(
-        "--resample-settings", default="warp, 1000 epochs", help="the grid entry --resamples scores"
+        "--resample-settings",
+        default=None,
+        help="the grid entry --resamples scores (default: the one in the dataset's classification "
+        "row, i.e. what --select last chose; 'defaults' without one)",
     )
     p.add_argument("--markdown", default=None, help="write the tables here (e.g. docs/accuracy.md)")
     p.add_argument("--json", default=DEFAULT_JSON, help=f"results, kept across runs (default {DEFAULT_JSON})")
     args = p.parse_args()
+    if args.resample_settings is not None and args.resample_settings not in SELECT_GRID:
+        p.error(f"--resample-settings: expected one of {list(SELECT_GRID)}, got {args.resample_settings!r}")
     if args.quick and os.path.abspath(args.json) == os.path.abspath(DEFAULT_JSON):
         p.error("--quick: a smoke run must not overwrite the measured results; give --json PATH")
     torch.set_num_threads(1)
@@ -707,12 +712,12 @@ def main() -> int:
         order = list(PAPER_ACC)
         results["classification"] = sorted(kept + rows, key=lambda r: order.index(r["dataset"]))
     if "resamples" in parts:
+        current = {r["dataset"]: r.get("settings", "defaults") for r in results.get("classification", [])}
         for name in args.datasets.split(","):
-            res = resampled(
-                name, args.resample_settings, args.resamples, args.ensemble, args.jobs, args.quick
-            )
+            settings = args.resample_settings or current.get(name, "defaults")
+            res = resampled(name, settings, args.resamples, args.ensemble, args.jobs, args.quick)
             res["command"] = command
-            results.setdefault("resamples", {}).setdefault(name, {})[args.resample_settings] = res
+            results.setdefault("resamples", {}).setdefault(name, {})[settings] = res
     if "anomaly" in parts:
         results["anomaly"] = anomaly(args.quick)
         results["anomaly_command"] = command
