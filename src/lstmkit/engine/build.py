@@ -1,10 +1,12 @@
-"""Build and load the fused C++ extension (compiled once per machine, then cached).
+"""Build and load the fused C++ extension (compiled once per environment, then cached).
 
 The kernels in ``lstmkit/engine/csrc`` are compiled on first use with
 :func:`torch.utils.cpp_extension.load` (a C++ compiler and ``ninja``, which the setup
 installs, are all it needs) and cached under ``$LSTMKIT_CACHE_DIR`` (default
 ``~/.cache/lstmkit``), in a folder named after the torch and Python versions and the CPU
-capability, so a later process only loads the library. ``make setup`` runs
+capability and a sub-folder per source version, checkout and environment, so a later process
+only loads the library. Processes building or loading in one folder take turns (an ``flock``,
+see :func:`build_lock`). ``make setup`` runs
 ``python -m lstmkit.engine`` so that the one compile (about a minute on 2 cores)
 happens before the tests.
 
@@ -26,6 +28,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -35,6 +39,7 @@ __all__ = [
     "CACHE_ENV",
     "DISABLE_ENV",
     "build_directory",
+    "build_lock",
     "extension_error",
     "load_extension",
     "main",
@@ -78,14 +83,18 @@ def _isa_flags(capability: str) -> list[str]:
 
 
 def _source_tag(flags: list[str]) -> str:
-    """A short hash of the kernel sources and flags: each version builds in its own folder
-    under its own name, so processes of different versions (or a stale build) never mix."""
+    """A short hash of the kernel sources, the flags and where the sources and torch's headers
+    are: each version builds in its own folder under its own name, so processes of different
+    versions (or a stale build) never mix. The two paths are part of the compile command, so
+    two checkouts or environments sharing one folder would make ninja rebuild at each switch
+    (and wait on each other's builds)."""
     digest = hashlib.sha1()
     src_dir = Path(__file__).parent / "csrc"
     for name in (*_SOURCES, *_HEADERS):
         path = src_dir / name
         digest.update(path.read_bytes() if path.exists() else b"")
     digest.update(" ".join(flags).encode())
+    digest.update(f"{src_dir.resolve()}|{Path(torch.__file__).resolve().parent}".encode())
     return digest.hexdigest()[:10]
 
 
@@ -117,6 +126,42 @@ def _ninja_on_path() -> None:
     os.environ["PATH"] = path
 
 
+@contextmanager
+def build_lock(build_dir: Path) -> Iterator[None]:
+    """Hold ``build_dir`` for this process's build or load of the extension.
+
+    torch's ``load`` guards a build folder with a plain ``lock`` file that a killed process
+    leaves behind, and every later process then waits for it forever. This lock is an
+    ``flock`` on ``build_dir/lstmkit.lock``, which the kernel releases when its holder dies.
+    Every lstmkit process calls ``load`` only while holding it, so a torch ``lock`` file found
+    by the holder is stale: it is removed, with a warning. Where ``fcntl`` is missing
+    (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(build_dir / "lstmkit.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"lstmkit: waiting for another process building in {build_dir} ...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            stale = build_dir / "lock"
+            if stale.exists():
+                warnings.warn(
+                    f"lstmkit: removing {stale}, left by a build that was killed",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                stale.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _compile(verbose: bool) -> ModuleType:
     from torch.utils.cpp_extension import load
 
@@ -136,15 +181,16 @@ def _compile(verbose: bool) -> ModuleType:
         tag = _source_tag(flags)
         build_dir = build_directory() / tag
         build_dir.mkdir(parents=True, exist_ok=True)
-        return load(
-            name=f"lstmkit_fused_{tag}",
-            sources=sources,
-            extra_cflags=flags,
-            extra_ldflags=["-fopenmp"],
-            extra_include_paths=[str(src_dir)],
-            build_directory=str(build_dir),
-            verbose=verbose,
-        )
+        with build_lock(build_dir):
+            return load(
+                name=f"lstmkit_fused_{tag}",
+                sources=sources,
+                extra_cflags=flags,
+                extra_ldflags=["-fopenmp"],
+                extra_include_paths=[str(src_dir)],
+                build_directory=str(build_dir),
+                verbose=verbose,
+            )
 
     try:
         module = build(base + _isa_flags(cap))
