@@ -409,27 +409,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
                     f"{h['command']} |"
                 )
             out.append("")
-        for name, r in (
-            (name, r) for name, studies in results.get("resamples", {}).items() for r in studies.values()
-        ):
-            accs = np.array(r["accuracies"])
-            se = r["std"] / np.sqrt(len(accs))
-            target = TARGET_ACC.get(name)
-            out += [
-                f"{name} over {r['resamples']} random train/test splits of its pooled data (each "
-                f"training set with the original split's count of each class; settings `{r['settings']}`, "
-                f"{r['ensemble']} seeds, not re-selected per split; split i is the same in every study): "
-                f"mean accuracy **{r['mean']:.4f}** "
-                f"(standard deviation {r['std']:.4f}, standard error of the mean {se:.4f}; range "
-                f"{accs.min():.4f}-{accs.max():.4f}"
-                + (
-                    f"; {int((accs >= target).sum())} of {len(accs)} splits reach {target:.2f}"
-                    if target
-                    else ""
-                )
-                + f"). `{r['command']}`",
-                "",
-            ]
+        rows_by_name = {r["dataset"]: r for r in results.get("classification", [])}
+        for name, studies in results.get("resamples", {}).items():
+            out += _resample_paragraphs(name, studies, rows_by_name.get(name))
     an = results.get("anomaly")
     if an:
         out += [
@@ -456,6 +438,43 @@ def markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _resample_paragraphs(
+    name: str, studies: dict[str, dict[str, Any]], row: dict[str, Any] | None = None
+) -> list[str]:
+    """A paragraph per resampling study of ``name``, where the standard split's score ``row``
+    lies in the study of its settings, and, with several studies, their means on the splits
+    they share (resample i is the same split in every study)."""
+    out = []
+    target = TARGET_ACC.get(name)
+    for r in studies.values():
+        accs = np.array(r["accuracies"])
+        se = r["std"] / np.sqrt(len(accs))
+        out += [
+            f"{name} over {r['resamples']} random train/test splits of its pooled data (each "
+            f"training set with the original split's count of each class; settings `{r['settings']}`, "
+            f"{r['ensemble']} seeds, not re-selected per split): mean accuracy **{r['mean']:.4f}** "
+            f"(standard deviation {r['std']:.4f}, standard error of the mean {se:.4f}; range "
+            f"{accs.min():.4f}-{accs.max():.4f}"
+            + (f"; {int((accs >= target).sum())} of {len(accs)} splits reach {target:.2f}" if target else "")
+            + f"). `{r['command']}`"
+            + (
+                f" The standard split's {row['accuracy']:.4f} with these settings is "
+                f"{abs(row['accuracy'] - r['mean']) / r['std']:.1f} standard deviations "
+                f"{'above' if row['accuracy'] > r['mean'] else 'below'} this mean."
+                if row and row.get("settings") == r["settings"] and r["std"] > 0
+                else ""
+            ),
+            "",
+        ]
+    if len(studies) > 1:
+        shared = min(len(r["accuracies"]) for r in studies.values())
+        means = ", ".join(
+            f"`{r['settings']}` {np.mean(r['accuracies'][:shared]):.4f}" for r in studies.values()
+        )
+        out += [f"On the {shared} splits all these studies share (resamples 0-{shared - 1}): {means}.", ""]
+    return out
+
+
 def _history_summary(results: dict[str, Any]) -> list[str]:
     """A sentence per dataset whose test split was scored more than once: how often, the range and
     mean of the scores, and one score's standard error."""
@@ -475,7 +494,7 @@ def _history_summary(results: dict[str, Any]) -> list[str]:
         adaptive = (
             f"; but `--select` ran {selections} times and its grid grew in between, after the earlier "
             "scores had been seen, so the latest score ends a sequence of looks and is optimistic by an "
-            "unknown amount: the resampling studies below are the less biased figures"
+            "unknown amount: the resampling studies under the classification table are less biased"
             if selections > 1
             else ""
         )
