@@ -60,6 +60,7 @@ SELECT_GRID: dict[str, dict[str, Any]] = {
     },
 }
 SELECT_FOLDS, SELECT_REPEATS = 4, 3
+QUICK_EPOCHS = 30  # LSTM-FCN epochs of a --quick smoke run
 DEFAULT_JSON = "benchmarks/results/accuracy.json"
 
 
@@ -127,22 +128,23 @@ def cv_plan(quick: bool) -> tuple[int, int]:
     return (2, 1) if quick else (SELECT_FOLDS, SELECT_REPEATS)
 
 
+def grid_changes(name: str, quick: bool) -> dict[str, Any]:
+    """The constructor changes of :data:`SELECT_GRID` entry ``name``; a smoke run trains
+    :data:`QUICK_EPOCHS` epochs whatever the entry says."""
+    return {**SELECT_GRID[name], **({"max_epochs": QUICK_EPOCHS} if quick else {})}
+
+
 def _cross_validate(clf: Any, name: str, d: Any, quick: bool, threads: int) -> dict[str, Any]:
     """One :data:`SELECT_GRID` entry's cross-validation row (run in a worker process)."""
     torch.set_num_threads(threads)
-    changes = SELECT_GRID[name]
-    budget = {"max_epochs": clf.config.max_epochs} if quick else {}  # a smoke run stays short
-    cv = clf.clone(**{**changes, **budget}, ensemble=1).cross_validate(
-        d.x_train,
-        d.y_train,
-        d.lengths_train,
-        folds=cv_plan(quick)[0],
-        repeats=cv_plan(quick)[1],
+    folds, repeats = cv_plan(quick)
+    cv = clf.clone(**grid_changes(name, quick), ensemble=1).cross_validate(
+        d.x_train, d.y_train, d.lengths_train, folds=folds, repeats=repeats
     )
     log(f"  cross-validation {name:28s} accuracy {cv.accuracy:.4f} log loss {cv.log_loss:.4f}")
     return {
         "name": name,
-        "changes": changes,
+        "changes": SELECT_GRID[name],
         "accuracy": cv.accuracy,
         "log_loss": cv.log_loss,
         "seconds": cv.seconds,
@@ -203,8 +205,7 @@ def resampled(
     from lstmkit.models.classifier import SequenceClassifier
 
     d = sources.load_classification(name)
-    changes = {**SELECT_GRID[settings], **({"max_epochs": 30} if quick else {})}
-    clf = SequenceClassifier("lstm-fcn", ensemble=ensemble, progress=False, **changes)
+    clf = SequenceClassifier("lstm-fcn", ensemble=ensemble, progress=False, **grid_changes(settings, quick))
     t0 = time.perf_counter()
     with _spawn_pool(jobs) as pool:
         accs = list(pool.map(_resample_score, [clf] * resamples, [d] * resamples, range(resamples)))
@@ -232,12 +233,12 @@ def classification(
         d = sources.load_classification(name)
         t0 = time.perf_counter()
         clf = SequenceClassifier(
-            "lstm-fcn", max_epochs=30 if quick else 300, ensemble=ensemble, progress=False
+            "lstm-fcn", max_epochs=QUICK_EPOCHS if quick else 300, ensemble=ensemble, progress=False
         )
         chosen, cv_rows = "defaults", []
         if select:
             chosen, cv_rows = select_settings(clf, d, quick, jobs)
-            clf = clf.clone(**{**SELECT_GRID[chosen], **({"max_epochs": 30} if quick else {})})
+            clf = clf.clone(**grid_changes(chosen, quick))
             torch.set_num_threads(max(jobs, torch.get_num_threads()))  # the pool is done: all cores
         clf.fit(d.x_train, d.y_train, d.lengths_train)
         acc = clf.score(d.x_test, d.y_test, d.lengths_test)
@@ -459,8 +460,7 @@ def _resample_paragraphs(
             + f"). `{r['command']}`"
             + (
                 f" The standard split's {row['accuracy']:.4f} with these settings is "
-                f"{abs(row['accuracy'] - r['mean']) / r['std']:.1f} standard deviations "
-                f"{'above' if row['accuracy'] > r['mean'] else 'below'} this mean."
+                f"{_from_mean(row['accuracy'], r)} this mean."
                 if row and row.get("settings") == r["settings"] and r["std"] > 0
                 else ""
             ),
@@ -473,6 +473,12 @@ def _resample_paragraphs(
         )
         out += [f"On the {shared} splits all these studies share (resamples 0-{shared - 1}): {means}.", ""]
     return out
+
+
+def _from_mean(accuracy: float, study: dict[str, Any]) -> str:
+    """Where ``accuracy`` lies in a resampling ``study``: "1.7 standard deviations above"."""
+    side = "above" if accuracy > study["mean"] else "below"
+    return f"{abs(accuracy - study['mean']) / study['std']:.1f} standard deviations {side}"
 
 
 def _history_summary(results: dict[str, Any]) -> list[str]:
@@ -559,8 +565,7 @@ def notes(results: dict[str, Any]) -> list[str]:
             spread = (
                 f" Over {rs['resamples']} random splits of the pooled data the settings `{rs['settings']}` "
                 f"average {rs['mean']:.4f} (standard deviation {rs['std']:.4f}); the standard split's score "
-                f"is {abs(r['accuracy'] - rs['mean']) / rs['std']:.1f} standard deviations "
-                f"{'below' if rs['mean'] > r['accuracy'] else 'above'} that mean."
+                f"is {_from_mean(r['accuracy'], rs)} that mean."
                 if rs
                 else ""
             )
