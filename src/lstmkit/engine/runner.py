@@ -25,6 +25,7 @@ from torch import Tensor
 __all__ = [
     "RunResult",
     "State",
+    "check_finite",
     "check_lengths",
     "detach_state",
     "lengths_to_mask",
@@ -121,6 +122,45 @@ def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> 
             f"got min {int(lengths.min())}, max {int(lengths.max())}"
         )
     return lengths
+
+
+def check_finite(
+    name: str,
+    x: Tensor,
+    *,
+    axes: Sequence[str] | None = None,
+    valid: Tensor | None = None,
+) -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN or +-inf, naming ``name`` and the first bad entry.
+
+    Args:
+        name: what ``x`` is, as the user knows it (``"input"``, ``"series 'sales'"``).
+        x: any floating tensor (integer tensors are always finite).
+        axes: names of the dimensions of ``x`` for the message, e.g. ``("step", "batch",
+            "feature")``; default ``dim 0``, ``dim 1``, ...
+        valid: bool tensor of the leading shape of ``x`` (or broadcastable to it), true where
+            a value counts; entries where it is false (padding) are not checked.
+
+    Example::
+
+        >>> check_finite("input", torch.tensor([[1.0, float("nan")]]), axes=("batch", "feature"))
+        Traceback (most recent call last):
+        ValueError: input: expected finite values, got nan at batch 0, feature 1
+    """
+    if not (x.dtype.is_floating_point or x.dtype.is_complex) or x.numel() == 0:
+        return
+    bad = ~torch.isfinite(x)
+    if valid is not None:
+        valid = valid.to(bad.device)
+        bad = bad & valid.view(*valid.shape, *([1] * (x.dim() - valid.dim())))
+    if not bool(bad.any()):
+        return
+    index = [int(i) for i in bad.nonzero()[0]]
+    value = x[tuple(index)].item()
+    names = list(axes) if axes is not None else []
+    names += [f"dim {d}" for d in range(len(names), x.dim())]
+    where = ", ".join(f"{n} {i}" for n, i in zip(names, index))
+    raise ValueError(f"{name}: expected finite values, got {value} at {where}")
 
 
 def lengths_to_mask(lengths: Tensor, max_len: int, device: torch.device | str | None = None) -> Tensor:
