@@ -38,6 +38,7 @@ Gate blocks are stored in PyTorch's order i, f, g, o, leaving out the absent one
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -139,8 +140,11 @@ class LSTMSpec:
             )
         if self.full_gate_recurrence and not self.sigmoid_gates:
             raise ValueError("full_gate_recurrence: needs at least one gate with its own weights")
-        if not self.layer_norm_eps > 0:
-            raise ValueError(f"layer_norm_eps: expected > 0, got {self.layer_norm_eps}")
+        eps = self.layer_norm_eps
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+            raise TypeError(f"layer_norm_eps: expected a finite float > 0, got {type(eps).__name__}")
+        if not (math.isfinite(eps) and eps > 0):
+            raise ValueError(f"layer_norm_eps: expected a finite float > 0, got {eps}")
 
     @property
     def gates(self) -> tuple[str, ...]:

@@ -235,7 +235,8 @@ def lstm_fused(
         zoneout, seeds: instead of ``keep_h``/``keep_c``, let the kernel draw the keep weights,
             Bernoulli(z_h) and Bernoulli(z_c) per element from a counter-based hash of four
             32-bit ``seeds`` (no mask is stored; :func:`zoneout_keep_of_seeds` gives them).
-        mask: (L, N) bool, true at real steps; padded steps keep the state and output 0.
+        mask: (L, N) bool, true at real steps; padded steps keep the state and output 0, and
+            their input is read as zeros (whatever it holds reaches no output or gradient).
         reverse: walk the steps from last to first.
         return_states: also return every step's state.
 
@@ -260,6 +261,8 @@ def lstm_fused(
         )
     if zoneout is not None and not seeds:
         raise ValueError("seeds: the kernel's zoneout draws need 4 seeds")
+    if mask is not None:
+        x = torch.where(mask.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in): padding read as 0
     if x_mask is not None:
         x = x * x_mask  # (L, N, H_in), as lstm_input_projection does
     fgr = spec.full_gate_recurrence

@@ -8,6 +8,13 @@ packed, so outputs past a sequence's end are zero and the final state is the sta
 real step (sequences of length 0 keep their initial state); ``reverse`` walks each sequence
 backwards from its own last step. :func:`lstm_native` is its form for the classic LSTM cell;
 the GRU and RNN layers call :func:`native_run` directly.
+
+Where torch's CPU kernel cannot compute a low-precision dtype on this machine (oneDNN without
+bfloat16 / float16 support, also under :func:`torch.autocast`), :func:`native_run` raises
+:class:`NativeKernelError`, a one-line ``RuntimeError`` naming the dtype, and remembers it:
+later calls for that kernel and dtype raise it at once, without trying the kernel again. The
+layers catch it with ``engine="auto"`` and take the reference path instead (a fast path first,
+the fallback outside the math).
 """
 
 from __future__ import annotations
@@ -22,7 +29,59 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from lstmkit.cells.lstm import LSTMParams, LSTMState
 from lstmkit.engine.runner import RunResult, State, lengths_to_mask
 
-__all__ = ["lstm_native", "mask_lengths", "native_run"]
+__all__ = ["NativeKernelError", "compute_dtype", "lstm_native", "mask_lengths", "native_run"]
+
+# (kernel, device type, compute dtype) -> why torch's kernel cannot run it on this machine
+_failures: dict[tuple[str, str, torch.dtype], str] = {}
+
+
+class NativeKernelError(RuntimeError):
+    """torch's kernel cannot compute this dtype on this machine; the message is one line.
+
+    ``first`` is true when the kernel was just tried and failed, false when the failure was
+    already known (so a caller warns once).
+    """
+
+    def __init__(self, message: str, *, first: bool) -> None:
+        super().__init__(message)
+        self.first = first
+
+
+def compute_dtype(x: Tensor) -> torch.dtype:
+    """The dtype torch's kernel computes ``x`` in: autocast's where it is on for ``x``'s
+    device (and ``x`` is float32), else ``x``'s own."""
+    device = x.device.type
+    if (
+        x.dtype == torch.float32
+        and torch.amp.is_autocast_available(device)
+        and torch.is_autocast_enabled(device)
+    ):
+        return torch.get_autocast_dtype(device)
+    return x.dtype
+
+
+def _guarded_call(
+    kind: str,
+    x: Tensor,
+    batch_sizes: Tensor | None,
+    hx: Sequence[Tensor],
+    weights: list[Tensor],
+    has_bias: bool,
+    training: bool,
+) -> tuple[Tensor, list[Tensor]]:
+    """:func:`_call`, with a failure for a CPU dtype other than float32/float64 turned into
+    a remembered :class:`NativeKernelError` (any other failure is raised as it is)."""
+    key = (kind, x.device.type, compute_dtype(x))
+    if key in _failures:
+        raise NativeKernelError(_failures[key], first=False)
+    try:
+        return _call(kind, x, batch_sizes, hx, weights, has_bias, training)
+    except RuntimeError as err:
+        if key[1] != "cpu" or key[2] in (torch.float32, torch.float64):
+            raise
+        detail = str(err).strip().splitlines()[0].split(". ")[0] if str(err).strip() else type(err).__name__
+        _failures[key] = f"torch's {kind} kernel cannot compute {key[2]} on this CPU ({detail})"
+        raise NativeKernelError(_failures[key], first=True) from None
 
 
 def mask_lengths(mask: Tensor) -> Tensor | None:
@@ -90,10 +149,13 @@ def native_run(
     Returns:
         ``(output (L, N, H_out), final state tensors)``; outputs past a sequence's end are
         zero and its final state is the state at its last real step.
+
+    Raises:
+        NativeKernelError: torch's CPU kernel cannot compute this (low-precision) dtype here.
     """
     max_len, batch = x.shape[0], x.shape[1]
     if mask is None:
-        out, final = _call(kind, x.flip(0) if reverse else x, None, hx, weights, has_bias, training)
+        out, final = _guarded_call(kind, x.flip(0) if reverse else x, None, hx, weights, has_bias, training)
         return (out.flip(0) if reverse else out), final
 
     lengths = mask_lengths(mask)
@@ -113,7 +175,7 @@ def native_run(
     packed = pack_padded_sequence(x_run, lengths[real] if subset else lengths, enforce_sorted=False)
     order, unsort = packed.sorted_indices, packed.unsorted_indices
     assert order is not None and unsort is not None
-    data, final = _call(
+    data, final = _guarded_call(
         kind,
         packed.data,
         packed.batch_sizes,

@@ -8,7 +8,9 @@ cell's math: time-major or batch-first layout, padded batches given by ``lengths
 boolean ``mask``, reverse direction, initial state in, final state out, and optionally every
 step's state out.
 
-Padded steps (mask false) leave the state untouched and output zeros, so the final state of
+Padded steps (mask false) leave the state untouched and output zeros, and the cell sees zeros
+as their input (so whatever the padding holds, NaN included, reaches no output and no
+gradient); the final state of
 each sequence is its state at its last real step, and running in ``reverse`` walks each
 sequence backwards from its own last real step, exactly as if it had been flipped within its
 length.
@@ -111,6 +113,10 @@ def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> 
             ) from None
     if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
         raise TypeError(f"lengths: expected an integer tensor, got dtype {lengths.dtype}")
+    if lengths.device.type == "meta":
+        raise ValueError(
+            "lengths: expected a tensor with values (on the CPU or the input's device), got a meta tensor"
+        )
     if lengths.dim() != 1 or lengths.numel() != batch:
         raise ValueError(
             f"lengths: expected shape ({batch},) to match the batch size, got {tuple(lengths.shape)}"
@@ -167,6 +173,11 @@ def lengths_to_mask(lengths: Tensor, max_len: int, device: torch.device | str | 
     """Boolean mask (max_len, N), true at the real steps ``t < lengths[n]``."""
     steps = torch.arange(max_len, device=device).unsqueeze(1)  # (L, 1)
     return steps < lengths.to(device).unsqueeze(0)  # (L, N)
+
+
+def _zero_padding(x: Tensor, mask: Tensor) -> Tensor:
+    """``x`` (L, N, *) with zeros where the (L, N) ``mask`` is false (``where``: NaN vanishes too)."""
+    return torch.where(mask.view(*mask.shape, *([1] * (x.dim() - 2))), x, x.new_zeros(()))
 
 
 def _check_mask(mask: Tensor, max_len: int, batch: int) -> Tensor:
@@ -233,6 +244,9 @@ def run(
         mask = lengths_to_mask(check_lengths(lengths, batch, max_len), max_len, seq[0].device)
     elif mask is not None:
         mask = _check_mask(mask, max_len, batch)
+    if mask is not None:
+        mask = mask.to(seq[0].device)
+        seq = tuple(_zero_padding(s, mask) for s in seq)
     out_fn = output or _default_output
     outputs: list[Tensor] = [seq[0]] * max_len  # placeholders, all overwritten
     states: list[State] = [None] * max_len

@@ -22,6 +22,7 @@ from torch import Tensor
 from lstmkit.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState, lstm_cell
 from lstmkit.engine.build import load_extension, warn_unavailable
 from lstmkit.engine.fused import _PARAM_FIELDS, _flags, fused_unsupported
+from lstmkit.engine.runner import check_finite
 
 __all__ = ["LSTMStream"]
 
@@ -59,7 +60,8 @@ class LSTMStream:
     ``load_state_dict``, ``.to()``: anything that bumps its version counter or replaces its
     storage). Writes through ``.data`` bypass the version counter: call :meth:`refresh` after
     those. It always computes evaluation-mode semantics (no dropout, zoneout as its
-    expectation), like ``layer.eval()``.
+    expectation), like ``layer.eval()``. With the layer's ``check_finite`` on, ``step`` and a
+    loaded ``state`` raise ``ValueError`` naming their first NaN or +-inf.
 
     Example::
 
@@ -153,7 +155,14 @@ class LSTMStream:
                 raise ValueError(
                     f"state.{name}: expected shape {tuple(buf.shape)} (num_layers, N, size), got {got}"
                 )
+            if self._check_finite:
+                check_finite(f"state.{name}", field, axes=("layer", "batch", "feature"))
             buf.copy_(field.detach())
+
+    @property
+    def _check_finite(self) -> bool:
+        """The layer's ``check_finite`` (read at each step: a plain attribute)."""
+        return bool(getattr(self._layer, "check_finite", False))
 
     def refresh(self) -> None:
         """Re-read the weights at the next step. Needed only after writing into the parameters in
@@ -180,6 +189,13 @@ class LSTMStream:
 
         ``out`` (N, H_out), if given, receives the result (no allocation).
         """
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"x: expected a Tensor of shape ({self.batch_size}, {self._layer.input_size}) (N, H_in), "
+                f"got {type(x).__name__}"
+            )
+        if self._check_finite and x.dim() == 2:  # (a wrong shape is reported below)
+            check_finite("x", x, axes=("batch", "feature"))
         if self._binding() != self._bound:
             self._bind()  # some of the layer's tensors were replaced (.data =, assign=True, .to())
         if self._runtime is not None:

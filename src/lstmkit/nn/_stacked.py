@@ -9,18 +9,31 @@ looks like and how to run one direction (:meth:`StackedRecurrent._run_direction`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.engine.runner import RunResult, State, check_lengths, lengths_to_mask, map_state, stack_states
+from lstmkit.engine.native import NativeKernelError
+from lstmkit.engine.runner import (
+    RunResult,
+    State,
+    check_lengths,
+    lengths_to_mask,
+    map_state,
+    stack_states,
+)
+from lstmkit.engine.runner import check_finite as assert_finite
 from lstmkit.nn.regularizers import check_probability, variational_mask
 
-__all__ = ["StackedRecurrent", "check_positive_int"]
+__all__ = ["StackedRecurrent", "check_bool", "check_positive_int"]
+
+R = TypeVar("R")
 
 
 def check_positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
@@ -31,6 +44,30 @@ def check_positive_int(name: str, value: object, *, allow_zero: bool = False) ->
     if value < low:
         raise ValueError(f"{name}: expected an int >= {low}, got {value}")
     return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Validate a flag (a bool, or the ints 0 and 1); raise ``TypeError`` naming it.
+
+    A string such as ``"False"`` is refused rather than read as true.
+    """
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+
+
+def check_factory_kwargs(device: Any, dtype: Any) -> tuple[torch.device | None, torch.dtype | None]:
+    """Validate the ``device`` and ``dtype`` of a layer's parameters (a floating dtype)."""
+    if device is not None:
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}"
+            ) from None
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype: expected a floating-point torch.dtype, got {dtype}")
+    return device, dtype
 
 
 class StackedRecurrent(nn.Module):
@@ -54,17 +91,26 @@ class StackedRecurrent(nn.Module):
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        check_finite: bool = False,
     ) -> None:
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
-        self.bidirectional = bool(bidirectional)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
+        self.bidirectional = check_bool("bidirectional", bidirectional)
         self.dropout = check_probability("dropout", dropout)
+        if self.dropout and self.num_layers == 1:
+            warnings.warn(
+                f"dropout: applies between layers only (to the outputs of every layer but the last), "
+                f"so it has no effect with num_layers=1; got dropout={self.dropout}",
+                UserWarning,
+                stacklevel=3,
+            )
         self.input_dropout = check_probability("input_dropout", input_dropout)
         self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
+        self.check_finite = check_bool("check_finite", check_finite)
 
     # ------------------------------------------------------------------ contract
     @property
@@ -105,6 +151,7 @@ class StackedRecurrent(nn.Module):
         return f"{name}_l{layer}{'_reverse' if direction else ''}"
 
     def _register_parameters(self, device: Any = None, dtype: Any = None) -> None:
+        device, dtype = check_factory_kwargs(device, dtype)
         for layer in range(self.num_layers):
             for direction in range(self.num_directions):
                 for name, shape in self._param_shapes(layer).items():
@@ -252,7 +299,7 @@ class StackedRecurrent(nn.Module):
     def _check_state(self, state: State, batch: int, unbatched: bool, ref: Tensor) -> State:
         fields = [state] if isinstance(state, Tensor) else state
         names = self._state_names()
-        kind = "a tensor" if len(names) == 1 else f"a tuple ({', '.join(names)})"
+        kind = "a tensor" if len(names) == 1 else f"a tuple ({', '.join(names)}) of tensors"
         if len(names) == 1 and isinstance(state, (tuple, list)) and len(state) == 1:
             fields = list(state)
         if (
@@ -265,7 +312,7 @@ class StackedRecurrent(nn.Module):
                 if isinstance(state, (tuple, list))
                 else type(state).__name__
             )
-            raise TypeError(f"state: expected {kind} of tensors, got {got}")
+            raise TypeError(f"state: expected {kind}, got {got}")
         lead = self.num_layers * self.num_directions
         out = []
         for name, field, size in zip(names, fields, self._state_sizes()):
@@ -281,24 +328,28 @@ class StackedRecurrent(nn.Module):
                 raise ValueError(
                     f"state.{name}: expected device {ref.device} (the input's), got {field.device}"
                 )
+            if self.check_finite:
+                axes = ("layer", "feature") if unbatched else ("layer", "batch", "feature")
+                assert_finite(f"state.{name}", field, axes=axes)
             out.append(field.unsqueeze(1) if unbatched else field)
         return self._wrap_state(out)
 
     # ------------------------------------------------------------------ forward
-    def _check_input(self, x: Tensor, feature_size: int) -> None:
+    def _check_input(self, x: Tensor, name: str = "input") -> None:
+        """Check the features, dtype and device of ``x`` (any layout, features last)."""
         ref = next(self.parameters())
-        if x.shape[-1] != feature_size:
+        if x.shape[-1] != self.input_size:
             raise ValueError(
-                f"input: expected {feature_size} features (input_size) in the last dimension, "
+                f"{name}: expected {self.input_size} features (input_size) in the last dimension, "
                 f"got shape {tuple(x.shape)}"
             )
         if x.dtype != ref.dtype:
-            raise TypeError(
-                f"input: expected dtype {ref.dtype} (the parameters'), got {x.dtype}; "
-                f"convert the input or the module (e.g. module.to({x.dtype}))"
-            )
+            hint = f"convert the input, e.g. x.to({ref.dtype})"
+            if x.dtype.is_floating_point:  # a module can hold any floating dtype, never an integer one
+                hint = f"convert the input (x.to({ref.dtype})) or the module (module.to({x.dtype}))"
+            raise TypeError(f"{name}: expected dtype {ref.dtype} (the parameters'), got {x.dtype}; {hint}")
         if x.device != ref.device:
-            raise ValueError(f"input: expected device {ref.device} (the parameters'), got {x.device}")
+            raise ValueError(f"{name}: expected device {ref.device} (the parameters'), got {x.device}")
 
     def _forward(
         self,
@@ -307,7 +358,14 @@ class StackedRecurrent(nn.Module):
         lengths: Tensor | Sequence[int] | None,
         mask: Tensor | None,
         return_states: bool,
+        *,
+        check_values: bool = True,
     ) -> tuple[Tensor | PackedSequence, State, Tensor | None]:
+        """Validate, run every layer and direction, and lay the result out like the input.
+
+        With ``check_values`` (and ``self.check_finite``) the input's real steps are checked
+        for NaN/inf (``step`` checks its own input and passes ``False``).
+        """
         packed: PackedSequence | None = None
         unbatched = False
         if isinstance(x, PackedSequence):
@@ -329,7 +387,7 @@ class StackedRecurrent(nn.Module):
                 + ("(N, L, H_in)" if self.batch_first else "(L, N, H_in)")
                 + f" or a 2-D unbatched (L, H_in), got shape {tuple(x.shape)}"
             )
-        self._check_input(x, self.input_size)
+        self._check_input(x)
         max_len, batch = x.shape[0], x.shape[1]
         if max_len == 0:
             raise ValueError(f"input: expected at least one time step, got shape {tuple(x.shape)}")
@@ -338,6 +396,12 @@ class StackedRecurrent(nn.Module):
                 f"input: expected at least one sequence in the batch, got shape {tuple(x.shape)}"
             )
         time_mask = self._time_mask(lengths, mask, max_len, batch, unbatched, x.device)
+        if self.check_finite and check_values:
+            self._check_finite_input(x, time_mask, unbatched, packed is None and self.batch_first)
+        if time_mask is not None:
+            # padding never reaches an output or a gradient: the engines see zeros there (where,
+            # not a product, so that NaN and inf vanish too)
+            x = torch.where(time_mask.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in)
         if state is None:
             state = self.initial_state(batch, dtype=x.dtype, device=x.device)
         else:
@@ -383,6 +447,19 @@ class StackedRecurrent(nn.Module):
             extra = extra.transpose(0, 1) if extra is not None else None
         return output, final_state, extra
 
+    @staticmethod
+    def _check_finite_input(x: Tensor, time_mask: Tensor | None, unbatched: bool, batch_first: bool) -> None:
+        """``ValueError`` at the first NaN/inf of the time-major ``x`` at a real step, its
+        position given in the layout the user passed."""
+        if unbatched:
+            valid = None if time_mask is None else time_mask[:, 0]
+            assert_finite("input", x[:, 0], axes=("step", "feature"), valid=valid)
+        elif batch_first:
+            valid = None if time_mask is None else time_mask.transpose(0, 1)
+            assert_finite("input", x.transpose(0, 1), axes=("batch", "step", "feature"), valid=valid)
+        else:
+            assert_finite("input", x, axes=("step", "batch", "feature"), valid=time_mask)
+
     def _time_mask(
         self,
         lengths: Tensor | Sequence[int] | None,
@@ -392,14 +469,16 @@ class StackedRecurrent(nn.Module):
         unbatched: bool,
         device: torch.device,
     ) -> Tensor | None:
-        """Time-major (L, N) boolean mask of real steps, or ``None`` when every step is real."""
+        """Time-major (L, N) boolean mask of real steps, or ``None`` when every step is real
+        (or the input is on the meta device: it has no values, and the shapes do not depend
+        on the mask)."""
         if lengths is not None and mask is not None:
             raise ValueError("lengths, mask: give one of them, not both")
         if lengths is not None:
             if isinstance(lengths, int):
                 lengths = [lengths]
             lens = check_lengths(lengths, batch, max_len)
-            if bool((lens == max_len).all()):
+            if bool((lens == max_len).all()) or device.type == "meta":
                 return None
             return lengths_to_mask(lens, max_len, device)
         if mask is None:
@@ -407,6 +486,10 @@ class StackedRecurrent(nn.Module):
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
             got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
             raise TypeError(f"mask: expected a bool tensor, got {got}")
+        if mask.device.type == "meta" and device.type != "meta":
+            raise ValueError(
+                "mask: expected a tensor with values (on the CPU or the input's device), got a meta tensor"
+            )
         if unbatched:
             expected, mask_tm = (max_len,), mask.reshape(-1, 1)
         elif self.batch_first:
@@ -415,6 +498,8 @@ class StackedRecurrent(nn.Module):
             expected, mask_tm = (max_len, batch), mask
         if tuple(mask.shape) != expected:
             raise ValueError(f"mask: expected shape {expected} (the input's layout), got {tuple(mask.shape)}")
+        if device.type == "meta":
+            return None
         mask_tm = mask_tm.to(device)
         return None if bool(mask_tm.all()) else mask_tm
 
@@ -454,13 +539,33 @@ class StackedRecurrent(nn.Module):
             raise ValueError(
                 "step: a bidirectional layer needs the whole sequence; stream a unidirectional one"
             )
-        if not isinstance(x, Tensor) or x.dim() not in (1, 2):
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"x: expected (N, H_in) or unbatched (H_in,), got {shape}")
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x: expected a Tensor (N, H_in) or unbatched (H_in,), got {type(x).__name__}")
+        if x.dim() not in (1, 2):
+            raise ValueError(f"x: expected (N, H_in) or unbatched (H_in,), got {tuple(x.shape)}")
+        self._check_input(x, "x")
+        if self.check_finite:
+            assert_finite("x", x, axes=("batch", "feature")[2 - x.dim() :])
         seq = x.unsqueeze(0) if x.dim() == 1 else x.unsqueeze(1 if self.batch_first else 0)
-        output, new_state, _ = self._forward(seq, state, None, None, False)
+        output, new_state, _ = self._forward(seq, state, None, None, False, check_values=False)
         assert isinstance(output, Tensor)
         return (output[:, 0] if self.batch_first and x.dim() == 2 else output[0]), new_state
+
+    def _native_or_none(self, run_native: Callable[[], R]) -> R | None:
+        """Run torch's kernel (``run_native``); where it cannot compute this dtype on this
+        machine (:class:`~lstmkit.engine.native.NativeKernelError`), ``None`` with
+        ``engine="auto"`` (the caller takes the reference path; one ``RuntimeWarning``, the
+        first time) and a one-line ``RuntimeError`` with ``engine="native"``."""
+        try:
+            return run_native()
+        except NativeKernelError as err:
+            if self.engine != "auto":
+                raise NativeKernelError(
+                    f"engine='native': {err}; use engine='auto' or 'reference', or float32", first=False
+                ) from None
+            if err.first:
+                warnings.warn(f"lstmkit: {err}; using the reference path", RuntimeWarning, stacklevel=5)
+            return None
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -19,12 +19,30 @@ __all__ = ["GRU", "RNN"]
 
 ENGINES = ("auto", "native", "reference")
 
+
+def check_engine(engine: object) -> str:
+    """Validate an engine name of the GRU and RNN layers; ``ValueError`` naming ``engine``."""
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    return engine
+
+
 _SHAPES_DOC = """
     Engines: ``engine="auto"`` (default) runs torch's own kernel (oneDNN / cuDNN, through
     :func:`lstmkit.engine.native.native_run`) whenever it computes the same thing: no active
     variational dropout (training mode only) and no mask with holes; otherwise the reference
     loop. ``"native"`` insists (``ValueError`` where it cannot run), ``"reference"`` always
-    runs the loop. Both are tested against each other, outputs and gradients.
+    runs the loop. Both are tested against each other, outputs and gradients. Where torch's
+    CPU kernel cannot compute a low-precision dtype on this machine (bfloat16 / float16
+    without hardware support, also under autocast), ``"auto"`` runs the loop (one
+    ``RuntimeWarning``) and ``"native"`` raises a ``RuntimeError`` naming the dtype.
+
+    ``check_finite=True`` makes ``forward`` and ``step`` raise ``ValueError`` naming the first
+    NaN or +-inf in the input (padded steps are not checked) or in a given h_0. Off by default
+    (it reads every value once); then a NaN in the input gives NaN outputs, and an inf may give
+    NaN gradients, without an error. Padding past ``lengths`` or where the mask is false is
+    never read, checked or not. ``dropout`` acts between layers only: with ``num_layers=1`` it
+    has no effect, and a ``UserWarning`` says so.
 
     Inputs: ``input`` (L, N, H_in) / (N, L, H_in) / unbatched (L, H_in) / PackedSequence,
     ``state`` h_0 (D * num_layers, N, H) (zeros if omitted), ``lengths`` (N,) or ``mask``.
@@ -49,6 +67,7 @@ class _HiddenStateLayer(StackedRecurrent):
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         engine: str = "auto",
+        check_finite: bool = False,
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -62,10 +81,9 @@ class _HiddenStateLayer(StackedRecurrent):
             dropout=dropout,
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
+            check_finite=check_finite,
         )
-        if engine not in ENGINES:
-            raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
-        self.engine = engine
+        self.engine = check_engine(engine)
         self._register_parameters(device, dtype)
         self.reset_parameters()
 
@@ -83,6 +101,7 @@ class _HiddenStateLayer(StackedRecurrent):
     def _run_direction(
         self, layer: int, direction: int, x: Tensor, state: Any, mask: Tensor | None, return_states: bool
     ) -> RunResult:
+        engine = check_engine(self.engine)  # a plain attribute: it may have changed
         x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
         why_not = (
             "variational dropout is active (training mode)"
@@ -93,21 +112,25 @@ class _HiddenStateLayer(StackedRecurrent):
             if return_states
             else None
         )
-        if self.engine == "native" and why_not:
+        if engine == "native" and why_not:
             raise ValueError(f"engine='native': torch's kernel cannot run this call: {why_not}")
-        if self.engine != "reference" and why_not is None:
+        if engine != "reference" and why_not is None:
             weights = list(self.layer_params(layer, direction).values())  # torch's order
-            out, (h,) = native_run(
-                self._native_kind(),
-                x,
-                (state,),
-                weights,
-                has_bias=self.bias,
-                mask=mask,
-                reverse=direction == 1,
-                training=self.training,
+            result = self._native_or_none(
+                lambda: native_run(
+                    self._native_kind(),
+                    x,
+                    (state,),
+                    weights,
+                    has_bias=self.bias,
+                    mask=mask,
+                    reverse=direction == 1,
+                    training=self.training,
+                )
             )
-            return RunResult(out, h, None)
+            if result is not None:
+                out, (h,) = result
+                return RunResult(out, h, None)
         project, step = self._cell(layer, direction)
         return run(
             lambda xw_t, h: step(xw_t, h, h_mask),
@@ -138,7 +161,7 @@ class GRU(_HiddenStateLayer):
 
     Args: as :class:`~lstmkit.nn.LSTM` (``input_size``, ``hidden_size``, ``num_layers``,
     ``bias``, ``batch_first``, ``bidirectional``, ``dropout``, ``input_dropout``,
-    ``recurrent_dropout``).
+    ``recurrent_dropout``, ``engine``, ``check_finite``, ``device``, ``dtype``).
 """
         + _SHAPES_DOC
     )
@@ -185,6 +208,7 @@ class RNN(_HiddenStateLayer):
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         engine: str = "auto",
+        check_finite: bool = False,
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -201,6 +225,7 @@ class RNN(_HiddenStateLayer):
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
             engine=engine,
+            check_finite=check_finite,
             device=device,
             dtype=dtype,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +58,8 @@ class LSTM(StackedRecurrent):
         batch_first: input and output are (N, L, *) instead of (L, N, *); states are not affected.
         bidirectional: run a reverse direction too and concatenate the outputs.
         proj_size: if > 0, h is projected to this size by ``weight_hr`` (as torch.nn.LSTM).
-        dropout: dropout on the outputs of every layer but the last (as torch.nn.LSTM).
+        dropout: dropout on the outputs of every layer but the last (as torch.nn.LSTM; with
+            ``num_layers=1`` it has no effect, and a ``UserWarning`` says so).
         input_dropout: variational dropout on every layer's input (one mask per sequence).
         recurrent_dropout: variational dropout on h_{t-1} before ``weight_hh`` (Gal & Ghahramani).
         zoneout: zoneout probability for h and c, or a pair ``(z_h, z_c)`` (Krueger et al.).
@@ -69,6 +71,12 @@ class LSTM(StackedRecurrent):
             ``weight_hh`` orthogonal).
         engine: what runs the recurrence, ``"auto"`` (default), ``"native"``, ``"fused"`` or
             ``"reference"`` (see *Engines* below); a plain attribute, changeable later.
+        check_finite: if ``True``, ``forward``, ``step`` and :meth:`stream` raise ``ValueError``
+            naming the first NaN or +-inf in the input (padded steps are not checked) or in a
+            given initial state. Off by default (it reads every value once); then a NaN in the
+            input gives NaN outputs, and an inf may give NaN gradients, without an error.
+            Padding past ``lengths`` or where the mask is false is never read, checked or not.
+            A plain attribute, changeable later.
 
     Engines (the table of :mod:`lstmkit.engine.dispatch`): ``"auto"`` sends the classic cell
     without active custom regularizers (variational dropout and DropConnect count in training
@@ -76,7 +84,9 @@ class LSTM(StackedRecurrent):
     (inference in float32 without padding, any GPU or other dtype), and everything else on the
     CPU in float32 / float64 to the fused C++ kernel (the classic cell too when gradients are
     on, padded or float64, where the fused kernel is faster); the reference loop runs when the
-    fused kernel is unavailable (one warning) or the input is elsewhere. ``"native"`` raises
+    fused kernel is unavailable (one warning) or the input is elsewhere, and where torch's CPU
+    kernel cannot compute a low-precision dtype on this machine (bfloat16 / float16 without
+    hardware support, also under autocast; one ``RuntimeWarning``). ``"native"`` raises
     ``ValueError`` for anything torch's kernel cannot do (a variant, custom regularizers,
     ``return_cell_states``, a mask with holes). All engines compute the same function: the
     fused and native paths are tested against the reference path, outputs and gradients.
@@ -135,6 +145,7 @@ class LSTM(StackedRecurrent):
         forget_bias: float | None = None,
         recurrent_init: str = "uniform",
         engine: str = "auto",
+        check_finite: bool = False,
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -148,6 +159,7 @@ class LSTM(StackedRecurrent):
             dropout=dropout,
             input_dropout=input_dropout,
             recurrent_dropout=recurrent_dropout,
+            check_finite=check_finite,
         )
         spec = resolve_variant(variant)
         if layer_norm and not spec.layer_norm:
@@ -158,11 +170,21 @@ class LSTM(StackedRecurrent):
             raise ValueError(
                 f"proj_size: expected a value smaller than hidden_size ({hidden_size}), got {proj_size}"
             )
+        if isinstance(zoneout, (tuple, list)) and len(zoneout) != 2:
+            raise ValueError(
+                f"zoneout: expected a probability or a pair (z_h, z_c), got a {type(zoneout).__name__} "
+                f"of {len(zoneout)}"
+            )
         zh, zc = zoneout if isinstance(zoneout, (tuple, list)) else (zoneout, zoneout)
         self.zoneout = (check_probability("zoneout", zh), check_probability("zoneout", zc))
         self.weight_drop = check_probability("weight_drop", weight_drop)
-        if forget_bias is not None and not isinstance(forget_bias, (int, float)):
-            raise TypeError(f"forget_bias: expected a float or None, got {type(forget_bias).__name__}")
+        if forget_bias is not None:
+            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+                raise TypeError(
+                    f"forget_bias: expected a finite float or None, got {type(forget_bias).__name__}"
+                )
+            if not math.isfinite(forget_bias):
+                raise ValueError(f"forget_bias: expected a finite float or None, got {forget_bias}")
         self.forget_bias = forget_bias
         if recurrent_init not in ("uniform", "orthogonal"):
             raise ValueError(f"recurrent_init: expected 'uniform' or 'orthogonal', got {recurrent_init!r}")
@@ -260,7 +282,14 @@ class LSTM(StackedRecurrent):
             keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
             keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
         if engine == "native":
-            return lstm_native(x, state, params, mask=mask, reverse=direction == 1, training=self.training)
+            result = self._native_or_none(
+                lambda: lstm_native(
+                    x, state, params, mask=mask, reverse=direction == 1, training=self.training
+                )
+            )
+            if result is not None:
+                return result
+            engine = "reference"  # torch's kernel cannot compute this dtype here (warned)
         if engine == "fused":
             return lstm_fused(
                 x,
@@ -299,7 +328,8 @@ class LSTM(StackedRecurrent):
 
         Every layer advances in one call into the fused kernel, without autograd, with
         preallocated buffers; the result equals ``self.eval()`` run over the whole sequence.
-        See :class:`lstmkit.engine.stream.LSTMStream` (bidirectional layers are refused).
+        See :class:`lstmkit.engine.stream.LSTMStream` (bidirectional layers are refused). With
+        ``check_finite``, each step's input and a loaded state are checked for NaN/inf.
 
         Example::
 
