@@ -1,8 +1,11 @@
 """The ``lstmkit`` command line: ``lstmkit COMMAND --help`` for each command.
 
 Conventions: results go to stdout, logs and progress to stderr, a non-zero exit status on
-failure. Each command lives in a module of :mod:`lstmkit.commands` that defines
-``register(subparsers)``; the parser calls the function stored as ``func`` on the namespace.
+failure. SIGTERM is handled as Ctrl-C (SIGINT): unfinished run folders and temporary files are
+removed on the way out, and the exit status is 128 + the signal's number.
+
+Each command lives in a module of :mod:`lstmkit.commands` that defines ``register(subparsers)``;
+the parser calls the function stored as ``func`` on the namespace.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Terminated", "build_parser", "main"]
 
 # Modules of lstmkit.commands, in the order ``lstmkit --help`` lists them.
 COMMAND_MODULES = (
@@ -32,6 +37,25 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger("lstmkit")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _recover_default_runs() -> None:
+    """Restore or clean what runs killed mid-swap left in ``./runs`` (see lstmkit.io.runfolder)."""
+    if os.path.isdir("runs"):
+        from lstmkit.io.runfolder import recover_run_folders
+
+        try:
+            recover_run_folders("runs")
+        except OSError as exc:  # a read-only or odd folder must not stop the command
+            log.warning("runs: could not check for interrupted runs (%s)", exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
+        _recover_default_runs()
         return int(args.func(args) or 0)
     except BrokenPipeError:  # the reader went away (`lstmkit data list | head -1`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -65,9 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, ImportError) as exc:  # OSError: paths, permissions
         log.error("%s", exc)
         return 1
+    except Terminated:
+        log.error("terminated")
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

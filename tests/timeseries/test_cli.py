@@ -166,7 +166,7 @@ def test_user_errors_exit_cleanly_and_never_touch_other_runs(tmp_path, caplog, c
     fit = ["forecast", "--csv", str(csv), "--target", "sales", "--time", "month", "--ensemble", "1",
            "--max-epochs", "1", "--no-progress"]  # fmt: skip
     assert main([*fit, "--save", str(tmp_path)]) == 1
-    assert "Is a directory" in caplog.text  # an OSError: one line, no traceback
+    assert "--save: expected a file path, got the folder" in caplog.text  # one line, no traceback
     assert main(["demo", "--length", "1"]) == 1
 
 

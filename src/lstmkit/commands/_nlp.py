@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from lstmkit.data.text import Tokenizer, read_text, tokenizer_from_state
+from lstmkit.io.runfolder import OVERWRITE_HELP
 from lstmkit.train import Callback, atomic_save
 
 __all__ = [
@@ -134,6 +135,7 @@ def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, ep
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     g.add_argument("--run-dir", default=None, help="run folder for logs, curves and model.pt")
+    g.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -7,6 +7,8 @@ import logging
 import os
 import time
 
+from lstmkit.io.runfolder import OVERWRITE_HELP
+
 log = logging.getLogger("lstmkit.classify")
 
 #: LSTM-FCN test accuracy reported by Karim et al. (2018), Table 1
@@ -56,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--save", default=None, help="write the fitted classifier here (.pt)")
     p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=classify_main)
 
@@ -64,12 +67,17 @@ def classify_main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from lstmkit.data import sources
+    from lstmkit.io.atomic import check_output_file
     from lstmkit.metrics import confusion_matrix
     from lstmkit.models.classifier import SequenceClassifier
     from lstmkit.report import plots
-    from lstmkit.report.html import run_folder, write_json, write_page
+    from lstmkit.report.html import prepare_run_folder, run_folder, write_json, write_page
 
     data = sources.load_classification(args.dataset)
+    target = os.path.join(args.out, f"classify-{data.name}-{args.arch}")
+    prepare_run_folder(target, "classify", overwrite=args.overwrite)
+    if args.save:
+        check_output_file(args.save, "--save", torch_file=True)
     log.info("%r", data)
     t0 = time.perf_counter()
     clf = SequenceClassifier(
@@ -103,7 +111,7 @@ def classify_main(args: argparse.Namespace) -> int:
     if args.save:
         clf.save(args.save)
     cm = confusion_matrix(data.y_test, pred, data.num_classes)
-    with run_folder(os.path.join(args.out, f"classify-{data.name}-{args.arch}")) as tmp:
+    with run_folder(target, "classify", overwrite=args.overwrite) as tmp:
         plots.plot_losses(clf.history_, os.path.join(tmp, "loss.png"), title="training loss (first member)")
         result = {
             "dataset": data.name,

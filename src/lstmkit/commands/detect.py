@@ -7,6 +7,8 @@ import logging
 import os
 import time
 
+from lstmkit.io.runfolder import OVERWRITE_HELP
+
 log = logging.getLogger("lstmkit.detect")
 
 
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=detect_main)
 
@@ -51,14 +54,20 @@ def detect_main(args: argparse.Namespace) -> int:
     from lstmkit.data import sources
     from lstmkit.models.anomaly import AnomalyDetector
     from lstmkit.report import plots
-    from lstmkit.report.html import run_folder, write_json, write_page
+    from lstmkit.report.html import prepare_run_folder, run_folder, write_json, write_page
 
-    data = sources.load_anomaly(args.dataset)
-    x, labels = data.values, data.labels
-    if not (0 < args.train < 1 and 0 < args.val < 1 and args.train + args.val < 1):
+    for flag, value in (("--train", args.train), ("--val", args.val)):
+        if not 0 < value < 1:  # also false for NaN
+            raise ValueError(f"{flag}: expected a fraction of the signal in (0, 1), got {value}")
+    if args.train + args.val >= 1:
         raise ValueError(
-            f"--train/--val: expected fractions with train + val < 1, got {args.train}, {args.val}"
+            f"--train, --val: expected train + val < 1 (the rest is the test part), "
+            f"got {args.train} + {args.val} = {args.train + args.val:g}"
         )
+    data = sources.load_anomaly(args.dataset)
+    target = os.path.join(args.out, f"detect-{data.name}")
+    prepare_run_folder(target, "detect", overwrite=args.overwrite)
+    x, labels = data.values, data.labels
     a = int(len(x) * args.train)
     b = int(len(x) * (args.train + args.val))
     auto = max(1, round(data.sample_rate / 90)) if data.sample_rate else 1
@@ -103,7 +112,7 @@ def detect_main(args: argparse.Namespace) -> int:
         print(f"test: {int(flagged.sum())} of {len(flagged)} samples flagged (no labels to evaluate against)")
         result["flagged"] = int(flagged.sum())
     print(f"time {seconds:.0f} s")
-    with run_folder(os.path.join(args.out, f"detect-{data.name}")) as tmp:
+    with run_folder(target, "detect", overwrite=args.overwrite) as tmp:
         plots.plot_anomaly(
             x,
             scores,

@@ -36,11 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def forecast_main(args: argparse.Namespace) -> int:
+    from lstmkit.io.atomic import check_output_file
+    from lstmkit.io.tables import csv_text
     from lstmkit.models.forecast_base import as_series_list
     from lstmkit.models.forecaster import Forecaster
     from lstmkit.report.html import format_table
 
     series, _ = series_from_args(args)
+    if args.save:
+        check_output_file(args.save, "--save", torch_file=True)  # before the training, not after
     main = max(as_series_list(series), key=len)
     progress = not args.no_progress
     if args.load:
@@ -72,5 +76,5 @@ def forecast_main(args: argparse.Namespace) -> int:
             log.info("saved the forecaster to %s", args.save)
     fc = model.predict(horizon, series=main)
     assert not isinstance(fc, list)
-    fc.to_frame().to_csv(sys.stdout, index_label="time", float_format="%.4f")
+    sys.stdout.write(csv_text(fc.to_frame(), index_label="time", float_format="%.4f"))
     return 0

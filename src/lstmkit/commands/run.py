@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any
 
+from lstmkit.io.runfolder import OVERWRITE_HELP
+
 log = logging.getLogger("lstmkit.run")
 
 METRIC_COLUMNS = ["model", "MASE", "sMAPE", "MAE", "RMSE", "CRPS", "coverage80", "coverage95", "seconds"]
@@ -32,6 +34,7 @@ def add_series_args(p: argparse.ArgumentParser, default_dataset: str | None = "a
         "`lstmkit data list --task forecasting` lists them)",
     )
     g.add_argument("--csv", default=None, help="a CSV file with your series")
+    g.add_argument("--encoding", default="utf-8", help="text encoding of --csv (default utf-8)")
     g.add_argument("--target", default=None, help="column to forecast (required with --csv)")
     g.add_argument("--time", default=None, help="column of dates or integer steps (default: row number)")
     g.add_argument(
@@ -81,6 +84,7 @@ def series_from_args(args: argparse.Namespace) -> tuple[Any, str]:
             freq=args.freq,
             season=args.season,
             missing=args.missing,
+            encoding=args.encoding,
         )
         return series, os.path.splitext(os.path.basename(args.csv))[0]
     for flag in ("target", "time", "freq"):
@@ -198,6 +202,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--name", default=None, help="report folder name under --out (default: the dataset name)")
     g.add_argument("--out", default="runs", help="parent folder of reports (default runs)")
+    g.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_main)
 
@@ -206,9 +211,17 @@ def run_main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from lstmkit.baselines import make_baseline
+    from lstmkit.io.tables import write_csv
     from lstmkit.models.forecast_base import as_series_list, backtest
     from lstmkit.report import plots
-    from lstmkit.report.html import format_table, metrics_table_html, run_folder, write_json, write_page
+    from lstmkit.report.html import (
+        format_table,
+        metrics_table_html,
+        prepare_run_folder,
+        run_folder,
+        write_json,
+        write_page,
+    )
 
     t_start = time.perf_counter()
     series, base_name = series_from_args(args)
@@ -218,6 +231,8 @@ def run_main(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--name: expected a folder name (no path separators, not . or ..), got {args.name!r}"
         )
+    target = os.path.join(args.out, args.name or base_name)
+    prepare_run_folder(target, "run", overwrite=args.overwrite)  # before the work, not after
     horizon = args.horizon if args.horizon is not None else default_horizon(series)
     stride = args.stride if args.stride is not None else horizon
     if horizon < 1 or stride < 1:
@@ -280,9 +295,7 @@ def run_main(args: argparse.Namespace) -> int:
         print("; ".join(verdict))
     sys.stdout.flush()
 
-    name = args.name or base_name
-    target = os.path.join(args.out, name)
-    with run_folder(target) as tmp:
+    with run_folder(target, "run", overwrite=args.overwrite) as tmp:
         plots.plot_forecast(
             main,
             fc,
@@ -297,11 +310,10 @@ def run_main(args: argparse.Namespace) -> int:
         )
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(os.path.join(tmp, "metrics.csv"), index=False)
-        fc.to_frame().to_csv(os.path.join(tmp, "forecast.csv"), index_label="time")
-        pd.concat([r.to_frame().assign(model=n) for n, r in results.items()]).to_csv(
-            os.path.join(tmp, "backtest.csv"), index=False
-        )
+        write_csv(pd.DataFrame(rows), os.path.join(tmp, "metrics.csv"), index=False)
+        write_csv(fc.to_frame(), os.path.join(tmp, "forecast.csv"), index_label="time")
+        backtests = pd.concat([r.to_frame().assign(model=n) for n, r in results.items()])
+        write_csv(backtests, os.path.join(tmp, "backtest.csv"), index=False)
         final.save(os.path.join(tmp, "model.pt"))
         summary = {
             "series": main.name,

@@ -262,7 +262,9 @@ def _train_cmd(args: argparse.Namespace) -> int:
         WordTokenizer(lowercase=True) if args.tokenizer == "word" else BPETokenizer(num_merges=4000)
     )
     final_dir = args.run_dir or f"runs/sentiment-{args.dataset}"
-    with run_folder(final_dir) as run_dir:  # a failed run leaves the old folder as it was
+    with run_folder(
+        final_dir, "sentiment", overwrite=args.overwrite
+    ) as run_dir:  # a failed run leaves the old folder as it was
         model_kwargs = {
             "embed_dim": args.embed_dim,
             "hidden_size": args.hidden_size,

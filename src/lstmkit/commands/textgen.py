@@ -331,7 +331,9 @@ def _train_cmd(args: argparse.Namespace) -> int:
         train = train[: args.max_train_chars]
     tokenizer = make_tokenizer(args.tokenizer, bpe_merges=args.bpe_merges)
     final_dir = args.run_dir or f"runs/textgen-{name}-{args.tokenizer}"
-    with run_folder(final_dir) as run_dir:  # a failed run leaves the old folder as it was
+    with run_folder(
+        final_dir, "textgen", overwrite=args.overwrite
+    ) as run_dir:  # a failed run leaves the old folder as it was
         model_kwargs = {
             "embed_dim": args.embed_dim,
             "hidden_size": args.hidden_size,

@@ -357,7 +357,9 @@ def _train_cmd(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     data = load_numbers() if args.pairs == "numbers-en-fr" else load_parallel(args.pairs)
     final_dir = args.run_dir or f"runs/translate-{args.pairs}"
-    with run_folder(final_dir) as tmp_dir:  # a failed run leaves the old folder as it was
+    with run_folder(
+        final_dir, "translate", overwrite=args.overwrite
+    ) as tmp_dir:  # a failed run leaves the old folder as it was
         run_dir = Path(tmp_dir)
         model_kwargs = {
             "embed_dim": args.embed_dim,

@@ -56,6 +56,7 @@ __all__ = [
     "Vocab",
     "WordTokenizer",
     "batchify",
+    "decode_text",
     "pad_sequences",
     "read_text",
     "tokenizer_from_state",
@@ -88,17 +89,23 @@ def read_text(path: str | os.PathLike[str], *, encoding: str = "utf-8", errors: 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"path: no such file {str(p)!r}")
-    data = p.read_bytes()
+    return decode_text(p.read_bytes(), str(p), encoding=encoding, errors=errors)
+
+
+def decode_text(data: bytes, source: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """``data.decode(encoding, errors)``; a failure is a ``ValueError`` naming ``source`` (the
+    file it came from) and the offset of the first byte that does not decode."""
     try:
         return data.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
         raise ValueError(
-            f"{p}: not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}: {exc.reason}); "
+            f"{source}: not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}: "
+            f"{exc.reason}); "
             f"pass the file's real encoding (e.g. encoding='latin-1', CLI --encoding latin-1) "
             f"or errors='replace' to substitute U+FFFD"
-        ) from exc
-    except LookupError as exc:
-        raise ValueError(f"encoding: unknown codec {encoding!r}") from exc
+        ) from None
+    except LookupError:
+        raise ValueError(f"encoding: unknown codec {encoding!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,10 +330,9 @@ class Tokenizer:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`state_dict` as JSON (atomically)."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(self.state_dict(), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, p)
+        from lstmkit.io.atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.state_dict(), ensure_ascii=False))
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items())

@@ -20,6 +20,7 @@ given; see :func:`lstmkit.data.windows.calendar_features`.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import os
 from collections.abc import Sequence
@@ -146,12 +147,20 @@ class TimeSeries:
         values = values.astype(np.float64)
         if len(values) == 0:
             raise ValueError(f"values: the series {self.name!r} is empty")
-        bad = ~np.isfinite(values)
-        if bad.any():
-            where = np.flatnonzero(bad)[:5].tolist()
+        infinite = np.isinf(values)
+        if infinite.any():
+            where = np.flatnonzero(infinite)[:5].tolist()
             raise ValueError(
-                f"values: {int(bad.sum())} missing or infinite values in {self.name!r} "
-                f"(positions {where}...); fill them first, e.g. from_pandas(..., missing='interpolate')"
+                f"values: {int(infinite.sum())} infinite values in {self.name!r} (positions {where}); "
+                "infinity is not a missing value: replace it with a finite number, or with NaN "
+                "and fill it (from_pandas(..., missing='interpolate'))"
+            )
+        missing = np.isnan(values)
+        if missing.any():
+            where = np.flatnonzero(missing)[:5].tolist()
+            raise ValueError(
+                f"values: {int(missing.sum())} missing values in {self.name!r} (positions {where}); "
+                "fill them first, e.g. from_pandas(..., missing='interpolate')"
             )
         index = self.index
         if index is None:
@@ -274,7 +283,18 @@ class TimeSeries:
 
 # ---------------------------------------------------------------------- constructors
 def _fill_missing(frame: Any, columns: Sequence[str], missing: str, what: str) -> Any:
-    """Apply the missing-value treatment to ``columns``; log what was done."""
+    """Apply the missing-value treatment to ``columns``; log what was done. Infinite values
+    are not missing values: they are an error naming the first of them."""
+    for c in columns:
+        col = _pd().to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
+        infinite = np.isinf(col)
+        if infinite.any():
+            first = frame.index[int(np.flatnonzero(infinite)[0])]
+            raise ValueError(
+                f"{what}: column {c!r} holds {int(infinite.sum())} infinite values, the first at "
+                f"{first}; --missing/missing= fills only empty cells and NaN: replace them with "
+                "finite numbers (or empty cells, to fill them)"
+            )
     n_missing = int(frame[list(columns)].isna().sum().sum())
     if n_missing == 0:
         return frame
@@ -463,6 +483,30 @@ def from_pandas(
     )
 
 
+def _read_csv_text(path: str, encoding: str) -> str:
+    """The text of a (possibly .gz/.bz2/.xz compressed) file; decoding errors name the file
+    and the byte offset."""
+    import bz2
+    import gzip
+    import lzma
+
+    from lstmkit.data.text import decode_text
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no such file {path!r}")
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(os.path.splitext(path)[1].lower())
+    try:
+        if opener is None:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            with opener(path, "rb") as fh:
+                data = fh.read()
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise ValueError(f"path: cannot read {path!r} ({exc})") from None
+    return decode_text(data, path, encoding=encoding)
+
+
 def from_csv(
     path: str | os.PathLike[str],
     target: str,
@@ -473,6 +517,7 @@ def from_csv(
     freq: str | None = None,
     season: int = 0,
     missing: str = "interpolate",
+    encoding: str = "utf-8",
 ) -> TimeSeries:
     """Read a CSV file into a :class:`TimeSeries` (see :func:`from_pandas` for the rules).
 
@@ -482,13 +527,23 @@ def from_csv(
         time: the column of time stamps (parsed as dates) or integer steps; without it the
             rows are steps 0, 1, ...
         past_covariates, future_covariates, freq, season, missing: as :func:`from_pandas`.
+        encoding: the file's text encoding (a UTF-8 byte-order mark is skipped); a byte that
+            does not decode is an error naming the file and its offset.
     """
     pd = _pd()
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
-    frame = pd.read_csv(path)
+    shown = os.fspath(path)
+    text = _read_csv_text(shown, encoding)
+    if text.startswith("\ufeff"):  # a byte-order mark, as spreadsheets write
+        text = text[1:]
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"path: {shown!r} is empty (expected a CSV file with a header row)") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"path: {shown!r} is not a readable CSV file ({first})") from None
     if frame.empty:
-        raise ValueError(f"path: {os.fspath(path)!r} holds no rows")
+        raise ValueError(f"path: {shown!r} holds no rows")
     if time is not None:
         if time not in frame.columns:
             raise ValueError(f"time: column {time!r} not found; the file has {list(frame.columns)}")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lstmkit.train.checkpoint import atomic_write_text, new_file_mode
+from lstmkit.io.atomic import atomic_write_text
+from lstmkit.io.runfolder import prepare_run_folder, run_folder
 
-__all__ = ["atomic_write_text", "format_table", "metrics_table_html", "run_folder", "write_page"]
+__all__ = [
+    "atomic_write_text",
+    "format_table",
+    "metrics_table_html",
+    "prepare_run_folder",
+    "run_folder",
+    "write_page",
+]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -79,37 +84,3 @@ def write_page(path: str | os.PathLike[str], title: str, sections: Sequence[tupl
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-@contextlib.contextmanager
-def run_folder(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Build a run folder in a temporary sibling and move it into place only on success.
-
-    A run that fails leaves an existing folder of the same name untouched; a run that succeeds
-    replaces it as a whole.
-    """
-    final = os.path.abspath(os.fspath(path))
-    parent = os.path.dirname(final)
-    cwd = os.path.abspath(os.curdir)
-    if final == cwd or cwd.startswith(final + os.sep):
-        raise ValueError(
-            f"run folder: {os.fspath(path)!r} is the current folder or holds it; name a run folder"
-        )
-    if os.path.exists(final) and not os.path.isdir(final):
-        raise FileExistsError(f"run folder: {os.fspath(path)!r} exists and is not a folder")
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(final)}-")
-    os.chmod(tmp, new_file_mode(directory=True))  # a report folder is readable as others are
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if os.path.exists(final):
-        old = tempfile.mkdtemp(dir=parent, prefix=f".old-{os.path.basename(final)}-")
-        os.rmdir(old)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

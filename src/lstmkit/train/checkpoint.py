@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from lstmkit.io.atomic import atomic_save, atomic_write_bytes, atomic_write_text, new_file_mode
 
 __all__ = [
     "atomic_save",
@@ -25,56 +25,48 @@ __all__ = [
 ]
 
 
-def new_file_mode(directory: bool = False) -> int:
-    """The permissions ``open()`` (``mkdir()`` with ``directory``) gives a new file: 0666 (0777)
-    less the process's umask; ``mkstemp``/``mkdtemp`` make 0600/0700 instead."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if directory else 0o666) & ~umask
+def _looks_like_torch_file(path: str) -> bool:
+    """A zip archive (torch.save's format) or a pickle (its legacy format)."""
+    import zipfile
 
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and
-    :func:`os.replace`, so ``path`` is either the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else new_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a new file gets what open() would give it
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """:func:`atomic_write_bytes` for text (UTF-8)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save(obj, path)``, atomically (temporary file in the same folder, then replace)."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return True  # let torch.load report it
+    return head[:1] == b"\x80" or head[:2] == b"PK" or not head or zipfile.is_zipfile(path)
 
 
 def load_file(path: str | os.PathLike[str], what: str) -> Any:
-    """``torch.load(path, weights_only=True)`` on the CPU (no code is executed), with a clear
-    ``ValueError`` naming ``what`` was expected when the file is something else."""
+    """``torch.load(path, weights_only=True)`` on the CPU (no code is executed).
+
+    Any failure is one ``OSError``/``ValueError`` line naming the file and ``what`` it is not
+    (missing, a folder, truncated, not written by ``torch.save``, or holding Python objects
+    that a weights-only load refuses to run).
+    """
     import pickle
 
+    shown = os.fspath(path)
+    if not os.path.exists(shown):
+        raise FileNotFoundError(f"{shown}: no such file (expected {what})")
+    if os.path.isdir(shown):
+        raise IsADirectoryError(f"{shown}: is a folder, not {what}")
+    if not _looks_like_torch_file(shown):
+        raise ValueError(f"{shown}: not {what} (not a file written by torch.save)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{os.fspath(path)}: not {what} ({first})") from exc
+        return torch.load(shown, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower():
+            reason = "it holds Python objects beyond tensors and plain values, which lstmkit does not load"
+        else:
+            reason = "not a file written by torch.save"
+        raise ValueError(f"{shown}: not {what} ({reason})") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (None, 22):  # permissions and the like
+            raise type(exc)(f"{shown}: cannot read {what} ({exc.strerror})") from None
+        raise ValueError(f"{shown}: not {what} (the file is truncated or damaged)") from None
+    except Exception:  # KeyError, UnicodeDecodeError, ... from a file of another format
+        raise ValueError(f"{shown}: not {what} (not a file written by torch.save)") from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

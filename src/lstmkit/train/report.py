@@ -6,7 +6,6 @@ matplotlib and tensorboard are imported lazily, only when a run asks for them.
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import math
@@ -15,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lstmkit.train.checkpoint import atomic_write_bytes, atomic_write_text
+from lstmkit.io.atomic import atomic_write_bytes, atomic_write_text
+from lstmkit.io.tables import write_rows as write_csv
 
 __all__ = ["TensorBoardLogger", "plot_curves", "write_csv", "write_report"]
 
@@ -24,20 +24,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
     return "" if value is None else str(value)
-
-
-def write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``rows`` (dicts; the header is the union of their keys, in first-seen order)
-    atomically; missing values are empty cells."""
-    keys: list[str] = []
-    for row in rows:
-        keys.extend(k for k in row if k not in keys)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(keys)
-    for row in rows:
-        writer.writerow([_fmt(row.get(k)) for k in keys])
-    atomic_write_text(path, buf.getvalue())
 
 
 class TensorBoardLogger:
