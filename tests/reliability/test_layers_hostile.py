@@ -470,3 +470,28 @@ def test_autocast_bfloat16_inference_is_close_to_float32() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             got, _ = layer(x)
     torch.testing.assert_close(got.float(), expected, atol=0.05, rtol=0.05)
+
+
+ENGINE_LAYERS = [
+    pytest.param(cls, engine, id=f"{cls.__name__}-{engine}")
+    for cls, engines in (
+        (LSTM, ("auto", "native", "fused", "reference")),
+        (GRU, ("auto", "native", "reference")),
+    )
+    for engine in engines
+] + [pytest.param(RNN, "native", id="RNN-native")]
+
+
+@pytest.mark.parametrize(("cls", "engine"), ENGINE_LAYERS)
+def test_a_batch_of_empty_sequences_gives_zero_gradients(cls: type, engine: str) -> None:
+    layer = seeded(cls, 3, 4, engine=engine, bidirectional=True)
+    state = tensors(layer.initial_state(2))
+    state = [s.add(1.0).requires_grad_() for s in state]
+    out, final = layer(data(5, 2, 3), state[0] if len(state) == 1 else tuple(state), lengths=[0, 0])
+    (out.sum() + sum(f.sum() for f in tensors(final))).backward()  # in the graph: no error
+    assert bool((out == 0).all())
+    for f, s in zip(tensors(final), state):
+        torch.testing.assert_close(f, s.detach())  # the initial state, kept
+        torch.testing.assert_close(s.grad, torch.ones_like(s))
+    for p in layer.parameters():
+        assert p.grad is not None and bool((p.grad == 0).all())

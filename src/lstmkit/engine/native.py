@@ -167,7 +167,11 @@ def native_run(
         x = _gather_time(x, index)
     real = (lengths > 0).nonzero().squeeze(1)  # sequences with at least one step
     if real.numel() == 0:
-        return x.new_zeros(max_len, batch, hx[0].shape[-1]), list(hx)  # h is (N, H_out)
+        # nothing to run, but the results stay in the graph (zero gradients for the weights), as
+        # every other engine's do: run the padded input (zeros) and select nothing of it
+        out, final = _guarded_call(kind, x, None, hx, weights, has_bias, training)
+        none = torch.zeros((), dtype=torch.bool, device=x.device)
+        return torch.where(none, out, 0.0), [torch.where(none, f, s) for f, s in zip(final, hx)]
     subset = real.numel() < batch
     idx = real.to(x.device)
     x_run = x.index_select(1, idx) if subset else x
