@@ -8,12 +8,11 @@ cell's math: time-major or batch-first layout, padded batches given by ``lengths
 boolean ``mask``, reverse direction, initial state in, final state out, and optionally every
 step's state out.
 
-Padded steps (mask false) leave the state untouched and output zeros, and the cell sees zeros
-as their input (so whatever the padding holds, NaN included, reaches no output and no
-gradient); the final state of
+Padded steps (mask false) leave the state untouched and output zeros, so the final state of
 each sequence is its state at its last real step, and running in ``reverse`` walks each
 sequence backwards from its own last real step, exactly as if it had been flipped within its
-length.
+length. The cell sees zeros as the input of a padded step, so whatever the padding holds (NaN
+and inf included) reaches no output and no gradient.
 """
 
 from __future__ import annotations
