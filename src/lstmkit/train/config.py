@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["OPTIMIZERS", "RESUMABLE_FIELDS", "SCHEDULES", "TrainConfig", "resolve_device"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "ntasgd")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
 PRECISIONS = ("fp32", "bf16")
+
+#: The fields a resumed run may change (see "Resuming" in :class:`TrainConfig`).
+RESUMABLE_FIELDS = (
+    "max_epochs",
+    "max_steps",
+    "patience",
+    "restore_best",
+    "run_dir",
+    "checkpoint_every",
+    "tensorboard",
+    "progress",
+    "plot",
+    "log_every",
+    "device",
+    "deterministic",
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,21 @@ class TrainConfig:
         deterministic: ``torch.use_deterministic_algorithms(True)`` during ``fit``.
         precision: ``"fp32"`` or ``"bf16"`` (autocast of the forward pass and loss; parameters
             and optimizer stay float32).
-        device: where the model and batches go.
+        device: where the model and batches go: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``
+            or ``"auto"`` (CUDA when present, else the CPU); checked against the devices
+            present when the trainer is built (see :func:`resolve_device`).
+
+    Resuming (``Trainer.fit(..., resume=...)``):
+        a run continues with the checkpoint's settings. It may change only the limits and
+        the bookkeeping (:data:`RESUMABLE_FIELDS`): ``max_epochs``, ``max_steps`` (to train
+        longer, or shorter), ``patience``, ``restore_best``, ``run_dir``, ``checkpoint_every``,
+        ``tensorboard``, ``progress``, ``plot``, ``log_every``, ``device`` and
+        ``deterministic``. A schedule sized by the run's length (``cosine``) then follows the
+        new length from the resumed step on, as a run configured with it from the start would
+        at that step. Any other change (optimizer, learning rate or schedule settings,
+        clipping, truncated BPTT, monitor, seed, precision), a training loader with another
+        batch size, number of batches or samples, and a model whose parameters differ in name
+        or shape are refused with one error listing each difference (old -> new).
 
     Example::
 
@@ -193,6 +227,7 @@ class TrainConfig:
             raise ValueError("carry_state: needs truncated BPTT (tbptt_k1), got tbptt_k1=None")
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr: expected <= lr ({self.lr}), got {self.min_lr}")
+        resolve_device(self.device, check_available=False)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -220,6 +255,75 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def _available_devices() -> list[str]:
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def resolve_device(device: object, name: str = "device", *, check_available: bool = True) -> torch.device:
+    """The ``torch.device`` that ``device`` names, or a one-line ``ValueError`` naming ``name``.
+
+    Accepts ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"`` (the first CUDA GPU
+    when one is present, else the CPU) or a ``torch.device`` of those types. With
+    ``check_available`` the device must also be present on this machine (``"cuda:3"`` with
+    one GPU is refused, listing the devices there are); without it only the spelling is
+    checked (a saved configuration read on another machine).
+
+    Example::
+
+        >>> resolve_device("auto")
+        device(type='cpu')
+        >>> resolve_device("tpu")
+        Traceback (most recent call last):
+        ValueError: device: expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto', got 'tpu'; ...
+    """
+    import torch
+
+    expected = "expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name}: {expected}, got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        dev = None
+    if dev is None or dev.type not in DEVICE_TYPES:
+        here = ", ".join(_available_devices())
+        raise ValueError(f"{name}: {expected}, got {str(device)!r}; available here: {here}")
+    if not check_available or dev.type == "cpu":
+        return dev
+    available = _available_devices()
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name}: {str(device)!r} needs a CUDA GPU and this machine (or this torch build) has "
+                f"none; available here: {', '.join(available)} (or 'auto')"
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"{name}: {str(device)!r} names GPU {dev.index}, but {count} GPU(s) are present; "
+                f"available here: {', '.join(available)}"
+            )
+    elif "mps" not in available:
+        raise ValueError(
+            f"{name}: 'mps' needs Apple's Metal backend, which this machine lacks; available here: "
+            f"{', '.join(available)}"
+        )
+    return dev
+
+
 def _choice(name: str, value: object, options: tuple[str, ...]) -> None:
     if value not in options:
         raise ValueError(f"{name}: expected one of {list(options)}, got {value!r}")
@@ -234,13 +338,13 @@ def _number(name: str, value: object) -> float:
 
 
 def _positive(name: str, value: object) -> None:
-    if not _number(name, value) > 0:
-        raise ValueError(f"{name}: expected a value > 0, got {value}")
+    if not 0 < _number(name, value) < math.inf:
+        raise ValueError(f"{name}: expected a finite value > 0, got {value}")
 
 
 def _nonneg(name: str, value: object) -> None:
-    if not _number(name, value) >= 0:
-        raise ValueError(f"{name}: expected a value >= 0, got {value}")
+    if not 0 <= _number(name, value) < math.inf:
+        raise ValueError(f"{name}: expected a finite value >= 0, got {value}")
 
 
 def _int(name: str, value: object, *, low: int) -> None:

@@ -53,7 +53,7 @@ from lstmkit.train.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from lstmkit.train.config import TrainConfig
+from lstmkit.train.config import RESUMABLE_FIELDS, TrainConfig, resolve_device
 from lstmkit.train.metrics import BatchMean, Metric
 from lstmkit.train.optim import NTASGD, LRSchedule, build_optimizer
 from lstmkit.train.tbptt import (
@@ -65,11 +65,16 @@ from lstmkit.train.tbptt import (
     window_pieces,
 )
 
-__all__ = ["Callback", "History", "StepOutput", "Trainer"]
+__all__ = ["Callback", "History", "NonFiniteLossError", "StepOutput", "Trainer"]
 
 log = logging.getLogger("lstmkit.train")
 
 CHECKPOINT_VERSION = 1
+
+
+class NonFiniteLossError(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite. A ``FloatingPointError`` (as before) and a
+    ``ValueError`` (so the ``lstmkit`` commands report it as a one-line error)."""
 
 
 @dataclass
@@ -211,6 +216,59 @@ def _loader_generators(loader: Iterable[Any]) -> list[torch.Generator]:
     return gens
 
 
+def _loader_info(loader: Iterable[Any]) -> dict[str, int | None]:
+    """What a resumed run must find again in its training loader: the batch size, the batches
+    per epoch and the samples (each ``None`` where the loader does not say)."""
+    dataset = getattr(loader, "dataset", None)
+    batch_size = getattr(loader, "batch_size", None)
+    return {
+        "batch_size": batch_size if isinstance(batch_size, int) else None,
+        "batches": len(loader) if hasattr(loader, "__len__") else None,  # type: ignore[arg-type]
+        "samples": len(dataset) if dataset is not None and hasattr(dataset, "__len__") else None,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A configuration value comparable across a save (tuples and lists alike)."""
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def _resume_changes(
+    ckpt: Mapping[str, Any],
+    config: TrainConfig,
+    data: Mapping[str, int | None],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> list[str]:
+    """Each way this run differs from the one that saved ``ckpt`` beyond what a resume may
+    change (:data:`~lstmkit.train.config.RESUMABLE_FIELDS`), as ``"name old -> new"``."""
+    changes = []
+    saved = ckpt.get("config") or {}
+    now = config.to_dict()
+    for name, new in now.items():
+        if name in RESUMABLE_FIELDS or name not in saved:
+            continue
+        if _plain(saved[name]) != _plain(new):
+            changes.append(f"{name} {_plain(saved[name])!r} -> {_plain(new)!r}")
+    names = {"batch_size": "batch_size", "batches": "batches per epoch", "samples": "training samples"}
+    for key, old in (ckpt.get("data") or {}).items():
+        new = data.get(key)
+        if old is not None and new is not None and old != new:
+            changes.append(f"{names.get(key, key)} {old} -> {new}")
+    old_opt = ckpt.get("optimizer_class")
+    if old_opt is not None and old_opt != type(optimizer).__name__:
+        changes.append(f"optimizer class {old_opt} -> {type(optimizer).__name__}")
+    saved_model = ckpt.get("model") or {}
+    current = model.state_dict()
+    for key, tensor in current.items():
+        if key not in saved_model:
+            changes.append(f"model {key}: not in the checkpoint")
+        elif tuple(saved_model[key].shape) != tuple(tensor.shape):
+            changes.append(f"model {key} shape {tuple(saved_model[key].shape)} -> {tuple(tensor.shape)}")
+    changes += [f"model {key}: only in the checkpoint" for key in saved_model if key not in current]
+    return changes
+
+
 def _check_stateful(model: nn.Module) -> None:
     try:
         sig = inspect.signature(model.forward)
@@ -288,7 +346,7 @@ class Trainer:
             else:
                 raise TypeError(f"metrics[{name!r}]: expected a callable or a Metric, got {type(m).__name__}")
         self.callbacks = list(callbacks)
-        self.device = torch.device(config.device)
+        self.device = resolve_device(config.device, "config.device")
         self.model.to(self.device)
         self.optimizer = optimizer if optimizer is not None else build_optimizer(model.parameters(), config)
         self.schedule: LRSchedule | None = None
@@ -302,6 +360,7 @@ class Trainer:
         self._tb: Any = None
         self._carried: Any = None
         self._epoch_loss = [0.0, 0.0]
+        self._data_info: dict[str, int | None] = {}
 
     # ------------------------------------------------------------------ public API
     @property
@@ -322,7 +381,13 @@ class Trainer:
             val_loader: batches for validation after every ``val_every`` epochs.
             resume: ``True`` to continue from ``run_dir/checkpoints/last.pt`` if it exists, or
                 the path of a checkpoint. The run continues exactly where it stopped: same
-                data order, random states, optimizer and schedule state, history.
+                data order, random states, optimizer and schedule state, history. The
+                configuration may differ from the checkpoint's only in the fields of
+                :data:`~lstmkit.train.config.RESUMABLE_FIELDS` (limits such as ``max_epochs``,
+                ``patience``, logging and checkpoint frequency, device; see "Resuming" in
+                :class:`~lstmkit.train.TrainConfig`); other changed settings, a training loader
+                with another batch size or length, or a model of other parameter shapes raise
+                one ``ValueError`` listing each difference (old -> new).
         """
         cfg = self.config
         if isinstance(train_loader, Iterator):
@@ -339,6 +404,7 @@ class Trainer:
         if total_steps is None and cfg.tbptt_k1 is None and hasattr(train_loader, "__len__"):
             total_steps = cfg.max_epochs * len(train_loader)  # type: ignore[arg-type]
         self.schedule = LRSchedule(self.optimizer, cfg, total_steps)
+        self._data_info = _loader_info(train_loader)
         resume_state = self._resume_source(resume)
         if resume_state is None:
             if cfg.seed is not None:
@@ -515,7 +581,7 @@ class Trainer:
         """Backward, clip, optimizer and schedule step; returns (grad norm, lr used)."""
         cfg = self.config
         if not torch.isfinite(loss.detach()):
-            raise FloatingPointError(
+            raise NonFiniteLossError(
                 f"loss: non-finite value {float(loss.detach())} at epoch {self.epoch}, "
                 f"step {self.global_step}; "
                 "lower lr or set clip_norm"
@@ -819,6 +885,13 @@ class Trainer:
             raise ValueError(
                 f"resume: {path} has checkpoint version {ckpt.get('version')}, expected {CHECKPOINT_VERSION}"
             )
+        changes = _resume_changes(ckpt, self.config, self._data_info, self.model, self.optimizer)
+        if changes:
+            shown = changes if len(changes) <= 8 else [*changes[:8], f"and {len(changes) - 8} more"]
+            raise ValueError(
+                f"resume: {path} was saved by a run with other settings: {'; '.join(shown)}; resume "
+                f"with the saved ones (only {', '.join(RESUMABLE_FIELDS)} may change) or start a new run"
+            )
         log.info("resuming from %s (epoch %d, step %d)", path, ckpt["epoch"], ckpt["global_step"])
         return ckpt
 
@@ -870,6 +943,8 @@ class Trainer:
             "epoch_loss": list(self._epoch_loss) if batch_in_epoch else [0.0, 0.0],
             "carried_state": encode_state(self._carried) if batch_in_epoch else None,
             "config": self.config.to_dict(),
+            "data": dict(self._data_info),
+            "optimizer_class": type(self.optimizer).__name__,
             "finished": finished,
             "stop_reason": reason,
         }
