@@ -13,7 +13,7 @@ import logging
 import numpy as np
 
 from lstmkit.data.timeseries import TimeSeries
-from lstmkit.models.forecast_base import Forecast, ForecastModel, gaussian_quantiles
+from lstmkit.models.forecast_base import Forecast, ForecastModel, gaussian_quantiles, scale_exponent
 
 __all__ = ["NaiveForecaster", "SeasonalNaiveForecaster"]
 
@@ -21,7 +21,8 @@ log = logging.getLogger("lstmkit.baselines")
 
 
 def _seasonal_naive(series: TimeSeries, horizon: int, season: int, model: str) -> Forecast:
-    y = series.values
+    exponent = scale_exponent(series.values)  # extreme magnitudes: squares would overflow or vanish
+    y = np.ldexp(series.values, -exponent)
     if len(y) < 2:
         raise ValueError(f"series: {model} needs at least 2 observations, {series.name!r} has {len(y)}")
     m = season
@@ -40,7 +41,8 @@ def _seasonal_naive(series: TimeSeries, horizon: int, season: int, model: str) -
     resid = y[m:] - y[:-m]
     sigma = float(np.sqrt(np.mean(resid**2))) if len(resid) else 0.0
     std = np.maximum(sigma * np.sqrt(k + 1), 1e-9)
-    return Forecast(series.future_index(horizon), point, gaussian_quantiles(point, std), series.name, model)
+    q = np.ldexp(gaussian_quantiles(point, std), exponent)
+    return Forecast(series.future_index(horizon), np.ldexp(point, exponent), q, series.name, model)
 
 
 class NaiveForecaster(ForecastModel):

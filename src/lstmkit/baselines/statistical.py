@@ -4,7 +4,10 @@ Both are *local* models: fitted on each series' own history when asked to foreca
 backtests refit them at every origin. Both take logs of strongly growing positive series by
 the same rule as the LSTM forecaster (``log="auto"``, see :class:`lstmkit.data.windows.SeriesScaler`),
 so every model works on the same transformed data; forecasts are transformed back (quantiles
-exactly, the point forecast is the back-transformed median).
+exactly, the point forecast is the back-transformed median). Series of extreme magnitude
+(around 1e200 or 1e-300, where statsmodels' sums of squares overflow or vanish) are divided
+by a power of two first and the forecast multiplied back
+(:func:`~lstmkit.models.forecast_base.scale_exponent`); ordinary series are untouched.
 
 **ARIMA** follows Hyndman & Khandakar (2008), ``auto.arima``:
 
@@ -37,7 +40,7 @@ import numpy as np
 
 from lstmkit.data.timeseries import TimeSeries
 from lstmkit.data.windows import SeriesScaler
-from lstmkit.models.forecast_base import LEVELS, Forecast, ForecastModel, gaussian_quantiles
+from lstmkit.models.forecast_base import LEVELS, Forecast, ForecastModel, gaussian_quantiles, scale_exponent
 
 __all__ = ["ARIMAForecaster", "ETSForecaster", "exact_period", "ndiffs", "nsdiffs", "seasonal_strength"]
 
@@ -104,6 +107,8 @@ def ndiffs(x: np.ndarray, max_d: int = 2, alpha: float = 0.05) -> int:
     from statsmodels.tools.sm_exceptions import InterpolationWarning
     from statsmodels.tsa.stattools import kpss
 
+    x = np.asarray(x, dtype=np.float64)
+    x = np.ldexp(x, -scale_exponent(x))  # the test is scale-free; extreme values overflow inside it
     d = 0
     while d < max_d and len(x) > 10:
         if np.ptp(x) == 0:
@@ -288,7 +293,8 @@ class ARIMAForecaster(ForecastModel):
         return best, self._fit_one(z, best, exog)
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        y = series.values
+        exponent = scale_exponent(series.values)
+        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
         if len(y) < 8:
             raise ValueError(f"series: ARIMA needs at least 8 observations, {series.name!r} has {len(y)}")
         scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
@@ -349,8 +355,9 @@ class ARIMAForecaster(ForecastModel):
         pred = res.get_forecast(horizon, exog=fut_exog)
         mean = np.asarray(pred.predicted_mean, dtype=np.float64)
         std = np.sqrt(np.maximum(np.asarray(pred.var_pred_mean, dtype=np.float64), 1e-12))
-        q = scaler.inverse(gaussian_quantiles(mean, std))
-        point = scaler.inverse(mean)
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            q = np.ldexp(scaler.inverse(gaussian_quantiles(mean, std)), exponent)
+            point = np.ldexp(scaler.inverse(mean), exponent)
         return Forecast(series.future_index(horizon), point, q, series.name, self.name)
 
 
@@ -444,7 +451,8 @@ class ETSForecaster(ForecastModel):
         return best, best_label
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        y = series.values
+        exponent = scale_exponent(series.values)
+        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
         if len(y) < 8:
             raise ValueError(f"series: ETS needs at least 8 observations, {series.name!r} has {len(y)}")
         scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
@@ -485,6 +493,6 @@ class ETSForecaster(ForecastModel):
         q = np.quantile(sims, LEVELS, axis=1).T  # (H, Q)
         if scaler.log:
             point = np.quantile(sims, 0.5, axis=1)  # the median survives the back-transform
-        return Forecast(
-            series.future_index(horizon), scaler.inverse(point), scaler.inverse(q), series.name, self.name
-        )
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            point, q = np.ldexp(scaler.inverse(point), exponent), np.ldexp(scaler.inverse(q), exponent)
+        return Forecast(series.future_index(horizon), point, q, series.name, self.name)

@@ -24,6 +24,7 @@ Shapes: T samples, C channels, N windows, W window length.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,7 +33,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstmkit.models._checks import check_engine_name, check_variant, float32_modules
+from lstmkit.models.forecast_base import scale_exponent
 from lstmkit.nn import LSTM
+from lstmkit.train.config import resolve_device
 
 __all__ = ["METHODS", "AnomalyDetector", "DetectorConfig", "LSTMAutoencoder", "NextStepLSTM"]
 
@@ -175,10 +179,20 @@ class DetectorConfig:
             raise ValueError(
                 f"threshold_quantile: expected a value in [0.5, 1), got {self.threshold_quantile}"
             )
+        if not 0 < self.lr < math.inf:
+            raise ValueError(f"lr: expected a finite learning rate > 0, got {self.lr}")
+        check_variant(self.variant)
+        check_engine_name(self.engine)
+        resolve_device(self.device)
 
 
 def _as_signal(name: str, values: Any) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        kind = type(values).__name__
+        message = f"{name}: expected numbers as a (T,) or (T, C) array, got a {kind} of others"
+        raise TypeError(message) from None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] == 0:
@@ -204,8 +218,13 @@ class AnomalyDetector:
         max_epochs, batch_size, lr: training (Adam, clipping at 1, the lowest training loss kept).
         threshold_quantile: quantile of normal validation scores used as the threshold.
         seed: seed.
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (a device this
+            machine lacks is refused here).
         progress: progress bar on stderr.
+
+    The networks are float32 whatever ``torch.get_default_dtype()`` is; channels of extreme
+    magnitude (around 1e200 or 1e-300) are divided by a power of two before standardizing
+    (:func:`~lstmkit.models.forecast_base.scale_exponent`).
 
     Example::
 
@@ -258,16 +277,14 @@ class AnomalyDetector:
         self.net_: nn.Module | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
+        self.exponent_: np.ndarray | None = None
         self.resid_var_: np.ndarray | None = None
         self.threshold_: float | None = None
         self.history_: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _device(self) -> torch.device:
-        dev = self.config.device
-        if dev == "auto":
-            dev = "cuda" if torch.cuda.is_available() else "cpu"
-        return torch.device(dev)
+        return resolve_device(self.config.device)
 
     def _reduce(self, x: np.ndarray) -> np.ndarray:
         """Downsample by averaging blocks of ``downsample`` samples (a last partial block too)."""
@@ -286,6 +303,8 @@ class AnomalyDetector:
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
         assert self.mean_ is not None and self.std_ is not None
+        if self.exponent_ is not None and self.exponent_.any():
+            x = np.ldexp(x, -self.exponent_)
         return (x - self.mean_) / self.std_
 
     def _windows(self, x: np.ndarray, stride: int) -> np.ndarray:
@@ -309,8 +328,10 @@ class AnomalyDetector:
                 f"values: {len(x)} samples (after downsampling by {cfg.downsample}) are too few for "
                 f"windows of {cfg.window}; need at least {2 * cfg.window}"
             )
-        self.mean_ = x.mean(0)
-        std = x.std(0)
+        self.exponent_ = np.array([scale_exponent(x[:, c]) for c in range(x.shape[1])])
+        scaled = np.ldexp(x, -self.exponent_) if self.exponent_.any() else x
+        self.mean_ = scaled.mean(0)
+        std = scaled.std(0)
         self.std_ = np.where(std > 1e-12, std, 1.0)
         xs = self._scale(x)
         windows = torch.as_tensor(self._windows(xs, cfg.stride), dtype=torch.float32)  # (N, W, C)
@@ -322,10 +343,11 @@ class AnomalyDetector:
             "engine": cfg.engine,
         }
         net: nn.Module
-        if cfg.method == "autoencoder":
-            net = LSTMAutoencoder(x.shape[1], cfg.window, **extra)
-        else:
-            net = NextStepLSTM(x.shape[1], **extra)
+        with float32_modules():  # the windows are float32 whatever the default dtype
+            if cfg.method == "autoencoder":
+                net = LSTMAutoencoder(x.shape[1], cfg.window, **extra)
+            else:
+                net = NextStepLSTM(x.shape[1], **extra)
         burn = cfg.window // 4
 
         def step(model: nn.Module, batch: tuple[Tensor]) -> Any:
@@ -408,6 +430,11 @@ class AnomalyDetector:
         net = self.net_.to(dev).eval()
         t, c = xs.shape
         if cfg.method == "forecast":
+            if t < 2:
+                raise ValueError(
+                    "values: the forecast method scores each sample by its prediction from the ones "
+                    f"before it and needs at least 2 (downsampled) samples, got {t}; pass context="
+                )
             inp = torch.as_tensor(xs[None, :-1], dtype=torch.float32, device=dev)  # (1, T-1, C)
             pred, _ = net(inp)
             diff = pred[0].double().cpu().numpy() - xs[1:]  # (T-1, C)

@@ -22,6 +22,7 @@ Shapes: N batch, L steps, C channels, K classes.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -31,8 +32,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstmkit.models._checks import check_engine_name, check_variant, finite, float32_modules
+from lstmkit.models.forecast_base import scale_exponent
 from lstmkit.nn import LSTM
 from lstmkit.nn.attention import AttentionPooling
+from lstmkit.train.config import resolve_device
 
 __all__ = [
     "ARCHITECTURES",
@@ -231,6 +235,7 @@ class LSTMFCN(nn.Module):
         num_classes: K.
         max_length: L of the training data (the LSTM's input size with ``shuffle=True``).
         hidden_size: LSTM cells (the paper tries 8, 64 and 128).
+        num_layers: stacked LSTM layers (the paper's 1).
         dropout: after the LSTM (the paper uses 0.8).
         shuffle: the paper's dimension shuffle (see the module docstring).
         filters, kernels: of the three convolution blocks.
@@ -253,6 +258,7 @@ class LSTMFCN(nn.Module):
         max_length: int,
         *,
         hidden_size: int = 8,
+        num_layers: int = 1,
         dropout: float = 0.8,
         shuffle: bool = True,
         filters: tuple[int, int, int] = (128, 256, 128),
@@ -273,6 +279,7 @@ class LSTMFCN(nn.Module):
         self.lstm = LSTM(
             max_length if shuffle else input_size,
             hidden_size,
+            num_layers,
             batch_first=True,
             variant=variant,
             forget_bias=1.0,
@@ -443,12 +450,35 @@ class ClassifierConfig:
             raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling: expected one of {POOLINGS}, got {self.pooling!r}")
-        for name in ("max_epochs", "batch_size", "ensemble", "num_layers", "test_views"):
+        for name in ("max_epochs", "batch_size", "ensemble", "num_layers", "test_views", "hidden_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: expected a positive learning rate, got {self.lr}")
+        if not 0 < self.lr < math.inf:
+            raise ValueError(f"lr: expected a finite learning rate > 0, got {self.lr}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ValueError(f"weight_decay: expected a finite value >= 0, got {self.weight_decay}")
+        if not 0 <= self.min_lr < math.inf:
+            raise ValueError(f"min_lr: expected a finite value >= 0, got {self.min_lr}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout: expected a value in [0, 1), got {self.dropout}")
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0
+        ):
+            raise ValueError(f"patience: expected None or an int >= 0, got {self.patience!r}")
+        if self.architecture == "lstm-fcn" and self.pooling != "last":
+            raise ValueError(
+                f"pooling: only for architecture 'lstm' or 'bilstm' (LSTM-FCN reads the LSTM's final "
+                f"state), got {self.pooling!r} with 'lstm-fcn'"
+            )
+        if self.architecture != "lstm-fcn" and not self.shuffle:
+            raise ValueError(
+                f"shuffle: the dimension shuffle is LSTM-FCN's; architecture {self.architecture!r} "
+                "always reads the time steps (leave shuffle=True)"
+            )
+        check_variant(self.variant)
+        check_engine_name(self.engine)
+        resolve_device(self.device)
         if not 0 < self.lr_factor < 1:
             raise ValueError(f"lr_factor: expected a factor in (0, 1), got {self.lr_factor}")
         if self.lr_patience is not None and (not isinstance(self.lr_patience, int) or self.lr_patience < 1):
@@ -548,20 +578,22 @@ class SequenceClassifier:
         self.history_: dict[str, list[float]] = {}
 
     def _device(self) -> torch.device:
-        dev = self.config.device
-        return torch.device(
-            "cuda" if dev == "auto" and torch.cuda.is_available() else "cpu" if dev == "auto" else dev
-        )
+        return resolve_device(self.config.device)
 
     def _new_net(self, member: int) -> nn.Module:
+        torch.manual_seed(self.config.seed + member)
+        with float32_modules():  # the inputs are float32 whatever the default dtype
+            return self._build_net()
+
+    def _build_net(self) -> nn.Module:
         cfg, meta = self.config, self.meta_
-        torch.manual_seed(cfg.seed + member)
         if cfg.architecture == "lstm-fcn":
             return LSTMFCN(
                 meta["channels"],
                 meta["num_classes"],
                 meta["max_length"],
                 hidden_size=cfg.hidden_size,
+                num_layers=cfg.num_layers,
                 dropout=cfg.dropout,
                 shuffle=cfg.shuffle,
                 variant=cfg.variant,
@@ -579,25 +611,64 @@ class SequenceClassifier:
             engine=cfg.engine,
         )
 
-    def _arrays(self, x: Any, lengths: Any) -> tuple[Tensor, Tensor]:
-        arr = np.asarray(x, dtype=np.float32)
-        if arr.ndim == 2:
-            arr = arr[:, :, None]
-        if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ValueError(f"x: expected (N, L, C) or (N, L) sequences, got shape {arr.shape}")
-        n, length = arr.shape[:2]
+    def _arrays(
+        self, x: Any, lengths: Any, exponents: list[int] | None = None
+    ) -> tuple[Tensor, Tensor, list[int]]:
+        """``x`` as a float32 (N, L, C) tensor zero beyond each length, the lengths (N,) and
+        the exponents used.
+
+        Channels of extreme magnitude (see :func:`~lstmkit.models.forecast_base.scale_exponent`)
+        are divided by a power of two first, so float32 holds them: by ``exponents`` (the
+        training data's) when given, else by their own."""
+        try:
+            raw = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            kind = type(x).__name__
+            raise TypeError(
+                f"x: expected numbers as an (N, L, C) or (N, L) array (sequences padded to one length, "
+                f"with lengths=...), got a {kind} that is not one"
+            ) from None
+        if raw.ndim == 2:
+            raw = raw[:, :, None]
+        if raw.ndim != 3 or raw.shape[0] == 0 or raw.shape[1] == 0 or raw.shape[2] == 0:
+            raise ValueError(f"x: expected (N, L, C) or (N, L) sequences, got shape {raw.shape}")
+        n, length = raw.shape[:2]
         if lengths is None:
             lens = np.full(n, length, dtype=np.int64)
         else:
-            lens = np.asarray(lengths, dtype=np.int64)
-            if lens.shape != (n,) or (lens < 1).any() or (lens > length).any():
-                raise ValueError(f"lengths: expected {n} values in [1, {length}], got shape {lens.shape}")
+            given = np.asarray(lengths)
+            if given.shape != (n,) or given.dtype.kind not in "iuf" or not np.isfinite(given).all():
+                raise ValueError(f"lengths: expected {n} integers in [1, {length}], got shape {given.shape}")
+            lens = given.astype(np.int64)
+            if (lens != given).any() or (lens < 1).any() or (lens > length).any():
+                bad = given[(lens != given) | (lens < 1) | (lens > length)][0]
+                raise ValueError(f"lengths: expected {n} integers in [1, {length}], got {bad}")
         real = np.arange(length)[None, :] < lens[:, None]  # (N, L)
+        finite(
+            "x",
+            raw,
+            axes=("sequence", "step", "channel"),
+            valid=real,
+            hint="NaN and infinite values must be filled or cut off (lengths=) first",
+        )
+        if exponents is None:
+            exponents = [scale_exponent(raw[..., c][real]) for c in range(raw.shape[2])]
+        elif len(exponents) != raw.shape[2]:
+            raise ValueError(
+                f"x: expected {len(exponents)} channels like the training data, got {raw.shape[2]}"
+            )
+        if any(exponents):
+            raw = np.ldexp(raw, -np.asarray(exponents)[None, None, :])
+        with np.errstate(over="ignore"):
+            arr = raw.astype(np.float32)
         if not np.isfinite(arr[real]).all():
-            raise ValueError("x: contains NaN or infinite values inside the sequences")
+            raise ValueError(
+                "x: values beyond float32's range (about 3.4e38) for a channel the training data "
+                "kept small; rescale the data"
+            )
         arr = np.where(real[..., None], arr, 0.0).astype(np.float32)[:, : int(lens.max())]  # no wider
         # than the longest sequence: how far an array was padded never matters
-        return torch.from_numpy(np.ascontiguousarray(arr)), torch.from_numpy(lens)
+        return torch.from_numpy(np.ascontiguousarray(arr)), torch.from_numpy(lens), list(exponents)
 
     def _standardize(self, x: Tensor, lengths: Tensor) -> Tensor:
         mean = torch.tensor(self.meta_["mean"], dtype=x.dtype)
@@ -613,7 +684,7 @@ class SequenceClassifier:
         from lstmkit.models.forecast_base import progress_bar
         from lstmkit.train import Callback, TrainConfig, Trainer
 
-        xt, lt = self._arrays(x, lengths)
+        xt, lt, exponents = self._arrays(x, lengths)
         yt = torch.from_numpy(_class_indices(y, xt.shape[0]))
         num_classes = int(yt.max()) + 1
         real = (torch.arange(xt.shape[1])[None, :] < lt[:, None])[..., None].expand_as(xt)
@@ -624,6 +695,7 @@ class SequenceClassifier:
             "channels": int(xt.shape[2]),
             "num_classes": num_classes,
             "max_length": int(xt.shape[1]),
+            "exponent": exponents,
             "mean": mean,
             "std": std,
         }
@@ -718,7 +790,7 @@ class SequenceClassifier:
             >>> cv = SequenceClassifier(max_epochs=100).cross_validate(d.x_train, d.y_train, folds=4)
             >>> cv.accuracy, cv.log_loss
         """
-        xt, lt = self._arrays(x, lengths)
+        xt, lt, _ = self._arrays(x, lengths)  # channels scaled as fit() will: a no-op for it
         labels = _class_indices(y, xt.shape[0])
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise ValueError(f"repeats: expected an int >= 1, got {repeats!r}")
@@ -754,11 +826,8 @@ class SequenceClassifier:
         ``test_views`` views of each series."""
         if not self.nets_:
             raise RuntimeError("SequenceClassifier: call fit() (or load) before predicting")
-        xt, lt = self._arrays(x, lengths)
-        if xt.shape[2] != self.meta_["channels"]:
-            raise ValueError(
-                f"x: expected {self.meta_['channels']} channels like the training data, got {xt.shape[2]}"
-            )
+        channels = self.meta_["channels"]
+        xt, lt, _ = self._arrays(x, lengths, self.meta_.get("exponent", [0] * channels))
         longest = self.meta_["max_length"]
         if self.config.architecture == "lstm-fcn" and self.config.shuffle and xt.shape[1] > longest:
             log.warning(

@@ -26,7 +26,15 @@ import numpy as np
 from lstmkit import metrics as M
 from lstmkit.data.timeseries import TimeSeries
 
-__all__ = ["LEVELS", "BacktestResult", "Forecast", "ForecastModel", "as_series_list", "backtest"]
+__all__ = [
+    "LEVELS",
+    "BacktestResult",
+    "Forecast",
+    "ForecastModel",
+    "as_series_list",
+    "backtest",
+    "scale_exponent",
+]
 
 log = logging.getLogger("lstmkit.forecast")
 
@@ -48,6 +56,19 @@ def as_series_list(series: TimeSeries | Sequence[TimeSeries], name: str = "serie
         f"{name}: expected a lstmkit TimeSeries or a list of them (build one with "
         f"lstmkit.data.from_pandas / from_csv), got {type(series).__name__}"
     )
+
+
+def scale_exponent(values: np.ndarray) -> int:
+    """The power of two ``k`` that brings a series of extreme magnitude (its largest absolute
+    value at least 2**64, about 1.8e19, or below 2**-24, about 6e-8) to values in [0.5, 1) by
+    ``np.ldexp(values, -k)``; 0 for every other series (and all-zero ones), which are modelled
+    untouched. Dividing by a power of two is exact, so a model fitted on the scaled series
+    and multiplied back gives the forecast of the series itself, without the overflow of its
+    squares (around 1e200) or their vanishing (around 1e-300)."""
+    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if peak == 0.0 or 2.0**-24 <= peak < 2.0**64:
+        return 0
+    return int(np.frexp(peak)[1])
 
 
 def gaussian_quantiles(mean: np.ndarray, std: np.ndarray) -> np.ndarray:

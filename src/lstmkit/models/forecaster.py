@@ -42,8 +42,17 @@ from torch import Tensor, nn
 
 from lstmkit.data.timeseries import TimeSeries
 from lstmkit.data.windows import SeriesScaler, auto_window, calendar_feature_names, calendar_features
-from lstmkit.models.forecast_base import LEVELS, Forecast, ForecastModel, as_series_list, progress_bar
+from lstmkit.models._checks import check_engine_name, check_variant, finite, float32_modules, robust_mean_std
+from lstmkit.models.forecast_base import (
+    LEVELS,
+    Forecast,
+    ForecastModel,
+    as_series_list,
+    progress_bar,
+    scale_exponent,
+)
 from lstmkit.nn import LSTM
+from lstmkit.train.config import resolve_device
 
 __all__ = ["LIKELIHOODS", "STRATEGIES", "ForecastNet", "Forecaster", "ForecasterConfig"]
 
@@ -70,7 +79,7 @@ class ForecastNet(nn.Module):
         strategy: ``"direct"``, ``"seq2seq"`` or ``"recursive"``.
         likelihood: ``"quantile"``, ``"gaussian"`` or ``"point"`` (P = 21, 2, 1 outputs per step).
         hidden_size, num_layers, dropout, variant: of the :class:`~lstmkit.nn.LSTM` encoder
-            (``dropout`` also on the head's input).
+            (``dropout`` also on the head's input; ``variant`` also of the seq2seq decoder).
         engine: passed to :class:`~lstmkit.nn.LSTM` when given (a fused engine).
 
     Shapes (batch-first):
@@ -118,6 +127,7 @@ class ForecastNet(nn.Module):
             num_layers,
             batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
+            variant=variant,
             forget_bias=1.0,
             **extra,
         )
@@ -133,7 +143,13 @@ class ForecastNet(nn.Module):
         elif strategy == "seq2seq":
             self.step_embedding = nn.Embedding(horizon, 8)
             self.decoder = LSTM(
-                future_size + 8, hidden_size, num_layers, batch_first=True, forget_bias=1.0, **extra
+                future_size + 8,
+                hidden_size,
+                num_layers,
+                batch_first=True,
+                variant=variant,
+                forget_bias=1.0,
+                **extra,
             )
             self.head = nn.Linear(hidden_size, P)
         else:
@@ -307,8 +323,13 @@ class ForecasterConfig:
             raise ValueError(f"log: expected True, False or 'auto', got {self.log!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected a value in [0, 1), got {self.dropout}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: expected a positive learning rate, got {self.lr}")
+        if not 0 < self.lr < math.inf:
+            raise ValueError(f"lr: expected a finite learning rate > 0, got {self.lr}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ValueError(f"weight_decay: expected a finite value >= 0, got {self.weight_decay}")
+        check_variant(self.variant)
+        check_engine_name(self.engine)
+        resolve_device(self.device)
         if self.strategy == "recursive" and self.likelihood == "quantile":
             raise ValueError(
                 "likelihood: the recursive strategy feeds its own outputs back and needs 'gaussian' "
@@ -326,6 +347,7 @@ class _Prepared:
     past_feats: np.ndarray  # (T, K_p) standardized past covariates
     future_feats: np.ndarray  # (T + F, K_f) calendar + standardized future covariates
     scaler: SeriesScaler
+    exponent: int = 0  # the series was divided by 2**exponent first (see scale_exponent)
 
 
 def _digest(values: np.ndarray) -> str:
@@ -380,8 +402,14 @@ class Forecaster(ForecastModel):
         refit: after early stopping, retrain on all windows for the best number of epochs.
         num_samples: sampled paths of the recursive Gaussian model.
         seed: base seed (member k uses ``seed + k``).
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``; a device this
+            machine lacks is refused here (:func:`~lstmkit.train.config.resolve_device`).
         progress: show progress bars on stderr.
+
+    The networks are float32 whatever ``torch.get_default_dtype()`` is. Series of extreme
+    magnitude (around 1e200 or 1e-300) are divided by a power of two before scaling and the
+    forecast multiplied back (:func:`~lstmkit.models.forecast_base.scale_exponent`); ordinary
+    series are untouched.
 
     Example::
 
@@ -475,10 +503,7 @@ class Forecaster(ForecastModel):
         return (self.config.window or 4) + horizon
 
     def _device(self) -> torch.device:
-        dev = self.config.device
-        if dev == "auto":
-            dev = "cuda" if torch.cuda.is_available() else "cpu"
-        return torch.device(dev)
+        return resolve_device(self.config.device)
 
     def _layout(self, series: list[TimeSeries]) -> dict[str, Any]:
         first = series[0]
@@ -527,20 +552,27 @@ class Forecaster(ForecastModel):
                 f"future_covariates: {s.name!r} knows {s.known_future} future rows, "
                 f"the forecast needs {extra}"
             )
+        finite(f"series {s.name!r}", s.values, axes=("step",))
+        for kind, cov in (("past", s.past_covariates), ("future", s.future_covariates)):
+            if cov is not None:
+                finite(f"{kind}_covariates of {s.name!r}", cov, axes=("step", "covariate"))
         stats = self.stats_.get(s.name) if not fit_stats else None
         if stats is not None and not _continues(s.values, stats):
             log.info("series %r: not the fitted series of that name; scaled by its own statistics", s.name)
             stats = None
         if stats is None:
-            scaler = SeriesScaler.fit(s.values, log=cfg.log, normalize=cfg.normalize, season=lay["season"])
-            pm = s.past_covariates.mean(0) if s.past_covariates is not None else np.zeros(0)
-            ps = s.past_covariates.std(0) if s.past_covariates is not None else np.zeros(0)
+            exponent = scale_exponent(s.values)
+            scaler = SeriesScaler.fit(
+                np.ldexp(s.values, -exponent), log=cfg.log, normalize=cfg.normalize, season=lay["season"]
+            )
+            empty = (np.zeros(0), np.zeros(0))
+            pm, ps = robust_mean_std(s.past_covariates) if s.past_covariates is not None else empty
             fcv = s.future_covariates[: len(s)] if s.future_covariates is not None else None
-            fm = fcv.mean(0) if fcv is not None else np.zeros(0)
-            fs = fcv.std(0) if fcv is not None else np.zeros(0)
+            fm, fs = robust_mean_std(fcv) if fcv is not None else empty
             stats = {
                 "length": len(s),
                 "digest": _digest(s.values),
+                "exponent": exponent,
                 "scaler": scaler.to_dict(),
                 "past_mean": pm.tolist(),
                 "past_std": np.where(ps > 1e-12, ps, 1.0).tolist(),
@@ -550,7 +582,8 @@ class Forecaster(ForecastModel):
             if fit_stats:
                 self.stats_[s.name] = stats
         scaler = SeriesScaler.from_dict(stats["scaler"])
-        z = scaler.transform(s.values)
+        exponent = int(stats.get("exponent", 0))
+        z = scaler.transform(np.ldexp(s.values, -exponent))
         past = (
             (s.past_covariates - np.array(stats["past_mean"])) / np.array(stats["past_std"])
             if s.past_covariates is not None
@@ -563,7 +596,7 @@ class Forecaster(ForecastModel):
             fut = s.future_covariates[: len(s) + extra]
             parts.append((fut - np.array(stats["fut_mean"])) / np.array(stats["fut_std"]))
         future = np.hstack(parts) if parts else np.zeros((len(s) + extra, 0))
-        return _Prepared(s.name, z, past, future, scaler)
+        return _Prepared(s.name, z, past, future, scaler, exponent)
 
     def _inputs(
         self, p: _Prepared, origins: np.ndarray, horizon: int | None = None
@@ -654,18 +687,19 @@ class Forecaster(ForecastModel):
     def _new_net(self, member: int) -> ForecastNet:
         cfg, lay = self.config, self.layout_
         torch.manual_seed(cfg.seed + member)
-        return ForecastNet(
-            lay["input_size"],
-            lay["future_size"],
-            cfg.horizon,
-            strategy=cfg.strategy,
-            likelihood=cfg.likelihood,
-            hidden_size=cfg.hidden_size,
-            num_layers=cfg.num_layers,
-            dropout=cfg.dropout,
-            variant=cfg.variant,
-            engine=cfg.engine,
-        )
+        with float32_modules():  # the windows are float32 whatever the default dtype
+            return ForecastNet(
+                lay["input_size"],
+                lay["future_size"],
+                cfg.horizon,
+                strategy=cfg.strategy,
+                likelihood=cfg.likelihood,
+                hidden_size=cfg.hidden_size,
+                num_layers=cfg.num_layers,
+                dropout=cfg.dropout,
+                variant=cfg.variant,
+                engine=cfg.engine,
+            )
 
     def _train_one(
         self, member: int, train: Any, val: Any | None, epochs: int, bar: Any
@@ -800,7 +834,8 @@ class Forecaster(ForecastModel):
             if cfg.strategy == "recursive" and cfg.likelihood == "gaussian":
                 gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1000 + k)
                 paths = net.sample_paths(past_t, fut_t, cfg.num_samples, gen)[0]  # (S, H)
-                q = torch.quantile(paths, torch.tensor(LEVELS, device=dev), dim=0).T  # (H, Q)
+                levels = torch.tensor(LEVELS, dtype=paths.dtype, device=dev)
+                q = torch.quantile(paths, levels, dim=0).T  # (H, Q)
             else:
                 out = net(past_t, fut_t)[0]  # (H, P)
                 if cfg.likelihood == "quantile":
@@ -813,7 +848,8 @@ class Forecaster(ForecastModel):
         q = np.mean(member_q, axis=0)[:horizon]  # (H, Q) Vincentized ensemble
         q = np.sort(q, axis=1)
         mid = len(LEVELS) // 2
-        q_data = p.scaler.denormalize(q[None], level)[0]  # (H, Q)
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            q_data = np.ldexp(p.scaler.denormalize(q[None], level)[0], p.exponent)  # (H, Q)
         return Forecast(series.future_index(horizon), q_data[:, mid], q_data, series.name, self.name)
 
     def predict(  # type: ignore[override]
