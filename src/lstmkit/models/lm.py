@@ -20,6 +20,7 @@ temperature, top-k and nucleus (top-p, Holtzman et al. 2020) sampling.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -60,7 +61,7 @@ def filter_logits(
 
     Args:
         logits: (..., V).
-        temperature: > 0; below 1 sharpens, above 1 flattens.
+        temperature: finite and > 0; below 1 sharpens, above 1 flattens.
         top_k: keep the k most likely tokens (None: all).
         top_p: nucleus: keep the most likely tokens until their total probability reaches p
             (the token that crosses p is kept, so at least one always is).
@@ -68,8 +69,10 @@ def filter_logits(
     Returns:
         (..., V) filtered logits.
     """
-    if not (isinstance(temperature, (int, float)) and temperature > 0):
-        raise ValueError(f"temperature: expected a float > 0, got {temperature!r}")
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, (int, float)) and 0 < temperature < math.inf
+    ):
+        raise ValueError(f"temperature: expected a finite float > 0, got {temperature!r}")
     out = logits / temperature
     if top_k is not None:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
@@ -229,18 +232,29 @@ class LanguageModel(nn.Module):
         Args:
             prime: ids to condition on; empty starts from ``start_id`` (``<bos>``).
             max_new_tokens: stop after this many new tokens.
-            temperature, top_k, top_p: see :func:`filter_logits`; ``temperature=0`` is greedy.
+            temperature, top_k, top_p: see :func:`filter_logits`; ``temperature=0`` is greedy
+                (a temperature that is negative, infinite or NaN is refused).
             stop_ids: stop after yielding one of these (e.g. ``<eos>``).
             suppress_ids: never produce these (e.g. ``<pad>``, ``<bos>``).
             generator: a seeded ``torch.Generator`` for repeatable samples.
         """
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens: expected an int >= 0, got {max_new_tokens!r}")
+        if isinstance(temperature, bool) or not (
+            isinstance(temperature, (int, float)) and 0 <= temperature < math.inf
+        ):
+            raise ValueError(f"temperature: expected a finite float >= 0 (0: greedy), got {temperature!r}")
+        if temperature != 0:  # top_k and top_p are checked before the model runs, not at the first sample
+            filter_logits(torch.zeros(1), temperature=temperature, top_k=top_k, top_p=top_p)
+        ids = list(prime) or [start_id]
+        bad = [i for i in ids if not 0 <= _token_id(i) < self.vocab_size]
+        if bad:
+            what = "prime" if prime else "start_id"
+            raise ValueError(f"{what}: expected token ids in [0, {self.vocab_size}), got {bad[0]!r}")
         was_training = self.training
         self.eval()
         try:
             device = self.embedding.weight.device
-            ids = list(prime) or [start_id]
             tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
             logits, state = self(tokens)
             banned = torch.tensor(sorted(set(suppress_ids)), dtype=torch.long, device=device)
@@ -267,6 +281,16 @@ class LanguageModel(nn.Module):
                 last = logits[0, -1]
         finally:
             self.train(was_training)
+
+
+def _token_id(value: object) -> int:
+    """``value`` as a token id (an int, a NumPy or 0-d tensor integer); -1 if it is none."""
+    if isinstance(value, (bool, float)):
+        return -1
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return -1
 
 
 def _variant_name(spec: LSTMSpec) -> str | LSTMSpec:

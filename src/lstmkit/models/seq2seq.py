@@ -250,11 +250,33 @@ class Seq2Seq(nn.Module):
             return max_len
         return int(src_lengths.max()) * 2 + 10
 
+    def _check_min_len(self, min_len: int) -> int:
+        if isinstance(min_len, bool) or not isinstance(min_len, int) or min_len < 0:
+            raise ValueError(f"min_len: expected an int >= 0, got {min_len!r}")
+        return min_len
+
+    def _allowed_logp(self, logits: Tensor, step: int, min_len: int) -> Tensor:
+        """Log-probabilities (B, V) of the next token with the tokens a translation never
+        holds set to -inf: ``<pad>`` and ``<bos>`` always, ``<eos>`` before ``min_len`` tokens.
+        The others keep their probability under the model (the scores stay comparable)."""
+        logp = torch.log_softmax(logits, -1)  # (B, V)
+        banned = [self.pad_id, self.bos_id] + ([self.eos_id] if step < min_len else [])
+        banned = [b for b in banned if 0 <= b < logp.shape[-1]]
+        return logp.index_fill(-1, torch.tensor(banned, device=logp.device), float("-inf"))
+
     @torch.no_grad()
     def greedy(
-        self, src: Tensor, src_lengths: Tensor | None = None, *, max_len: int | None = None
+        self,
+        src: Tensor,
+        src_lengths: Tensor | None = None,
+        *,
+        max_len: int | None = None,
+        min_len: int = 1,
     ) -> list[Hypothesis]:
-        """Greedy decoding of a batch: the most likely token at every step, until ``<eos>``."""
+        """Greedy decoding of a batch: the most likely token at every step, until ``<eos>``
+        (``<pad>`` and ``<bos>`` never; ``<eos>`` not before ``min_len`` tokens, so by default
+        no translation is empty)."""
+        min_len = self._check_min_len(min_len)
         was = self.training
         self.eval()
         try:
@@ -265,9 +287,9 @@ class Seq2Seq(nn.Module):
             state = enc.state
             toks, ws, scores = [], [], torch.zeros(n)
             done = torch.zeros(n, dtype=torch.bool)
-            for _ in range(limit):
+            for step in range(limit):
                 logits, state, w = self.decode_step(prev, state, enc)
-                logp = torch.log_softmax(logits, -1)  # (N, V)
+                logp = self._allowed_logp(logits, step, min_len)  # (N, V)
                 prev = logp.argmax(-1)
                 scores += torch.where(done, torch.zeros(n), logp.gather(1, prev[:, None]).squeeze(1).cpu())
                 toks.append(prev)
@@ -297,17 +319,22 @@ class Seq2Seq(nn.Module):
         beam_size: int = 5,
         max_len: int | None = None,
         length_penalty: float = 0.6,
+        min_len: int = 1,
     ) -> list[Hypothesis]:
         """Beam search, one source at a time; returns the best hypothesis for each source.
 
         Finished hypotheses (ending in ``<eos>``) are ranked by
         ``score / ((5 + length) / 6) ** length_penalty``; the search stops when ``beam_size``
-        of them are found, when no live hypothesis can beat the best finished one, or at
-        ``max_len`` (default 2 S + 10), where the live hypotheses (without ``<eos>``) are ranked
-        with the finished ones.
+        of them are found and no live hypothesis ranks above the best of them as it stands,
+        when no live hypothesis can beat the best finished one, or at ``max_len`` (default
+        2 S + 10), where the live hypotheses (without ``<eos>``) are ranked with the finished
+        ones. As in :meth:`greedy`, ``<pad>`` and ``<bos>`` are never
+        produced and ``<eos>`` not before ``min_len`` tokens (an empty translation is often
+        the likeliest single hypothesis of a weakly trained model, which a wide beam finds).
         """
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
             raise ValueError(f"beam_size: expected an int >= 1, got {beam_size!r}")
+        min_len = self._check_min_len(min_len)
         if not length_penalty >= 0:  # the search's stopping bound assumes it (NaN fails too)
             raise ValueError(f"length_penalty: expected a value >= 0, got {length_penalty!r}")
         was = self.training
@@ -322,16 +349,13 @@ class Seq2Seq(nn.Module):
                     enc_all.mask[i : i + 1, :s_len],
                     LSTMState(enc_all.state.h[:, i : i + 1], enc_all.state.c[:, i : i + 1]),
                 )
-                results.append(
-                    self._beam_one(
-                        enc, beam_size, self._max_len(torch.tensor([s_len]), max_len), length_penalty
-                    )
-                )
+                limit = self._max_len(torch.tensor([s_len]), max_len)
+                results.append(self._beam_one(enc, beam_size, limit, length_penalty, min_len))
             return results
         finally:
             self.train(was)
 
-    def _beam_one(self, enc: Encoded, k: int, limit: int, alpha: float) -> Hypothesis:
+    def _beam_one(self, enc: Encoded, k: int, limit: int, alpha: float, min_len: int) -> Hypothesis:
         def norm(score: float, length: int) -> float:
             return score / (((5 + length) / 6) ** alpha)
 
@@ -343,16 +367,18 @@ class Seq2Seq(nn.Module):
         state = enc.state
         finished: list[tuple[float, Hypothesis]] = []
         vocab = self.tgt_vocab_size
-        for _ in range(limit):
+        for step in range(limit):
             b = prev.shape[0]
             enc_b = Encoded(enc.memory.expand(b, -1, -1), enc.mask.expand(b, -1), state)
             logits, state, w = self.decode_step(prev, state, enc_b)
-            logp = torch.log_softmax(logits, -1)  # (B, V)
+            logp = self._allowed_logp(logits, step, min_len)  # (B, V)
             cand = (scores[:, None] + logp).view(-1)  # (B*V,)
             top = torch.topk(cand, min(2 * k, cand.numel()))
             beam_idx, tok_idx = top.indices // vocab, top.indices % vocab
             keep_b, keep_t, keep_s = [], [], []
             for sc, bi, ti in zip(top.values.tolist(), beam_idx.tolist(), tok_idx.tolist()):
+                if sc == float("-inf"):  # a banned token: the beam is wider than what is allowed
+                    break
                 if ti == self.eos_id:
                     att = torch.cat([atts[bi], w[bi : bi + 1]], 0)
                     hyp = Hypothesis(seqs[bi].tolist(), att.cpu(), sc)
@@ -363,7 +389,7 @@ class Seq2Seq(nn.Module):
                     keep_s.append(sc)
                 if len(keep_b) == k:
                     break
-            if len(finished) >= k or not keep_b:
+            if not keep_b:
                 break
             sel = torch.tensor(keep_b, device=device)
             new_tok = torch.tensor(keep_t, device=device)
@@ -372,11 +398,25 @@ class Seq2Seq(nn.Module):
             scores = torch.tensor(keep_s, device=device)
             state = LSTMState(state.h[:, sel], state.c[:, sel])
             prev = new_tok
+            best_done = max((f[0] for f in finished), default=float("-inf"))
+            # beam_size finished, and no alive hypothesis ranks above the best of them as it stands
+            # (a beam wider than useful finishes many poor ones early: they end no search that
+            # is still improving)
+            if len(finished) >= k and best_done >= norm(float(scores.max()), seqs.shape[1] + 1):
+                break
             # no alive hypothesis can still beat the best finished one (scores only decrease)
-            if finished and max(f[0] for f in finished) > norm(float(scores.max()), limit):
+            if finished and best_done > norm(float(scores.max()), limit):
                 break
         else:  # max_len reached: the hypotheses still alive compete with the finished ones
             for j in range(seqs.shape[0]):
                 hyp = Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j]))
                 finished.append((norm(hyp.score, len(hyp.tokens)), hyp))
+        if not finished:  # every allowed continuation was exhausted before any <eos>
+            finished = [
+                (
+                    norm(float(scores[j]), seqs.shape[1]),
+                    Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j])),
+                )
+                for j in range(seqs.shape[0])
+            ]
         return max(finished, key=lambda f: f[0])[1]
