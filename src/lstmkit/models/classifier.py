@@ -611,7 +611,15 @@ class SequenceClassifier:
             engine=cfg.engine,
         )
 
-    def _arrays(
+    def _arrays(self, x: Any, lengths: Any) -> tuple[Tensor, Tensor]:
+        """``x`` as a float32 (N, L, C) tensor zero beyond each length, and the lengths (N,),
+        its channels scaled as the training data's were (see :meth:`_scaled_arrays`)."""
+        channels = self.meta_.get("channels")
+        exponents = self.meta_.get("exponent", [0] * channels) if channels is not None else None
+        xt, lt, _ = self._scaled_arrays(x, lengths, exponents)
+        return xt, lt
+
+    def _scaled_arrays(
         self, x: Any, lengths: Any, exponents: list[int] | None = None
     ) -> tuple[Tensor, Tensor, list[int]]:
         """``x`` as a float32 (N, L, C) tensor zero beyond each length, the lengths (N,) and
@@ -684,7 +692,7 @@ class SequenceClassifier:
         from lstmkit.models.forecast_base import progress_bar
         from lstmkit.train import Callback, TrainConfig, Trainer
 
-        xt, lt, exponents = self._arrays(x, lengths)
+        xt, lt, exponents = self._scaled_arrays(x, lengths)
         yt = torch.from_numpy(_class_indices(y, xt.shape[0]))
         num_classes = int(yt.max()) + 1
         real = (torch.arange(xt.shape[1])[None, :] < lt[:, None])[..., None].expand_as(xt)
@@ -790,7 +798,7 @@ class SequenceClassifier:
             >>> cv = SequenceClassifier(max_epochs=100).cross_validate(d.x_train, d.y_train, folds=4)
             >>> cv.accuracy, cv.log_loss
         """
-        xt, lt, _ = self._arrays(x, lengths)  # channels scaled as fit() will: a no-op for it
+        xt, lt, _ = self._scaled_arrays(x, lengths)  # channels scaled as fit() will: a no-op for it
         labels = _class_indices(y, xt.shape[0])
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise ValueError(f"repeats: expected an int >= 1, got {repeats!r}")
@@ -826,8 +834,7 @@ class SequenceClassifier:
         ``test_views`` views of each series."""
         if not self.nets_:
             raise RuntimeError("SequenceClassifier: call fit() (or load) before predicting")
-        channels = self.meta_["channels"]
-        xt, lt, _ = self._arrays(x, lengths, self.meta_.get("exponent", [0] * channels))
+        xt, lt = self._arrays(x, lengths)
         longest = self.meta_["max_length"]
         if self.config.architecture == "lstm-fcn" and self.config.shuffle and xt.shape[1] > longest:
             log.warning(
