@@ -69,7 +69,11 @@ def mae(y_true: object, y_pred: object) -> float:
 def rmse(y_true: object, y_pred: object) -> float:
     """Root mean squared error."""
     a, b = _pair(y_true, y_pred)
-    return float(np.sqrt(((a - b) ** 2).mean()))
+    err = np.abs(a - b)
+    top = float(err.max()) if err.size else 0.0
+    if not 0.0 < top < np.inf:  # all zero, empty, or already inf/NaN
+        return float(np.sqrt((err**2).mean()))
+    return top * float(np.sqrt(((err / top) ** 2).mean()))  # no overflow for errors near 1e200
 
 
 def smape(y_true: object, y_pred: object) -> float:

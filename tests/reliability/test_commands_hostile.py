@@ -244,6 +244,27 @@ CASES = [
     ),
     ("csv-no-such-target", ["run", "--csv", "{tmp}/mydata/sales.csv", "--target", "nope", *FAST_RUN], "nope"),
     ("csv-target-missing", ["run", "--csv", "{tmp}/mydata/sales.csv", *FAST_RUN], "--target: required"),
+    # --- devices (before: AssertionError / RuntimeError tracebacks)
+    (
+        "forecast-device-tpu",
+        ["forecast", "--csv", "{tmp}/mydata/sales.csv", *SERIES, *FAST_FIT, "--device", "tpu"],
+        "--device: expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto', got 'tpu'",
+    ),
+    (
+        "run-device-cuda-absent",
+        ["run", "--csv", "{tmp}/mydata/sales.csv", *SERIES, *FAST_RUN, "--device", "cuda:7"],
+        "--device: 'cuda:7'",
+    ),
+    (
+        "classify-device-cuda-absent",
+        ["classify", "--out", "{tmp}/fresh", "--epochs", "1", "--device", "cuda"],
+        "--device: 'cuda'",
+    ),
+    (
+        "detect-device-bogus",
+        ["detect", "--dataset", "yahoo", "--out", "{tmp}/fresh", "--device", "gpu0"],
+        "--device: expected",
+    ),
     # --- fractions and numbers (before: detect --train 0 blamed train + val)
     ("detect-train-zero", ["detect", "--dataset", "yahoo", "--train", "0"], "--train: expected a fraction"),
     ("detect-val-nan", ["detect", "--dataset", "yahoo", "--val", "nan"], "--val: expected a fraction"),
@@ -332,3 +353,43 @@ def test_the_run_report_neutralizes_a_formula_series_name(tmp_path: Path) -> Non
     for name in ("metrics.csv", "forecast.csv", "backtest.csv"):
         for line in (tmp_path / "runs" / "evil" / name).read_text().splitlines():
             assert not any(cell.startswith(("=", "+", "@")) for cell in line.split(",")), (name, line)
+
+
+# ---------------------------------------------------------------------- sampling a trained model
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("lm")
+    (tmp / "corpus.txt").write_text("the quick brown fox jumps over the lazy dog. " * 20)
+    argv = ["textgen", "train", "--text-file", str(tmp / "corpus.txt"), "--run-dir", str(tmp / "run"),
+            "--epochs", "1", "--max-steps", "2", "--hidden-size", "8", "--embed-dim", "4", "--layers", "1",
+            "--batch-size", "2", "--bptt", "8", "--ngram-orders", "", "--sample-length", "5",
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    return tmp / "run"
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (["--temperature", "inf"], "temperature"),  # before: a traceback from torch.multinomial
+        (["--temperature", "nan"], "temperature"),
+        (["--temperature", "-1"], "temperature"),
+        (["--top-p", "1.5"], "top_p"),
+        (["--top-k", "0"], "top_k"),
+        (["--length", "-3"], "--length: expected an int >= 0"),
+    ],
+)
+def test_sampling_options_are_checked(tiny_lm: Path, caplog, capsys, option, expected) -> None:
+    assert main(["textgen", "sample", "--checkpoint", str(tiny_lm), "--prime", "the", *option]) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and expected in errors[0] and "\n" not in errors[0]
+
+
+def test_a_trained_run_folder_is_marked_and_records_itself(tiny_lm: Path) -> None:
+    import json
+
+    from lstmkit.io.runfolder import MARKER
+
+    marker = json.loads((tiny_lm / MARKER).read_text())
+    assert marker["kind"] == "textgen" and "model.pt" in marker["files"]
+    assert json.loads((tiny_lm / "config.json").read_text())["run_dir"] == str(tiny_lm)

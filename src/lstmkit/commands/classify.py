@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="average the predictions over the series and N-1 window slices of it (default 1: none)",
     )
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
     p.add_argument("--save", default=None, help="write the fitted classifier here (.pt)")
     p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
@@ -72,7 +72,9 @@ def classify_main(args: argparse.Namespace) -> int:
     from lstmkit.models.classifier import SequenceClassifier
     from lstmkit.report import plots
     from lstmkit.report.html import prepare_run_folder, run_folder, write_json, write_page
+    from lstmkit.train.config import resolve_device
 
+    resolve_device(args.device, "--device")  # before any folder or training
     data = sources.load_classification(args.dataset)
     target = os.path.join(args.out, f"classify-{data.name}-{args.arch}")
     prepare_run_folder(target, "classify", overwrite=args.overwrite)

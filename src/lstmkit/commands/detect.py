@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--quantile", type=float, default=0.99, help="threshold quantile of normal validation scores"
     )
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
     p.add_argument("--out", default="runs", help="parent folder of the report (default runs)")
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -55,6 +55,7 @@ def detect_main(args: argparse.Namespace) -> int:
     from lstmkit.models.anomaly import AnomalyDetector
     from lstmkit.report import plots
     from lstmkit.report.html import prepare_run_folder, run_folder, write_json, write_page
+    from lstmkit.train.config import resolve_device
 
     for flag, value in (("--train", args.train), ("--val", args.val)):
         if not 0 < value < 1:  # also false for NaN
@@ -64,6 +65,7 @@ def detect_main(args: argparse.Namespace) -> int:
             f"--train, --val: expected train + val < 1 (the rest is the test part), "
             f"got {args.train} + {args.val} = {args.train + args.val:g}"
         )
+    resolve_device(args.device, "--device")  # before any folder or training
     data = sources.load_anomaly(args.dataset)
     target = os.path.join(args.out, f"detect-{data.name}")
     prepare_run_folder(target, "detect", overwrite=args.overwrite)

@@ -66,9 +66,13 @@ def _cols(text: str) -> list[str]:
 
 
 def series_from_args(args: argparse.Namespace) -> tuple[Any, str]:
-    """The series (a TimeSeries or list of them) and a short name for the run."""
+    """The series (a TimeSeries or list of them) and a short name for the run; checks
+    ``--device`` first, before any data is read or folder made."""
     from lstmkit.data import sources
     from lstmkit.data.timeseries import from_csv
+    from lstmkit.train.config import resolve_device
+
+    resolve_device(args.device, "--device")
 
     if args.csv:
         if args.dataset:
@@ -149,7 +153,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         "--max-epochs", type=int, default=200, help="epochs per network before early stopping (200)"
     )
     g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    g.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
 
 
 def forecaster_from_args(args: argparse.Namespace, horizon: int, progress: bool = True) -> Any:

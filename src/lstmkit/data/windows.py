@@ -134,7 +134,9 @@ class SeriesScaler:
         if normalize == "auto":
             normalize = "window" if use_log or _needs_differencing(z) else "global"
         scale = float(z.std())
-        if not np.isfinite(scale) or scale < 1e-8:
+        # constant (up to rounding) relative to the values' own size, not to an absolute 1e-8:
+        # a series of values around 1e-9 still varies
+        if not np.isfinite(scale) or scale <= 1e-12 * float(np.abs(z).max()) or scale == 0.0:
             scale = 1.0
         span = 0 if normalize == "global" else max(int(season), 1)
         return cls(use_log, float(z.mean()), scale, span)

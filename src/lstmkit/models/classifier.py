@@ -885,8 +885,6 @@ class SequenceClassifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> SequenceClassifier:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
         from lstmkit.train.checkpoint import load_file
 
         payload = load_file(path, "a saved lstmkit SequenceClassifier")

@@ -889,8 +889,6 @@ class Forecaster(ForecastModel):
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu", progress: bool = False) -> Forecaster:
         """Read a forecaster written by :meth:`save` onto ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``)."""
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"path: no such file {os.fspath(path)!r}")
         from lstmkit.train.checkpoint import load_file
 
         payload = load_file(path, "a saved lstmkit Forecaster")
