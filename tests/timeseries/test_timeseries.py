@@ -80,7 +80,7 @@ def test_missing_values_rejected_on_request() -> None:
 def test_nan_never_reaches_a_timeseries() -> None:
     with pytest.raises(ValueError, match="1 missing values"):
         TimeSeries(np.array([1.0, np.nan, 3.0]))
-    with pytest.raises(ValueError, match="1 infinite values .*not a missing value"):
+    with pytest.raises(ValueError, match=r"1 infinite values .*not a missing value"):
         TimeSeries(np.array([1.0, np.inf, 3.0]))
 
 
