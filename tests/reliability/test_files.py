@@ -320,3 +320,28 @@ def test_an_earlier_model_file_may_be_replaced(tmp_path: Path) -> None:
 
     torch.save({"w": torch.zeros(1)}, tmp_path / "m.pt")
     assert check_output_file(tmp_path / "m.pt", "--save", torch_file=True) == tmp_path / "m.pt"
+
+
+# ---------------------------------------------------------------------- a trainer's run_dir
+def test_a_trainer_never_writes_its_logs_over_a_users_folder(tmp_path: Path) -> None:
+    import torch
+    from torch import nn
+
+    from lstmkit.train import TrainConfig, Trainer, masked_mse
+
+    user = tmp_path / "project"
+    user.mkdir()
+    (user / "config.json").write_text('{"mine": true}')  # before: replaced by the trainer's config
+    data = [(torch.randn(4, 3), torch.randn(4, 1))]
+    cfg = TrainConfig(max_epochs=1, run_dir=str(user), progress=False)
+    with pytest.raises(FileExistsError, match="run_dir: .*was not made by lstmkit") as info:
+        Trainer(nn.Linear(3, 1), cfg, loss_fn=masked_mse).fit(data)
+    assert "\n" not in str(info.value)
+    assert (user / "config.json").read_text() == '{"mine": true}'
+    fresh = tmp_path / "fresh"
+    for _ in range(2):  # a new folder is marked, and the same run folder is used again
+        Trainer(nn.Linear(3, 1), TrainConfig(max_epochs=1, run_dir=str(fresh), progress=False),
+                loss_fn=masked_mse).fit(data)  # fmt: skip
+    assert json.loads((fresh / MARKER).read_text())["in_place"] is True
+    with pytest.raises(FileExistsError, match="written in place; pass --overwrite"):
+        prepare_run_folder(fresh, "textgen")

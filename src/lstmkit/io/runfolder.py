@@ -37,7 +37,14 @@ from typing import Any
 
 from lstmkit.io.atomic import atomic_write_text, check_writable_folder, new_file_mode, pid_alive
 
-__all__ = ["MARKER", "OVERWRITE_HELP", "prepare_run_folder", "recover_run_folders", "run_folder"]
+__all__ = [
+    "MARKER",
+    "OVERWRITE_HELP",
+    "claim_folder",
+    "prepare_run_folder",
+    "recover_run_folders",
+    "run_folder",
+]
 
 MARKER = ".lstmkit-run.json"
 #: ``--help`` of the commands' ``--overwrite``.
@@ -90,6 +97,13 @@ def _check_replaceable(final: Path, shown: str, kind: str, overwrite: bool) -> N
         raise FileExistsError(
             f"run folder {shown!r} exists and was not made by lstmkit (no {MARKER}); "
             "lstmkit never replaces a folder it did not make: move it or choose another name"
+        )
+    if marker.get("in_place"):  # written in place (a trainer's run_dir): files not listed
+        if overwrite:
+            return
+        raise FileExistsError(
+            f"run folder {shown!r} holds an lstmkit {marker.get('kind')!r} run written in place; "
+            "pass --overwrite (overwrite=True) to replace it, or choose another name"
         )
     recorded = marker["files"]
     foreign = sorted(set(current) - set(recorded))
@@ -255,3 +269,27 @@ def _swap(tmp: Path, final: Path) -> None:
     os.replace(final, old)
     os.replace(tmp, final)  # a kill before this line is undone by the next run (_recover)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def claim_folder(path: str | os.PathLike[str], kind: str, *, what: str = "run_dir") -> Path:
+    """Make ``path`` a folder that lstmkit writes into in place (a trainer's ``run_dir``).
+
+    A new or empty folder is marked as lstmkit's; one that lstmkit marked before (or that holds
+    a trainer checkpoint, ``checkpoints/last.pt``) is used again; any other folder that holds
+    files is a one-line ``FileExistsError`` naming ``what``: lstmkit does not write its logs
+    over a folder of someone else's files.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{what}: {os.fspath(path)!r} exists and is not a folder")
+    ours = (folder / MARKER).exists() or (folder / "checkpoints" / "last.pt").is_file()
+    if folder.is_dir() and not ours and any(folder.iterdir()):
+        raise FileExistsError(
+            f"{what}: {os.fspath(path)!r} holds files and was not made by lstmkit (no {MARKER}); "
+            "lstmkit writes its logs only into new, empty or its own folders: choose another"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / MARKER).exists():
+        marker = {"lstmkit_run": 1, "kind": kind, "in_place": True, "files": {}}
+        atomic_write_text(folder / MARKER, json.dumps(marker, indent=1) + "\n")
+    return folder

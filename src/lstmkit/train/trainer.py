@@ -968,7 +968,9 @@ class Trainer:
     def _open_run_dir(self, resumed: bool) -> None:
         if self.run_dir is None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        from lstmkit.io.runfolder import claim_folder
+
+        claim_folder(self.run_dir, "train", what="run_dir")  # never over a folder of the user's
         atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
         if self.config.tensorboard:
             from lstmkit.train.report import TensorBoardLogger
