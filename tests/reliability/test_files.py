@@ -334,7 +334,7 @@ def test_a_trainer_never_writes_its_logs_over_a_users_folder(tmp_path: Path) -> 
     (user / "config.json").write_text('{"mine": true}')  # before: replaced by the trainer's config
     data = [(torch.randn(4, 3), torch.randn(4, 1))]
     cfg = TrainConfig(max_epochs=1, run_dir=str(user), progress=False)
-    with pytest.raises(FileExistsError, match="run_dir: .*was not made by lstmkit") as info:
+    with pytest.raises(FileExistsError, match=r"run_dir: .*was not made by lstmkit") as info:
         Trainer(nn.Linear(3, 1), cfg, loss_fn=masked_mse).fit(data)
     assert "\n" not in str(info.value)
     assert (user / "config.json").read_text() == '{"mine": true}'
