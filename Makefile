@@ -27,8 +27,8 @@ setup: $(FUSED_EXT)
 test: $(FUSED_EXT)
 run: $(FUSED_EXT)
 
-$(FUSED_EXT): $(STAMP) $(wildcard src/lstmkit/engine/csrc/*) src/lstmkit/engine/build.py
-	@if $(PY) -m lstmkit.engine --strict; then touch $@; \
+$(FUSED_EXT): $(STAMP) $(wildcard src/lstmkit/core/engines/fused/csrc/*) src/lstmkit/core/engines/fused/build.py
+	@if $(PY) -m lstmkit.core.engines.fused --strict; then touch $@; \
 	else echo "lstmkit: fused extension not built; the layers will use the reference path"; fi
 
 run: $(STAMP)
@@ -56,14 +56,14 @@ setup: $(NLP_DATA)
 test: $(NLP_DATA)
 data-nlp: $(NLP_DATA)
 
-$(NLP_DATA): $(STAMP) src/lstmkit/data/corpora.py
-	@missing=""; for p in $$($(PY) -m lstmkit.data.corpora debian-packages); do \
+$(NLP_DATA): $(STAMP) src/lstmkit/apps/language/corpora.py
+	@missing=""; for p in $$($(PY) -m lstmkit.apps.language.corpora debian-packages); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends $$missing; fi
-	$(PY) -m lstmkit.data.corpora fetch-vader
-	$(PY) -m lstmkit.data.corpora status
+	$(PY) -m lstmkit.apps.language.corpora fetch-vader
+	$(PY) -m lstmkit.apps.language.corpora status
 	touch $@
 
 bench-nlp: $(NLP_DATA)

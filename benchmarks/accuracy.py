@@ -69,10 +69,10 @@ def log(msg: str) -> None:
 
 
 def forecasting(names: list[str], quick: bool) -> list[dict[str, Any]]:
-    from lstmkit.baselines import make_baseline
-    from lstmkit.data import sources
-    from lstmkit.models.forecast_base import backtest
-    from lstmkit.models.forecaster import Forecaster
+    from lstmkit.apps.datasets import sources
+    from lstmkit.apps.forecasting.base import backtest
+    from lstmkit.apps.forecasting.baselines import make_baseline
+    from lstmkit.apps.forecasting.estimator import Forecaster
 
     rows = []
     for name in names:
@@ -201,8 +201,8 @@ def resampled(
     """Accuracy of the :data:`SELECT_GRID` entry ``settings`` over ``resamples`` random train/test
     splits of the pooled data of ``name`` (the UCR practice, Bagnall et al. 2017): how much of a
     single split's score is the split."""
-    from lstmkit.data import sources
-    from lstmkit.models.classifier import SequenceClassifier
+    from lstmkit.apps.classification.estimator import SequenceClassifier
+    from lstmkit.apps.datasets import sources
 
     d = sources.load_classification(name)
     clf = SequenceClassifier("lstm-fcn", ensemble=ensemble, progress=False, **grid_changes(settings, quick))
@@ -225,8 +225,8 @@ def resampled(
 def classification(
     names: list[str], quick: bool, ensemble: int = 1, select: bool = False, jobs: int = 1
 ) -> list[dict[str, Any]]:
-    from lstmkit.data import sources
-    from lstmkit.models.classifier import SequenceClassifier
+    from lstmkit.apps.classification.estimator import SequenceClassifier
+    from lstmkit.apps.datasets import sources
 
     rows = []
     for name in names:
@@ -263,8 +263,8 @@ def classification(
 
 
 def anomaly(quick: bool) -> list[dict[str, Any]]:
-    from lstmkit.data import sources
-    from lstmkit.models.anomaly import AnomalyDetector
+    from lstmkit.apps.anomaly.estimator import AnomalyDetector
+    from lstmkit.apps.datasets import sources
 
     d = sources.load_anomaly("mitdb")
     x, labels = d.values, d.labels
@@ -591,7 +591,7 @@ def notes(results: dict[str, Any]) -> list[str]:
 
 def data_sources() -> list[str]:
     """Where every bundled dataset lies (nothing is downloaded)."""
-    from lstmkit.data import sources
+    from lstmkit.apps.datasets import sources
 
     out = [
         "## The data",
@@ -746,7 +746,7 @@ def main() -> int:
         results["anomaly"] = anomaly(args.quick)
         results["anomaly_command"] = command
     results["seconds"] = time.perf_counter() - t0
-    from lstmkit.report.html import atomic_write_text
+    from lstmkit.io.html import atomic_write_text
 
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     as_json = json.dumps(

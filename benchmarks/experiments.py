@@ -25,8 +25,8 @@ from typing import Any
 
 import torch
 
-from lstmkit.commands.experiment import EXPERIMENTS, run_experiment
-from lstmkit.train.checkpoint import atomic_write_text
+from lstmkit.apps.experiments.commands.experiment import EXPERIMENTS, run_experiment
+from lstmkit.fit.checkpoint import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "experiments.json"
@@ -121,7 +121,7 @@ def render() -> str:
         "Hochreiter & Schmidhuber (1997) and for the continual embedded Reber grammar of Gers et al.",
         "(2000): the LSTM (the paper's `original1997` cell: no forget gate, g in [-2, 2], h in [-1, 1];",
         "and `classic`, torch.nn.LSTM's cell with a forget gate) next to a GRU and an Elman RNN",
-        "(`lstmkit.nn.GRU`, `lstmkit.nn.RNN`), on one CPU thread.",
+        "(`lstmkit.core.layers.GRU`, `lstmkit.core.layers.RNN`), on one CPU thread.",
         "",
         f"Machine: {data.get('machine', '?')}. Every layer ran with its default engine",
         "(`engine='auto'`): the LSTM cells on the fused kernels (`original1997`) or torch's native",
@@ -132,7 +132,8 @@ def render() -> str:
         "update, plain gradient descent, learning rates 0.1-1). Here every run uses mini-batches and",
         'Adam with the gradient norm clipped at 1, and "sequences" counts every training sequence of',
         "every mini-batch until the success criterion held. The criteria are the paper's (see",
-        "`lstmkit.data.synthetic`): Reber, every next symbol of the 256 training and 256 test strings;",
+        "`lstmkit.apps.experiments.tasks`): Reber, every next symbol of the 256 training and 256 test",
+        "strings;",
         "the others, the most recent 2,000 training sequences all right (10,000 for 2c) by the task's",
         "error threshold (adding and multiplication |error| < 0.04, 2-sequence < 0.2, temporal order",
         "< 0.3, long lags < 0.25 / 0.2); continual Reber, 5 streams of 100 strings each, without reset",

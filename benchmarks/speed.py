@@ -2,7 +2,7 @@
 
 Prints markdown tables (``make bench-speed`` also writes them into docs/performance.md):
 
-1. forward (no grad) and forward+backward time of lstmkit.nn.LSTM (engine ``auto``, and the
+1. forward (no grad) and forward+backward time of lstmkit.core.layers.LSTM (engine ``auto``, and the
    classic cell forced onto the fused kernel) for the variants classic, vanilla (peepholes),
    CIFG, layer norm, classic + recurrent dropout, classic + zoneout, as ms and as ratios to
    torch.nn.LSTM (classic) and to lstmkit's reference path;
@@ -36,9 +36,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from lstmkit.engine.build import load_extension
-from lstmkit.nn import LSTM
-from lstmkit.train.checkpoint import atomic_write_text
+from lstmkit.core.engines.fused.build import load_extension
+from lstmkit.core.layers import LSTM
+from lstmkit.fit.checkpoint import atomic_write_text
 
 SHAPES = [(100, 32, 256, 256), (100, 64, 512, 512), (500, 16, 128, 128), (50, 1, 256, 256)]
 QUICK_SHAPES = [(20, 4, 32, 32)]
@@ -171,7 +171,7 @@ def speed_table(
             cells = [f"{f:.2f}", f"{f / t_fwd:.2f}", rf, f"{b:.2f}", f"{b / t_train:.2f}", rb]
             rows.append(f"| {shape} | {name} [{engine}] | " + " | ".join(cells) + " |")
     head = (
-        "| shape (T, N, I, H) | lstmkit.nn.LSTM [engine] | forward ms | vs torch | reference / this "
+        "| shape (T, N, I, H) | lstmkit.core.layers.LSTM [engine] | forward ms | vs torch | reference / this "
         "| fwd+bwd ms | vs torch | reference / this |\n|---|---|---:|---:|---:|---:|---:|---:|"
     )
     return head + "\n" + "\n".join(rows)

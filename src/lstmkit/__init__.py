@@ -1,23 +1,54 @@
-"""lstmkit: Long Short-Term Memory networks, complete, correct, fast and practical."""
+"""lstmkit: Long Short-Term Memory networks, complete, correct, fast and practical.
+
+The public API, re-exported here (``docs/architecture.md`` shows where each lives):
+
+* the layers and their cells: :class:`LSTM`, :class:`GRU`, :class:`RNN`, :class:`Recurrent`,
+  :class:`LSTMSpec`, :data:`VARIANTS`, :class:`LSTMState`, :func:`run`, :func:`detach_state`
+  (``lstmkit.core``, importable with torch and numpy only);
+* training: :class:`Trainer`, :class:`TrainConfig` (``lstmkit.fit``);
+* the task models: :class:`Forecaster`, :class:`SequenceClassifier`, :class:`AnomalyDetector`,
+  :class:`LanguageModel`, :class:`TextClassifier`, :class:`Seq2Seq` (``lstmkit.apps``), loaded on
+  first use so that ``import lstmkit`` stays light.
+"""
 
 from typing import TYPE_CHECKING
 
-from lstmkit.cells import VARIANTS, FGRState, LSTMSpec, LSTMState
-from lstmkit.engine import detach_state, run
-from lstmkit.nn import GRU, LSTM, RNN, Recurrent
+from lstmkit import _moved
+from lstmkit.core.cells import VARIANTS, FGRState, LSTMSpec, LSTMState
+from lstmkit.core.engines import detach_state, run
+from lstmkit.core.layers import GRU, LSTM, RNN, Recurrent
 
 if TYPE_CHECKING:
-    from lstmkit.models.forecaster import Forecaster
+    from lstmkit.apps.anomaly.estimator import AnomalyDetector
+    from lstmkit.apps.classification.estimator import SequenceClassifier
+    from lstmkit.apps.forecasting.estimator import Forecaster
+    from lstmkit.apps.language.lm import LanguageModel
+    from lstmkit.apps.language.seq2seq import Seq2Seq
+    from lstmkit.apps.language.text_classifier import TextClassifier
+    from lstmkit.fit import TrainConfig, Trainer
 
 __version__ = "0.1.0"
 
+_moved.install()  # the old import paths (lstmkit.nn, lstmkit.models, ...) for one release
+
+_LAZY = {
+    "Forecaster": "lstmkit.apps.forecasting.estimator",
+    "SequenceClassifier": "lstmkit.apps.classification.estimator",
+    "AnomalyDetector": "lstmkit.apps.anomaly.estimator",
+    "LanguageModel": "lstmkit.apps.language.lm",
+    "TextClassifier": "lstmkit.apps.language.text_classifier",
+    "Seq2Seq": "lstmkit.apps.language.seq2seq",
+    "Trainer": "lstmkit.fit",
+    "TrainConfig": "lstmkit.fit",
+}
+
 
 def __getattr__(name: str) -> object:
-    # Task models load lazily: the core stays importable with torch and numpy only.
-    if name == "Forecaster":
-        from lstmkit.models.forecaster import Forecaster
+    # Task models and the trainer load on first use: the core needs torch and numpy only.
+    if name in _LAZY:
+        import importlib
 
-        return Forecaster
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
 
 
@@ -26,11 +57,18 @@ __all__ = [
     "LSTM",
     "RNN",
     "VARIANTS",
+    "AnomalyDetector",
     "FGRState",
     "Forecaster",
     "LSTMSpec",
     "LSTMState",
+    "LanguageModel",
     "Recurrent",
+    "Seq2Seq",
+    "SequenceClassifier",
+    "TextClassifier",
+    "TrainConfig",
+    "Trainer",
     "__version__",
     "detach_state",
     "run",

@@ -4,8 +4,9 @@ Conventions: results go to stdout, logs and progress to stderr, a non-zero exit 
 failure. SIGTERM is handled as Ctrl-C (SIGINT): unfinished run folders and temporary files are
 removed on the way out, and the exit status is 128 + the signal's number.
 
-Each command lives in a module of :mod:`lstmkit.commands` that defines ``register(subparsers)``;
-the parser calls the function stored as ``func`` on the namespace.
+Each command lives in its app's ``command`` module (``lstmkit.apps.<task>.command`` or
+``.commands.<verb>``), which defines ``register(subparsers)`` and only parses arguments; the
+parser calls the function stored as ``func`` on the namespace, which runs the app's job.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from collections.abc import Sequence
 
 __all__ = ["Terminated", "build_parser", "main"]
 
-# Modules of lstmkit.commands, in the order ``lstmkit --help`` lists them.
+# The command modules, in the order ``lstmkit --help`` lists them.
 COMMAND_MODULES = (
-    "run",
-    "data",
-    "forecast",
-    "classify",
-    "detect",
-    "demo",
-    "textgen",
-    "sentiment",
-    "translate",
-    "experiment",
-    "tune",
+    "lstmkit.apps.forecasting.commands.run",
+    "lstmkit.apps.datasets.command",
+    "lstmkit.apps.forecasting.commands.forecast",
+    "lstmkit.apps.classification.command",
+    "lstmkit.apps.anomaly.command",
+    "lstmkit.apps.experiments.commands.demo",
+    "lstmkit.apps.language.commands.textgen",
+    "lstmkit.apps.language.commands.sentiment",
+    "lstmkit.apps.language.commands.translate",
+    "lstmkit.apps.experiments.commands.experiment",
+    "lstmkit.apps.experiments.commands.tune",
 )
 
 log = logging.getLogger("lstmkit")
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"lstmkit.commands.{name}").register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -293,7 +293,7 @@ def test_hostile_command_line(tmp_path: Path, caplog, argv: list[str], expected:
 
 
 def test_csv_encoding_bom_and_compression_are_read(tmp_path: Path) -> None:
-    from lstmkit.data.timeseries import from_csv
+    from lstmkit.apps.forecasting.data import from_csv
 
     frame = sales_frame()
     text = frame.to_csv(index=False)
@@ -310,7 +310,7 @@ def test_csv_encoding_bom_and_compression_are_read(tmp_path: Path) -> None:
 
 def test_the_run_folder_check_comes_before_training(tmp_path: Path, caplog, monkeypatch) -> None:
     """An unusable output folder is reported before any model is fitted."""
-    from lstmkit.models import forecaster
+    from lstmkit.apps.forecasting import estimator as forecaster
 
     arrange(tmp_path)
 

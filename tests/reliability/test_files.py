@@ -274,13 +274,13 @@ def test_atomic_write_never_follows_a_planted_symlink(tmp_path: Path) -> None:
     victim.write_text("precious")
     path = tmp_path / "vocab.json"
     (tmp_path / "vocab.json.tmp").symlink_to(victim)  # the fixed name the old writer used
-    from lstmkit.data.text import CharTokenizer
+    from lstmkit.apps.language.text import CharTokenizer
 
     tok = CharTokenizer()
     tok.fit(["abc"])
     tok.save(path)  # before: wrote through the symlink into victim.txt
     assert victim.read_text() == "precious"
-    from lstmkit.data.text import tokenizer_from_state
+    from lstmkit.apps.language.text import tokenizer_from_state
 
     assert tokenizer_from_state(json.loads(path.read_text())).encode("cab") == tok.encode("cab")
 
@@ -327,7 +327,7 @@ def test_a_trainer_never_writes_its_logs_over_a_users_folder(tmp_path: Path) -> 
     import torch
     from torch import nn
 
-    from lstmkit.train import TrainConfig, Trainer, masked_mse
+    from lstmkit.fit import TrainConfig, Trainer, masked_mse
 
     user = tmp_path / "project"
     user.mkdir()

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from lstmkit.cells import VARIANTS
-from lstmkit.nn import GRU, LSTM, RNN
+from lstmkit.core.cells import VARIANTS
+from lstmkit.core.layers import GRU, LSTM, RNN
 
 SETTINGS = settings(
     deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]

@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-from lstmkit.cells import LSTMSpec, LSTMState
-from lstmkit.engine import native
-from lstmkit.nn import GRU, LSTM, RNN
+from lstmkit.core.cells import LSTMSpec, LSTMState
+from lstmkit.core.engines import native
+from lstmkit.core.layers import GRU, LSTM, RNN
 
 NAN, INF = float("nan"), float("inf")
 

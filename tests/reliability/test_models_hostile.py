@@ -22,16 +22,16 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lstmkit.data.timeseries import TimeSeries
-from lstmkit.models.anomaly import AnomalyDetector
-from lstmkit.models.classifier import SequenceClassifier
-from lstmkit.models.forecast_base import Forecast
-from lstmkit.models.forecaster import Forecaster
-from lstmkit.models.lm import LanguageModel, filter_logits
-from lstmkit.models.seq2seq import Seq2Seq
-from lstmkit.models.text_classifier import TextClassifier
-from lstmkit.train import TrainConfig, Trainer, masked_mse
-from lstmkit.train.trainer import NonFiniteLossError
+from lstmkit.apps.anomaly.estimator import AnomalyDetector
+from lstmkit.apps.classification.estimator import SequenceClassifier
+from lstmkit.apps.forecasting.base import Forecast
+from lstmkit.apps.forecasting.data import TimeSeries
+from lstmkit.apps.forecasting.estimator import Forecaster
+from lstmkit.apps.language.lm import LanguageModel, filter_logits
+from lstmkit.apps.language.seq2seq import Seq2Seq
+from lstmkit.apps.language.text_classifier import TextClassifier
+from lstmkit.fit import TrainConfig, Trainer, masked_mse
+from lstmkit.fit.trainer import NonFiniteLossError
 
 # ---------------------------------------------------------------------- tiny data and models
 FC = {"hidden_size": 4, "ensemble": 1, "max_epochs": 1, "window": 6, "progress": False, "patience": None}
@@ -594,7 +594,7 @@ def test_a_nan_loss_is_a_floating_point_error_too() -> None:
 
 @pytest.mark.parametrize("strategy", ["direct", "seq2seq"])
 def test_the_forecasters_variant_reaches_its_lstms(strategy: str) -> None:
-    from lstmkit.cells import VARIANTS
+    from lstmkit.core.cells import VARIANTS
 
     fc = Forecaster(3, **{**FC, "variant": "vanilla"}, strategy=strategy).fit(series(BASE))
     net = fc.nets_[0]

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lstmkit.nn import LSTM
-from lstmkit.train import Callback, TrainConfig, Trainer, load_checkpoint, masked_mse
-from lstmkit.train.checkpoint import atomic_save
+from lstmkit.core.layers import LSTM
+from lstmkit.fit import Callback, TrainConfig, Trainer, load_checkpoint, masked_mse
+from lstmkit.fit.checkpoint import atomic_save
 
 
 class Tiny(nn.Module):

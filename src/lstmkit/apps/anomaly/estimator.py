@@ -1,0 +1,528 @@
+r"""Anomaly detection in signals: LSTM autoencoder reconstruction error and forecast residuals.
+
+Two scores, both learned from normal data only:
+
+* ``method="autoencoder"`` (:class:`LSTMAutoencoder`, after Malhotra et al. 2016, EncDec-AD):
+  an encoder LSTM compresses a window of ``W`` samples into its final state, a decoder LSTM
+  rebuilds the window from it; a sample's score is its reconstruction error (absolute by
+  default, ``error="squared"`` for squared) averaged over the windows that cover it.
+* ``method="forecast"`` (:class:`NextStepLSTM`, after Malhotra et al. 2015): an LSTM predicts
+  every next sample; a sample's score is its one-step residual (absolute or squared, as
+  ``error`` says), in units of the training residuals' spread.
+
+Scores are smoothed by a centred moving average of ``smooth`` samples (an anomaly is usually a
+stretch, not one sample). The threshold is chosen on validation data: the value that
+maximizes F1 when the validation part holds labelled anomalies, otherwise the
+``threshold_quantile`` quantile of the (normal) validation scores.
+
+Long, finely sampled signals can be averaged down by ``downsample`` before the network sees
+them (an ECG at 360 Hz down to 90 Hz); scores are repeated back to the original samples.
+
+Shapes: T samples, C channels, N windows, W window length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lstmkit.apps.forecasting.base import scale_exponent
+from lstmkit.core.layers import LSTM
+from lstmkit.fit.checks import check_engine_name, check_variant, float32_modules
+from lstmkit.fit.config import resolve_device
+
+__all__ = ["METHODS", "AnomalyDetector", "DetectorConfig", "LSTMAutoencoder", "NextStepLSTM"]
+
+log = logging.getLogger("lstmkit.detect")
+
+METHODS = ("autoencoder", "forecast")
+
+
+class LSTMAutoencoder(nn.Module):
+    r"""Sequence autoencoder: :math:`z = h^{enc}_W`, decoder inputs :math:`[z; e_t]` at each
+    step t (``e_t`` a learned position embedding), output :math:`\hat x_t = W_o h^{dec}_t + b_o`.
+
+    Args:
+        input_size: C.
+        window: W, the window length (for the position embedding).
+        hidden_size: width of the encoder, the code and the decoder.
+        num_layers, variant, engine: of both LSTMs.
+
+    Inputs: ``x`` (N, W, C). Output: the reconstruction (N, W, C).
+
+    Example::
+
+        >>> ae = LSTMAutoencoder(1, 32, hidden_size=16)
+        >>> ae(torch.randn(4, 32, 1)).shape
+        torch.Size([4, 32, 1])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        window: int,
+        *,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        variant: str = "classic",
+        engine: str | None = None,
+    ) -> None:
+        super().__init__()
+        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
+        self.input_size, self.window = input_size, window
+        self.encoder = LSTM(
+            input_size, hidden_size, num_layers, batch_first=True, variant=variant, forget_bias=1.0, **extra
+        )
+        self.position = nn.Embedding(window, 8)
+        self.decoder = LSTM(
+            hidden_size + 8,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            variant=variant,
+            forget_bias=1.0,
+            **extra,
+        )
+        self.out = nn.Linear(hidden_size, input_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 3 or x.shape[1] != self.window or x.shape[2] != self.input_size:
+            raise ValueError(f"x: expected (N, {self.window}, {self.input_size}), got {tuple(x.shape)}")
+        n = x.shape[0]
+        _, state = self.encoder(x)
+        code = state.h[-1]  # (N, H)
+        pos = self.position(torch.arange(self.window, device=x.device)).expand(n, -1, -1)  # (N, W, 8)
+        dec, _ = self.decoder(torch.cat([code[:, None].expand(-1, self.window, -1), pos], dim=2))  # (N, W, H)
+        return self.out(dec)  # (N, W, C)
+
+
+class NextStepLSTM(nn.Module):
+    """LSTM predicting each next sample: output t is the prediction of x_{t+1}.
+
+    Inputs: ``x`` (N, L, C), optional ``state``. Outputs: predictions (N, L, C) and the state.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        *,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        variant: str = "classic",
+        engine: str | None = None,
+    ) -> None:
+        super().__init__()
+        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
+        self.input_size = input_size
+        self.lstm = LSTM(
+            input_size, hidden_size, num_layers, batch_first=True, variant=variant, forget_bias=1.0, **extra
+        )
+        self.out = nn.Linear(hidden_size, input_size)
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x: expected (N, L, {self.input_size}), got {tuple(x.shape)}")
+        out, state = self.lstm(x, state)
+        return self.out(out), state  # (N, L, C)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Settings of an :class:`AnomalyDetector` (see its docstring)."""
+
+    method: str = "forecast"
+    window: int = 64
+    stride: int = 4
+    downsample: int = 1
+    smooth: int | None = None
+    error: str = "absolute"
+    hidden_size: int = 32
+    num_layers: int = 1
+    variant: str = "classic"
+    engine: str | None = None
+    max_epochs: int = 40
+    batch_size: int = 32
+    lr: float = 3e-3
+    threshold_quantile: float = 0.99
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method: expected one of {METHODS}, got {self.method!r}")
+        for name in (
+            "window",
+            "stride",
+            "downsample",
+            "hidden_size",
+            "num_layers",
+            "max_epochs",
+            "batch_size",
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+        if self.error not in ("squared", "absolute"):
+            raise ValueError(f"error: expected 'squared' or 'absolute', got {self.error!r}")
+        if self.window < 4:
+            raise ValueError(f"window: expected at least 4 samples, got {self.window}")
+        if self.smooth is not None and (not isinstance(self.smooth, int) or self.smooth < 1):
+            raise ValueError(f"smooth: expected an int >= 1 or None, got {self.smooth!r}")
+        if not 0.5 <= self.threshold_quantile < 1:
+            raise ValueError(
+                f"threshold_quantile: expected a value in [0.5, 1), got {self.threshold_quantile}"
+            )
+        if not 0 < self.lr < math.inf:
+            raise ValueError(f"lr: expected a finite learning rate > 0, got {self.lr}")
+        check_variant(self.variant)
+        check_engine_name(self.engine)
+        resolve_device(self.device)
+
+
+def _as_signal(name: str, values: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        kind = type(values).__name__
+        message = f"{name}: expected numbers as a (T,) or (T, C) array, got a {kind} of others"
+        raise TypeError(message) from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected a (T,) or (T, C) signal, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr).all(1))[:5].tolist()
+        raise ValueError(f"{name}: missing or infinite values at samples {bad}...; fill or cut them first")
+    return arr
+
+
+class AnomalyDetector:
+    """Score, threshold and evaluate anomalies with an LSTM (see the module docstring).
+
+    Args:
+        method: ``"autoencoder"`` or ``"forecast"``.
+        window: W, samples per window (after downsampling).
+        stride: step between training windows.
+        downsample: average this many samples into one before modelling.
+        smooth: moving-average length of the scores in (downsampled) samples (default ``W``).
+        error: ``"squared"`` or ``"absolute"`` errors (absolute ones let a few sharp, hard to
+            time peaks, such as an ECG's QRS complexes, dominate less).
+        hidden_size, num_layers, variant, engine: the LSTMs.
+        max_epochs, batch_size, lr: training (Adam, clipping at 1, the lowest training loss kept).
+        threshold_quantile: quantile of normal validation scores used as the threshold.
+        seed: seed.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (a device this
+            machine lacks is refused here).
+        progress: progress bar on stderr.
+
+    The networks are float32 whatever ``torch.get_default_dtype()`` is; channels of extreme
+    magnitude (around 1e200 or 1e-300) are divided by a power of two before standardizing
+    (:func:`~lstmkit.apps.forecasting.base.scale_exponent`).
+
+    Example::
+
+        >>> from lstmkit.apps.datasets import sources
+        >>> ecg = sources.load_anomaly("mitdb")
+        >>> det = AnomalyDetector(downsample=4).fit(ecg.values[:4125], val=ecg.values[4125:5625])
+        >>> det.evaluate(ecg.values[5625:], ecg.labels[5625:])  # precision, recall, F1, ROC-AUC
+    """
+
+    def __init__(
+        self,
+        method: str = "forecast",
+        *,
+        window: int = 64,
+        stride: int = 4,
+        downsample: int = 1,
+        smooth: int | None = None,
+        error: str = "absolute",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        variant: str = "classic",
+        engine: str | None = None,
+        max_epochs: int = 40,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        threshold_quantile: float = 0.99,
+        seed: int = 0,
+        device: str = "cpu",
+        progress: bool = True,
+    ) -> None:
+        self.config = DetectorConfig(
+            method=method,
+            window=window,
+            stride=stride,
+            downsample=downsample,
+            smooth=smooth,
+            error=error,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            variant=variant,
+            engine=engine,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            threshold_quantile=threshold_quantile,
+            seed=seed,
+            device=device,
+        )
+        self.progress = progress
+        self.net_: nn.Module | None = None
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+        self.exponent_: np.ndarray | None = None
+        self.resid_var_: np.ndarray | None = None
+        self.threshold_: float | None = None
+        self.history_: dict[str, list[float]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _device(self) -> torch.device:
+        return resolve_device(self.config.device)
+
+    def _reduce(self, x: np.ndarray) -> np.ndarray:
+        """Downsample by averaging blocks of ``downsample`` samples (a last partial block too)."""
+        k = self.config.downsample
+        if k == 1:
+            return x
+        t = len(x)
+        full = (t // k) * k
+        parts = [x[:full].reshape(-1, k, x.shape[1]).mean(1)]
+        if full < t:
+            parts.append(x[full:].mean(0, keepdims=True))
+        return np.concatenate(parts)
+
+    def _expand(self, s: np.ndarray, t: int) -> np.ndarray:
+        return np.repeat(s, self.config.downsample)[:t]
+
+    def _scale(self, x: np.ndarray) -> np.ndarray:
+        assert self.mean_ is not None and self.std_ is not None
+        if self.exponent_ is not None and self.exponent_.any():
+            x = np.ldexp(x, -self.exponent_)
+        return (x - self.mean_) / self.std_
+
+    def _windows(self, x: np.ndarray, stride: int) -> np.ndarray:
+        from lstmkit.apps.forecasting.windows import sliding_windows
+
+        return np.ascontiguousarray(sliding_windows(x, self.config.window, stride))  # (N, W, C)
+
+    # ------------------------------------------------------------------ training
+    def fit(self, values: Any, val: Any = None, val_labels: Any = None) -> AnomalyDetector:
+        """Learn normal behaviour from ``values`` (T, C) and pick the threshold on ``val``
+        (with ``val_labels`` if it holds labelled anomalies; default: the training signal)."""
+        from torch.utils.data import DataLoader, TensorDataset
+
+        from lstmkit.apps.forecasting.base import progress_bar
+        from lstmkit.fit import Callback, StepOutput, TrainConfig, Trainer
+
+        cfg = self.config
+        x = self._reduce(_as_signal("values", values))
+        if len(x) < 2 * cfg.window:
+            raise ValueError(
+                f"values: {len(x)} samples (after downsampling by {cfg.downsample}) are too few for "
+                f"windows of {cfg.window}; need at least {2 * cfg.window}"
+            )
+        self.exponent_ = np.array([scale_exponent(x[:, c]) for c in range(x.shape[1])])
+        scaled = np.ldexp(x, -self.exponent_) if self.exponent_.any() else x
+        self.mean_ = scaled.mean(0)
+        std = scaled.std(0)
+        self.std_ = np.where(std > 1e-12, std, 1.0)
+        xs = self._scale(x)
+        windows = torch.as_tensor(self._windows(xs, cfg.stride), dtype=torch.float32)  # (N, W, C)
+        torch.manual_seed(cfg.seed)
+        extra = {
+            "hidden_size": cfg.hidden_size,
+            "num_layers": cfg.num_layers,
+            "variant": cfg.variant,
+            "engine": cfg.engine,
+        }
+        net: nn.Module
+        with float32_modules():  # the windows are float32 whatever the default dtype
+            if cfg.method == "autoencoder":
+                net = LSTMAutoencoder(x.shape[1], cfg.window, **extra)
+            else:
+                net = NextStepLSTM(x.shape[1], **extra)
+        burn = cfg.window // 4
+
+        def step(model: nn.Module, batch: tuple[Tensor]) -> Any:
+            (xb,) = batch
+            if cfg.method == "autoencoder":
+                loss = nn.functional.mse_loss(model(xb), xb)
+            else:
+                pred, _ = model(xb[:, :-1])
+                loss = nn.functional.mse_loss(pred[:, burn:], xb[:, 1 + burn :])
+            return StepOutput(loss, weight=float(xb.shape[0]))
+
+        bar = progress_bar(cfg.max_epochs, f"fit {cfg.method}", enable=self.progress)
+
+        class _Tick(Callback):
+            def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+                bar.update(1)
+                bar.set_postfix_str(f"loss={row['train_loss']:.4f}")
+
+        gen = torch.Generator().manual_seed(cfg.seed)
+        loader = DataLoader(TensorDataset(windows), batch_size=cfg.batch_size, shuffle=True, generator=gen)
+        tcfg = TrainConfig(
+            optimizer="adam",
+            lr=cfg.lr,
+            clip_norm=1.0,
+            max_epochs=cfg.max_epochs,
+            monitor="train_loss",
+            restore_best=True,
+            progress=False,
+            plot=False,
+            seed=cfg.seed,
+            device=str(self._device()),
+        )
+        t0 = time.perf_counter()
+        try:
+            hist = Trainer(net, tcfg, step=step, callbacks=[_Tick()]).fit(loader)
+        finally:
+            bar.close()
+        self.history_ = {"train_loss": [float(v) for v in hist["train_loss"]]}
+        self.net_ = net.eval()
+        self.fit_seconds_ = time.perf_counter() - t0
+        if cfg.method == "forecast":
+            self.resid_var_ = np.ones(x.shape[1])
+            resid = self._raw_errors(xs)
+            self.resid_var_ = np.maximum(resid[cfg.window :].mean(0), 1e-12)
+        # threshold
+        if val is not None:
+            vs = self.score(val, context=values)
+            labels = None if val_labels is None else np.asarray(val_labels).astype(bool)
+            if labels is not None and labels.shape != vs.shape:
+                raise ValueError(f"val_labels: expected {len(vs)} labels like val, got shape {labels.shape}")
+        else:
+            vs, labels = self.score(values), None
+        if labels is not None and labels.any() and (~labels).any():
+            self.threshold_ = self._best_f1_threshold(vs, labels)
+            log.info("threshold %.4g: the best F1 on the labelled validation data", self.threshold_)
+        else:
+            self.threshold_ = float(np.quantile(vs, cfg.threshold_quantile))
+            log.info(
+                "threshold %.4g: the %.3g quantile of normal validation scores",
+                self.threshold_,
+                cfg.threshold_quantile,
+            )
+        return self
+
+    @staticmethod
+    def _best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+        from lstmkit.fit.evaluation import precision_recall_f1
+
+        cands = np.unique(np.quantile(scores, np.linspace(0.5, 0.9999, 400)))
+        # the same comparison as predict() and evaluate(): flagged means above the threshold
+        f1s = [precision_recall_f1(labels.astype(int), scores > c)[2] for c in cands]
+        return float(cands[int(np.argmax(f1s))])
+
+    # ------------------------------------------------------------------ scoring
+    @torch.no_grad()
+    def _raw_errors(self, xs: np.ndarray) -> np.ndarray:
+        """(T', C) per-sample squared errors on the scaled, downsampled signal."""
+        assert self.net_ is not None
+        cfg, dev = self.config, self._device()
+        net = self.net_.to(dev).eval()
+        t, c = xs.shape
+        if cfg.method == "forecast":
+            if t < 2:
+                raise ValueError(
+                    "values: the forecast method scores each sample by its prediction from the ones "
+                    f"before it and needs at least 2 (downsampled) samples, got {t}; pass context="
+                )
+            inp = torch.as_tensor(xs[None, :-1], dtype=torch.float32, device=dev)  # (1, T-1, C)
+            pred, _ = net(inp)
+            diff = pred[0].double().cpu().numpy() - xs[1:]  # (T-1, C)
+            err = diff**2 if cfg.error == "squared" else np.abs(diff)
+            err = np.vstack([err[:1], err])  # sample 0 has no prediction: copy the next one
+            assert self.resid_var_ is not None
+            return err / self.resid_var_
+        if t < cfg.window:
+            raise ValueError(
+                f"values: {t * cfg.downsample} samples ({t} after downsampling by {cfg.downsample}) "
+                f"are shorter than the window of {cfg.window} downsampled samples"
+            )
+        wins = self._windows(xs, 1)  # (N, W, C)
+        total = np.zeros((t, c))
+        count = np.zeros((t, 1))
+        for i in range(0, len(wins), 512):
+            batch = torch.as_tensor(wins[i : i + 512], dtype=torch.float32, device=dev)
+            diff = (net(batch) - batch).double().cpu().numpy()  # (n, W, C)
+            err = diff**2 if cfg.error == "squared" else np.abs(diff)
+            for j in range(len(err)):
+                total[i + j : i + j + cfg.window] += err[j]
+                count[i + j : i + j + cfg.window] += 1
+        return total / count
+
+    def score(self, values: Any, context: Any = None) -> np.ndarray:
+        """(T,) anomaly scores of every sample of ``values`` (T, C); larger = more anomalous.
+
+        ``context``: samples just before ``values`` (e.g. the training signal) that the model
+        reads first, so the forecast method's LSTM state is warm at the first sample. Without
+        it, the first ``window`` (downsampled) samples, which lack context, get the score of the
+        first sample that has it.
+        """
+        if self.net_ is None:
+            raise RuntimeError("AnomalyDetector: call fit() before scoring")
+        raw = _as_signal("values", values)
+        if self.mean_ is not None and raw.shape[1] != len(self.mean_):
+            raise ValueError(
+                f"values: expected {len(self.mean_)} channels like the training signal, got {raw.shape[1]}"
+            )
+        cfg = self.config
+        n_ctx = 0
+        full = raw
+        if context is not None:
+            ctx = _as_signal("context", context)
+            if ctx.shape[1] != raw.shape[1]:
+                raise ValueError(f"context: expected {raw.shape[1]} channels like values, got {ctx.shape[1]}")
+            keep = (len(ctx) // cfg.downsample) * cfg.downsample  # whole blocks only
+            keep = min(keep, 8 * cfg.window * cfg.downsample)
+            if keep:
+                full = np.vstack([ctx[len(ctx) - keep :], raw])
+                n_ctx = keep // cfg.downsample
+        xs = self._scale(self._reduce(full))
+        err = self._raw_errors(xs).mean(1)  # (T',)
+        if cfg.method == "forecast":
+            burn = min(cfg.window, len(err) - 1)
+            if n_ctx < burn:  # no warm state yet: hold the first scores with context
+                err[:burn] = err[burn]
+        k = cfg.smooth or cfg.window
+        if k > 1:
+            kernel = np.ones(k) / k
+            pad = np.pad(err, (k // 2, k - 1 - k // 2), mode="edge")
+            err = np.convolve(pad, kernel, mode="valid")
+        return self._expand(err[n_ctx:], len(raw))
+
+    def predict(self, values: Any, context: Any = None) -> np.ndarray:
+        """(T,) 0/1 flags: score above the threshold (``context``: as :meth:`score`)."""
+        if self.threshold_ is None:
+            raise RuntimeError("AnomalyDetector: call fit() before predicting")
+        return (self.score(values, context) > self.threshold_).astype(np.int64)
+
+    def evaluate(self, values: Any, labels: Any, context: Any = None) -> dict[str, float]:
+        """Precision, recall, F1 (at the threshold) and ROC-AUC (of the scores) against ``labels``
+        (``context``: as :meth:`score`)."""
+        from lstmkit.fit.evaluation import precision_recall_f1, roc_auc
+
+        scores = self.score(values, context)
+        lab = np.asarray(labels)
+        if lab.shape != scores.shape:
+            raise ValueError(f"labels: expected {len(scores)} labels (one per sample), got shape {lab.shape}")
+        assert self.threshold_ is not None
+        p, r, f1 = precision_recall_f1(lab, scores > self.threshold_)
+        return {
+            "precision": p,
+            "recall": r,
+            "f1": f1,
+            "roc_auc": roc_auc(lab, scores),
+            "threshold": self.threshold_,
+        }
+
+    def config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)

@@ -1,0 +1,1 @@
+"""Sequence classification: LSTM-FCN and (bi)LSTM classifiers, ``lstmkit classify``."""

@@ -1,0 +1,1 @@
+"""The catalogue of bundled real datasets (shared by the apps) and ``lstmkit data``."""

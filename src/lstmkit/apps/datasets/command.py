@@ -1,0 +1,82 @@
+"""``lstmkit data``: the bundled real datasets (``list``, ``show NAME``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "data",
+        help="list and inspect the bundled real datasets",
+        description="Real data bundled with installed packages (sktime, statsmodels, vega_datasets, "
+        "heartpy); nothing is downloaded.",
+    )
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    lp = dsub.add_parser("list", help="print every dataset with its size, frequency and source")
+    lp.add_argument(
+        "--task",
+        choices=["forecasting", "classification", "anomaly"],
+        default=None,
+        help="only the datasets of this task (default all)",
+    )
+    lp.add_argument("--check", action="store_true", help="also load each dataset and report failures")
+    lp.set_defaults(func=list_main)
+    sp = dsub.add_parser("show", help="load one dataset and print a summary")
+    sp.add_argument("name")
+    sp.set_defaults(func=show_main)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def list_main(args: argparse.Namespace) -> int:
+    from lstmkit.apps.datasets import sources
+    from lstmkit.io.html import format_table
+
+    rows = []
+    failed = 0
+    for d in sources.list_datasets(args.task):
+        row = {
+            "name": d.name,
+            "task": d.task,
+            "size": d.size,
+            "frequency": d.frequency,
+            "description": d.description,
+            "source": d.source,
+        }
+        if args.check:
+            try:
+                sources.load(d.name)
+                row["status"] = "ok"
+            except (ImportError, FileNotFoundError, ValueError) as exc:
+                row["status"] = f"missing: {exc}"
+                failed += 1
+        rows.append(row)
+    cols = ["name", "task", "size", "frequency", "description", "source"] + (["status"] if args.check else [])
+    print(format_table(rows, cols))
+    return 1 if failed else 0
+
+
+def show_main(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lstmkit.apps.datasets import sources
+
+    info = sources.info(args.name)
+    data = sources.load(args.name)
+    print(f"{info.name} ({info.task}): {info.description}")
+    print(f"frequency: {info.frequency}; source: {info.source}; origin: {info.origin}")
+    for item in data if isinstance(data, list) else [data]:
+        print(repr(item))
+        if hasattr(item, "values") and hasattr(item, "index") and item.values.ndim == 1:
+            v = item.values
+            print(
+                f"  min {v.min():.4g}  mean {v.mean():.4g}  max {v.max():.4g}  "
+                f"first {item.index[0]}  last {item.index[-1]}"
+            )
+        elif hasattr(item, "y_train"):
+            counts = np.bincount(item.y_train, minlength=item.num_classes).tolist()
+            print(
+                f"  classes {list(item.classes)}; train counts {counts}; "
+                f"variable length: {item.variable_length}"
+            )
+    return 0

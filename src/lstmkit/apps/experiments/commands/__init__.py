@@ -1,0 +1,1 @@
+"""``lstmkit experiment``, ``tune`` and ``demo``."""

@@ -1,0 +1,1 @@
+"""Forecasting: series, windows, the LSTM forecaster, baselines, ``lstmkit run`` and ``forecast``."""

@@ -1,0 +1,499 @@
+"""ARIMA with automatic order selection and ETS with automatic model selection (statsmodels).
+
+Both are *local* models: fitted on each series' own history when asked to forecast it, so
+backtests refit them at every origin. Both take logs of strongly growing positive series by
+the same rule as the LSTM forecaster (``log="auto"``, see
+:class:`lstmkit.apps.forecasting.windows.SeriesScaler`),
+so every model works on the same transformed data; forecasts are transformed back (quantiles
+exactly, the point forecast is the back-transformed median). Series of extreme magnitude
+(around 1e200 or 1e-300, where statsmodels' sums of squares overflow or vanish) are divided
+by a power of two first and the forecast multiplied back
+(:func:`~lstmkit.apps.forecasting.base.scale_exponent`); ordinary series are untouched.
+
+**ARIMA** follows Hyndman & Khandakar (2008), ``auto.arima``:
+
+1. seasonal differencing ``D = 1`` if the STL seasonal strength
+   :math:`F_S = \\max(0, 1 - \\mathrm{Var}(R) / \\mathrm{Var}(S + R))` exceeds 0.64;
+2. ``d`` by repeated KPSS tests at the 5% level (at most 2);
+3. a stepwise search over ``(p, q)(P, Q)`` from four starting models, moving one order by
+   +-1 at a time (and the constant on/off), minimizing AICc.
+
+Long seasons (``m > 24``, e.g. weekly or daily data with a yearly cycle) are modelled by
+Fourier terms :math:`\\sin(2\\pi k t / m), \\cos(2\\pi k t / m)` as regressors of a non-seasonal
+ARIMA (dynamic harmonic regression, FPP3 12.1), the number of harmonics chosen by AICc.
+
+**ETS** (Hyndman et al. 2008): all admissible combinations of additive/multiplicative
+error, none/additive/damped trend and none/additive/multiplicative season (multiplicative
+parts only for positive data, no additive error with multiplicative season), selected by
+AICc; prediction intervals from 1000 simulated paths. Long seasons: ETS on the STL
+seasonally adjusted series, plus the last seasonal cycle (``STL + ETS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstmkit.apps.forecasting.base import LEVELS, Forecast, ForecastModel, gaussian_quantiles, scale_exponent
+from lstmkit.apps.forecasting.data import TimeSeries
+from lstmkit.apps.forecasting.windows import SeriesScaler
+
+__all__ = ["ARIMAForecaster", "ETSForecaster", "exact_period", "ndiffs", "nsdiffs", "seasonal_strength"]
+
+log = logging.getLogger("lstmkit.apps.forecasting.baselines")
+
+
+def _statsmodels() -> None:
+    try:
+        import statsmodels  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "the ARIMA and ETS baselines need statsmodels: pip install 'statsmodels==0.15.*'"
+        ) from exc
+
+
+def exact_period(series: TimeSeries) -> float:
+    """The seasonal period in steps, exact for calendar cycles (weekly data: 365.25/7)."""
+    m = series.season
+    base = (series.freq or "").split("-")[0]
+    if base == "W" and m == 52:
+        return 365.25 / 7
+    if base == "D" and m == 365:
+        return 365.25
+    return float(m)
+
+
+def _season(series: TimeSeries, policy: str) -> int:
+    """The seasonal period a baseline models: with ``policy="calendar"`` only calendar seasons
+    of date-indexed series (a month in a year, ...); the cycles of integer-indexed yearly data
+    (sunspots, lynx) are left to the ARMA dynamics, as Yule (1927) modelled sunspots."""
+    if policy == "never":
+        return 1
+    if policy == "calendar" and series.freq is None:
+        return 1
+    return series.season
+
+
+def _check_policy(policy: str) -> str:
+    if policy not in ("calendar", "always", "never"):
+        raise ValueError(f"season_policy: expected 'calendar', 'always' or 'never', got {policy!r}")
+    return policy
+
+
+def seasonal_strength(x: np.ndarray, period: int) -> float:
+    """STL seasonal strength :math:`F_S` in [0, 1] (Wang, Smith & Hyndman 2006)."""
+    from statsmodels.tsa.seasonal import STL
+
+    res = STL(x, period=period, robust=True).fit()
+    resid = np.asarray(res.resid)
+    seas = np.asarray(res.seasonal)
+    denom = float(np.var(seas + resid))
+    return max(0.0, 1.0 - float(np.var(resid)) / denom) if denom > 0 else 0.0
+
+
+def nsdiffs(x: np.ndarray, period: int) -> int:
+    """Seasonal differences needed: 1 if the seasonal strength exceeds 0.64, else 0."""
+    if period < 2 or len(x) < 2 * period + 2:
+        return 0
+    return int(seasonal_strength(x, period) > 0.64)
+
+
+def ndiffs(x: np.ndarray, max_d: int = 2, alpha: float = 0.05) -> int:
+    """Differences needed for level stationarity, by repeated KPSS tests."""
+    from statsmodels.tools.sm_exceptions import InterpolationWarning
+    from statsmodels.tsa.stattools import kpss
+
+    x = np.asarray(x, dtype=np.float64)
+    x = np.ldexp(x, -scale_exponent(x))  # the test is scale-free; extreme values overflow inside it
+    d = 0
+    while d < max_d and len(x) > 10:
+        if np.ptp(x) == 0:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InterpolationWarning)
+            pvalue = kpss(x, regression="c", nlags="auto", result_object=False)[1]
+        if pvalue >= alpha:
+            break
+        x = np.diff(x)
+        d += 1
+    return d
+
+
+def _fourier(t: np.ndarray, period: float, k: int) -> np.ndarray:
+    """(T, 2k) Fourier regressors for time steps t."""
+    cols = []
+    for j in range(1, k + 1):
+        angle = 2 * np.pi * j * t / period
+        cols += [np.sin(angle), np.cos(angle)]
+    return np.stack(cols, axis=1)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    p: int
+    d: int
+    q: int
+    P: int
+    D: int
+    Q: int
+    m: int
+    const: bool
+
+    def label(self) -> str:
+        s = f"ARIMA({self.p},{self.d},{self.q})"
+        if self.m > 1:
+            s += f"({self.P},{self.D},{self.Q})[{self.m}]"
+        return s + (
+            " with drift" if self.const and self.d + self.D == 1 else " with mean" if self.const else ""
+        )
+
+
+class ARIMAForecaster(ForecastModel):
+    """Seasonal ARIMA with automatic order selection (see the module docstring).
+
+    Args:
+        order: fix ``(p, d, q)`` instead of searching (with ``seasonal_order`` for the season).
+        seasonal_order: fix ``(P, D, Q)``.
+        log: ``"auto"``, ``True`` or ``False``: model the log of the series.
+        max_p, max_q, max_P, max_Q: search bounds; ``max_order`` bounds p + q + P + Q.
+        max_fits: at most this many models per search.
+        fourier_above: seasons longer than this use Fourier regressors.
+        season_policy: ``"calendar"`` (model the season of date-indexed series only),
+            ``"always"`` (also the cycle length of integer-indexed series) or ``"never"``.
+
+    Example::
+
+        >>> fc = ARIMAForecaster().fit(series).predict(12)
+    """
+
+    name = "ARIMA"
+
+    def __init__(
+        self,
+        order: tuple[int, int, int] | None = None,
+        seasonal_order: tuple[int, int, int] | None = None,
+        *,
+        log: bool | str = "auto",
+        max_p: int = 5,
+        max_q: int = 5,
+        max_P: int = 2,
+        max_Q: int = 2,
+        max_order: int = 5,
+        max_fits: int = 40,
+        fourier_above: int = 24,
+        season_policy: str = "calendar",
+    ) -> None:
+        super().__init__()
+        _statsmodels()
+        if order is not None and (len(order) != 3 or min(order) < 0):
+            raise ValueError(f"order: expected (p, d, q) of non-negative ints, got {order!r}")
+        if seasonal_order is not None and (len(seasonal_order) != 3 or min(seasonal_order) < 0):
+            raise ValueError(
+                f"seasonal_order: expected (P, D, Q) of non-negative ints, got {seasonal_order!r}"
+            )
+        self.order = order
+        self.seasonal_order = seasonal_order
+        self.log = log
+        self.max_p, self.max_q, self.max_P, self.max_Q = max_p, max_q, max_P, max_Q
+        self.max_order = max_order
+        self.max_fits = max_fits
+        self.fourier_above = fourier_above
+        self.season_policy = _check_policy(season_policy)
+        self.selected_: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ fitting
+    def _fit_one(self, z: np.ndarray, spec: _Spec, exog: np.ndarray | None, search: bool = False) -> Any:
+        """Fit one model; ``search`` fits the differenced series directly (faster, same AICc
+        ranking among models with equal differencing) and cannot forecast."""
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        # SARIMAX adds the trend polynomial to the *differenced* series, so a constant there is
+        # the mean (d + D = 0) or the drift (d + D = 1); "t" would be a quadratic in levels
+        trend = "c" if spec.const else "n"
+        model = SARIMAX(
+            z,
+            exog=exog,
+            order=(spec.p, spec.d, spec.q),
+            seasonal_order=(spec.P, spec.D, spec.Q, spec.m) if spec.m > 1 else (0, 0, 0, 0),
+            trend=trend,
+            simple_differencing=search,
+            concentrate_scale=True,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res: Any = model.fit(disp=False)
+        if not np.isfinite(res.aicc):
+            raise ValueError("non-finite AICc")
+        return res
+
+    def _search(self, z: np.ndarray, d: int, D: int, m: int, exog: np.ndarray | None) -> tuple[_Spec, Any]:
+        """Stepwise search (Hyndman & Khandakar 2008): move to the first neighbour that
+        lowers AICc, until none does or ``max_fits`` models were fitted; refit the winner."""
+        cache: dict[_Spec, float] = {}
+        allow_const = d + D <= 1
+
+        def score(spec: _Spec) -> float:
+            if spec not in cache:
+                if len(cache) >= self.max_fits:
+                    return math.inf
+                try:
+                    cache[spec] = float(self._fit_one(z, spec, exog, search=True).aicc)
+                except Exception as exc:  # statsmodels raises many kinds on degenerate fits
+                    log.debug("ARIMA %s failed: %s", spec.label(), exc)
+                    cache[spec] = math.inf
+            return cache[spec]
+
+        seasonal = m > 1
+        best: _Spec | None = None
+        for p, q, P, Q in [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]:
+            if not seasonal:
+                P = Q = 0
+            spec = _Spec(min(p, self.max_p), d, min(q, self.max_q), P, D, Q, m, allow_const)
+            if best is None or score(spec) < score(best):
+                best = spec
+        assert best is not None
+        moves = [(0, 0, 1, 0), (0, 0, -1, 0), (0, 0, 0, 1), (0, 0, 0, -1), (0, 0, 1, 1), (0, 0, -1, -1)]
+        moves = (moves if seasonal else []) + [
+            (1, 0, 0, 0),
+            (-1, 0, 0, 0),
+            (0, 1, 0, 0),
+            (0, -1, 0, 0),
+            (1, 1, 0, 0),
+            (-1, -1, 0, 0),
+            (1, -1, 0, 0),
+            (-1, 1, 0, 0),
+        ]
+        improved = True
+        while improved and len(cache) < self.max_fits:
+            improved = False
+            b = best
+            cands = [
+                _Spec(b.p + a, d, b.q + c, b.P + e, D, b.Q + f, m, b.const)
+                for a, c, e, f in moves
+                if 0 <= b.p + a <= self.max_p
+                and 0 <= b.q + c <= self.max_q
+                and 0 <= b.P + e <= self.max_P
+                and 0 <= b.Q + f <= self.max_Q
+                and b.p + a + b.q + c + b.P + e + b.Q + f <= self.max_order
+            ]
+            if allow_const:
+                cands.append(_Spec(b.p, d, b.q, b.P, D, b.Q, m, not b.const))
+            for spec in cands:
+                if score(spec) < score(best) - 1e-9:
+                    best = spec
+                    improved = True
+                    break
+        if not np.isfinite(score(best)):
+            raise ValueError("ARIMA: no candidate model could be fitted")
+        log.debug("ARIMA search: %d models fitted", len(cache))
+        return best, self._fit_one(z, best, exog)
+
+    def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
+        exponent = scale_exponent(series.values)
+        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
+        if len(y) < 8:
+            raise ValueError(f"series: ARIMA needs at least 8 observations, {series.name!r} has {len(y)}")
+        scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
+        z = scaler.transform(y)
+        m = _season(series, self.season_policy)
+        t = np.arange(len(y) + horizon, dtype=np.float64)
+        exog_all = None
+        if series.future_covariates is not None:
+            if series.known_future < horizon:
+                raise ValueError(
+                    f"future_covariates: {series.name!r} has {series.known_future} known future rows, "
+                    f"the horizon needs {horizon}"
+                )
+            exog_all = series.future_covariates[: len(y) + horizon]
+        use_fourier = m > self.fourier_above and len(y) >= 2 * m
+        seasonal_m = m if (1 < m <= self.fourier_above and len(y) >= 2 * m + 2) else 1
+        if self.order is not None:
+            p, d, q = self.order
+            P, D, Q = self.seasonal_order or (0, 0, 0)
+            if seasonal_m == 1:
+                P = D = Q = 0
+            spec = _Spec(p, d, q, P, D, Q, seasonal_m, d + D <= 1)
+            ex = None if exog_all is None else exog_all[: len(y)]
+            res = self._fit_one(z, spec, ex)
+        elif use_fourier:
+            period = exact_period(series) if m == series.season else float(m)
+            d = ndiffs(z)
+            best_k, best_aicc = 1, math.inf
+            for k in range(1, min(int(period // 2), 6) + 1):
+                ex = _fourier(t, period, k)
+                ex = ex if exog_all is None else np.hstack([ex, exog_all])
+                try:
+                    aicc = self._fit_one(z, _Spec(1, d, 0, 0, 0, 0, 1, d <= 1), ex[: len(y)]).aicc
+                except Exception:  # degenerate fit: skip this k
+                    continue
+                if aicc < best_aicc:
+                    best_k, best_aicc = k, aicc
+            exog_all = (
+                _fourier(t, period, best_k)
+                if exog_all is None
+                else np.hstack([_fourier(t, period, best_k), exog_all])
+            )
+            spec, res = self._search(z, d, 0, 1, exog_all[: len(y)])
+        else:
+            D = nsdiffs(z, seasonal_m) if seasonal_m > 1 else 0
+            zd = z[seasonal_m:] - z[:-seasonal_m] if D else z
+            d = ndiffs(zd)
+            ex = None if exog_all is None else exog_all[: len(y)]
+            spec, res = self._search(z, d, D, seasonal_m, ex)
+        label = spec.label() + (
+            f" + Fourier(K={exog_all.shape[1] // 2})"
+            if use_fourier and exog_all is not None and self.order is None
+            else ""
+        )
+        self.selected_[series.name] = label
+        log.debug("ARIMA %s: %s (AICc %.2f)", series.name, label, res.aicc)
+        fut_exog = None if exog_all is None else exog_all[len(y) : len(y) + horizon]
+        pred = res.get_forecast(horizon, exog=fut_exog)
+        mean = np.asarray(pred.predicted_mean, dtype=np.float64)
+        std = np.sqrt(np.maximum(np.asarray(pred.var_pred_mean, dtype=np.float64), 1e-12))
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            q = np.ldexp(scaler.inverse(gaussian_quantiles(mean, std)), exponent)
+            point = np.ldexp(scaler.inverse(mean), exponent)
+        return Forecast(series.future_index(horizon), point, q, series.name, self.name)
+
+
+class ETSForecaster(ForecastModel):
+    """Exponential smoothing state space model with automatic selection (module docstring).
+
+    Args:
+        error, trend, seasonal: fix the component (``"add"``/``"mul"``/``None``) instead of
+            selecting; ``damped`` fixes the trend damping.
+        log: ``"auto"``, ``True`` or ``False``: model the log of the series.
+        max_season: longer seasons use STL + ETS.
+        n_samples: simulated paths for the prediction intervals.
+        seed: seed of the simulation.
+        season_policy: as :class:`ARIMAForecaster`.
+    """
+
+    name = "ETS"
+
+    def __init__(
+        self,
+        *,
+        error: str | None = None,
+        trend: str | None = None,
+        damped: bool | None = None,
+        seasonal: str | None = None,
+        log: bool | str = "auto",
+        max_season: int = 24,
+        n_samples: int = 1000,
+        seed: int = 0,
+        season_policy: str = "calendar",
+    ) -> None:
+        super().__init__()
+        _statsmodels()
+        for arg, val in (("error", error), ("trend", trend), ("seasonal", seasonal)):
+            if val not in (None, "add", "mul"):
+                raise ValueError(f"{arg}: expected 'add', 'mul' or None, got {val!r}")
+        self.error, self.trend, self.damped, self.seasonal = error, trend, damped, seasonal
+        self.log = log
+        self.max_season = max_season
+        self.n_samples = n_samples
+        self.seed = seed
+        self.season_policy = _check_policy(season_policy)
+        self.selected_: dict[str, str] = {}
+
+    def _candidates(self, positive: bool, m: int) -> list[tuple[str, str | None, bool, str | None]]:
+        errors = [self.error] if self.error else (["add", "mul"] if positive else ["add"])
+        if self.trend is not None or self.damped is not None:
+            trends = [(self.trend or "add", bool(self.damped))]
+        else:
+            trends = [(None, False), ("add", False), ("add", True)]
+        seasons: list[str | None]
+        if m > 1:
+            seasons = [self.seasonal] if self.seasonal else [None, "add", *(["mul"] if positive else [])]
+        else:
+            seasons = [None]
+        out = []
+        for e in errors:
+            for t, damped in trends:
+                for s in seasons:
+                    if e == "add" and s == "mul":
+                        continue
+                    out.append((e, t, damped, s))
+        return out
+
+    def _select(self, x: np.ndarray, m: int) -> tuple[Any, str]:
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        best, best_aicc, best_label = None, math.inf, ""
+        for e, t, damped, s in self._candidates(bool(x.min() > 0), m):
+            try:
+                model = ETSModel(
+                    x,
+                    error=e,
+                    trend=t,
+                    damped_trend=damped,
+                    seasonal=s,
+                    seasonal_periods=m if s else None,
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res: Any = model.fit(disp=False)
+            except Exception as exc:  # degenerate combinations fail inside statsmodels
+                log.debug("ETS(%s,%s,%s) failed: %s", e, t, s, exc)
+                continue
+            if np.isfinite(res.aicc) and res.aicc < best_aicc:
+                code = {None: "N", "add": "A", "mul": "M"}
+                label = f"ETS({code[e]},{code[t]}{'d' if damped else ''},{code[s]})"
+                best, best_aicc, best_label = res, float(res.aicc), label
+        if best is None:
+            raise ValueError("ETS: no candidate model could be fitted")
+        return best, best_label
+
+    def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
+        exponent = scale_exponent(series.values)
+        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
+        if len(y) < 8:
+            raise ValueError(f"series: ETS needs at least 8 observations, {series.name!r} has {len(y)}")
+        scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
+        z = scaler.transform(y)
+        m = _season(series, self.season_policy)
+        seasonal_part = np.zeros(horizon)
+        if m > self.max_season and len(y) >= 2 * m + 2:
+            from statsmodels.tsa.seasonal import STL
+
+            stl = STL(z, period=m, robust=True).fit()
+            seasonal = np.asarray(stl.seasonal)
+            h = np.arange(horizon)
+            seasonal_part = seasonal[len(z) - m + h % m]  # last cycle repeated
+            x, fit_m, prefix = z - seasonal, 1, "STL + "
+        else:
+            x, fit_m, prefix = z, (m if len(y) >= 2 * m + 2 else 1), ""
+        res, label = self._select(x, fit_m)
+        self.selected_[series.name] = prefix + label
+        log.debug("ETS %s: %s", series.name, prefix + label)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            point = np.asarray(res.forecast(horizon), dtype=np.float64) + seasonal_part
+            sims = (
+                np.asarray(
+                    res.simulate(
+                        horizon,
+                        repetitions=self.n_samples,
+                        anchor="end",
+                        rng=np.random.default_rng(self.seed),
+                    ),
+                    dtype=np.float64,
+                ).reshape(horizon, -1)
+                + seasonal_part[:, None]
+            )  # (H, S)
+        sims = sims[:, np.isfinite(sims).all(axis=0)]
+        if sims.shape[1] < 10:
+            raise ValueError(f"ETS: the simulation of {series.name!r} diverged")
+        q = np.quantile(sims, LEVELS, axis=1).T  # (H, Q)
+        if scaler.log:
+            point = np.quantile(sims, 0.5, axis=1)  # the median survives the back-transform
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            point, q = np.ldexp(scaler.inverse(point), exponent), np.ldexp(scaler.inverse(q), exponent)
+        return Forecast(series.future_index(horizon), point, q, series.name, self.name)

@@ -1,0 +1,1 @@
+"""``lstmkit run`` and ``lstmkit forecast``."""

@@ -1,0 +1,1 @@
+"""Language: tokenizers, corpora, language models, sentiment, translation."""

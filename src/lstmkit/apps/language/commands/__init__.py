@@ -1,0 +1,1 @@
+"""``lstmkit textgen``, ``sentiment`` and ``translate``."""

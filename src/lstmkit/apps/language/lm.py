@@ -1,0 +1,342 @@
+r"""Recurrent language model (characters, words or subwords) with AWD-LSTM regularization.
+
+.. math::
+
+    e_t = E[x_t], \qquad h_t = \mathrm{LSTM}(e_t, h_{t-1}), \qquad
+    P(x_{t+1} \mid x_{\le t}) = \mathrm{softmax}(W_o\, \tilde h_t + b_o)
+
+with :math:`\tilde h_t = h_t` (or :math:`P h_t` when the tied embedding width differs from
+the hidden size) and, with tied weights (Press & Wolf 2017; Inan et al. 2017), :math:`W_o = E`.
+
+Regularizers of AWD-LSTM (Merity, Keskar & Socher 2018), all training-only: embedding
+dropout (whole rows of :math:`E`, so a word is dropped everywhere in the batch),
+variational dropout on every layer's input and on the LSTM output (one mask per sequence),
+variational recurrent dropout, DropConnect on the hidden-to-hidden weights.
+
+Generation streams one token at a time (:meth:`LanguageModel.generate` is a generator) with
+temperature, top-k and nucleus (top-p, Holtzman et al. 2020) sampling.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lstmkit.core.cells.lstm import LSTMSpec
+from lstmkit.core.layers.lstm import LSTM
+from lstmkit.core.layers.regularizers import check_probability, variational_mask
+from lstmkit.core.scan import State, detach_state
+
+__all__ = [
+    "LanguageModel",
+    "bits_per_token",
+    "embedding_dropout",
+    "filter_logits",
+    "perplexity",
+    "stream_nll",
+]
+
+
+def embedding_dropout(weight: Tensor, ids: Tensor, p: float, training: bool) -> Tensor:
+    """Look up ``ids`` in ``weight`` after dropping whole rows with probability ``p`` (Gal &
+    Ghahramani 2016): a dropped token is zero at every position of the batch; the kept rows
+    are scaled by 1 / (1 - p)."""
+    if not training or p == 0.0:
+        return F.embedding(ids, weight)
+    mask = variational_mask((weight.shape[0], 1), p, weight.dtype, weight.device)  # (V, 1)
+    return F.embedding(ids, weight * mask)
+
+
+def filter_logits(
+    logits: Tensor, *, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> Tensor:
+    """Logits for sampling: divided by ``temperature``, then everything outside the ``top_k``
+    largest and outside the smallest set whose probability reaches ``top_p`` set to -inf.
+
+    Args:
+        logits: (..., V).
+        temperature: finite and > 0; below 1 sharpens, above 1 flattens.
+        top_k: keep the k most likely tokens (None: all).
+        top_p: nucleus: keep the most likely tokens until their total probability reaches p
+            (the token that crosses p is kept, so at least one always is).
+
+    Returns:
+        (..., V) filtered logits.
+    """
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, (int, float)) and 0 < temperature < math.inf
+    ):
+        raise ValueError(f"temperature: expected a finite float > 0, got {temperature!r}")
+    out = logits / temperature
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k: expected an int >= 1 or None, got {top_k!r}")
+        if top_k < out.shape[-1]:
+            kth = torch.topk(out, top_k, dim=-1).values[..., -1:]  # (..., 1)
+            out = out.masked_fill(out < kth, float("-inf"))
+    if top_p is not None and not (isinstance(top_p, (int, float)) and 0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p: expected a float in (0, 1], got {top_p!r}")
+    if top_p is not None and top_p < 1.0:  # 1 keeps everything (a float cumsum can reach 1 early)
+        sorted_logits, order = torch.sort(out, dim=-1, descending=True)
+        cum = torch.softmax(sorted_logits, -1).cumsum(-1)
+        drop_sorted = (cum - torch.softmax(sorted_logits, -1)) >= top_p  # mass before this token already >= p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        out = out.masked_fill(drop, float("-inf"))
+    return out
+
+
+class LanguageModel(nn.Module):
+    r"""Stacked-LSTM language model with tied embeddings and AWD-LSTM regularization.
+
+    Args:
+        vocab_size: V, number of token ids.
+        embed_dim: E, embedding width.
+        hidden_size: H, LSTM width.
+        num_layers: stacked LSTM layers.
+        tie_weights: share the embedding matrix with the output layer; if E != H, a linear
+            projection H -> E sits before the output.
+        variant: the LSTM variant (see :data:`lstmkit.core.cells.VARIANTS`).
+        dropout: variational dropout on the last LSTM output (AWD ``dropout``).
+        embed_dropout: probability of dropping a whole token type (AWD ``dropoute``).
+        input_dropout: variational dropout on every LSTM layer's input (AWD ``dropouti``/``dropouth``).
+        recurrent_dropout: variational dropout on h_{t-1}.
+        weight_drop: DropConnect on the recurrent weights (AWD ``wdrop``).
+        layer_norm: layer-normalized LSTM cells.
+
+    Inputs: ``tokens`` (N, L) int64, optional ``state`` (the LSTM's), optional ``lengths`` (N,).
+
+    Outputs: ``logits`` (N, L, V) for the next token at every position, and the final state.
+
+    Example::
+
+        >>> lm = LanguageModel(vocab_size=80, embed_dim=64, hidden_size=64, num_layers=2)
+        >>> logits, state = lm(torch.randint(0, 80, (8, 35)))
+        >>> logits.shape
+        torch.Size([8, 35, 80])
+        >>> text_ids = list(lm.generate([5, 6, 7], max_new_tokens=20, top_p=0.9))
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 256,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        *,
+        tie_weights: bool = True,
+        variant: str | LSTMSpec = "classic",
+        dropout: float = 0.0,
+        embed_dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        weight_drop: float = 0.0,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+        self.vocab_size, self.embed_dim = vocab_size, embed_dim
+        self.dropout = check_probability("dropout", dropout)
+        self.embed_dropout = check_probability("embed_dropout", embed_dropout)
+        self.tie_weights = bool(tie_weights)
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.lstm = LSTM(
+            embed_dim,
+            hidden_size,
+            num_layers,
+            variant=variant,
+            batch_first=True,
+            input_dropout=input_dropout,
+            recurrent_dropout=recurrent_dropout,
+            weight_drop=weight_drop,
+            layer_norm=layer_norm,
+        )
+        out_dim = hidden_size
+        self.project: nn.Linear | None = None
+        if self.tie_weights and hidden_size != embed_dim:
+            self.project = nn.Linear(hidden_size, embed_dim)
+            out_dim = embed_dim
+        self.decoder = nn.Linear(out_dim, vocab_size)
+        if self.tie_weights:
+            self.decoder.weight = self.embedding.weight
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, for checkpoints (``LanguageModel(**config)`` rebuilds it)."""
+        lstm = self.lstm
+        return {
+            "vocab_size": self.vocab_size,
+            "embed_dim": self.embed_dim,
+            "hidden_size": lstm.hidden_size,
+            "num_layers": lstm.num_layers,
+            "tie_weights": self.tie_weights,
+            "variant": _variant_name(lstm.spec),
+            "dropout": self.dropout,
+            "embed_dropout": self.embed_dropout,
+            "input_dropout": lstm.input_dropout,
+            "recurrent_dropout": lstm.recurrent_dropout,
+            "weight_drop": lstm.weight_drop,
+            "layer_norm": lstm.spec.layer_norm,
+        }
+
+    def _check_tokens(self, tokens: Tensor) -> None:
+        if not isinstance(tokens, Tensor) or tokens.dtype != torch.long or tokens.dim() != 2:
+            got = (
+                f"{tokens.dtype} {tuple(tokens.shape)}"
+                if isinstance(tokens, Tensor)
+                else type(tokens).__name__
+            )
+            raise ValueError(f"tokens: expected an int64 tensor (N, L), got {got}")
+        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size):
+            raise ValueError(
+                f"tokens: expected ids in [0, {self.vocab_size}), "
+                f"got range [{int(tokens.min())}, {int(tokens.max())}]"
+            )
+
+    def forward(
+        self, tokens: Tensor, state: State | None = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, State]:
+        self._check_tokens(tokens)
+        x = embedding_dropout(self.embedding.weight, tokens, self.embed_dropout, self.training)  # (N, L, E)
+        out, state = self.lstm(x, state, lengths)  # (N, L, H)
+        if self.training and self.dropout:
+            out = out * variational_mask((out.shape[0], 1, out.shape[2]), self.dropout, out.dtype, out.device)
+        if self.project is not None:
+            out = self.project(out)  # (N, L, E)
+        return self.decoder(out), state  # (N, L, V)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prime: Sequence[int],
+        max_new_tokens: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        stop_ids: Sequence[int] = (),
+        suppress_ids: Sequence[int] = (),
+        start_id: int = 2,
+        generator: torch.Generator | None = None,
+    ) -> Iterator[int]:
+        """Sample a continuation of ``prime``, yielding each new token id as soon as it exists.
+
+        Args:
+            prime: ids to condition on; empty starts from ``start_id`` (``<bos>``).
+            max_new_tokens: stop after this many new tokens.
+            temperature, top_k, top_p: see :func:`filter_logits`; ``temperature=0`` is greedy
+                (a temperature that is negative, infinite or NaN is refused).
+            stop_ids: stop after yielding one of these (e.g. ``<eos>``).
+            suppress_ids: never produce these (e.g. ``<pad>``, ``<bos>``).
+            generator: a seeded ``torch.Generator`` for repeatable samples.
+        """
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens: expected an int >= 0, got {max_new_tokens!r}")
+        if isinstance(temperature, bool) or not (
+            isinstance(temperature, (int, float)) and 0 <= temperature < math.inf
+        ):
+            raise ValueError(f"temperature: expected a finite float >= 0 (0: greedy), got {temperature!r}")
+        if temperature != 0:  # top_k and top_p are checked before the model runs, not at the first sample
+            filter_logits(torch.zeros(1), temperature=temperature, top_k=top_k, top_p=top_p)
+        ids = list(prime) or [start_id]
+        bad = [i for i in ids if not 0 <= _token_id(i) < self.vocab_size]
+        if bad:
+            what = "prime" if prime else "start_id"
+            raise ValueError(f"{what}: expected token ids in [0, {self.vocab_size}), got {bad[0]!r}")
+        was_training = self.training
+        self.eval()
+        try:
+            device = self.embedding.weight.device
+            tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
+            logits, state = self(tokens)
+            banned = torch.tensor(sorted(set(suppress_ids)), dtype=torch.long, device=device)
+            if banned.numel() and (int(banned.min()) < 0 or int(banned.max()) >= self.vocab_size):
+                raise ValueError(
+                    f"suppress_ids: expected ids in [0, {self.vocab_size}), got {sorted(set(suppress_ids))}"
+                )
+            last = logits[0, -1]  # (V,)
+            stops = set(stop_ids)
+            for _ in range(max_new_tokens):
+                if banned.numel():
+                    last = last.index_fill(0, banned, float("-inf"))
+                if temperature == 0:
+                    nxt = int(last.argmax())
+                else:
+                    probs = torch.softmax(
+                        filter_logits(last, temperature=temperature, top_k=top_k, top_p=top_p), -1
+                    )
+                    nxt = int(torch.multinomial(probs, 1, generator=generator))
+                yield nxt
+                if nxt in stops:
+                    return
+                logits, state = self(torch.tensor([[nxt]], dtype=torch.long, device=device), state)
+                last = logits[0, -1]
+        finally:
+            self.train(was_training)
+
+
+def _token_id(value: object) -> int:
+    """``value`` as a token id (an int, a NumPy or 0-d tensor integer); -1 if it is none."""
+    if isinstance(value, (bool, float)):
+        return -1
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return -1
+
+
+def _variant_name(spec: LSTMSpec) -> str | LSTMSpec:
+    from lstmkit.core.cells import VARIANTS
+
+    base = spec.with_options(layer_norm=False) if spec.layer_norm else spec
+    return next((k for k, v in VARIANTS.items() if v == base), spec)
+
+
+@torch.no_grad()
+def stream_nll(
+    model: LanguageModel, ids: Sequence[int] | Tensor, *, batch_size: int = 16, bptt: int = 256
+) -> float:
+    """Mean negative log-likelihood (nats per token) of a token stream, state carried across chunks.
+
+    The stream is cut into ``batch_size`` contiguous rows (the tail is dropped) and read in
+    chunks of ``bptt`` steps; each row's first token is the only one not predicted.
+    """
+    from lstmkit.apps.language.text import batchify
+
+    was_training = model.training
+    model.eval()
+    try:
+        rows = batchify(ids, batch_size).to(model.embedding.weight.device)  # (N, T)
+        state = None
+        total, count = 0.0, 0
+        for start in range(0, rows.shape[1] - 1, bptt):
+            inp = rows[:, start : start + bptt]
+            tgt = rows[:, start + 1 : start + 1 + bptt]
+            inp = inp[:, : tgt.shape[1]]
+            logits, state = model(inp, state)
+            state = detach_state(state)
+            total += float(
+                F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="sum")
+            )
+            count += tgt.numel()
+        return total / count
+    finally:
+        model.train(was_training)
+
+
+def bits_per_token(nll_nats: float) -> float:
+    """Cross-entropy in bits: nats / ln 2 (bits per character for a character model)."""
+    return nll_nats / math.log(2)
+
+
+def perplexity(nll_nats: float) -> float:
+    """exp(mean negative log-likelihood in nats)."""
+    return math.exp(nll_nats)

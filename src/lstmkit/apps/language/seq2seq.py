@@ -1,0 +1,422 @@
+r"""Sequence-to-sequence translation: an LSTM encoder-decoder with attention.
+
+Encoder: a (bi)LSTM over the source embeddings gives the memory :math:`m_{1..S}` and a final
+state that a learned bridge maps to the decoder's initial state
+(:math:`h_0 = \tanh(W_h [\overrightarrow{h}; \overleftarrow{h}])`, :math:`c_0 = W_c [\ldots]`).
+
+Decoder, two attention styles:
+
+* ``"luong"`` (Luong, Pham & Manning 2015, global attention): the decoder LSTM reads the
+  previous target token, then attends with its new state:
+  :math:`h_t = \mathrm{LSTM}(E[y_{t-1}], h_{t-1})`, :math:`c_t = \sum_s a_{ts} m_s` with
+  :math:`a_t = \mathrm{softmax}(h_t^\top W m)`, :math:`\tilde h_t = \tanh(W_c [c_t; h_t])`.
+  Teacher forcing runs the decoder over the whole target at once.
+* ``"bahdanau"`` (Bahdanau, Cho & Bengio 2015): the previous state attends first
+  (:math:`a_t = \mathrm{softmax}(v^\top \tanh(W_q h_{t-1} + W_k m))`) and the context is
+  part of the LSTM input: :math:`h_t = \mathrm{LSTM}([E[y_{t-1}]; c_t], h_{t-1})`,
+  :math:`\tilde h_t = \tanh(W_c [h_t; c_t; E[y_{t-1}]])`. Teacher forcing steps through time.
+
+Both predict :math:`P(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_o \tilde h_t + b_o)` and
+return the attention weights :math:`a_{ts}` for plotting. Decoding: greedy (batched) and beam
+search with the GNMT length penalty :math:`((5 + |y|) / 6)^\alpha` (Wu et al. 2016).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lstmkit.apps.language.lm import _variant_name
+from lstmkit.core.cells.lstm import LSTMSpec, LSTMState
+from lstmkit.core.layers.attention import AdditiveAttention, MultiplicativeAttention
+from lstmkit.core.layers.lstm import LSTM
+from lstmkit.core.layers.regularizers import check_probability
+from lstmkit.core.scan import lengths_to_mask
+
+__all__ = ["ATTENTIONS", "Encoded", "Hypothesis", "Seq2Seq"]
+
+ATTENTIONS = ("luong", "bahdanau")
+
+
+class Encoded(NamedTuple):
+    """The encoder's result: ``memory`` (N, S, M), ``mask`` (N, S) of real source steps and the
+    decoder's initial ``state`` (each field (num_layers, N, H))."""
+
+    memory: Tensor
+    mask: Tensor
+    state: LSTMState
+
+
+class Hypothesis(NamedTuple):
+    """A decoded target: token ids (without ``<bos>``, ending before ``<eos>``), the attention
+    weights (T, S) that produced them (T = len(tokens) + 1 if ``<eos>`` was produced) and the
+    total log-probability."""
+
+    tokens: list[int]
+    attention: Tensor
+    score: float
+
+
+class Seq2Seq(nn.Module):
+    r"""LSTM encoder-decoder with Luong or Bahdanau attention.
+
+    Args:
+        src_vocab_size, tgt_vocab_size: vocabulary sizes.
+        embed_dim: E, both embeddings.
+        hidden_size: H of the decoder and of each encoder direction.
+        num_layers: layers of the encoder and of the decoder.
+        attention: ``"luong"`` (default) or ``"bahdanau"``.
+        score: Luong's score, ``"general"`` or ``"dot"`` (``"dot"`` needs an unidirectional encoder).
+        bidirectional_encoder: read the source both ways (memory width M = 2H).
+        dropout: dropout on embeddings and on the attentional output :math:`\tilde h_t`.
+        recurrent_dropout, weight_drop: the LSTMs' regularizers.
+        variant: the LSTM variant.
+        tie_embeddings: share the decoder's input embedding with the output layer (needs E == H).
+        pad_id, bos_id, eos_id: the special ids (as :class:`lstmkit.apps.language.text.Vocab`).
+
+    Inputs (forward, teacher forcing): ``src`` (N, S) int64, ``src_lengths`` (N,), ``tgt_in``
+    (N, T) int64 = ``<bos>`` followed by the target without its last token.
+
+    Outputs: ``logits`` (N, T, V_tgt); with ``return_attention=True`` also (N, T, S) weights.
+
+    Example::
+
+        >>> model = Seq2Seq(5000, 6000, embed_dim=128, hidden_size=128)
+        >>> logits = model(src, src_lengths, tgt_in)            # teacher forcing
+        >>> hyps = model.beam_search(src[:1], src_lengths[:1], beam_size=5)
+        >>> hyps[0].tokens, hyps[0].attention.shape
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        embed_dim: int = 256,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        *,
+        attention: str = "luong",
+        score: str = "general",
+        bidirectional_encoder: bool = True,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        weight_drop: float = 0.0,
+        variant: str | LSTMSpec = "classic",
+        tie_embeddings: bool = False,
+        pad_id: int = 0,
+        bos_id: int = 2,
+        eos_id: int = 3,
+    ) -> None:
+        super().__init__()
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention: expected one of {ATTENTIONS}, got {attention!r}")
+        if tie_embeddings and embed_dim != hidden_size:
+            raise ValueError(
+                f"tie_embeddings: needs embed_dim == hidden_size, got {embed_dim} and {hidden_size}"
+            )
+        self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
+        self.attention_kind, self.score = attention, score
+        self.dropout = check_probability("dropout", dropout)
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.tie_embeddings = bool(tie_embeddings)
+        self.src_embed = nn.Embedding(src_vocab_size, embed_dim, padding_idx=pad_id)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_dim, padding_idx=pad_id)
+        reg = {"recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop, "variant": variant}
+        self.encoder = LSTM(
+            embed_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional_encoder, **reg
+        )
+        mem = hidden_size * (2 if bidirectional_encoder else 1)
+        self.memory_size = mem
+        self.bridge_h = nn.Linear(mem, hidden_size)
+        self.bridge_c = nn.Linear(mem, hidden_size)
+        if attention == "luong":
+            self.decoder = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **reg)
+            self.attn: nn.Module = MultiplicativeAttention(hidden_size, mem, score)
+            self.combine = nn.Linear(mem + hidden_size, hidden_size)
+        else:
+            self.decoder = LSTM(embed_dim + mem, hidden_size, num_layers, batch_first=True, **reg)
+            self.attn = AdditiveAttention(hidden_size, mem, hidden_size)
+            self.combine = nn.Linear(hidden_size + mem + embed_dim, hidden_size)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)
+        if self.tie_embeddings:
+            self.out.weight = self.tgt_embed.weight
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, for checkpoints."""
+        return {
+            "src_vocab_size": self.src_vocab_size,
+            "tgt_vocab_size": self.tgt_vocab_size,
+            "embed_dim": self.src_embed.embedding_dim,
+            "hidden_size": self.decoder.hidden_size,
+            "num_layers": self.decoder.num_layers,
+            "attention": self.attention_kind,
+            "score": self.score,
+            "bidirectional_encoder": self.encoder.bidirectional,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.decoder.recurrent_dropout,
+            "weight_drop": self.decoder.weight_drop,
+            "variant": _variant_name(self.decoder.spec),
+            "tie_embeddings": self.tie_embeddings,
+            "pad_id": self.pad_id,
+            "bos_id": self.bos_id,
+            "eos_id": self.eos_id,
+        }
+
+    # ------------------------------------------------------------------ encoder
+    def _check_ids(self, name: str, ids: Tensor, vocab: int) -> None:
+        if not isinstance(ids, Tensor) or ids.dtype != torch.long or ids.dim() != 2:
+            got = f"{ids.dtype} {tuple(ids.shape)}" if isinstance(ids, Tensor) else type(ids).__name__
+            raise ValueError(f"{name}: expected an int64 tensor (N, L), got {got}")
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+            raise ValueError(
+                f"{name}: expected ids in [0, {vocab}), got range [{int(ids.min())}, {int(ids.max())}]"
+            )
+
+    def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> Encoded:
+        """Run the encoder: memory (N, S, M), mask (N, S) and the decoder's initial state."""
+        self._check_ids("src", src, self.src_vocab_size)
+        if src_lengths is None:
+            src_lengths = (src != self.pad_id).sum(1)
+        src_lengths = torch.as_tensor(src_lengths, dtype=torch.long)
+        if bool((src_lengths < 1).any()):
+            raise ValueError(
+                "src_lengths: every source needs at least one token (append <eos> to empty input)"
+            )
+        x = F.dropout(self.src_embed(src), self.dropout, self.training)  # (N, S, E)
+        memory, (h, c) = self.encoder(x, lengths=src_lengths)  # (N, S, M), (L*D, N, H)
+        layers, d = self.encoder.num_layers, self.encoder.num_directions
+        n = src.shape[0]
+
+        def merge(s: Tensor) -> Tensor:  # (L*D, N, H) -> (L, N, D*H)
+            return s.view(layers, d, n, -1).permute(0, 2, 1, 3).reshape(layers, n, -1)
+
+        state = LSTMState(torch.tanh(self.bridge_h(merge(h))), self.bridge_c(merge(c)))  # (L, N, H) each
+        mask = lengths_to_mask(src_lengths, src.shape[1], src.device).t()  # (N, S)
+        return Encoded(memory, mask, state)
+
+    # ------------------------------------------------------------------ decoder
+    def decode_step(self, prev: Tensor, state: LSTMState, enc: Encoded) -> tuple[Tensor, LSTMState, Tensor]:
+        """One decoder step: ``prev`` (B,) previous target ids -> logits (B, V), new state,
+        attention weights (B, S)."""
+        e = F.dropout(self.tgt_embed(prev), self.dropout, self.training)  # (B, E)
+        if self.attention_kind == "luong":
+            h, state = self.decoder.step(e, state)  # (B, H)
+            ctx, w = self.attn(h, enc.memory, enc.mask)  # (B, M), (B, S)
+            combined = torch.tanh(self.combine(torch.cat([ctx, h], -1)))  # (B, H)
+        else:
+            ctx, w = self.attn(state.h[-1], enc.memory, enc.mask)  # (B, M), (B, S)
+            h, state = self.decoder.step(torch.cat([e, ctx], -1), state)  # (B, H)
+            combined = torch.tanh(self.combine(torch.cat([h, ctx, e], -1)))  # (B, H)
+        logits = self.out(F.dropout(combined, self.dropout, self.training))  # (B, V)
+        return logits, state, w
+
+    def forward(
+        self,
+        src: Tensor,
+        src_lengths: Tensor | None,
+        tgt_in: Tensor,
+        *,
+        return_attention: bool = False,
+    ) -> Any:
+        self._check_ids("tgt_in", tgt_in, self.tgt_vocab_size)
+        if tgt_in.shape[0] != src.shape[0]:
+            raise ValueError(
+                f"tgt_in: expected batch size {src.shape[0]} (the source's), got {tgt_in.shape[0]}"
+            )
+        enc = self.encode(src, src_lengths)
+        if self.attention_kind == "luong":
+            e = F.dropout(self.tgt_embed(tgt_in), self.dropout, self.training)  # (N, T, E)
+            h, _ = self.decoder(e, enc.state)  # (N, T, H)
+            ctx, w = self.attn(h, enc.memory, enc.mask)  # (N, T, M), (N, T, S)
+            combined = torch.tanh(self.combine(torch.cat([ctx, h], -1)))  # (N, T, H)
+            logits = self.out(F.dropout(combined, self.dropout, self.training))  # (N, T, V)
+        else:
+            state, outs, ws = enc.state, [], []
+            for t in range(tgt_in.shape[1]):
+                lg, state, wt = self.decode_step(tgt_in[:, t], state, enc)
+                outs.append(lg)
+                ws.append(wt)
+            logits, w = torch.stack(outs, 1), torch.stack(ws, 1)  # (N, T, V), (N, T, S)
+        return (logits, w) if return_attention else logits
+
+    # ------------------------------------------------------------------ decoding
+    def _max_len(self, src_lengths: Tensor, max_len: int | None) -> int:
+        if max_len is not None:
+            if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+                raise ValueError(f"max_len: expected an int >= 1 or None, got {max_len!r}")
+            return max_len
+        return int(src_lengths.max()) * 2 + 10
+
+    def _check_min_len(self, min_len: int) -> int:
+        if isinstance(min_len, bool) or not isinstance(min_len, int) or min_len < 0:
+            raise ValueError(f"min_len: expected an int >= 0, got {min_len!r}")
+        return min_len
+
+    def _allowed_logp(self, logits: Tensor, step: int, min_len: int) -> Tensor:
+        """Log-probabilities (B, V) of the next token with the tokens a translation never
+        holds set to -inf: ``<pad>`` and ``<bos>`` always, ``<eos>`` before ``min_len`` tokens.
+        The others keep their probability under the model (the scores stay comparable)."""
+        logp = torch.log_softmax(logits, -1)  # (B, V)
+        banned = [self.pad_id, self.bos_id] + ([self.eos_id] if step < min_len else [])
+        banned = [b for b in banned if 0 <= b < logp.shape[-1]]
+        return logp.index_fill(-1, torch.tensor(banned, device=logp.device), float("-inf"))
+
+    @torch.no_grad()
+    def greedy(
+        self,
+        src: Tensor,
+        src_lengths: Tensor | None = None,
+        *,
+        max_len: int | None = None,
+        min_len: int = 1,
+    ) -> list[Hypothesis]:
+        """Greedy decoding of a batch: the most likely token at every step, until ``<eos>``
+        (``<pad>`` and ``<bos>`` never; ``<eos>`` not before ``min_len`` tokens, so by default
+        no translation is empty)."""
+        min_len = self._check_min_len(min_len)
+        was = self.training
+        self.eval()
+        try:
+            enc = self.encode(src, src_lengths)
+            n = src.shape[0]
+            limit = self._max_len(enc.mask.sum(1), max_len)
+            prev = torch.full((n,), self.bos_id, dtype=torch.long, device=src.device)
+            state = enc.state
+            toks, ws, scores = [], [], torch.zeros(n)
+            done = torch.zeros(n, dtype=torch.bool)
+            for step in range(limit):
+                logits, state, w = self.decode_step(prev, state, enc)
+                logp = self._allowed_logp(logits, step, min_len)  # (N, V)
+                prev = logp.argmax(-1)
+                scores += torch.where(done, torch.zeros(n), logp.gather(1, prev[:, None]).squeeze(1).cpu())
+                toks.append(prev)
+                ws.append(w)
+                done |= (prev == self.eos_id).cpu()
+                if bool(done.all()):
+                    break
+            tok_mat = torch.stack(toks, 1).tolist()  # (N, T)
+            w_mat = torch.stack(ws, 1)  # (N, T, S)
+            out = []
+            for i in range(n):
+                seq = tok_mat[i]
+                end = seq.index(self.eos_id) if self.eos_id in seq else len(seq)
+                steps = min(end + 1, len(seq))
+                s_len = int(enc.mask[i].sum())
+                out.append(Hypothesis(seq[:end], w_mat[i, :steps, :s_len].cpu(), float(scores[i])))
+            return out
+        finally:
+            self.train(was)
+
+    @torch.no_grad()
+    def beam_search(
+        self,
+        src: Tensor,
+        src_lengths: Tensor | None = None,
+        *,
+        beam_size: int = 5,
+        max_len: int | None = None,
+        length_penalty: float = 0.6,
+        min_len: int = 1,
+    ) -> list[Hypothesis]:
+        """Beam search, one source at a time; returns the best hypothesis for each source.
+
+        Finished hypotheses (ending in ``<eos>``) are ranked by
+        ``score / ((5 + length) / 6) ** length_penalty``; the search stops when ``beam_size``
+        of them are found and no live hypothesis ranks above the best of them as it stands,
+        when no live hypothesis can beat the best finished one, or at ``max_len`` (default
+        2 S + 10), where the live hypotheses (without ``<eos>``) are ranked with the finished
+        ones. As in :meth:`greedy`, ``<pad>`` and ``<bos>`` are never
+        produced and ``<eos>`` not before ``min_len`` tokens (an empty translation is often
+        the likeliest single hypothesis of a weakly trained model, which a wide beam finds).
+        """
+        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+            raise ValueError(f"beam_size: expected an int >= 1, got {beam_size!r}")
+        min_len = self._check_min_len(min_len)
+        if not length_penalty >= 0:  # the search's stopping bound assumes it (NaN fails too)
+            raise ValueError(f"length_penalty: expected a value >= 0, got {length_penalty!r}")
+        was = self.training
+        self.eval()
+        try:
+            enc_all = self.encode(src, src_lengths)
+            results = []
+            for i in range(src.shape[0]):
+                s_len = int(enc_all.mask[i].sum())
+                enc = Encoded(
+                    enc_all.memory[i : i + 1, :s_len],
+                    enc_all.mask[i : i + 1, :s_len],
+                    LSTMState(enc_all.state.h[:, i : i + 1], enc_all.state.c[:, i : i + 1]),
+                )
+                limit = self._max_len(torch.tensor([s_len]), max_len)
+                results.append(self._beam_one(enc, beam_size, limit, length_penalty, min_len))
+            return results
+        finally:
+            self.train(was)
+
+    def _beam_one(self, enc: Encoded, k: int, limit: int, alpha: float, min_len: int) -> Hypothesis:
+        def norm(score: float, length: int) -> float:
+            return score / (((5 + length) / 6) ** alpha)
+
+        device = enc.memory.device
+        seqs = torch.full((1, 0), 0, dtype=torch.long, device=device)  # (B, t)
+        atts = torch.zeros(1, 0, enc.memory.shape[1], device=device)  # (B, t, S)
+        scores = torch.zeros(1, device=device)  # (B,)
+        prev = torch.full((1,), self.bos_id, dtype=torch.long, device=device)
+        state = enc.state
+        finished: list[tuple[float, Hypothesis]] = []
+        vocab = self.tgt_vocab_size
+        for step in range(limit):
+            b = prev.shape[0]
+            enc_b = Encoded(enc.memory.expand(b, -1, -1), enc.mask.expand(b, -1), state)
+            logits, state, w = self.decode_step(prev, state, enc_b)
+            logp = self._allowed_logp(logits, step, min_len)  # (B, V)
+            cand = (scores[:, None] + logp).view(-1)  # (B*V,)
+            top = torch.topk(cand, min(2 * k, cand.numel()))
+            beam_idx, tok_idx = top.indices // vocab, top.indices % vocab
+            keep_b, keep_t, keep_s = [], [], []
+            for sc, bi, ti in zip(top.values.tolist(), beam_idx.tolist(), tok_idx.tolist()):
+                if sc == float("-inf"):  # a banned token: the beam is wider than what is allowed
+                    break
+                if ti == self.eos_id:
+                    att = torch.cat([atts[bi], w[bi : bi + 1]], 0)
+                    hyp = Hypothesis(seqs[bi].tolist(), att.cpu(), sc)
+                    finished.append((norm(sc, len(hyp.tokens) + 1), hyp))
+                else:
+                    keep_b.append(bi)
+                    keep_t.append(ti)
+                    keep_s.append(sc)
+                if len(keep_b) == k:
+                    break
+            if not keep_b:
+                break
+            sel = torch.tensor(keep_b, device=device)
+            new_tok = torch.tensor(keep_t, device=device)
+            seqs = torch.cat([seqs[sel], new_tok[:, None]], 1)
+            atts = torch.cat([atts[sel], w[sel].unsqueeze(1)], 1)
+            scores = torch.tensor(keep_s, device=device)
+            state = LSTMState(state.h[:, sel], state.c[:, sel])
+            prev = new_tok
+            best_done = max((f[0] for f in finished), default=float("-inf"))
+            # beam_size finished, and no alive hypothesis ranks above the best of them as it stands
+            # (a beam wider than useful finishes many poor ones early: they end no search that
+            # is still improving)
+            if len(finished) >= k and best_done >= norm(float(scores.max()), seqs.shape[1] + 1):
+                break
+            # no alive hypothesis can still beat the best finished one (scores only decrease)
+            if finished and best_done > norm(float(scores.max()), limit):
+                break
+        else:  # max_len reached: the hypotheses still alive compete with the finished ones
+            for j in range(seqs.shape[0]):
+                hyp = Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j]))
+                finished.append((norm(hyp.score, len(hyp.tokens)), hyp))
+        if not finished:  # every allowed continuation was exhausted before any <eos>
+            finished = [
+                (
+                    norm(float(scores[j]), seqs.shape[1]),
+                    Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j])),
+                )
+                for j in range(seqs.shape[0])
+            ]
+        return max(finished, key=lambda f: f[0])[1]

@@ -1,1 +1,0 @@
-"""Subcommands of the ``lstmkit`` CLI, one module each (see :mod:`lstmkit.cli`)."""

@@ -1,0 +1,1 @@
+"""The fused C++ kernels: build, binding, autograd and the streaming runtime."""

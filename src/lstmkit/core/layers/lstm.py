@@ -1,0 +1,398 @@
+"""The LSTM layer: every variant of the family, stacked, bidirectional, regularized."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from lstmkit.core.cells.lstm import (
+    VARIANTS,
+    FGRState,
+    LSTMParams,
+    LSTMSpec,
+    LSTMState,
+    lstm_input_projection,
+    lstm_param_shapes,
+    lstm_step,
+    resolve_variant,
+)
+from lstmkit.core.engines.fused.binding import lstm_fused
+from lstmkit.core.engines.fused.stream import LSTMStream
+from lstmkit.core.engines.native import lstm_native
+from lstmkit.core.engines.select import check_engine, native_unsupported, select_engine
+from lstmkit.core.layers.regularizers import check_probability, drop_connect, zoneout, zoneout_keep
+from lstmkit.core.layers.stacked import StackedRecurrent, check_positive_int
+from lstmkit.core.scan import RunResult, State, run
+
+__all__ = ["LSTM"]
+
+
+class LSTM(StackedRecurrent):
+    r"""A multi-layer LSTM of any variant, with PyTorch's parameter contract.
+
+    For each layer and step the cell computes (classic variant; the others are in
+    :mod:`lstmkit.core.cells.lstm` and the README's variant table):
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t &= o_t \odot \tanh(c_t)
+
+    Args:
+        input_size: H_in, features of the input.
+        hidden_size: H, features of the cell state.
+        num_layers: stacked layers; layer k > 0 reads layer k-1's output.
+        variant: a name from :data:`lstmkit.core.cells.VARIANTS` (``"classic"``, ``"vanilla"``,
+            ``"nig"``, ``"nfg"``, ``"nog"``, ``"niaf"``, ``"noaf"``, ``"np"``, ``"cifg"``,
+            ``"fgr"``, ``"original1997"``) or an :class:`~lstmkit.core.cells.LSTMSpec`.
+        bias: use ``bias_ih``/``bias_hh``.
+        batch_first: input and output are (N, L, *) instead of (L, N, *); states are not affected.
+        bidirectional: run a reverse direction too and concatenate the outputs.
+        proj_size: if > 0, h is projected to this size by ``weight_hr`` (as torch.nn.LSTM).
+        dropout: dropout on the outputs of every layer but the last (as torch.nn.LSTM; with
+            ``num_layers=1`` it has no effect, and a ``UserWarning`` says so).
+        input_dropout: variational dropout on every layer's input (one mask per sequence).
+        recurrent_dropout: variational dropout on h_{t-1} before ``weight_hh`` (Gal & Ghahramani).
+        zoneout: zoneout probability for h and c, or a pair ``(z_h, z_c)`` (Krueger et al.).
+        weight_drop: DropConnect on ``weight_hh`` (AWD-LSTM), one mask per forward pass.
+        layer_norm: layer normalization of both products and the cell (Ba et al., 2016).
+        forget_bias: if given, initialize the forget gate's bias to it (``bias_ih``; ``bias_hh``
+            gets 0), e.g. 1.0 as Gers et al. (2000) and Jozefowicz et al. (2015) advise.
+        recurrent_init: ``"uniform"`` (PyTorch's) or ``"orthogonal"`` (each gate block of
+            ``weight_hh`` orthogonal).
+        engine: what runs the recurrence, ``"auto"`` (default), ``"native"``, ``"fused"`` or
+            ``"reference"`` (see *Engines* below); a plain attribute, changeable later.
+        check_finite: if ``True``, ``forward``, ``step`` and :meth:`stream` raise ``ValueError``
+            naming the first NaN or +-inf in the input (padded steps are not checked) or in a
+            given initial state. Off by default (it reads every value once); then a NaN in the
+            input gives NaN outputs, and an inf may give NaN gradients, without an error.
+            Padding past ``lengths`` or where the mask is false is never read, checked or not.
+            A plain attribute, changeable later.
+
+    Engines (the table of :mod:`lstmkit.core.engines.select`): ``"auto"`` sends the classic cell
+    without active custom regularizers (variational dropout and DropConnect count in training
+    mode only, zoneout always) to torch.nn.LSTM's native kernel where that is fastest
+    (inference in float32 without padding, any GPU or other dtype), and everything else on the
+    CPU in float32 / float64 to the fused C++ kernel (the classic cell too when gradients are
+    on, padded or float64, where the fused kernel is faster); the reference loop runs when the
+    fused kernel is unavailable (one warning) or the input is elsewhere, and where torch's CPU
+    kernel cannot compute a low-precision dtype on this machine (bfloat16 / float16 without
+    hardware support, also under autocast; one ``RuntimeWarning``). ``"native"`` raises
+    ``ValueError`` for anything torch's kernel cannot do (a variant, custom regularizers,
+    ``return_cell_states``, a mask with holes). All engines compute the same function: the
+    fused and native paths are tested against the reference path, outputs and gradients.
+    One difference in training: with the fused engine, zoneout's Bernoulli masks are drawn
+    inside the kernel (a counter-based hash seeded from torch's generator, redrawn in the
+    backward pass, never stored), so under the same seed the fused and reference engines
+    draw different, equally distributed masks; each engine is deterministic under a seed.
+
+    Inputs: ``input``, ``state``, ``lengths``
+        * **input**: (L, N, H_in), (N, L, H_in) with ``batch_first``, unbatched (L, H_in),
+          or a :class:`~torch.nn.utils.rnn.PackedSequence`.
+        * **state**: optional :class:`~lstmkit.core.cells.LSTMState` ``(h_0, c_0)``, each
+          (D * num_layers, N, H_out) and (D * num_layers, N, H), or without N for unbatched
+          input; an :class:`~lstmkit.core.cells.FGRState` adds ``gates`` for the FGR variant. Zeros
+          if not given.
+        * **lengths**: optional (N,) real lengths of a padded batch; or ``mask``, a boolean
+          (L, N) ((N, L) with ``batch_first``) tensor of real steps.
+
+    Outputs: ``output``, ``state``
+        * **output**: (L, N, D * H_out) (batch-first or unbatched as the input, or packed),
+          the last layer's h_t, zero at padded steps.
+        * **state**: the final (h_n, c_n), each sequence's state at its last real step.
+        * with ``return_cell_states=True`` a third item: every step's c_t of the last layer,
+          laid out like ``output`` with D * H features.
+
+    where N = batch size, L = sequence length, D = 2 if bidirectional else 1,
+    H_out = proj_size or hidden_size.
+
+    Example::
+
+        >>> lstm = LSTM(10, 20, num_layers=2, variant="vanilla", batch_first=True)
+        >>> out, (h, c) = lstm(torch.randn(3, 7, 10), lengths=torch.tensor([7, 5, 2]))
+        >>> out.shape, h.shape
+        (torch.Size([3, 7, 20]), torch.Size([2, 3, 20]))
+    """
+
+    _torch_class = nn.LSTM
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        variant: str | LSTMSpec = "classic",
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | tuple[float, float] = 0.0,
+        weight_drop: float = 0.0,
+        layer_norm: bool = False,
+        forget_bias: float | None = None,
+        recurrent_init: str = "uniform",
+        engine: str = "auto",
+        check_finite: bool = False,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            recurrent_dropout=recurrent_dropout,
+            check_finite=check_finite,
+        )
+        spec = resolve_variant(variant)
+        if layer_norm and not spec.layer_norm:
+            spec = spec.with_options(layer_norm=True)
+        self.spec = spec
+        self.proj_size = check_positive_int("proj_size", proj_size, allow_zero=True)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(
+                f"proj_size: expected a value smaller than hidden_size ({hidden_size}), got {proj_size}"
+            )
+        if isinstance(zoneout, (tuple, list)) and len(zoneout) != 2:
+            raise ValueError(
+                f"zoneout: expected a probability or a pair (z_h, z_c), got a {type(zoneout).__name__} "
+                f"of {len(zoneout)}"
+            )
+        zh, zc = zoneout if isinstance(zoneout, (tuple, list)) else (zoneout, zoneout)
+        self.zoneout = (check_probability("zoneout", zh), check_probability("zoneout", zc))
+        self.weight_drop = check_probability("weight_drop", weight_drop)
+        if forget_bias is not None:
+            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+                raise TypeError(
+                    f"forget_bias: expected a finite float or None, got {type(forget_bias).__name__}"
+                )
+            if not math.isfinite(forget_bias):
+                raise ValueError(f"forget_bias: expected a finite float or None, got {forget_bias}")
+        self.forget_bias = forget_bias
+        if recurrent_init not in ("uniform", "orthogonal"):
+            raise ValueError(f"recurrent_init: expected 'uniform' or 'orthogonal', got {recurrent_init!r}")
+        self.recurrent_init = recurrent_init
+        self.engine = check_engine(engine)
+        if engine == "native":
+            reason = native_unsupported(self.spec, regularizers=self._custom_regularizers(active_only=False))
+            if reason:
+                raise ValueError(f"engine='native': {reason}; use engine='auto' or 'fused'")
+        self._register_parameters(device, dtype)
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        return lstm_param_shapes(
+            self.spec, self.layer_input_size(layer), self.hidden_size, self.proj_size, self.bias
+        )
+
+    def _cudnn_weights(self, layer: int, direction: int) -> tuple[str, list[Tensor]] | None:
+        if native_unsupported(self.spec) is not None:
+            return None
+        params = self.layer_params(layer, direction)
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        return "lstm", [params[name] for name in names if name in params]
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        sizes = (self.output_size, self.hidden_size)
+        if self.spec.full_gate_recurrence:
+            return (*sizes, len(self.spec.sigmoid_gates) * self.hidden_size)
+        return sizes
+
+    def _wrap_state(self, fields: Sequence[Tensor]) -> State:
+        return FGRState(*fields) if self.spec.full_gate_recurrence else LSTMState(*fields)
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("h", "c", "gates") if self.spec.full_gate_recurrence else ("h", "c")
+
+    def reset_parameters(self) -> None:
+        """PyTorch's uniform init, layer-norm gains 1 and shifts 0, then the chosen options."""
+        super().reset_parameters()
+        gates = self.spec.gates
+        for layer in range(self.num_layers):
+            for direction in range(self.num_directions):
+                p = self.layer_params(layer, direction)
+                with torch.no_grad():
+                    for name in ("ln_ih_weight", "ln_hh_weight", "ln_c_weight"):
+                        if name in p:
+                            p[name].fill_(1.0)
+                    if "ln_c_bias" in p:
+                        p["ln_c_bias"].zero_()
+                    if self.recurrent_init == "orthogonal":
+                        for block in p["weight_hh"].chunk(len(gates), 0):
+                            nn.init.orthogonal_(block)
+                    if self.forget_bias is not None and "f" in gates and self.bias:
+                        k = gates.index("f")
+                        p["bias_ih"].chunk(len(gates))[k].fill_(float(self.forget_bias))
+                        p["bias_hh"].chunk(len(gates))[k].zero_()
+
+    def params(self, layer: int, direction: int = 0) -> LSTMParams:
+        """The :class:`~lstmkit.core.cells.LSTMParams` of one layer and direction."""
+        return LSTMParams(**self.layer_params(layer, direction))
+
+    # ------------------------------------------------------------------ running
+    def _run_direction(
+        self, layer: int, direction: int, x: Tensor, state: State, mask: Tensor | None, return_states: bool
+    ) -> RunResult:
+        params = self.params(layer, direction)
+        if self.weight_drop:
+            params = params._replace(
+                weight_hh=drop_connect(params.weight_hh, self.weight_drop, self.training)
+            )
+        max_len, batch = x.shape[0], x.shape[1]
+        x_mask, h_mask = self._dropout_masks(layer, batch, x)
+        spec = self.spec
+        engine = select_engine(
+            check_engine(self.engine),
+            spec,
+            x,
+            regularizers=self._custom_regularizers(active_only=True),
+            mask=mask,
+            return_states=return_states,
+        )
+        zh, zc = self.zoneout
+        keep_h = keep_c = None
+        zoneout_seeds: list[int] = []
+        if (zh or zc) and engine == "fused" and self.training:
+            # the kernel draws the Bernoulli keep weights from these seeds (and redraws them in
+            # backward): no (L, N, H) masks to sample with torch's generator or to store
+            zoneout_seeds = torch.randint(0, 2**32, (4,)).tolist()
+        elif zh or zc:
+            keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
+            keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
+        if engine == "native":
+            result = self._native_or_none(
+                lambda: lstm_native(
+                    x, state, params, mask=mask, reverse=direction == 1, training=self.training
+                )
+            )
+            if result is not None:
+                return result
+            engine = "reference"  # torch's kernel cannot compute this dtype here (warned)
+        if engine == "fused":
+            return lstm_fused(
+                x,
+                state,
+                params,
+                spec,
+                x_mask=x_mask,
+                h_mask=h_mask,
+                keep_h=keep_h,
+                keep_c=keep_c,
+                zoneout=(zh, zc) if zoneout_seeds else None,
+                seeds=zoneout_seeds,
+                mask=mask,
+                reverse=direction == 1,
+                return_states=return_states,
+            )
+        xw = lstm_input_projection(x, params, spec, x_mask)  # (L, N, G*H)
+        if keep_h is None or keep_c is None:
+
+            def step(xw_t: Tensor, s: State) -> State:
+                return lstm_step(xw_t, s, params, spec, h_mask)
+
+            return run(step, xw, state, mask=mask, reverse=direction == 1, return_states=return_states)
+
+        def zoned(inp: tuple[Tensor, ...], s: State) -> State:
+            xw_t, keep_h, keep_c = inp
+            new = lstm_step(xw_t, s, params, spec, h_mask)
+            return new._replace(h=zoneout(s.h, new.h, keep_h), c=zoneout(s.c, new.c, keep_c))
+
+        return run(
+            zoned, (xw, keep_h, keep_c), state, mask=mask, reverse=direction == 1, return_states=return_states
+        )
+
+    def stream(self, batch_size: int = 1) -> LSTMStream:
+        """A streaming-inference runtime: ``step(x_t) -> y_t`` with the state carried.
+
+        Every layer advances in one call into the fused kernel, without autograd, with
+        preallocated buffers; the result equals ``self.eval()`` run over the whole sequence.
+        See :class:`lstmkit.core.engines.fused.stream.LSTMStream` (bidirectional layers are refused). With
+        ``check_finite``, each step's input and a loaded state are checked for NaN/inf.
+
+        Example::
+
+            >>> lstm = LSTM(8, 16, num_layers=2).eval()
+            >>> stream = lstm.stream(batch_size=4)
+            >>> stream.step(torch.randn(4, 8)).shape
+            torch.Size([4, 16])
+        """
+        return LSTMStream(self, batch_size)
+
+    def _custom_regularizers(self, active_only: bool) -> tuple[str, ...]:
+        """Regularizers torch.nn.LSTM lacks; with ``active_only``, those that change this
+        call's math (dropout-like ones only in training mode, zoneout always)."""
+        train = self.training or not active_only
+        named = (
+            ("input_dropout", train and bool(self.input_dropout)),
+            ("recurrent_dropout", train and bool(self.recurrent_dropout)),
+            ("weight_drop", train and bool(self.weight_drop)),
+            ("zoneout", any(self.zoneout)),
+        )
+        return tuple(name for name, on in named if on)
+
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        state: LSTMState | FGRState | tuple[Tensor, ...] | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+        *,
+        mask: Tensor | None = None,
+        return_cell_states: bool = False,
+    ) -> Any:
+        """Run the layer; see the class docstring for shapes. Returns ``(output, state)``
+        (``(output, state, cell_states)`` with ``return_cell_states``)."""
+        output, final, cells = self._forward(input, state, lengths, mask, return_cell_states)
+        if return_cell_states:
+            return output, final, cells
+        return output, final
+
+    # ------------------------------------------------------------------ torch interop
+    @classmethod
+    def _torch_kwargs(cls, module: nn.Module) -> dict[str, Any]:
+        return {"proj_size": module.proj_size}
+
+    def _torch_lacks(self) -> list[str]:
+        custom = {
+            "variant": self.spec != VARIANTS["classic"],
+            "zoneout": any(self.zoneout),
+            "weight_drop": bool(self.weight_drop),
+        }
+        return [k for k, v in custom.items() if v] + super()._torch_lacks()
+
+    def _to_torch_kwargs(self) -> dict[str, Any]:
+        return {"proj_size": self.proj_size}
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.spec != VARIANTS["classic"]:
+            name = next((k for k, v in VARIANTS.items() if v == self.spec), None)
+            s += f", variant={name!r}" if name else f", spec={self.spec}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if any(self.zoneout):
+            s += f", zoneout={self.zoneout}"
+        if self.weight_drop:
+            s += f", weight_drop={self.weight_drop}"
+        return s

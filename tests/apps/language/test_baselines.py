@@ -1,0 +1,68 @@
+"""Baselines: Kneser-Ney n-gram LM, bag-of-words logistic regression, dictionary translation."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from lstmkit.apps.language.bow import BagOfWordsClassifier
+from lstmkit.apps.language.corpora import load_text_corpus
+from lstmkit.apps.language.dictionary import DictionaryTranslator
+from lstmkit.apps.language.ngram import KneserNeyLM
+
+
+def test_kneser_ney_is_a_distribution() -> None:
+    text = load_text_corpus("pydoc").train[:20_000]
+    lm = KneserNeyLM(order=4, discount=0.7).fit(text)
+    symbols = [*sorted(lm.vocab), "\x00unseen"]
+    for context in ("the ", "def", "zzq", "", "x"):
+        total = sum(lm.prob(context, s) for s in symbols)
+        assert total == pytest.approx(1.0, abs=1e-9)
+        assert all(lm.prob(context, s) > 0 for s in symbols)
+
+
+def test_kneser_ney_entropy_extremes_and_order() -> None:
+    periodic = "abcd" * 500
+    lm = KneserNeyLM(order=3).fit(periodic)
+    assert lm.bits_per_symbol("abcdabcd", history="abcd") < 0.2  # fully predictable
+    rng = random.Random(0)
+    noise = "".join(rng.choice("abcdefgh") for _ in range(20_000))
+    lm = KneserNeyLM(order=3).fit(noise[:18_000])
+    assert lm.bits_per_symbol(noise[18_000:]) == pytest.approx(3.0, abs=0.1)  # log2(8): nothing to learn
+    c = load_text_corpus("pydoc")
+    train, valid = c.train[:150_000], c.valid[:5_000]
+    bits = {n: KneserNeyLM(order=n).fit(train).bits_per_symbol(valid) for n in (1, 3, 5)}
+    assert bits[5] < bits[3] < bits[1] < math.log2(100)
+
+
+def test_kneser_ney_bad_input() -> None:
+    with pytest.raises(ValueError, match="order"):
+        KneserNeyLM(order=0)
+    with pytest.raises(ValueError, match="discount"):
+        KneserNeyLM(discount=1.5)
+    with pytest.raises(ValueError, match="at least order"):
+        KneserNeyLM(order=5).fit("abc")
+    with pytest.raises(ValueError, match="not fitted"):
+        KneserNeyLM().prob("ab", "c")
+
+
+def test_bag_of_words_learns_polarity() -> None:
+    pos = ["a wonderful, moving film", "great acting and a great story", "wonderful and funny", "I loved it"]
+    neg = ["a dull, boring mess", "terrible acting and a boring story", "dull and stupid", "I hated it"]
+    bow = BagOfWordsClassifier(C=10.0).fit(pos * 5 + neg * 5, [1] * 20 + [0] * 20)
+    assert bow.predict(["a great, wonderful story", "boring and terrible"]) == [1, 0]
+    with pytest.raises(ValueError, match="not fitted"):
+        BagOfWordsClassifier().predict(["x"])
+
+
+def test_dictionary_translator() -> None:
+    dt = DictionaryTranslator(
+        {"open": ["ouvrir"], "file": ["fichier"], "a lot": ["beaucoup"], "to": ["... à"]}
+    )
+    assert dt.translate("Open files.") == "ouvrir fichier."
+    assert dt.translate("a lot to open, Lua") == "beaucoup à ouvrir, Lua"  # phrase, placeholder dropped, copy
+    assert dt.translate("") == ""
+    with pytest.raises(ValueError, match="empty mapping"):
+        DictionaryTranslator({})
