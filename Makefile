@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/pyright
+	$(VENV)/bin/lint-imports
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
 bench: bench-speed bench-accuracy bench-nlp bench-experiments
