@@ -259,9 +259,8 @@ class Scaling(Augmentation):
         return x * factor
 
 
-class MagnitudeWarp(Augmentation):
-    """Multiply by a smooth random curve through ``knots`` values drawn from N(1, sigma^2),
-    one curve per sequence and channel, spread over each sequence's own length."""
+class _KnotCurve(Augmentation):
+    """A transform through a smooth random curve of ``knots`` values drawn from N(1, sigma^2)."""
 
     def __init__(self, sigma: float = 0.2, knots: int = 4, seed: int | None = None) -> None:
         super().__init__(seed)
@@ -269,6 +268,11 @@ class MagnitudeWarp(Augmentation):
         if isinstance(knots, bool) or not isinstance(knots, int) or knots < 1:
             raise ValueError(f"knots: expected an int >= 1, got {knots!r}")
         self.knots = knots
+
+
+class MagnitudeWarp(_KnotCurve):
+    """Multiply by a smooth random curve through ``knots`` values drawn from N(1, sigma^2),
+    one curve per sequence and channel, spread over each sequence's own length."""
 
     def _values(self, x: Tensor, lengths: Tensor, gen: torch.Generator | None) -> Tensor:
         n, length, c = x.shape
@@ -278,18 +282,11 @@ class MagnitudeWarp(Augmentation):
         return x * curve.transpose(1, 2).to(x.dtype).to(x.device)
 
 
-class TimeWarp(Augmentation):
+class TimeWarp(_KnotCurve):
     """Resample each sequence along a smooth, increasing random time map that keeps its first
     and last step (speed knots from N(1, sigma^2), clamped at 0.1)."""
 
     time_transform = True
-
-    def __init__(self, sigma: float = 0.2, knots: int = 4, seed: int | None = None) -> None:
-        super().__init__(seed)
-        self.sigma = _check_float("sigma", sigma, 0.0)
-        if isinstance(knots, bool) or not isinstance(knots, int) or knots < 1:
-            raise ValueError(f"knots: expected an int >= 1, got {knots!r}")
-        self.knots = knots
 
     def _positions(self, lengths: Tensor, max_len: int, gen: torch.Generator | None) -> Tensor:
         n = lengths.shape[0]

@@ -1,28 +1,44 @@
-"""Checkpoints written atomically, and the random-number state needed to resume exactly."""
+"""Checkpoints: files read safely, the random-number state a resume restores, and the check
+that a resumed run is the run that saved the checkpoint.
+
+A trainer checkpoint (``run_dir/checkpoints/last.pt``, written atomically) holds tensors and
+plain values only, so :func:`load_checkpoint` reads it with ``torch.load(weights_only=True)``.
+"""
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from lstmkit.fit.config import RESUMABLE_FIELDS, TrainConfig
 from lstmkit.io.atomic import atomic_save, atomic_write_bytes, atomic_write_text, new_file_mode
 
 __all__ = [
+    "CHECKPOINT_VERSION",
     "atomic_save",
     "atomic_write_bytes",
     "atomic_write_text",
     "get_rng_state",
     "load_checkpoint",
     "load_file",
+    "loader_generators",
+    "loader_info",
     "new_file_mode",
+    "read_resume_checkpoint",
+    "resume_changes",
     "seed_everything",
     "set_rng_state",
 ]
+
+#: the layout of the trainer's checkpoints
+CHECKPOINT_VERSION = 1
 
 
 def _looks_like_torch_file(path: str) -> bool:
@@ -116,3 +132,107 @@ def set_rng_state(state: dict[str, Any]) -> None:
     )
     p = state["python"]
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+
+
+# ---------------------------------------------------------------------- resuming
+def loader_generators(loader: Iterable[Any]) -> list[torch.Generator]:
+    """Random generators a DataLoader draws its order from (its own, its samplers')."""
+    gens: list[torch.Generator] = []
+    candidates = [
+        getattr(loader, "generator", None),
+        getattr(getattr(loader, "sampler", None), "generator", None),
+        getattr(getattr(getattr(loader, "batch_sampler", None), "sampler", None), "generator", None),
+    ]
+    for g in candidates:
+        if isinstance(g, torch.Generator) and all(g is not h for h in gens):
+            gens.append(g)
+    return gens
+
+
+def loader_info(loader: Iterable[Any]) -> dict[str, int | None]:
+    """What a resumed run must find again in its training loader: the batch size, the batches
+    per epoch and the samples (each ``None`` where the loader does not say)."""
+    dataset = getattr(loader, "dataset", None)
+    batch_size = getattr(loader, "batch_size", None)
+    return {
+        "batch_size": batch_size if isinstance(batch_size, int) else None,
+        "batches": len(loader) if hasattr(loader, "__len__") else None,  # type: ignore[arg-type]
+        "samples": len(dataset) if dataset is not None and hasattr(dataset, "__len__") else None,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A configuration value comparable across a save (tuples and lists alike)."""
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def _model_changes(saved: Mapping[str, Any], current: Mapping[str, torch.Tensor]) -> list[str]:
+    changes = []
+    for key, tensor in current.items():
+        if key not in saved:
+            changes.append(f"model {key}: not in the checkpoint")
+        elif tuple(saved[key].shape) != tuple(tensor.shape):
+            changes.append(f"model {key} shape {tuple(saved[key].shape)} -> {tuple(tensor.shape)}")
+    return changes + [f"model {key}: only in the checkpoint" for key in saved if key not in current]
+
+
+def resume_changes(
+    ckpt: Mapping[str, Any],
+    config: TrainConfig,
+    data: Mapping[str, int | None],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> list[str]:
+    """Each way this run differs from the one that saved ``ckpt`` beyond what a resume may
+    change (:data:`~lstmkit.fit.config.RESUMABLE_FIELDS`), as ``"name old -> new"``.
+
+    Args:
+        ckpt: a trainer checkpoint.
+        config: this run's settings.
+        data: :func:`loader_info` of this run's training loader.
+        model, optimizer: this run's.
+    """
+    changes = []
+    saved = ckpt.get("config") or {}
+    for name, new in config.to_dict().items():
+        if name in RESUMABLE_FIELDS or name not in saved:
+            continue
+        if _plain(saved[name]) != _plain(new):
+            changes.append(f"{name} {_plain(saved[name])!r} -> {_plain(new)!r}")
+    names = {"batch_size": "batch_size", "batches": "batches per epoch", "samples": "training samples"}
+    for key, old in (ckpt.get("data") or {}).items():
+        new = data.get(key)
+        if old is not None and new is not None and old != new:
+            changes.append(f"{names.get(key, key)} {old} -> {new}")
+    old_opt = ckpt.get("optimizer_class")
+    if old_opt is not None and old_opt != type(optimizer).__name__:
+        changes.append(f"optimizer class {old_opt} -> {type(optimizer).__name__}")
+    return changes + _model_changes(ckpt.get("model") or {}, model.state_dict())
+
+
+def read_resume_checkpoint(
+    path: Path,
+    config: TrainConfig,
+    data: Mapping[str, int | None],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> dict[str, Any]:
+    """The trainer checkpoint at ``path``, after checking that this run may continue it.
+
+    Raises:
+        ValueError: another checkpoint version, or settings, loader or model shapes that
+            differ (:func:`resume_changes`, each listed as old -> new).
+    """
+    ckpt = load_checkpoint(path)
+    if ckpt.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(
+            f"resume: {path} has checkpoint version {ckpt.get('version')}, expected {CHECKPOINT_VERSION}"
+        )
+    changes = resume_changes(ckpt, config, data, model, optimizer)
+    if changes:
+        shown = changes if len(changes) <= 8 else [*changes[:8], f"and {len(changes) - 8} more"]
+        raise ValueError(
+            f"resume: {path} was saved by a run with other settings: {'; '.join(shown)}; resume "
+            f"with the saved ones (only {', '.join(RESUMABLE_FIELDS)} may change) or start a new run"
+        )
+    return ckpt

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "accuracy",
+    "accuracy_score",
     "confusion_matrix",
     "coverage",
     "crps_gaussian",
@@ -168,8 +168,11 @@ def crps_gaussian(y_true: object, mean: object, std: object) -> float:
 
 
 # ---------------------------------------------------------------------- classification
-def accuracy(y_true: object, y_pred: object) -> float:
-    """Fraction of equal labels."""
+def accuracy_score(y_true: object, y_pred: object) -> float:
+    """Fraction of equal labels (``accuracy_score([0, 1, 1], [0, 1, 0])`` is 2/3).
+
+    Named as scikit-learn's; :func:`lstmkit.fit.accuracy` is the trainer's metric of a
+    :class:`~lstmkit.fit.StepOutput`."""
     a = np.asarray(y_true)
     b = np.asarray(y_pred)
     if a.shape != b.shape or a.size == 0:
@@ -231,3 +234,17 @@ def roc_auc(y_true: object, scores: object) -> float:
     ranks[order] = np.repeat(avg, counts)
     del uniq
     return float((ranks[a].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def __getattr__(name: str) -> object:
+    # the old name of accuracy_score, for one release (lstmkit.metrics.accuracy)
+    if name == "accuracy":
+        import warnings
+
+        warnings.warn(
+            "lstmkit.fit.evaluation.accuracy is deprecated: use accuracy_score",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return accuracy_score
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,13 @@
-"""What a run leaves in its folder: CSV logs, TensorBoard events, curves PNG, HTML report.
+"""What a training run leaves in its folder (:class:`RunLogs`): the configuration, CSV logs,
+a summary, TensorBoard events, a PNG of the curves and an HTML report.
 
 matplotlib and tensorboard are imported lazily, only when a run asks for them.
+
+Example::
+
+    >>> logs = RunLogs(Path("runs/demo"), TrainConfig(run_dir="runs/demo"))
+    >>> logs.open()                       # claims the folder, writes config.json
+    >>> logs.write(history, global_step=30, epochs=3)  # metrics.csv, steps.csv, summary.json
 """
 
 from __future__ import annotations
@@ -8,16 +15,22 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lstmkit.fit.config import TrainConfig
+from lstmkit.fit.history import History
 from lstmkit.io.atomic import atomic_write_bytes, atomic_write_text
 from lstmkit.io.tables import write_rows as write_csv
 
-__all__ = ["TensorBoardLogger", "plot_curves", "write_csv", "write_report"]
+__all__ = ["RunLogs", "TensorBoardLogger", "plot_curves", "save_png", "write_csv", "write_report"]
+
+log = logging.getLogger("lstmkit.fit")
 
 
 def _fmt(value: Any) -> str:
@@ -115,6 +128,13 @@ def plot_curves(
         ax.set_title("validation metrics")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+    save_png(fig, path)
+
+
+def save_png(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Lay out a matplotlib figure, write it to ``path`` as a PNG (atomically) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -161,3 +181,82 @@ def write_report(
         parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>")
     parts.append("</table></body></html>")
     atomic_write_text(path, "\n".join(parts))
+
+
+class RunLogs:
+    """The files a :class:`~lstmkit.fit.Trainer` keeps in its run folder.
+
+    ``config.json`` (the settings), ``metrics.csv`` (a row per epoch), ``steps.csv`` (a row per
+    logged optimizer step), ``summary.json`` (the outcome so far), TensorBoard events under
+    ``tensorboard/`` (``config.tensorboard``), and at the end ``curves.png`` and ``report.html``
+    (``config.plot``).
+
+    Args:
+        run_dir: the folder; :meth:`open` refuses one that holds a user's files.
+        config: the run's settings.
+    """
+
+    def __init__(self, run_dir: Path, config: TrainConfig) -> None:
+        self.run_dir = run_dir
+        self.config = config
+        self._tb: TensorBoardLogger | None = None
+
+    def open(self, purge_step: int | None = None) -> None:
+        """Claim the folder and write ``config.json``; start TensorBoard (from ``purge_step``
+        on, for a resumed run, so the events after it are replaced)."""
+        from lstmkit.io.runfolder import claim_folder
+
+        claim_folder(self.run_dir, "train", what="run_dir")  # never over a folder of the user's
+        atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
+        if self.config.tensorboard:
+            self._tb = TensorBoardLogger(self.run_dir / "tensorboard", purge_step=purge_step)
+
+    def write(self, history: History, *, global_step: int, epochs: int) -> None:
+        """Rewrite ``metrics.csv``, ``steps.csv`` and ``summary.json`` (the outcome so far:
+        the best epoch and value, why the run stopped, its optimizer steps and epochs)."""
+        write_csv(self.run_dir / "metrics.csv", history.epochs)
+        write_csv(self.run_dir / "steps.csv", history.steps)
+        summary = {
+            "monitor": history.monitor,
+            "best_epoch": history.best_epoch,
+            "best_value": history.best_value,
+            "stop_reason": history.stop_reason,
+            "global_step": global_step,
+            "epochs": epochs,
+        }
+        atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+
+    def log_step(self, row: Mapping[str, Any]) -> None:
+        """One optimizer step's loss, rate and gradient norm to TensorBoard."""
+        if self._tb is not None:
+            self._tb.log(
+                {"loss": row["loss"], "lr": row["lr"], "grad_norm": row["grad_norm"]}, row["step"], "step/"
+            )
+
+    def log_epoch(self, row: Mapping[str, Any]) -> None:
+        """One epoch's row to TensorBoard."""
+        if self._tb is not None:
+            self._tb.log(row, row["step"], "epoch/")
+
+    def close(self) -> None:
+        """Flush and close TensorBoard's files."""
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+    def report(self, history: History, summary: Mapping[str, Any]) -> None:
+        """``curves.png`` (without matplotlib: a warning and no image) and ``report.html``."""
+        image: Path | None = self.run_dir / "curves.png"
+        try:
+            plot_curves(self.run_dir / "curves.png", history.epochs, history.steps, title=self.run_dir.name)
+        except ImportError:
+            log.warning("plot=True needs matplotlib (pip install 'matplotlib==3.11.*'); no curves.png")
+            image = None
+        write_report(
+            self.run_dir / "report.html",
+            title=f"lstmkit run {self.run_dir.name}",
+            config=self.config.to_dict(),
+            summary=summary,
+            epochs=history.epochs,
+            image=image,
+        )

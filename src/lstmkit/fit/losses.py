@@ -130,17 +130,7 @@ def sequence_cross_entropy(
     Returns:
         scalar loss.
     """
-    if logits.dim() < 2:
-        raise ValueError(f"logits: expected (*, C) with at least 2 dims, got shape {tuple(logits.shape)}")
-    if tuple(target.shape) != tuple(logits.shape[:-1]):
-        raise ValueError(
-            f"target: expected shape {tuple(logits.shape[:-1])} (logits without the class dim), "
-            f"got {tuple(target.shape)}"
-        )
-    if target.dtype.is_floating_point or target.dtype == torch.bool:
-        raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
-    if average not in ("token", "sequence", "sum"):
-        raise ValueError(f"average: expected 'token', 'sequence' or 'sum', got {average!r}")
+    _check_logits_target(logits, target, average)
     valid = target != ignore_index
     m = _broadcast_mask(mask, target.shape)
     valid = valid if m is None else valid & m
@@ -160,12 +150,32 @@ def sequence_cross_entropy(
         return losses.sum()
     if average == "token":
         return losses.sum() / valid.sum().clamp(min=1)
-    if target.dim() < 2:
+    return _sequence_mean(losses, valid)
+
+
+def _check_logits_target(logits: Tensor, target: Tensor, average: str) -> None:
+    if logits.dim() < 2:
+        raise ValueError(f"logits: expected (*, C) with at least 2 dims, got shape {tuple(logits.shape)}")
+    if tuple(target.shape) != tuple(logits.shape[:-1]):
         raise ValueError(
-            f"average='sequence': expected target of shape (N, L, ...), got {tuple(target.shape)}"
+            f"target: expected shape {tuple(logits.shape[:-1])} (logits without the class dim), "
+            f"got {tuple(target.shape)}"
         )
-    per_seq_sum = losses.reshape(target.shape[0], -1).sum(1)  # (N,)
-    per_seq_n = valid.reshape(target.shape[0], -1).sum(1)  # (N,)
+    if target.dtype.is_floating_point or target.dtype == torch.bool:
+        raise TypeError(f"target: expected integer class indices, got dtype {target.dtype}")
+    if average not in ("token", "sequence", "sum"):
+        raise ValueError(f"average: expected 'token', 'sequence' or 'sum', got {average!r}")
+
+
+def _sequence_mean(losses: Tensor, valid: Tensor) -> Tensor:
+    """The mean over sequences (the first dimension) with a real step of each one's mean over
+    its real steps: ``losses`` and ``valid`` (N, L, ...)."""
+    if losses.dim() < 2:
+        raise ValueError(
+            f"average='sequence': expected target of shape (N, L, ...), got {tuple(losses.shape)}"
+        )
+    per_seq_sum = losses.reshape(losses.shape[0], -1).sum(1)  # (N,)
+    per_seq_n = valid.reshape(valid.shape[0], -1).sum(1)  # (N,)
     has = per_seq_n > 0
     return (per_seq_sum[has] / per_seq_n[has]).sum() / has.sum().clamp(min=1)
 

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from lstmkit.fit.trainer import StepOutput
+from lstmkit.fit.step import StepOutput
 
 __all__ = ["RMSE", "BatchMean", "Metric", "Perplexity", "accuracy", "mae", "mse"]
 
@@ -127,21 +126,16 @@ class RMSE:
         return math.sqrt(self.sq / self.n) if self.n else float("nan")
 
 
-class Perplexity:
+def _loss(out: StepOutput) -> float:
+    return float(torch.as_tensor(out.loss).detach())
+
+
+class Perplexity(BatchMean):
     """``exp`` of the weighted mean loss (for a token-averaged cross-entropy with
     ``weight`` = number of tokens, this is the corpus perplexity)."""
 
     def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.total = 0.0
-        self.weight = 0.0
-
-    def update(self, out: StepOutput) -> None:
-        w = float(out.weight) if out.weight is not None else 1.0
-        self.total += float(torch.as_tensor(out.loss).detach()) * w
-        self.weight += w
+        super().__init__(_loss)
 
     def compute(self) -> float:
         return math.exp(min(self.total / self.weight, 700.0)) if self.weight else float("nan")

@@ -244,14 +244,9 @@ class LRSchedule:
         self.apply_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "plateau_factor": self.plateau_factor,
-            "best": self.best,
-            "bad": self.bad,
-            "base_lrs": list(self.base_lrs),
-        }
+        """The counters, the plateau state and the base rates, in plain values."""
+        state: dict[str, Any] = {name: getattr(self, name) for name in _SCHEDULE_STATE}
+        return {**state, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
@@ -261,3 +256,7 @@ class LRSchedule:
         self.bad = int(state["bad"])
         self.base_lrs = [float(x) for x in state["base_lrs"]]
         self.apply_lr()
+
+
+#: what :meth:`LRSchedule.state_dict` saves besides the base rates
+_SCHEDULE_STATE = ("step", "epoch", "plateau_factor", "best", "bad")

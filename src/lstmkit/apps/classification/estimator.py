@@ -863,9 +863,9 @@ class SequenceClassifier:
 
     def score(self, x: Any, y: Any, lengths: Any = None) -> float:
         """Accuracy on ``(x, y)``."""
-        from lstmkit.fit.evaluation import accuracy
+        from lstmkit.fit.evaluation import accuracy_score
 
-        return accuracy(np.asarray(y), self.predict(x, lengths))
+        return accuracy_score(np.asarray(y), self.predict(x, lengths))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically; loadable with ``torch.load(weights_only=True)`` on any device."""

@@ -19,6 +19,8 @@ optuna is imported lazily (``pip install 'optuna==5.0.*'``).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import json
 import math
 import os
@@ -28,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from lstmkit.fit.checkpoint import atomic_write_text
-from lstmkit.fit.trainer import Callback
+from lstmkit.fit.logs import save_png, write_csv
+from lstmkit.fit.loop import Callback
 
 __all__ = ["PRUNERS", "SearchSpace", "TrialReporter", "TuneResult", "tune"]
 
@@ -36,13 +39,10 @@ PRUNERS = ("median", "hyperband", "none")
 
 
 def _optuna() -> Any:
-    try:
-        import optuna
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "lstmkit.fit.tune needs optuna: pip install 'optuna==5.0.*' (or `make setup`)"
-        ) from exc
-    return optuna
+    """The optuna module, or an ImportError saying how to install it."""
+    if importlib.util.find_spec("optuna") is None:  # pragma: no cover - depends on the environment
+        raise ImportError("lstmkit.fit.tune needs optuna: pip install 'optuna==5.0.*' (or `make setup`)")
+    return importlib.import_module("optuna")
 
 
 def _range(name: str, value: tuple[float, float], low: float, high: float) -> tuple[float, float]:
@@ -212,13 +212,8 @@ class TuneResult:
         return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "best_params": self.best_params,
-            "best_value": self.best_value,
-            "best_trial": self.best_trial,
-            "direction": self.direction,
-            "trials": self.trials,
-        }
+        """Every field but the Optuna study."""
+        return {k: v for k, v in vars(self).items() if k != "study"}
 
 
 def _pruner(name: str, optuna: Any) -> Any:
@@ -265,21 +260,8 @@ def tune(
     """
     optuna = _optuna()
     space = space or SearchSpace()
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"direction: expected 'minimize' or 'maximize', got {direction!r}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials: expected an int >= 1, got {n_trials!r}")
-    if not callable(objective):
-        raise TypeError(f"objective: expected a callable(params, reporter), got {type(objective).__name__}")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        load_if_exists=storage is not None,
-        direction=direction,
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=_pruner(pruner, optuna),
-    )
+    _check_arguments(objective, n_trials, direction)
+    study = _new_study(optuna, study_name, storage, direction, seed, pruner)
 
     def run(trial: Any) -> float:
         params = space.sample(trial)
@@ -292,32 +274,53 @@ def tune(
     study.optimize(
         run, n_trials=n_trials, timeout=timeout, show_progress_bar=progress, catch=(FloatingPointError,)
     )
-    trials = []
-    for t in study.trials:
-        trials.append(
-            {
-                "number": t.number,
-                "state": t.state.name,
-                "value": t.value,
-                "params": t.user_attrs.get("params", t.params),
-                "steps": len(t.intermediate_values),
-                "last": t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None,
-                "seconds": t.duration.total_seconds() if t.duration else None,
-            }
-        )
-    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
-    if not complete:
+    if not any(t.state.name == "COMPLETE" for t in study.trials):
         raise ValueError("tune: no trial completed (all pruned or failed); widen the space or budget")
     best = study.best_trial
+    trials = [_trial_row(t) for t in study.trials]
     result = TuneResult(best.user_attrs["params"], float(best.value), best.number, direction, trials, study)
     if out_dir is not None:
         _save(result, Path(out_dir), space)
     return result
 
 
-def _save(result: TuneResult, out: Path, space: SearchSpace) -> None:
-    from lstmkit.fit.logs import write_csv
+def _check_arguments(objective: object, n_trials: object, direction: object) -> None:
+    if direction not in ("minimize", "maximize"):
+        raise ValueError(f"direction: expected 'minimize' or 'maximize', got {direction!r}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ValueError(f"n_trials: expected an int >= 1, got {n_trials!r}")
+    if not callable(objective):
+        raise TypeError(f"objective: expected a callable(params, reporter), got {type(objective).__name__}")
 
+
+def _new_study(optuna: Any, name: str, storage: str | None, direction: str, seed: int, pruner: str) -> Any:
+    """An Optuna study with the TPE sampler (seeded) and the named pruner; resumed from
+    ``storage`` when it holds one of that name."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        study_name=name,
+        storage=storage,
+        load_if_exists=storage is not None,
+        direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=_pruner(pruner, optuna),
+    )
+
+
+def _trial_row(t: Any) -> dict[str, Any]:
+    """One Optuna trial as a row of :attr:`TuneResult.trials`."""
+    return {
+        "number": t.number,
+        "state": t.state.name,
+        "value": t.value,
+        "params": t.user_attrs.get("params", t.params),
+        "steps": len(t.intermediate_values),
+        "last": t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None,
+        "seconds": t.duration.total_seconds() if t.duration else None,
+    }
+
+
+def _save(result: TuneResult, out: Path, space: SearchSpace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for t in result.trials:
@@ -335,14 +338,10 @@ def _save(result: TuneResult, out: Path, space: SearchSpace) -> None:
 
 
 def _plot_history(path: Path, result: TuneResult) -> None:
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from lstmkit.fit.checkpoint import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     done = [t for t in result.trials if t["state"] == "COMPLETE"]
@@ -370,8 +369,4 @@ def _plot_history(path: Path, result: TuneResult) -> None:
     ax.set_title("hyperparameter search")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
