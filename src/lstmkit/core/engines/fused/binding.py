@@ -2,24 +2,27 @@ r"""The fused path for the LSTM family: one layer and direction over a whole seq
 
 :func:`lstm_fused` computes exactly what the reference path computes (the runner
 :func:`lstmkit.core.engines.run` stepping :func:`lstmkit.core.cells.lstm_step`, with the same masks,
-zoneout, reverse direction and initial state) in compiled code (``csrc/lstm_fused.cpp``):
+zoneout, reverse direction and initial state) in compiled code (``csrc/``):
 
-* forward: the input product :math:`X W_{ih}^\top` of all steps in one matrix product, one
-  recurrent product per step, then all pointwise gate math of the step in one pass per
-  batch row; the gate activations are saved once;
-* backward (:class:`FusedLSTMFunction`, a hand-written backward through time): per step one
-  pointwise pass and the product :math:`dZ_t W_{hh}`; :math:`dW_{ih}, dW_{hh}, dW_{hr},
-  dW_{gh}` and :math:`dX` as large products after the loop.
+* forward (``csrc/forward.cpp``): the input product :math:`X W_{ih}^\top` of all steps in one
+  matrix product, one recurrent product per step, then all pointwise gate math of the step in
+  one pass per batch row; the gate activations are saved once;
+* backward (``csrc/backward.cpp``, through :class:`FusedLSTMFunction`, a hand-written backward
+  through time): per step one pointwise pass and the product :math:`dZ_t W_{hh}`;
+  :math:`dW_{ih}, dW_{hh}, dW_{hr}, dW_{gh}` and :math:`dX` as large products after the loop.
 
 The boundary is ``kernel (C++) -> FusedLSTMFunction (autograd) -> lstm_fused -> nn.LSTM``; a
-GPU kernel would slot in at the first arrow (see docs/performance.md).
+GPU kernel would slot in at the first arrow (see docs/performance.md). What crosses it has
+names (``csrc/bind.cpp`` lists every field with its shape): a :class:`KernelConfig`, the
+weights as the dict of :class:`~lstmkit.core.cells.LSTMParams`, the :class:`KernelMasks`, and
+dicts of named results (:data:`OUTPUTS`, :data:`GRADIENTS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -29,25 +32,27 @@ from lstmkit.core.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState
 from lstmkit.core.engines.fused.build import require_extension
 from lstmkit.core.scan import RunResult, State
 
-__all__ = ["SUPPORTED_DTYPES", "FusedLSTMFunction", "fused_unsupported", "lstm_fused"]
+__all__ = [
+    "GRADIENTS",
+    "KERNEL_ACTIVATIONS",
+    "OUTPUTS",
+    "SUPPORTED_DTYPES",
+    "FusedLSTMFunction",
+    "KernelConfig",
+    "KernelMasks",
+    "fused_unsupported",
+    "kernel_config",
+    "lstm_fused",
+    "zoneout_keep_of_seeds",
+]
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
-# Activation ids of csrc/lstm_math.h (enum Act).
-_ACTIVATION_IDS = {"tanh": 0, "sigmoid": 1, "identity": 2, "hs97_g": 3, "hs97_h": 4}
-# Order of the tensors the kernel takes after (x, h0, c0, a0).
-_PARAM_FIELDS = (
-    "weight_ih",
-    "weight_hh",
-    "bias_ih",
-    "bias_hh",
-    "weight_ch",
-    "weight_gh",
-    "weight_hr",
-    "ln_ih_weight",
-    "ln_hh_weight",
-    "ln_c_weight",
-    "ln_c_bias",
-)
+#: The activations the kernels compute (``csrc/lstm_math.h``).
+KERNEL_ACTIVATIONS = ("tanh", "sigmoid", "identity", "hs97_g", "hs97_h")
+#: The kernel's outputs, in the order :class:`FusedLSTMFunction` returns them.
+OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
+#: The kernel's gradients: of x, of the initial state, then of each weight.
+GRADIENTS = ("x", "h0", "c0", "a0", *LSTMParams._fields)
 
 
 def fused_unsupported(spec: LSTMSpec, x: Tensor) -> str | None:
@@ -57,39 +62,31 @@ def fused_unsupported(spec: LSTMSpec, x: Tensor) -> str | None:
     if x.dtype not in SUPPORTED_DTYPES:
         return f"the fused kernel supports float32 and float64, got {x.dtype}"
     for name in (spec.cell_activation, spec.output_activation):
-        if name not in _ACTIVATION_IDS:
+        if name not in KERNEL_ACTIVATIONS:
             return f"the fused kernel has no activation {name!r}"
     return None
 
 
-def _flags(spec: LSTMSpec, reverse: bool) -> list[int]:
-    return [
-        int(spec.input_gate),
-        int(spec.forget_gate),
-        int(spec.output_gate),
-        int(spec.coupled),
-        int(spec.peepholes),
-        int(spec.full_gate_recurrence),
-        int(spec.layer_norm),
-        _ACTIVATION_IDS[spec.cell_activation],
-        _ACTIVATION_IDS[spec.output_activation],
-        int(reverse),
-    ]
-
-
 @dataclass(frozen=True)
 class KernelConfig:
-    """The non-tensor arguments of one kernel call.
+    """The non-tensor arguments of one kernel call; the kernel reads each field by its name
+    (``csrc/config.h``: ``KernelConfig``).
 
-    ``flags``/``eps`` describe the cell (see :func:`kernel_config`), ``need_states`` asks for
-    every step's state, ``zoneout`` is ``(z_h, z_c)`` and ``seeds`` four 32-bit integers when
-    the kernel draws the zoneout keep weights itself (empty otherwise).
+    Attributes:
+        spec: the cell (its fields cross as they are).
+        reverse: walk the steps from last to first.
+        need_states: also return every step's state.
+        zoneout_h, zoneout_c: the zoneout probabilities of h and c. With ``seeds`` the kernel
+            draws the keep weights itself; the streaming runtime uses them as its
+            evaluation-mode keep weights.
+        seeds: empty, or four 32-bit integers: the keys of the h draws, then of the c draws.
     """
 
-    flags: tuple[int, ...]
-    eps: float
+    spec: LSTMSpec
+    reverse: bool = False
     need_states: bool = False
-    zoneout: tuple[float, float] = (0.0, 0.0)
+    zoneout_h: float = 0.0
+    zoneout_c: float = 0.0
     seeds: tuple[int, ...] = ()
 
 
@@ -101,31 +98,60 @@ def kernel_config(
     zoneout: tuple[float, float] = (0.0, 0.0),
     seeds: Sequence[int] = (),
 ) -> KernelConfig:
-    """The :class:`KernelConfig` of a cell, a direction and the zoneout draws."""
+    """The :class:`KernelConfig` of a cell, a direction and the zoneout draws.
+
+    Example::
+
+        >>> from lstmkit.core.cells import VARIANTS
+        >>> kernel_config(VARIANTS["vanilla"], reverse=True).reverse
+        True
+    """
     if seeds and len(seeds) != 4:
         raise ValueError(f"seeds: expected 4 integers, got {len(seeds)}")
     return KernelConfig(
-        tuple(_flags(spec, reverse)),
-        float(spec.layer_norm_eps),
+        spec,
+        bool(reverse),
         bool(need_states),
-        (float(zoneout[0]), float(zoneout[1])),
+        float(zoneout[0]),
+        float(zoneout[1]),
         tuple(int(s) & 0xFFFFFFFF for s in seeds),
     )
 
 
-def _call_args(cfg: KernelConfig) -> tuple[list[int], float, list[float], list[int]]:
-    return list(cfg.flags), cfg.eps, list(cfg.zoneout), list(cfg.seeds)
+class KernelMasks(NamedTuple):
+    """The constant tensors of a kernel call (no gradient), ``None`` where absent.
+
+    Shapes: ``h_mask`` (N, H_out) the variational dropout mask on :math:`h_{t-1}`; ``keep_h``
+    (L, N, H_out) and ``keep_c`` (L, N, H) zoneout keep weights; ``mask`` (L, N) bool, true at
+    real steps.
+    """
+
+    h_mask: Tensor | None = None
+    keep_h: Tensor | None = None
+    keep_c: Tensor | None = None
+    mask: Tensor | None = None
+
+
+def _save_named(ctx: Any, groups: dict[str, dict[str, Tensor | None]]) -> None:
+    """Save groups of named tensors for the backward pass (``None`` entries allowed)."""
+    ctx.saved_names = {group: tuple(named) for group, named in groups.items()}
+    ctx.save_for_backward(*(t for named in groups.values() for t in named.values()))
+
+
+def _saved_named(ctx: Any) -> dict[str, dict[str, Tensor | None]]:
+    """The groups of :func:`_save_named`."""
+    tensors = iter(ctx.saved_tensors)
+    return {group: {name: next(tensors) for name in names} for group, names in ctx.saved_names.items()}
 
 
 class FusedLSTMFunction(torch.autograd.Function):
     """Autograd wrapper of the fused kernel: forward over all steps, backward through time.
 
     ``apply(cfg, x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask)`` with ``cfg`` a
-    :class:`KernelConfig` and ``params`` in the order of :class:`~lstmkit.core.cells.LSTMParams`
-    (``weight_ih, weight_hh, bias_ih, bias_hh, weight_ch, weight_gh, weight_hr, ln_ih_weight,
-    ln_hh_weight, ln_c_weight, ln_c_bias``; ``None`` where absent). Returns
-    ``(output, h_n, c_n, a_n, h_states, c_states, a_states)`` (``None`` where absent).
-    Masks and zoneout keep weights are constants (no gradient). Not twice differentiable.
+    :class:`KernelConfig` and ``params`` the fields of :class:`~lstmkit.core.cells.LSTMParams` in
+    their order (``None`` where absent). Returns the :data:`OUTPUTS` ``(output, h_n, c_n, a_n,
+    h_states, c_states, a_states)`` (``None`` where absent). Masks and zoneout keep weights are
+    constants (no gradient). Not twice differentiable.
     """
 
     @staticmethod
@@ -136,61 +162,58 @@ class FusedLSTMFunction(torch.autograd.Function):
         h0: Tensor,
         c0: Tensor,
         a0: Tensor | None,
-        *rest: Tensor | None,
+        weight_ih: Tensor,
+        weight_hh: Tensor,
+        bias_ih: Tensor | None,
+        bias_hh: Tensor | None,
+        weight_ch: Tensor | None,
+        weight_gh: Tensor | None,
+        weight_hr: Tensor | None,
+        ln_ih_weight: Tensor | None,
+        ln_hh_weight: Tensor | None,
+        ln_c_weight: Tensor | None,
+        ln_c_bias: Tensor | None,
+        h_mask: Tensor | None,
+        keep_h: Tensor | None,
+        keep_c: Tensor | None,
+        mask: Tensor | None,
     ) -> tuple[Tensor | None, ...]:
-        ext = require_extension()
-        params, (h_mask, keep_h, keep_c, mask) = rest[:11], rest[11:]
-        flags, eps, zone, seeds = _call_args(cfg)
-        out = ext.forward(
-            x,
-            h0,
-            c0,
-            a0,
-            *params,
-            h_mask,
-            keep_h,
-            keep_c,
-            mask,
-            flags,
-            eps,
-            zone,
-            seeds,
-            True,
-            cfg.need_states,
-        )
-        y, hn, cn, an, hs, cs, as_, hbuf, cbuf, abuf, act, stats, p_ln, rec_ln = out
+        weights = LSTMParams(
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
+            weight_ch,
+            weight_gh,
+            weight_hr,
+            ln_ih_weight,
+            ln_hh_weight,
+            ln_c_weight,
+            ln_c_bias,
+        )._asdict()
+        masks = KernelMasks(h_mask, keep_h, keep_c, mask)._asdict()
+        outputs, saved = require_extension().forward(cfg, x, h0, c0, a0, weights, masks, True)
         ctx.set_materialize_grads(False)
-        saved: list[Any] = [
-            x,
-            *params,
-            h_mask,
-            keep_h,
-            keep_c,
-            mask,
-            hbuf,
-            cbuf,
-            abuf,
-            act,
-            stats,
-            p_ln,
-            rec_ln,
-        ]
-        ctx.save_for_backward(*saved)  # None entries are allowed
         ctx.cfg = cfg  # type: ignore[attr-defined]
-        return y, hn, cn, an, hs, cs, as_
+        _save_named(ctx, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
+        return tuple(outputs[name] for name in OUTPUTS)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
-        ext = require_extension()
-        saved = ctx.saved_tensors
-        x, params, rest = saved[0], saved[1:12], saved[12:]
-        # inputs: cfg, x, h0, c0, a0, 11 params, 4 masks
-        need = [bool(n) for n in ctx.needs_input_grad[1:16]]
-        flags, eps, zone, seeds = _call_args(ctx.cfg)
-        out = ext.backward(*grads, x, *params, *rest, flags, eps, zone, seeds, need)
-        out = [g if n else None for g, n in zip(out, need)]
-        return (None, *out, None, None, None, None)
+    def backward(ctx: Any, *grad_outputs: Tensor | None) -> tuple[Tensor | None, ...]:
+        saved = _saved_named(ctx)
+        wanted = [name for name, need in zip(GRADIENTS, ctx.needs_input_grad[1:]) if need]
+        grads = require_extension().backward(
+            ctx.cfg,
+            dict(zip(OUTPUTS, grad_outputs)),
+            saved["input"]["x"],
+            saved["weights"],
+            saved["masks"],
+            saved["saved"],
+            wanted,
+        )
+        masks = KernelMasks()  # no gradient: all None
+        return (None, *(grads[name] if name in wanted else None for name in GRADIENTS), *masks)
 
 
 def zoneout_keep_of_seeds(
@@ -200,6 +223,69 @@ def zoneout_keep_of_seeds(
     32-bit ``seeds`` of one state (h: seeds[0:2], c: seeds[2:4] of :class:`KernelConfig`)."""
     L, N, D = shape
     return require_extension().zoneout_keep(L, N, D, float(z), [int(s) & 0xFFFFFFFF for s in seeds], dtype)
+
+
+def _call_config(
+    spec: LSTMSpec,
+    x: Tensor,
+    masks: KernelMasks,
+    zoneout: tuple[float, float] | None,
+    seeds: Sequence[int],
+    *,
+    reverse: bool,
+    return_states: bool,
+) -> KernelConfig:
+    """The :class:`KernelConfig` of an :func:`lstm_fused` call, its arguments checked."""
+    reason = fused_unsupported(spec, x)
+    if reason is not None:
+        raise ValueError(f"lstm_fused: {reason}")
+    if zoneout is not None and (masks.keep_h is not None or masks.keep_c is not None):
+        raise ValueError(
+            "zoneout, keep_h/keep_c: give the keep weights or let the kernel draw them, not both"
+        )
+    if zoneout is not None and not seeds:
+        raise ValueError("seeds: the kernel's zoneout draws need 4 seeds")
+    drawn = zoneout is not None
+    return kernel_config(
+        spec,
+        reverse=reverse,
+        need_states=return_states,
+        zoneout=zoneout or (0.0, 0.0),
+        seeds=seeds if drawn else (),
+    )
+
+
+def _kernel_input(x: Tensor, x_mask: Tensor | None, mask: Tensor | None) -> Tensor:
+    """The input as the kernel reads it: zeros at padded steps, the dropout mask applied."""
+    if mask is not None:
+        x = torch.where(mask.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in): padding read as 0
+    if x_mask is not None:
+        x = x * x_mask  # (L, N, H_in), as lstm_input_projection does
+    return x
+
+
+def _run_kernel(
+    cfg: KernelConfig, x: Tensor, state: State, params: LSTMParams, masks: KernelMasks
+) -> dict[str, Any]:
+    """The kernel's :data:`OUTPUTS` by name, through :class:`FusedLSTMFunction` when a gradient
+    is needed."""
+    h0, c0, a0 = state[0], state[1], state[2] if cfg.spec.full_gate_recurrence else None
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, h0, c0, a0, *params)):
+        return dict(zip(OUTPUTS, FusedLSTMFunction.apply(cfg, x, h0, c0, a0, *params, *masks)))
+    outputs, _ = require_extension().forward(cfg, x, h0, c0, a0, params._asdict(), masks._asdict(), False)
+    return outputs
+
+
+def _run_result(cfg: KernelConfig, outputs: dict[str, Any]) -> RunResult:
+    """The :class:`~lstmkit.core.engines.RunResult` of the kernel's named outputs."""
+
+    def state(h: str, c: str, a: str) -> State:
+        if cfg.spec.full_gate_recurrence:
+            return FGRState(outputs[h], outputs[c], outputs[a])
+        return LSTMState(outputs[h], outputs[c])
+
+    states = state("h_states", "c_states", "a_states") if cfg.need_states else None
+    return RunResult(outputs["output"], state("h_n", "c_n", "a_n"), states)
 
 
 def lstm_fused(
@@ -220,7 +306,7 @@ def lstm_fused(
 ) -> RunResult:
     r"""Run one LSTM layer and direction over a sequence with the fused kernel.
 
-    Same result as the reference path (``run`` over :func:`~lstmkit.core.cells.lstm_step`):
+    Same result as the reference path (``run`` over :func:`~lstmkit.core.cells.lstm_step`).
 
     Args:
         x: (L, N, H_in) time-major input.
@@ -252,38 +338,7 @@ def lstm_fused(
         >>> res.output.shape
         torch.Size([5, 2, 4])
     """
-    reason = fused_unsupported(spec, x)
-    if reason is not None:
-        raise ValueError(f"lstm_fused: {reason}")
-    if zoneout is not None and (keep_h is not None or keep_c is not None):
-        raise ValueError(
-            "zoneout, keep_h/keep_c: give the keep weights or let the kernel draw them, not both"
-        )
-    if zoneout is not None and not seeds:
-        raise ValueError("seeds: the kernel's zoneout draws need 4 seeds")
-    if mask is not None:
-        x = torch.where(mask.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in): padding read as 0
-    if x_mask is not None:
-        x = x * x_mask  # (L, N, H_in), as lstm_input_projection does
-    fgr = spec.full_gate_recurrence
-    a0 = state[2] if fgr else None
-    tensors = (x, state[0], state[1], a0, *(getattr(params, f) for f in _PARAM_FIELDS))
-    masks = (h_mask, keep_h, keep_c, mask)
-    cfg = kernel_config(
-        spec,
-        reverse=reverse,
-        need_states=return_states,
-        zoneout=zoneout or (0.0, 0.0),
-        seeds=seeds if zoneout is not None else (),
-    )
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        y, hn, cn, an, hs, cs, as_ = FusedLSTMFunction.apply(cfg, *tensors, *masks)
-    else:
-        flags, eps, zone, seed_list = _call_args(cfg)
-        out = require_extension().forward(*tensors, *masks, flags, eps, zone, seed_list, False, return_states)
-        y, hn, cn, an, hs, cs, as_ = out[:7]
-    final: State = FGRState(hn, cn, an) if fgr else LSTMState(hn, cn)
-    states: State | None = None
-    if return_states:
-        states = FGRState(hs, cs, as_) if fgr else LSTMState(hs, cs)
-    return RunResult(y, final, states)
+    masks = KernelMasks(h_mask, keep_h, keep_c, mask)
+    cfg = _call_config(spec, x, masks, zoneout, seeds, reverse=reverse, return_states=return_states)
+    outputs = _run_kernel(cfg, _kernel_input(x, x_mask, mask), state, params, masks)
+    return _run_result(cfg, outputs)

@@ -49,8 +49,6 @@ __all__ = [
 
 DISABLE_ENV = "LSTMKIT_DISABLE_EXTENSION"
 CACHE_ENV = "LSTMKIT_CACHE_DIR"
-_SOURCES = ("lstm_fused.cpp",)
-_HEADERS = ("lstm_math.h", "gemm_kernel.h")
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType | str] = {}  # "module" -> module, or "error" -> reason
 _warned = False
@@ -82,6 +80,11 @@ def _isa_flags(capability: str) -> list[str]:
     return []
 
 
+def _kernel_files(src_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The kernel sources (every ``.cpp`` of ``src_dir``, each compiled) and headers (``.h``)."""
+    return sorted(src_dir.glob("*.cpp")), sorted(src_dir.glob("*.h"))
+
+
 def _source_tag(flags: list[str]) -> str:
     """A short hash of the kernel sources, the flags and where the sources and torch's headers
     are: each version builds in its own folder under its own name, so processes of different
@@ -90,9 +93,9 @@ def _source_tag(flags: list[str]) -> str:
     (and wait on each other's builds)."""
     digest = hashlib.sha1()
     src_dir = Path(__file__).parent / "csrc"
-    for name in (*_SOURCES, *_HEADERS):
-        path = src_dir / name
-        digest.update(path.read_bytes() if path.exists() else b"")
+    sources, headers = _kernel_files(src_dir)
+    for path in (*sources, *headers):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(" ".join(flags).encode())
     digest.update(f"{src_dir.resolve()}|{Path(torch.__file__).resolve().parent}".encode())
     return digest.hexdigest()[:10]
@@ -166,10 +169,9 @@ def _compile(verbose: bool) -> ModuleType:
     from torch.utils.cpp_extension import load
 
     src_dir = Path(__file__).parent / "csrc"
-    sources = [str(src_dir / name) for name in _SOURCES]
-    missing = [s for s in sources if not os.path.exists(s)]
-    if missing:
-        raise FileNotFoundError(f"fused kernel sources missing from the package: {missing}")
+    sources = [str(path) for path in _kernel_files(src_dir)[0]]
+    if not sources:
+        raise FileNotFoundError(f"fused kernel sources missing from the package: no .cpp file in {src_dir}")
     _ninja_on_path()
     cap = _capability()
     # -fopenmp: at::parallel_for in the kernels is OpenMP (ATen's backend); without the flag

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from lstmkit.core.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState, lstm_cell
-from lstmkit.core.engines.fused.binding import _PARAM_FIELDS, _flags, fused_unsupported
+from lstmkit.core.engines.fused.binding import fused_unsupported, kernel_config
 from lstmkit.core.engines.fused.build import load_extension, warn_unavailable
 from lstmkit.core.scan import check_finite
 
@@ -102,11 +102,9 @@ class LSTMStream:
         self._runtime: Any = None
         self._bind()
         if self._ext is not None:
-            zh, zc = layer.zoneout
-            eps = float(spec.layer_norm_eps)
-            flags = _flags(spec, False)
+            cfg = kernel_config(spec, zoneout=layer.zoneout)  # zoneout: the evaluation keep weights
             self._runtime = self._ext.StreamRuntime(
-                self._params, self._h, self._c, self._a, flags, eps, float(zh), float(zc), layer.input_size
+                cfg, self._weights, self._h, self._c, self._a, layer.input_size
             )
 
     def _binding(self) -> tuple[int, ...]:
@@ -115,23 +113,23 @@ class LSTMStream:
         return tuple(p.data_ptr() for p in self._layer._parameters.values() if p is not None)
 
     def _bind(self) -> None:
-        """Take (detached views of) the layer's parameters, in the kernel's order."""
+        """Take (detached views of) the layer's parameters, as the reference step and the kernel
+        read them (one weights dict per layer, keyed as :class:`~lstmkit.core.cells.LSTMParams`)."""
         ref = next(iter(self._layer.parameters()))
         if ref.dtype != self._dtype or ref.device != self._device:
             raise RuntimeError(
                 f"stream: the layer moved to {ref.dtype} on {ref.device} after this stream was made "
                 f"for {self._dtype} on {self._device}; call layer.stream() again"
             )
-        self._params: list[Tensor | None] = []
         self._layer_params: list[LSTMParams] = []
         for k in range(self._layer.num_layers):
             p = self._layer.params(k)
             p = p._replace(**{name: t.detach() for name, t in p._asdict().items() if t is not None})
             self._layer_params.append(p)
-            self._params.extend(getattr(p, f) for f in _PARAM_FIELDS)
+        self._weights = [p._asdict() for p in self._layer_params]
         self._bound = self._binding()
         if getattr(self, "_runtime", None) is not None:
-            self._runtime.rebind(self._params)
+            self._runtime.rebind(self._weights)
 
     # ------------------------------------------------------------------ state
     @property

@@ -1,4 +1,5 @@
-// Vectorizable elementwise math for the fused LSTM kernels.
+// Vectorizable math for the fused LSTM kernels: exp, the activations and their derivatives, and the
+// row reductions of layer norm.
 //
 // exp is written with plain arithmetic and bit operations (Cody-Waite range reduction, the
 // Cephes polynomial for float and Pade form for double, 2^n built in the exponent bits) so
@@ -7,12 +8,13 @@
 // (float) and 3.2e-16 (double) relative; sigmoid within 2e-7 / 4e-16 absolute, tanh too and
 // also relatively accurate near 0 (see tanh_).
 //
-// Activations are named as in lstmkit.cells.activations; their derivative is taken from the
+// Activations are named as in lstmkit.core.cells.activations; their derivative is taken from the
 // activation's output y, which is what the forward pass saves. The 1997 squashings
 // 4 sigmoid(x) - 2 and 2 sigmoid(x) - 1 are computed as 2 tanh(x / 2) and tanh(x / 2): equal,
 // without the cancellation near 0 of the sigmoid form.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -88,7 +90,7 @@ static LSTMKIT_INLINE T tanh_(T x) {
   return x2 < cut2 ? series : closed;
 }
 
-// Activation ids, shared with lstmkit/engine/fused.py (_ACTIVATION_IDS).
+// Activation ids; config.h maps the names of lstmkit.core.cells.activations onto them.
 enum Act : int { kTanh = 0, kSigmoid = 1, kIdentity = 2, kHs97G = 3, kHs97H = 4 };
 
 // y = f(x) over n elements (x and y may alias).
@@ -133,6 +135,61 @@ static inline void act_backward(int kind, const T* y, const T* dy, T* dx, int64_
       if (dx != dy)
         for (int64_t j = 0; j < n; ++j) dx[j] = dy[j];
   }
+}
+
+// ------------------------------------------------------------------------------------ rows
+// Sum of n values with 16 independent partial sums (vectorizable without -ffast-math).
+template <typename T>
+static inline T row_sum(const T* x, int64_t n) {
+  T acc[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += x[j + k];
+  T s = T(0);
+  for (; j < n; ++j) s += x[j];
+  for (int k = 0; k < 16; ++k) s += acc[k];
+  return s;
+}
+
+template <typename T>
+static inline T row_dot(const T* x, const T* y, int64_t n) {
+  T acc[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += x[j + k] * y[j + k];
+  T s = T(0);
+  for (; j < n; ++j) s += x[j] * y[j];
+  for (int k = 0; k < 16; ++k) s += acc[k];
+  return s;
+}
+
+// Mean and 1 / sqrt(biased variance + eps), two passes (as F.layer_norm).
+template <typename T>
+static inline void row_stats(const T* x, int64_t n, double eps, T& mean, T& rstd) {
+  const T mu = row_sum(x, n) / T(n);
+  T acc[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int k = 0; k < 16; ++k) {
+      const T d = x[j + k] - mu;
+      acc[k] += d * d;
+    }
+  T v = T(0);
+  for (; j < n; ++j) v += (x[j] - mu) * (x[j] - mu);
+  for (int k = 0; k < 16; ++k) v += acc[k];
+  mean = mu;
+  rstd = T(1) / std::sqrt(v / T(n) + T(eps));
+}
+
+// Backward of y = xhat * w (+ b), xhat = (x - mean) * rstd, over one row of n:
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w.
+// g: scratch of n (overwritten); xhat given.
+template <typename T>
+static inline void ln_backward_row(const T* dy, const T* w, const T* xhat, T rstd, T* g, T* dx, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) g[j] = dy[j] * w[j];
+  const T m1 = row_sum(g, n) / T(n);
+  const T m2 = row_dot(g, xhat, n) / T(n);
+  for (int64_t j = 0; j < n; ++j) dx[j] = rstd * (g[j] - m1 - xhat[j] * m2);
 }
 
 }  // namespace lstmkit
