@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
+from lstmkit.apps.common.options import add_command
+from lstmkit.apps.datasets import sources
+from lstmkit.io.html import format_table
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "data",
         help="list and inspect the bundled real datasets",
         description="Real data bundled with installed packages (sktime, statsmodels, vega_datasets, "
@@ -29,38 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def list_main(args: argparse.Namespace) -> int:
-    from lstmkit.apps.datasets import sources
-    from lstmkit.io.html import format_table
-
-    rows = []
+    rows: list[dict[str, str]] = sources.describe([d.name for d in sources.list_datasets(args.task)])
     failed = 0
-    for d in sources.list_datasets(args.task):
-        row = {
-            "name": d.name,
-            "task": d.task,
-            "size": d.size,
-            "frequency": d.frequency,
-            "description": d.description,
-            "source": d.source,
-        }
-        if args.check:
+    if args.check:
+        for row in rows:
             try:
-                sources.load(d.name)
+                sources.load(row["name"])
                 row["status"] = "ok"
             except (ImportError, FileNotFoundError, ValueError) as exc:
                 row["status"] = f"missing: {exc}"
                 failed += 1
-        rows.append(row)
     cols = ["name", "task", "size", "frequency", "description", "source"] + (["status"] if args.check else [])
     print(format_table(rows, cols))
     return 1 if failed else 0
 
 
 def show_main(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from lstmkit.apps.datasets import sources
-
     info = sources.info(args.name)
     data = sources.load(args.name)
     print(f"{info.name} ({info.task}): {info.description}")

@@ -35,11 +35,12 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
+
+from lstmkit.io.text import decode_text, read_text
 
 __all__ = [
     "BOS",
@@ -76,37 +77,6 @@ def _check_text(name: str, text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{name}: expected str, got {type(text).__name__}")
     return text
-
-
-def read_text(path: str | os.PathLike[str], *, encoding: str = "utf-8", errors: str = "strict") -> str:
-    """Read a text file; a decoding failure becomes a ``ValueError`` naming the file and offset.
-
-    Args:
-        path: the file.
-        encoding: its encoding (UTF-8 unless told otherwise).
-        errors: ``"strict"`` (default: refuse undecodable bytes) or ``"replace"`` (substitute
-            U+FFFD, which tokenizers then map to ``<unk>`` unless it is in the vocabulary).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"path: no such file {str(p)!r}")
-    return decode_text(p.read_bytes(), str(p), encoding=encoding, errors=errors)
-
-
-def decode_text(data: bytes, source: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
-    """``data.decode(encoding, errors)``; a failure is a ``ValueError`` naming ``source`` (the
-    file it came from) and the offset of the first byte that does not decode."""
-    try:
-        return data.decode(encoding, errors=errors)
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{source}: not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}: "
-            f"{exc.reason}); "
-            f"pass the file's real encoding (e.g. encoding='latin-1', CLI --encoding latin-1) "
-            f"or errors='replace' to substitute U+FFFD"
-        ) from None
-    except LookupError:
-        raise ValueError(f"encoding: unknown codec {encoding!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------

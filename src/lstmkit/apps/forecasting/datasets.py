@@ -1,0 +1,271 @@
+"""The forecasting series bundled with installed packages (sktime, statsmodels, vega_datasets).
+
+Nothing here downloads anything; a loader whose package is missing raises
+:class:`ImportError` naming what to install. ``lstmkit data list --task forecasting`` prints
+the table of :data:`DATASETS`.
+
+Example::
+
+    >>> air = load_series("airline")
+    >>> air.freq, air.season, len(air)
+    ('MS', 12, 144)
+"""
+
+from __future__ import annotations
+
+from lstmkit.apps.common.bundled import (
+    SKTIME,
+    STATSMODELS,
+    VEGA,
+    DatasetInfo,
+    dataset_info,
+    package_file,
+    pandas,
+    resolve,
+)
+from lstmkit.apps.forecasting.data import from_pandas
+from lstmkit.apps.forecasting.series import TimeSeries
+
+__all__ = ["ALIASES", "DATASETS", "load_panel", "load_series"]
+
+
+def _airline() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("sktime", "datasets", "data", "Airline", "Airline.csv"))
+    idx = pd.PeriodIndex(df["Date"], freq="M").to_timestamp()
+    s = pd.Series(df["Passengers"].to_numpy(float), index=idx, name="passengers")
+    return from_pandas(s, description="Monthly international airline passengers (thousands), 1949-1960")
+
+
+def _lynx() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("sktime", "datasets", "data", "Lynx", "Lynx.csv"))
+    s = pd.Series(df.iloc[:, 1].to_numpy(float), index=pd.Index(df.iloc[:, 0].astype(int)), name="lynx")
+    return from_pandas(
+        s, season=10, description="Annual Canadian lynx trappings, 1821-1934 (season = the ~10-year cycle)"
+    )
+
+
+def _shampoo() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("sktime", "datasets", "data", "ShampooSales", "ShampooSales.csv"))
+    idx = pd.PeriodIndex(df["Time"], freq="M").to_timestamp()
+    s = pd.Series(df["Sales"].to_numpy(float), index=idx, name="sales")
+    return from_pandas(s, description="Monthly shampoo sales over three years (Makridakis et al.)")
+
+
+def _sunspots() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", "sunspots", "sunspots.csv"))
+    s = pd.Series(
+        df["SUNACTIVITY"].to_numpy(float), index=pd.Index(df["YEAR"].astype(int)), name="sunactivity"
+    )
+    return from_pandas(
+        s, season=11, description="Yearly sunspot numbers 1700-2008 (season = the ~11-year cycle)"
+    )
+
+
+def _co2() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", "co2", "co2.csv"))
+    idx = pd.to_datetime(df["date"].astype(str), format="%Y%m%d")
+    s = pd.Series(df["co2"].to_numpy(float), index=pd.DatetimeIndex(idx, freq="W-SAT"), name="co2")
+    # 59 weeks are missing in the record; filled by linear interpolation in time (logged).
+    return from_pandas(
+        s,
+        missing="interpolate",
+        description="Weekly atmospheric CO2 at Mauna Loa (ppm), 1958-2001; 59 missing weeks interpolated",
+    )
+
+
+def _elnino() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", "elnino", "elnino.csv"))
+    long = df.set_index("YEAR").stack()
+    years = long.index.get_level_values(0).astype(int)
+    months = [
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"].index(m) + 1
+        for m in long.index.get_level_values(1)
+    ]
+    idx = pd.to_datetime({"year": years, "month": months, "day": 1})
+    s = pd.Series(long.to_numpy(float), index=pd.DatetimeIndex(idx, freq="MS"), name="sst")
+    return from_pandas(s, description="Monthly El Nino sea surface temperature (deg C), 1950-2010")
+
+
+def _nile() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", "nile", "nile.csv"))
+    s = pd.Series(df["volume"].to_numpy(float), index=pd.Index(df["year"].astype(int)), name="volume")
+    return from_pandas(s, description="Annual flow of the Nile at Aswan (1e8 m^3), 1871-1970")
+
+
+def _macrodata() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", "macrodata", "macrodata.csv"))
+    idx = pd.PeriodIndex.from_fields(year=df["year"].astype(int), quarter=df["quarter"].astype(int), freq="Q")
+    df = df.drop(columns=["year", "quarter"]).set_index(idx.to_timestamp())
+    covs = [c for c in df.columns if c != "realgdp"]
+    return from_pandas(
+        df,
+        "realgdp",
+        past_covariates=covs,
+        description="US quarterly real GDP 1959-2009 with 11 other macro series as past covariates",
+    )
+
+
+def _seattle_weather() -> TimeSeries:
+    pd = pandas()
+    df = pd.read_csv(package_file("vega_datasets", "_data", "seattle-weather.csv"))
+    df = df.set_index(pd.to_datetime(df["date"], format="%Y/%m/%d")).drop(columns=["date", "weather"])
+    return from_pandas(
+        df,
+        "temp_max",
+        past_covariates=["temp_min", "precipitation", "wind"],
+        freq="D",
+        season=365,
+        description="Daily maximum temperature in Seattle (deg C), 2012-2015, with min temperature, "
+        "precipitation and wind as past covariates (season = one year)",
+    )
+
+
+def _stocks() -> list[TimeSeries]:
+    pd = pandas()
+    df = pd.read_csv(package_file("vega_datasets", "_data", "stocks.csv"))
+    df["date"] = pd.to_datetime(df["date"], format="%b %d %Y")
+    out = []
+    for symbol, part in df.groupby("symbol", sort=False):
+        s = pd.Series(part["price"].to_numpy(float), index=pd.DatetimeIndex(part["date"]), name=str(symbol))
+        out.append(from_pandas(s, freq="MS", description=f"Monthly closing price of {symbol}, 2000-2010"))
+    return out
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    d.name: d
+    for d in [
+        dataset_info(
+            "airline",
+            "forecasting",
+            "International airline passengers (thousands)",
+            "monthly",
+            SKTIME + "Airline/Airline.csv",
+            "Box & Jenkins (1976), series G",
+            "144",
+            _airline,
+        ),
+        dataset_info(
+            "lynx",
+            "forecasting",
+            "Canadian lynx trappings",
+            "yearly",
+            SKTIME + "Lynx/Lynx.csv",
+            "Campbell & Walker (1977)",
+            "114",
+            _lynx,
+        ),
+        dataset_info(
+            "shampoo",
+            "forecasting",
+            "Shampoo sales",
+            "monthly",
+            SKTIME + "ShampooSales/ShampooSales.csv",
+            "Makridakis, Wheelwright & Hyndman (1998)",
+            "36",
+            _shampoo,
+        ),
+        dataset_info(
+            "sunspots",
+            "forecasting",
+            "Yearly sunspot numbers 1700-2008",
+            "yearly",
+            STATSMODELS + "sunspots/sunspots.csv",
+            "SIDC, Royal Observatory of Belgium",
+            "309",
+            _sunspots,
+        ),
+        dataset_info(
+            "co2",
+            "forecasting",
+            "Mauna Loa atmospheric CO2 (ppm), 59 gaps interpolated",
+            "weekly",
+            STATSMODELS + "co2/co2.csv",
+            "Keeling et al., Scripps (1958-2001)",
+            "2284",
+            _co2,
+        ),
+        dataset_info(
+            "elnino",
+            "forecasting",
+            "El Nino sea surface temperature (deg C)",
+            "monthly",
+            STATSMODELS + "elnino/elnino.csv",
+            "NOAA Climate Prediction Center",
+            "732",
+            _elnino,
+        ),
+        dataset_info(
+            "nile",
+            "forecasting",
+            "Nile river flow at Aswan",
+            "yearly",
+            STATSMODELS + "nile/nile.csv",
+            "Cobb (1978); Durbin & Koopman",
+            "100",
+            _nile,
+        ),
+        dataset_info(
+            "macrodata",
+            "forecasting",
+            "US real GDP with 11 macro covariates",
+            "quarterly",
+            STATSMODELS + "macrodata/macrodata.csv",
+            "US Federal Reserve / BEA / BLS",
+            "203 x 12",
+            _macrodata,
+        ),
+        dataset_info(
+            "seattle_weather",
+            "forecasting",
+            "Seattle daily max temperature with weather covariates",
+            "daily",
+            VEGA + "seattle-weather.csv",
+            "NOAA via the Vega project",
+            "1461 x 4",
+            _seattle_weather,
+        ),
+        dataset_info(
+            "stocks",
+            "forecasting",
+            "Monthly prices of MSFT, AMZN, IBM, GOOG, AAPL (5 series)",
+            "monthly",
+            VEGA + "stocks.csv",
+            "Vega project (2000-2010)",
+            "5 series, 68-123",
+            _stocks,
+        ),
+    ]
+}
+
+#: other names of the datasets
+ALIASES = {
+    "airline_passengers": "airline",
+    "airpassengers": "airline",
+    "shampoo_sales": "shampoo",
+    "seattle": "seattle_weather",
+    "seattle-weather": "seattle_weather",
+    "el_nino": "elnino",
+}
+
+
+def load_panel(name: str) -> list[TimeSeries]:
+    """Load a forecasting dataset as a list of series (one element for single-series sets)."""
+    data = resolve(name, DATASETS, ALIASES).loader()
+    return list(data) if isinstance(data, list) else [data]
+
+
+def load_series(name: str) -> TimeSeries:
+    """Load a single-series forecasting dataset as a :class:`TimeSeries`."""
+    d = resolve(name, DATASETS, ALIASES)
+    data = d.loader()
+    if isinstance(data, list):
+        raise ValueError(f"{d.name!r} holds {len(data)} series; use load_panel({d.name!r})")
+    return data

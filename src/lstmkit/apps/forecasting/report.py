@@ -1,0 +1,174 @@
+"""The report of ``lstmkit run``: the metrics table for stdout, and the run folder.
+
+:func:`summary` is the text the command prints (what was backtested, the metrics of every
+model, the LSTM against seasonal naive and the best of ARIMA/ETS). :func:`write_report` writes
+the run folder of a :class:`~lstmkit.apps.forecasting.job.RunJobResult`:
+
+======================  ==============================================================
+``index.html``          the page: data, metrics table, forecast, backtest, loss curves
+``forecast.png``        the forecast beyond the data with its 80% and 95% intervals
+``backtest.png``        each model's forecasts over the backtest windows
+``loss.png``            the LSTM's training and validation loss per epoch
+``metrics.csv/.json``   the metrics table; the JSON adds the settings and the data
+``forecast.csv``        the forecast; ``backtest.csv`` every backtest window
+``model.pt``            the final forecaster (``lstmkit.Forecaster.load``)
+======================  ==============================================================
+
+Example::
+
+    >>> result = job.run(job.RunJobConfig(out=None))
+    >>> print(summary(result))
+    >>> write_report(result, "runs/airline")
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import platform
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lstmkit.apps.common.reports import write_summary
+from lstmkit.io import plots
+from lstmkit.io.html import format_table, metrics_table_html
+from lstmkit.io.runfolder import run_folder
+from lstmkit.io.tables import write_csv
+
+if TYPE_CHECKING:
+    from lstmkit.apps.forecasting.job import RunJobResult
+
+__all__ = ["METRIC_COLUMNS", "summary", "write_report"]
+
+#: the columns of the metrics table
+METRIC_COLUMNS = ["model", "MASE", "sMAPE", "MAE", "RMSE", "CRPS", "coverage80", "coverage95", "seconds"]
+
+
+def summary(result: RunJobResult) -> str:
+    """The metrics table with a line on the backtest before it and the verdict after it."""
+    rows = result.rows
+    refit = "at every origin" if result.refit == "every" else "once"
+    lines = [
+        f"{result.label}: backtest over {result.windows} windows of {result.horizon} steps "
+        f"(stride {result.stride}), mean over windows; LSTM refit {refit}",
+        format_table(rows, METRIC_COLUMNS),
+    ]
+    best_stat = min(
+        (r for r in rows if r["model"] in ("ARIMA", "ETS")), key=lambda r: r["MASE"], default=None
+    )
+    lstm = rows[0]
+    snaive = next((r for r in rows if r["model"] == "seasonal naive"), None)
+    verdict = []
+    if snaive:
+        verdict.append(f"LSTM vs seasonal naive: MASE {lstm['MASE']:.3f} vs {snaive['MASE']:.3f}")
+    if best_stat:
+        verdict.append(f"vs best of ARIMA/ETS ({best_stat['model']}): {best_stat['MASE']:.3f}")
+    if verdict:
+        lines.append("; ".join(verdict))
+    return "\n".join(lines)
+
+
+def write_report(result: RunJobResult, folder: str, *, overwrite: bool = False) -> None:
+    """Write the run folder ``folder`` (built aside, swapped in when complete; see
+    :func:`lstmkit.io.runfolder.run_folder`)."""
+    with run_folder(folder, "run", overwrite=overwrite) as tmp:
+        _write_plots(result, tmp)
+        _write_tables(result, tmp)
+        result.final.save(os.path.join(tmp, "model.pt"))
+        with np.errstate(all="ignore"):
+            write_summary(tmp, f"lstmkit run: {result.series.name}", _sections(result), _metrics(result))
+
+
+def _write_plots(result: RunJobResult, tmp: str) -> None:
+    main, horizon = result.series, result.horizon
+    plots.plot_forecast(
+        main,
+        result.forecast,
+        os.path.join(tmp, "forecast.png"),
+        history=max(4 * horizon, 3 * main.season),
+        title=f"{main.name}: LSTM forecast, {horizon} steps, 80% and 95% intervals",
+    )
+    plots.plot_backtest(result.backtests, main, os.path.join(tmp, "backtest.png"))
+    curves = result.final.history_ or {}
+    plots.plot_losses(
+        curves, os.path.join(tmp, "loss.png"), title="LSTM (first ensemble member) loss per epoch"
+    )
+
+
+def _write_tables(result: RunJobResult, tmp: str) -> None:
+    import pandas as pd
+
+    write_csv(pd.DataFrame(result.rows), os.path.join(tmp, "metrics.csv"), index=False)
+    write_csv(result.forecast.to_frame(), os.path.join(tmp, "forecast.csv"), index_label="time")
+    backtests = pd.concat([r.to_frame().assign(model=n) for n, r in result.backtests.items()])
+    write_csv(backtests, os.path.join(tmp, "backtest.csv"), index=False)
+
+
+def _metrics(result: RunJobResult) -> dict[str, Any]:
+    """``metrics.json``: the data, the backtest's shape, the metrics and the settings."""
+    main, final = result.series, result.final
+    return {
+        "series": main.name,
+        "description": main.description,
+        "length": len(main),
+        "freq": main.freq,
+        "season": main.season,
+        "horizon": result.horizon,
+        "windows": result.windows,
+        "stride": result.stride,
+        "lstm_refit": result.refit,
+        "metrics": result.rows,
+        "lstm_config": dict(vars(final.config)),
+        "window": final.layout_["window"],
+        "selected": result.selected,
+        "seconds": time.perf_counter() - result.started,
+        "python": platform.python_version(),
+    }
+
+
+def _sections(result: RunJobResult) -> list[tuple[str, str]]:
+    """The (heading, HTML) sections of ``index.html``."""
+    main, fc = result.series, result.forecast
+    intro = (
+        f"<p>{html.escape(main.description or main.name)}: {len(main)} observations, "
+        f"frequency {html.escape(str(main.freq or 'integer steps'))}, season {main.season}.</p>"
+        f"<p class='note'>Backtest: expanding window, {result.windows} origins "
+        f"{result.stride} steps apart, horizon {result.horizon}; every model forecasts the same windows; "
+        "metrics are means over windows (MASE scaled by the in-sample seasonal naive error of each "
+        "window's history; CRPS approximated by 19 quantiles; coverage of the 80% and 95% "
+        "intervals). Baselines are refitted at every origin; the LSTM "
+        f"{'too' if result.refit == 'every' else 'once, before the first origin'}.</p>"
+    )
+    return [
+        ("", intro),
+        ("Backtest metrics", metrics_table_html(result.rows, METRIC_COLUMNS, best_by="MASE")),
+        (
+            "Forecast beyond the data",
+            "<img src='forecast.png' alt='forecast'>"
+            + fc.to_frame().to_html(float_format=lambda v: f"{v:.2f}"),
+        ),
+        ("Backtest errors per model", "<img src='backtest.png' alt='backtest'>"),
+        (
+            "Training and validation loss",
+            "<img src='loss.png' alt='loss curves'>" + _lstm_description(result),
+        ),
+        (
+            "Files",
+            "<p>metrics.csv, metrics.json, forecast.csv, backtest.csv, model.pt "
+            "(<code>lstmkit.Forecaster.load('model.pt')</code>)</p>",
+        ),
+    ]
+
+
+def _lstm_description(result: RunJobResult) -> str:
+    final = result.final
+    cfg = final.config
+    return (
+        f"<p>LSTM forecaster: strategy {cfg.strategy}, likelihood {cfg.likelihood}, window "
+        f"{final.layout_['window']}, hidden {cfg.hidden_size} x {cfg.num_layers} layer(s), "
+        f"variant {cfg.variant}, "
+        f"ensemble of {cfg.ensemble}, early stopping (patience {cfg.patience}) then refit on all data. "
+        f"Total run time {time.perf_counter() - result.started:.0f} s.</p>"
+    )
