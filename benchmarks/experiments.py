@@ -25,7 +25,8 @@ from typing import Any
 
 import torch
 
-from lstmkit.apps.experiments.commands.experiment import EXPERIMENTS, run_experiment
+from lstmkit.apps.experiments.job import run_experiment
+from lstmkit.apps.experiments.registry import EXPERIMENTS
 from lstmkit.fit.checkpoint import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent

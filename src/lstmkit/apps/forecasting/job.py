@@ -37,7 +37,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lstmkit.apps.common.bundled import resolve
 from lstmkit.apps.common.reports import check_device, check_folder_name
@@ -346,7 +346,7 @@ def run(config: RunJobConfig) -> RunJobResult:
         progress=config.progress,
     )
     log.info("fitting the final model on all %d steps", len(main))
-    final = model.clone().fit(series)
+    final = cast(Forecaster, model.clone()).fit(series)
     fc = final.predict(horizon, series=main)
     assert not isinstance(fc, list)
     label = (

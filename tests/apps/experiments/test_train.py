@@ -1,0 +1,41 @@
+"""One seed's run: the stopping rules and the continual Reber stream."""
+
+from __future__ import annotations
+
+from lstmkit.apps.experiments import train
+from lstmkit.apps.experiments.job import run_experiment
+from lstmkit.apps.experiments.model import SequenceModel
+from lstmkit.apps.experiments.registry import EXPERIMENTS
+from lstmkit.apps.experiments.train import TrainSettings, run_seed
+
+
+def test_a_run_out_of_sequences_stops_and_is_tested():
+    task = EXPERIMENTS["adding"].task(T=12)
+    res = run_seed(task, "classic", 0, TrainSettings(hidden=4, max_sequences=128, test_size=64))
+    assert res.stop == "max_sequences" and not res.success and 128 <= res.sequences < 128 + 32
+    assert res.test_size == 64 and 0 <= res.test_error <= 1
+
+
+def test_continual_reber_is_one_stream_checked_every_eval_every_strings(monkeypatch):
+    checks, fresh_states = [], []
+    judge_stream = train._judge_stream
+    forward = SequenceModel.forward
+
+    def counting_judge(model, task, stream):
+        checks.append(len(stream))
+        return judge_stream(model, task, stream)
+
+    def watching_forward(self, x, state=None, lengths=None):
+        if self.training:
+            fresh_states.append(state is None)
+        return forward(self, x, state, lengths)
+
+    monkeypatch.setattr(train, "_judge_stream", counting_judge)
+    monkeypatch.setattr(SequenceModel, "forward", watching_forward)
+    res = run_experiment("continual-reber", cell="classic", seeds=[0], hidden=4, max_sequences=6000,
+                         eval_every=2000, time_limit=120)  # fmt: skip
+    seed = res.seeds[0]
+    assert not seed.success and 6000 <= seed.sequences < 6100
+    # checks at 2,000, 4,000 and 6,000 strings (5 streams each), then the test streams
+    assert checks[:3] == [5, 5, 5] and len(checks) == 4
+    assert fresh_states[0] and not any(fresh_states[1:])  # the stream never restarts
