@@ -17,9 +17,10 @@ Example::
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-__all__ = ["decode_text", "read_text"]
+__all__ = ["decode_text", "read_input_text", "read_text"]
 
 
 def read_text(path: str | os.PathLike[str], *, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -71,3 +72,32 @@ def decode_text(data: bytes, source: str, *, encoding: str = "utf-8", errors: st
         ) from None
     except LookupError:
         raise ValueError(f"encoding: unknown codec {encoding!r}") from None
+
+
+def read_input_text(text: str | None, file: str | None, encoding: str, *, what: str = "text") -> str:
+    """The text given (on a command line), or read from ``file`` (``-``: standard input).
+
+    Args:
+        text: the text itself, or ``None``.
+        file: a file to read instead (exactly one of ``text`` and ``file``), ``-`` for stdin.
+        encoding: the encoding of ``file``.
+        what: what to call the text in an error.
+
+    Example::
+
+        >>> read_input_text("hello", None, "utf-8")
+        'hello'
+    """
+    if text is not None and file is not None:
+        raise ValueError(f"{what}: give the text or --file, not both")
+    if file is None:
+        if text is None:
+            raise ValueError(f"{what}: expected a text argument or --file")
+        return text
+    if file == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"stdin: not valid {encoding} (offset {exc.start}); pass --encoding") from None
+    return read_text(file, encoding=encoding)

@@ -11,6 +11,7 @@ from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.corpora import load_text_corpus
 from lstmkit.apps.language.dictionary import DictionaryTranslator
 from lstmkit.apps.language.ngram import KneserNeyLM
+from lstmkit.apps.language.text import CharTokenizer
 
 
 def test_kneser_ney_is_a_distribution() -> None:
@@ -66,3 +67,13 @@ def test_dictionary_translator() -> None:
     assert dt.translate("") == ""
     with pytest.raises(ValueError, match="empty mapping"):
         DictionaryTranslator({})
+
+
+def test_kneser_ney_row_counts_ngrams() -> None:
+    from lstmkit.apps.language.ngram import ngram_baseline
+
+    text = "abracadabra " * 20
+    row = ngram_baseline(CharTokenizer().fit([text]), text, text[:60], None, 3)
+    # distinct n-grams of orders 1 to 3 in the training text ("a", ..., "ab", ..., "abr", ...)
+    distinct = {text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)}
+    assert row["ngrams"] == len(distinct)

@@ -9,6 +9,8 @@ import pytest
 from lstmkit.apps.language import corpora
 from lstmkit.apps.language.corpora import (
     CorpusNotFoundError,
+    LabelledSplits,
+    LabelledText,
     load_freedict,
     load_parallel,
     load_text_corpus,
@@ -124,3 +126,9 @@ def test_generated_number_pairs() -> None:
     assert corpora.load_numbers(2_000, seed=1) == d
     with pytest.raises(ValueError, match="n: expected 0 <= n"):
         corpora.number_to_french(1_000_000)
+
+
+def test_labelled_text_container() -> None:
+    lt = LabelledText(["a", "b"], [0, 1])
+    assert len(lt) == 2 and lt.scores == []
+    assert "train=2" in repr(LabelledSplits("x", ("n", "p"), lt, lt, lt))
