@@ -10,12 +10,13 @@ float32 run is checked to be as accurate (against float64) as the reference path
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 from tests.helpers import TOL, assert_close
 from torch import Tensor
 
-import lstmkit.core.layers.lstm as lstm_module
 from lstmkit.core.cells import (
     VARIANTS,
     LSTMParams,
@@ -25,16 +26,19 @@ from lstmkit.core.cells import (
     lstm_param_shapes,
 )
 from lstmkit.core.cells.lstm import lstm_step
-from lstmkit.core.engines import RunResult, run
 from lstmkit.core.engines.fused.binding import (
+    GRADIENTS,
+    OUTPUTS,
     FusedLSTMFunction,
+    KernelMasks,
     kernel_config,
     lstm_fused,
     zoneout_keep_of_seeds,
 )
 from lstmkit.core.engines.fused.build import require_extension
 from lstmkit.core.layers import LSTM
-from lstmkit.core.layers.regularizers import zoneout
+from lstmkit.core.layers.regularizers import zoneout, zoneout_keep
+from lstmkit.core.scan import RunResult, run
 
 SPECS: dict[str, LSTMSpec] = {
     **VARIANTS,
@@ -236,25 +240,37 @@ def test_gradcheck_of_the_autograd_function(name: str, option: str, drawn: bool)
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
+# where the reference engine draws its zoneout masks (the layer, or the engine module)
+_REFERENCE_ZONEOUT_MODULES = ("lstmkit.core.layers.lstm", "lstmkit.core.engines.reference")
+
+
 @pytest.fixture
 def kernel_zoneout_masks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give the reference engine the zoneout masks the kernel draws (training): the same seeds
     from torch's generator (one draw of 4 per layer and direction), the same hash."""
-    real = lstm_module.zoneout_keep
     pending: list[list[int]] = []
 
     def keep(
         shape: tuple[int, ...], z: float, training: bool, dtype: torch.dtype, device: torch.device
     ) -> Tensor:
         if not training:
-            return real(shape, z, training, dtype, device)
+            return zoneout_keep(shape, z, training, dtype, device)
         if not pending:  # the h mask: draw the seeds as the fused path does
             seeds = torch.randint(0, 2**32, (4,)).tolist()
             pending.append(seeds[2:])
             return zoneout_keep_of_seeds(shape, z, seeds[:2], dtype)  # type: ignore[arg-type]
         return zoneout_keep_of_seeds(shape, z, pending.pop(), dtype)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(lstm_module, "zoneout_keep", keep)
+    patched = 0
+    for name in _REFERENCE_ZONEOUT_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "zoneout_keep"):
+            monkeypatch.setattr(module, "zoneout_keep", keep)
+            patched += 1
+    assert patched, f"no module of {_REFERENCE_ZONEOUT_MODULES} draws the reference engine's zoneout masks"
 
 
 def test_layer_engines_agree_on_every_configuration(kernel_zoneout_masks: None) -> None:
@@ -456,3 +472,37 @@ def test_float32_1997_squashings_keep_relative_accuracy_near_zero() -> None:
             got, _ = layer(x.float())
             rel[engine] = float(((got.double() - truth) / truth).abs().max())
     assert max(rel.values()) < 1e-4, rel
+
+
+def test_the_kernel_boundary_is_named() -> None:
+    """The extension takes a KernelConfig and dicts of named tensors and returns named outputs,
+    saved tensors and gradients (csrc/bind.cpp), each shaped as documented there; an unknown name
+    is refused."""
+    ext = require_extension()
+    spec = SPECS["fgr+ln"]
+    x, state, params, kw = make_case(spec, "proj-reverse-padded", torch.float64)  # L 5, N 3, I 4, H 6, proj 3
+    x, h0, c0, a0 = (t.detach() for t in (x, *state))
+    weights = {name: None if t is None else t.detach() for name, t in params._asdict().items()}
+    masks = KernelMasks(mask=kw["mask"])._asdict()
+    cfg = kernel_config(spec, reverse=True, need_states=True)
+    outputs, saved = ext.forward(cfg, x, h0, c0, a0, weights, masks, True)
+    shapes = {"output": (5, 3, 3), "h_n": (3, 3), "c_n": (3, 6), "a_n": (3, 18), "c_states": (5, 3, 6)}
+    assert tuple(outputs) == OUTPUTS and all(outputs[k].shape == s for k, s in shapes.items())
+    shapes = {"h_all": (6, 3, 3), "c_all": (6, 3, 6), "gates": (5, 3, 24), "ln_stats": (5, 3, 6)}
+    assert all(saved[k].shape == s for k, s in shapes.items()) and saved["x_product"].shape == (5, 3, 24)
+    grads = ext.backward(
+        cfg, {"output": torch.ones(5, 3, 3, dtype=torch.float64)}, x, weights, masks, saved, GRADIENTS
+    )
+    assert tuple(grads) == GRADIENTS
+    for name, t in {"x": x, "h0": h0, "c0": c0, "a0": a0, **weights}.items():
+        assert (grads[name] is None) == (t is None) and (t is None or grads[name].shape == t.shape), name
+    unwanted = ext.backward(
+        cfg, {"output": torch.ones(5, 3, 3, dtype=torch.float64)}, x, weights, masks, saved, ["h0"]
+    )
+    assert (
+        unwanted["x"] is None and unwanted["weight_ih"] is None and torch.equal(unwanted["h0"], grads["h0"])
+    )
+    with pytest.raises(ValueError, match="expected names among weight_ih"):
+        ext.forward(cfg, x, h0, c0, a0, {**weights, "weight_xh": None}, masks, False)
+    with pytest.raises(ValueError, match="no gradient 'bias'"):
+        ext.backward(cfg, {}, x, weights, masks, saved, ["x", "bias"])

@@ -71,3 +71,25 @@ def test_build_folder_is_per_checkout(tmp_path: Path, monkeypatch: pytest.Monkey
     assert there != here
     (tmp_path / "engine" / "csrc" / "lstm_math.h").write_text("// changed\n")
     assert build._source_tag(flags) != there  # and each source version its own
+
+
+def test_every_kernel_source_is_compiled_and_in_the_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every .cpp of csrc is compiled (one per job), and the tag changes with any source or header
+    added, renamed or edited."""
+    sources, headers = build._kernel_files(Path(build.__file__).parent / "csrc")
+    names = {p.name for p in sources}
+    assert {"bind.cpp", "forward.cpp", "backward.cpp", "stream.cpp", "gemm.cpp"} <= names
+    assert {"config.h", "tensors.h", "kernels.h", "lstm_math.h"} <= {p.name for p in headers}
+    csrc = tmp_path / "engine" / "csrc"
+    shutil.copytree(Path(build.__file__).parent / "csrc", csrc)
+    monkeypatch.setattr(build, "__file__", str(tmp_path / "engine" / "build.py"))
+    tags = [build._source_tag(["-O3"])]
+    (csrc / "extra.cpp").write_text("// a new job\n")
+    tags.append(build._source_tag(["-O3"]))
+    (csrc / "extra.cpp").rename(csrc / "other.cpp")
+    tags.append(build._source_tag(["-O3"]))
+    (csrc / "config.h").write_text((csrc / "config.h").read_text() + "// edited\n")
+    tags.append(build._source_tag(["-O3"]))
+    assert len(set(tags)) == len(tags), tags

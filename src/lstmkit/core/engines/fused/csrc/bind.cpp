@@ -50,24 +50,39 @@ namespace py = pybind11;
 namespace lstmkit {
 namespace {
 
-// The names of a bundle's fields, comma-separated (for error messages).
-template <typename Bundle>
+// The names of a struct's fields, comma-separated (for error messages).
+template <typename Struct>
 std::string names_of() {
   std::string names;
-  Bundle().each([&](const char* name, const auto&) { names += (names.empty() ? "" : ", ") + std::string(name); });
+  Struct().each([&](const char* name, const auto&) { names += (names.empty() ? "" : ", ") + std::string(name); });
   return names;
+}
+
+// The names of a struct's fields as interned Python strings, made once (and never freed: they
+// may outlive the interpreter).
+template <typename Struct>
+const std::vector<py::object>& keys_of() {
+  static const auto* keys = [] {
+    auto* out = new std::vector<py::object>();
+    Struct().each([&](const char* name, const auto&) {
+      out->push_back(py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name)));
+    });
+    return out;
+  }();
+  return *keys;
 }
 
 // A bundle from a dict keyed by its field names.
 template <typename Bundle>
 Bundle bundle_from(const py::dict& d, const char* what) {
   Bundle b;
-  size_t known = 0;
-  b.each([&](const char* name, Tensor& field) {
-    if (!d.contains(name)) return;
+  const std::vector<py::object>& keys = keys_of<Bundle>();
+  size_t i = 0, known = 0;
+  b.each([&](const char*, Tensor& field) {
+    PyObject* value = PyDict_GetItem(d.ptr(), keys[i++].ptr());  // borrowed; null where absent
+    if (!value) return;
     ++known;
-    const py::object value = d[name];
-    if (!value.is_none()) field = value.cast<Tensor>();
+    if (value != Py_None) field = py::handle(value).cast<Tensor>();
   });
   TORCH_CHECK_VALUE(known == py::len(d), "lstmkit fused: ", what, ": expected names among ", names_of<Bundle>(),
                     ", got ", py::str(d.attr("keys")()).cast<std::string>());
@@ -78,7 +93,12 @@ Bundle bundle_from(const py::dict& d, const char* what) {
 template <typename Bundle>
 py::dict bundle_to(const Bundle& b) {
   py::dict d;
-  b.each([&](const char* name, const Tensor& t) { d[name] = t.defined() ? py::cast(t) : py::none(); });
+  const std::vector<py::object>& keys = keys_of<Bundle>();
+  size_t i = 0;
+  b.each([&](const char*, const Tensor& t) {
+    const py::object value = t.defined() ? py::cast(t) : py::none();
+    if (PyDict_SetItem(d.ptr(), keys[i++].ptr(), value.ptr()) != 0) throw py::error_already_set();
+  });
   return d;
 }
 
@@ -97,7 +117,13 @@ Wanted wanted_from(const std::vector<std::string>& names) {
 // Every field of s from the attribute of obj of the same name.
 template <typename Struct>
 void read_fields(py::handle obj, Struct& s) {
-  s.each([&](const char* name, auto& field) { field = obj.attr(name).cast<std::decay_t<decltype(field)>>(); });
+  const std::vector<py::object>& keys = keys_of<Struct>();
+  size_t i = 0;
+  s.each([&](const char*, auto& field) {
+    const py::object value = py::reinterpret_steal<py::object>(PyObject_GetAttr(obj.ptr(), keys[i++].ptr()));
+    if (!value) throw py::error_already_set();
+    field = value.cast<std::decay_t<decltype(field)>>();
+  });
 }
 
 KernelConfig config_from(py::handle obj) {
