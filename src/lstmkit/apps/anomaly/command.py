@@ -6,17 +6,11 @@ from __future__ import annotations
 import argparse
 
 from lstmkit.apps.anomaly import job
-from lstmkit.apps.common.options import (
-    add_command,
-    add_device_arg,
-    add_output_args,
-    add_progress_arg,
-    add_seed_arg,
-)
+from lstmkit.apps.common import options as opt
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "detect",
         help="LSTM anomaly detection (forecast residuals or autoencoder) on a bundled signal",
@@ -45,31 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quantile", type=float, default=0.99, help="threshold quantile of normal validation scores"
     )
-    add_seed_arg(p)
-    add_device_arg(p)
-    add_output_args(p, out_help="parent folder of the report (default runs)")
-    add_progress_arg(p)
+    opt.add_seed_arg(p)
+    opt.add_device_arg(p)
+    opt.add_output_args(p, out_help="parent folder of the report (default runs)")
+    opt.add_progress_arg(p)
 
 
 def detect_main(args: argparse.Namespace) -> int:
-    job.run(
-        job.DetectJobConfig(
-            dataset=args.dataset,
-            method=args.method,
-            train=args.train,
-            val=args.val,
-            window=args.window,
-            downsample=args.downsample,
-            smooth=args.smooth,
-            epochs=args.epochs,
-            hidden=args.hidden,
-            quantile=args.quantile,
-            seed=args.seed,
-            device=args.device,
-            out=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            echo=True,
-        )
-    )
+    job.run(opt.config_from_args(job.DetectJobConfig, args, {"echo": True}))
     return 0

@@ -87,53 +87,22 @@ _PPG_DESC = {
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
-        dataset_info(
-            "mitdb",
-            "anomaly",
-            "ECG excerpt from the MIT-BIH Arrhythmia Database, labelled anomaly",
-            "360 Hz",
-            SKTIME + "mitdb/mitdb.csv",
-            "Moody & Mark (2001), PhysioNet",
-            "7500, 352 anomalous",
-            _labelled_csv(
-                "mitdb",
-                "mitdb",
-                360.0,
-                "ECG excerpt (MIT-BIH Arrhythmia Database via sktime), 360 Hz, labelled",
-            ),
-        ),
-        dataset_info(
-            "yahoo",
-            "anomaly",
-            "Yahoo Webscope S5 excerpt with labelled point anomalies",
-            "regular steps",
-            SKTIME + "yahoo/yahoo.csv",
-            "Yahoo Labs S5 (Laptev et al. 2015)",
+        dataset_info("mitdb", "anomaly", "ECG excerpt from the MIT-BIH Arrhythmia Database, labelled anomaly",
+            "360 Hz", SKTIME + "mitdb/mitdb.csv", "Moody & Mark (2001), PhysioNet", "7500, 352 anomalous",
+            _labelled_csv("mitdb", "mitdb", 360.0,
+                          "ECG excerpt (MIT-BIH Arrhythmia Database via sktime), 360 Hz, labelled")),
+        dataset_info("yahoo", "anomaly", "Yahoo Webscope S5 excerpt with labelled point anomalies",
+            "regular steps", SKTIME + "yahoo/yahoo.csv", "Yahoo Labs S5 (Laptev et al. 2015)",
             "1000, 7 anomalous",
-            _labelled_csv("yahoo", "yahoo", None, "Yahoo S5 series with labelled point anomalies"),
-        ),
-        dataset_info(
-            "ppg",
-            "anomaly",
-            "Photoplethysmogram recording, unlabelled",
-            "100 Hz",
-            "heartpy:data/data.csv",
-            "heartpy examples (van Gent et al. 2019)",
-            "2483, unlabelled",
-            _ppg("data.csv", "ppg"),
-        ),
-        dataset_info(
-            "ppg_long",
-            "anomaly",
-            "Longer photoplethysmogram recording, unlabelled",
-            "~117 Hz",
-            "heartpy:data/data2.csv",
-            "heartpy examples (van Gent et al. 2019)",
-            "15000, unlabelled",
-            _ppg("data2.csv", "ppg_long"),
-        ),
+            _labelled_csv("yahoo", "yahoo", None, "Yahoo S5 series with labelled point anomalies")),
+        dataset_info("ppg", "anomaly", "Photoplethysmogram recording, unlabelled", "100 Hz",
+            "heartpy:data/data.csv", "heartpy examples (van Gent et al. 2019)", "2483, unlabelled",
+            _ppg("data.csv", "ppg")),
+        dataset_info("ppg_long", "anomaly", "Longer photoplethysmogram recording, unlabelled", "~117 Hz",
+            "heartpy:data/data2.csv", "heartpy examples (van Gent et al. 2019)", "15000, unlabelled",
+            _ppg("data2.csv", "ppg_long")),
     ]
-}
+}  # fmt: skip
 
 #: other names of the datasets
 ALIASES = {"ecg": "mitdb"}

@@ -6,17 +6,11 @@ from __future__ import annotations
 import argparse
 
 from lstmkit.apps.classification import job
-from lstmkit.apps.common.options import (
-    add_command,
-    add_device_arg,
-    add_output_args,
-    add_progress_arg,
-    add_seed_arg,
-)
+from lstmkit.apps.common import options as opt
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "classify",
         help="train a sequence classifier (LSTM-FCN, LSTM, BiLSTM) on a UCR/UEA dataset",
@@ -56,34 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1,
         help="average the predictions over the series and N-1 window slices of it (default 1: none)",
     )
-    add_seed_arg(p, help="base seed (default 0)")
-    add_device_arg(p)
+    opt.add_seed_arg(p, help="base seed (default 0)")
+    opt.add_device_arg(p)
     p.add_argument("--save", default=None, help="write the fitted classifier here (.pt)")
-    add_output_args(p, out_help="parent folder of the report (default runs)")
-    add_progress_arg(p)
+    opt.add_output_args(p, out_help="parent folder of the report (default runs)")
+    opt.add_progress_arg(p)
 
 
 def classify_main(args: argparse.Namespace) -> int:
-    job.run(
-        job.ClassifyJobConfig(
-            dataset=args.dataset,
-            arch=args.arch,
-            pooling=args.pooling,
-            hidden=args.hidden,
-            shuffle=not args.no_shuffle,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            ensemble=args.ensemble,
-            augment=args.augment,
-            test_views=args.test_views,
-            seed=args.seed,
-            device=args.device,
-            save=args.save,
-            out=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            echo=True,
-        )
-    )
+    job.run(opt.config_from_args(job.ClassifyJobConfig, args, {"shuffle": not args.no_shuffle, "echo": True}))
     return 0

@@ -17,9 +17,13 @@ Example::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from lstmkit.io.runfolder import OVERWRITE_HELP
+
+T = TypeVar("T")
 
 __all__ = [
     "DEVICE_HELP",
@@ -29,6 +33,8 @@ __all__ = [
     "add_progress_arg",
     "add_seed_arg",
     "comma_list",
+    "config_from_args",
+    "pick",
 ]
 
 #: ``--help`` of ``--device``.
@@ -100,3 +106,29 @@ def add_progress_arg(
 def comma_list(text: str) -> list[str]:
     """The non-empty, stripped items of a comma-separated option (``"a, b,"`` -> ``["a", "b"]``)."""
     return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, values: Mapping[str, Any] | None = None) -> T:
+    """The job config ``cls`` (a dataclass) of the parsed ``args``: each field takes its value
+    from ``values``, else from the option of the same name, else ``progress`` is the opposite
+    of ``--no-progress``; a field with none of them keeps its default.
+
+    Example::
+
+        >>> config = config_from_args(ClassifyJobConfig, args, {"shuffle": not args.no_shuffle, "echo": True})
+    """
+    values = dict(values or {})
+    parsed = vars(args)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not f.init or f.name in values:
+            continue
+        if f.name in parsed:
+            values[f.name] = parsed[f.name]
+        elif f.name == "progress" and "no_progress" in parsed:
+            values[f.name] = not parsed["no_progress"]
+    return cls(**values)
+
+
+def pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The parsed options ``names`` as a dict (``pick(args, "lr", "seed")``)."""
+    return {name: getattr(args, name) for name in names}

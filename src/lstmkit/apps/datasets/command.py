@@ -6,13 +6,13 @@ import argparse
 
 import numpy as np
 
-from lstmkit.apps.common.options import add_command
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.datasets import sources
 from lstmkit.io.html import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "data",
         help="list and inspect the bundled real datasets",

@@ -29,12 +29,28 @@ from lstmkit.apps.forecasting.series import TimeSeries
 __all__ = ["ALIASES", "DATASETS", "load_panel", "load_series"]
 
 
-def _airline() -> TimeSeries:
+def _sktime_monthly(folder: str, date: str, value: str, name: str, description: str) -> TimeSeries:
+    """A monthly series of sktime's ``datasets/data/FOLDER/FOLDER.csv`` (periods ``YYYY-MM``)."""
     pd = pandas()
-    df = pd.read_csv(package_file("sktime", "datasets", "data", "Airline", "Airline.csv"))
-    idx = pd.PeriodIndex(df["Date"], freq="M").to_timestamp()
-    s = pd.Series(df["Passengers"].to_numpy(float), index=idx, name="passengers")
-    return from_pandas(s, description="Monthly international airline passengers (thousands), 1949-1960")
+    df = pd.read_csv(package_file("sktime", "datasets", "data", folder, f"{folder}.csv"))
+    idx = pd.PeriodIndex(df[date], freq="M").to_timestamp()
+    s = pd.Series(df[value].to_numpy(float), index=idx, name=name)
+    return from_pandas(s, description=description)
+
+
+def _statsmodels_yearly(
+    folder: str, year: str, value: str, name: str, season: int, description: str
+) -> TimeSeries:
+    """A yearly series of statsmodels' ``datasets/FOLDER/FOLDER.csv`` (integer years)."""
+    pd = pandas()
+    df = pd.read_csv(package_file("statsmodels", "datasets", folder, f"{folder}.csv"))
+    s = pd.Series(df[value].to_numpy(float), index=pd.Index(df[year].astype(int)), name=name)
+    return from_pandas(s, season=season, description=description)
+
+
+def _airline() -> TimeSeries:
+    description = "Monthly international airline passengers (thousands), 1949-1960"
+    return _sktime_monthly("Airline", "Date", "Passengers", "passengers", description)
 
 
 def _lynx() -> TimeSeries:
@@ -47,22 +63,13 @@ def _lynx() -> TimeSeries:
 
 
 def _shampoo() -> TimeSeries:
-    pd = pandas()
-    df = pd.read_csv(package_file("sktime", "datasets", "data", "ShampooSales", "ShampooSales.csv"))
-    idx = pd.PeriodIndex(df["Time"], freq="M").to_timestamp()
-    s = pd.Series(df["Sales"].to_numpy(float), index=idx, name="sales")
-    return from_pandas(s, description="Monthly shampoo sales over three years (Makridakis et al.)")
+    description = "Monthly shampoo sales over three years (Makridakis et al.)"
+    return _sktime_monthly("ShampooSales", "Time", "Sales", "sales", description)
 
 
 def _sunspots() -> TimeSeries:
-    pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", "sunspots", "sunspots.csv"))
-    s = pd.Series(
-        df["SUNACTIVITY"].to_numpy(float), index=pd.Index(df["YEAR"].astype(int)), name="sunactivity"
-    )
-    return from_pandas(
-        s, season=11, description="Yearly sunspot numbers 1700-2008 (season = the ~11-year cycle)"
-    )
+    description = "Yearly sunspot numbers 1700-2008 (season = the ~11-year cycle)"
+    return _statsmodels_yearly("sunspots", "YEAR", "SUNACTIVITY", "sunactivity", 11, description)
 
 
 def _co2() -> TimeSeries:
@@ -93,10 +100,8 @@ def _elnino() -> TimeSeries:
 
 
 def _nile() -> TimeSeries:
-    pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", "nile", "nile.csv"))
-    s = pd.Series(df["volume"].to_numpy(float), index=pd.Index(df["year"].astype(int)), name="volume")
-    return from_pandas(s, description="Annual flow of the Nile at Aswan (1e8 m^3), 1871-1970")
+    description = "Annual flow of the Nile at Aswan (1e8 m^3), 1871-1970"
+    return _statsmodels_yearly("nile", "year", "volume", "volume", 0, description)
 
 
 def _macrodata() -> TimeSeries:
@@ -142,108 +147,31 @@ def _stocks() -> list[TimeSeries]:
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
-        dataset_info(
-            "airline",
-            "forecasting",
-            "International airline passengers (thousands)",
-            "monthly",
-            SKTIME + "Airline/Airline.csv",
-            "Box & Jenkins (1976), series G",
-            "144",
-            _airline,
-        ),
-        dataset_info(
-            "lynx",
-            "forecasting",
-            "Canadian lynx trappings",
-            "yearly",
-            SKTIME + "Lynx/Lynx.csv",
-            "Campbell & Walker (1977)",
-            "114",
-            _lynx,
-        ),
-        dataset_info(
-            "shampoo",
-            "forecasting",
-            "Shampoo sales",
-            "monthly",
-            SKTIME + "ShampooSales/ShampooSales.csv",
-            "Makridakis, Wheelwright & Hyndman (1998)",
-            "36",
-            _shampoo,
-        ),
-        dataset_info(
-            "sunspots",
-            "forecasting",
-            "Yearly sunspot numbers 1700-2008",
-            "yearly",
-            STATSMODELS + "sunspots/sunspots.csv",
-            "SIDC, Royal Observatory of Belgium",
-            "309",
-            _sunspots,
-        ),
-        dataset_info(
-            "co2",
-            "forecasting",
-            "Mauna Loa atmospheric CO2 (ppm), 59 gaps interpolated",
-            "weekly",
-            STATSMODELS + "co2/co2.csv",
-            "Keeling et al., Scripps (1958-2001)",
-            "2284",
-            _co2,
-        ),
-        dataset_info(
-            "elnino",
-            "forecasting",
-            "El Nino sea surface temperature (deg C)",
-            "monthly",
-            STATSMODELS + "elnino/elnino.csv",
-            "NOAA Climate Prediction Center",
-            "732",
-            _elnino,
-        ),
-        dataset_info(
-            "nile",
-            "forecasting",
-            "Nile river flow at Aswan",
-            "yearly",
-            STATSMODELS + "nile/nile.csv",
-            "Cobb (1978); Durbin & Koopman",
-            "100",
-            _nile,
-        ),
-        dataset_info(
-            "macrodata",
-            "forecasting",
-            "US real GDP with 11 macro covariates",
-            "quarterly",
-            STATSMODELS + "macrodata/macrodata.csv",
-            "US Federal Reserve / BEA / BLS",
-            "203 x 12",
-            _macrodata,
-        ),
-        dataset_info(
-            "seattle_weather",
-            "forecasting",
-            "Seattle daily max temperature with weather covariates",
-            "daily",
-            VEGA + "seattle-weather.csv",
-            "NOAA via the Vega project",
-            "1461 x 4",
-            _seattle_weather,
-        ),
-        dataset_info(
-            "stocks",
-            "forecasting",
-            "Monthly prices of MSFT, AMZN, IBM, GOOG, AAPL (5 series)",
-            "monthly",
-            VEGA + "stocks.csv",
-            "Vega project (2000-2010)",
-            "5 series, 68-123",
-            _stocks,
-        ),
+        dataset_info("airline", "forecasting", "International airline passengers (thousands)", "monthly",
+            SKTIME + "Airline/Airline.csv", "Box & Jenkins (1976), series G", "144", _airline),
+        dataset_info("lynx", "forecasting", "Canadian lynx trappings", "yearly", SKTIME + "Lynx/Lynx.csv",
+            "Campbell & Walker (1977)", "114", _lynx),
+        dataset_info("shampoo", "forecasting", "Shampoo sales", "monthly",
+            SKTIME + "ShampooSales/ShampooSales.csv", "Makridakis, Wheelwright & Hyndman (1998)", "36",
+            _shampoo),
+        dataset_info("sunspots", "forecasting", "Yearly sunspot numbers 1700-2008", "yearly",
+            STATSMODELS + "sunspots/sunspots.csv", "SIDC, Royal Observatory of Belgium", "309", _sunspots),
+        dataset_info("co2", "forecasting", "Mauna Loa atmospheric CO2 (ppm), 59 gaps interpolated", "weekly",
+            STATSMODELS + "co2/co2.csv", "Keeling et al., Scripps (1958-2001)", "2284", _co2),
+        dataset_info("elnino", "forecasting", "El Nino sea surface temperature (deg C)", "monthly",
+            STATSMODELS + "elnino/elnino.csv", "NOAA Climate Prediction Center", "732", _elnino),
+        dataset_info("nile", "forecasting", "Nile river flow at Aswan", "yearly",
+            STATSMODELS + "nile/nile.csv", "Cobb (1978); Durbin & Koopman", "100", _nile),
+        dataset_info("macrodata", "forecasting", "US real GDP with 11 macro covariates", "quarterly",
+            STATSMODELS + "macrodata/macrodata.csv", "US Federal Reserve / BEA / BLS", "203 x 12",
+            _macrodata),
+        dataset_info("seattle_weather", "forecasting",
+            "Seattle daily max temperature with weather covariates", "daily", VEGA + "seattle-weather.csv",
+            "NOAA via the Vega project", "1461 x 4", _seattle_weather),
+        dataset_info("stocks", "forecasting", "Monthly prices of MSFT, AMZN, IBM, GOOG, AAPL (5 series)",
+            "monthly", VEGA + "stocks.csv", "Vega project (2000-2010)", "5 series, 68-123", _stocks),
     ]
-}
+}  # fmt: skip
 
 #: other names of the datasets
 ALIASES = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command, add_seed_arg
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.experiments import demo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "demo",
         help="train the classic LSTM and one variant on a generated task and print their losses",
@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--length", type=int, default=30, help="sequence length T (default 30)")
     p.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     p.add_argument("--hidden", type=int, default=32, help="hidden size (default 32)")
-    add_seed_arg(p, help="random seed (default 0)")
+    opt.add_seed_arg(p, help="random seed (default 0)")
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    demo.run(demo.DemoJobConfig(args.variants, args.length, args.steps, args.hidden, args.seed, echo=True))
+    demo.run(opt.config_from_args(demo.DemoJobConfig, args, {"echo": True}))
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.experiments import job
 from lstmkit.apps.experiments.model import CELLS
 from lstmkit.apps.experiments.registry import ALIASES, EXPERIMENTS
@@ -17,7 +17,7 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     names = ", ".join(f"{k} ({v.title})" for k, v in EXPERIMENTS.items())
-    p = add_command(
+    p = opt.add_command(
         sub,
         "experiment",
         help="reproduce an experiment of Hochreiter & Schmidhuber 1997 / Gers et al. 2000",
@@ -68,14 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    settings = {
-        key: getattr(args, key)
-        for key in ("seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window",
-                    "eval_every", "test_size", "memory_bias", "engine", "progress")
-    }  # fmt: skip
-    job.run(
-        job.ExperimentJobConfig(
-            args.name, args.cell or (), args.length, args.p, args.q, args.json, echo=True, settings=settings
-        )
-    )
+    settings = opt.pick(args, "seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window")
+    settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "engine", "progress")
+    values = {"cells": args.cell or (), "echo": True, "settings": settings}
+    job.run(opt.config_from_args(job.ExperimentJobConfig, args, values))
     return 0

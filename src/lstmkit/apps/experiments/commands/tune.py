@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command, add_seed_arg
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.experiments import search
 from lstmkit.apps.experiments.model import CELLS
 from lstmkit.apps.experiments.registry import ALIASES, EXPERIMENTS
@@ -25,7 +25,7 @@ RANGES = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     tasks = [k for k in EXPERIMENTS if k != "continual-reber"]
-    p = add_command(
+    p = opt.add_command(
         sub,
         "tune",
         help="hyperparameter search (Optuna, with pruning) on a synthetic task",
@@ -52,40 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", nargs="+", type=int, default=[32], help="batch sizes to try")
     p.add_argument("--length", "-T", type=int, help="T of adding, multiplication, noise-signal, copy")
     p.add_argument("--pruner", choices=["median", "hyperband", "none"], default="median", help="pruner")
-    add_seed_arg(p, help="seed of the sampler and the data")
+    opt.add_seed_arg(p, help="seed of the sampler and the data")
     p.add_argument("--out", help="folder for the results (default runs/tune-TASK)")
     p.add_argument("--storage", help="Optuna storage URL to resume a study, e.g. sqlite:///runs/t/study.db")
     p.add_argument("--progress", action="store_true", help="show Optuna's progress bar")
 
 
 def _main(args: argparse.Namespace) -> int:
+    ranges = {
+        dest: tuple(getattr(args, dest)) for dest in (flag[2:].replace("-", "_") for flag, _, _ in RANGES)
+    }
     space = SearchSpace(
         hidden=tuple(args.hidden),
         num_layers=(args.layers[0], args.layers[1]),
         variants=tuple(args.variants),
         batch_size=tuple(args.batch_size),
-        **{
-            flag[2:].replace("-", "_"): tuple(getattr(args, flag[2:].replace("-", "_")))
-            for flag, _, _ in RANGES
-        },
+        **ranges,
     )
-    search.run(
-        search.TuneJobConfig(
-            args.task,
-            space,
-            trials=args.trials,
-            timeout=args.timeout,
-            epochs=args.epochs,
-            sequences_per_epoch=args.sequences_per_epoch,
-            val_size=args.val_size,
-            metric=args.metric,
-            length=args.length,
-            pruner=args.pruner,
-            seed=args.seed,
-            out=args.out,
-            storage=args.storage,
-            progress=args.progress,
-            echo=True,
-        )
-    )
+    search.run(opt.config_from_args(search.TuneJobConfig, args, {"space": space, "echo": True}))
     return 0

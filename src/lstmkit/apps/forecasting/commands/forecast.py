@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command, add_progress_arg
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.forecasting import job
 from lstmkit.apps.forecasting.commands.options import (
     add_model_args,
@@ -18,7 +18,7 @@ from lstmkit.apps.forecasting.commands.options import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "forecast",
         help="forecast a series with the LSTM forecaster (prints the forecast with intervals)",
@@ -32,19 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", default=None, help="write the fitted forecaster here (.pt)")
     p.add_argument("--load", default=None, help="use a saved forecaster instead of fitting")
     p.add_argument("--backtest", type=int, default=0, metavar="K", help="also backtest over K windows")
-    add_progress_arg(p)
+    opt.add_progress_arg(p)
 
 
 def forecast_main(args: argparse.Namespace) -> int:
-    job.forecast(
-        job.ForecastJobConfig(
-            series_source(args),
-            model_settings(args),
-            save=args.save,
-            load=args.load,
-            backtest=args.backtest,
-            progress=not args.no_progress,
-            echo=True,
-        )
-    )
+    values = {"series": series_source(args), "model": model_settings(args), "echo": True}
+    job.forecast(opt.config_from_args(job.ForecastJobConfig, args, values))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_device_arg, add_seed_arg, comma_list
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.forecasting.job import ForecasterSettings, SeriesSource
 
 __all__ = ["add_model_args", "add_series_args", "model_settings", "series_source"]
@@ -74,39 +74,19 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--max-epochs", type=int, default=200, help="epochs per network before early stopping (200)"
     )
-    add_seed_arg(g, help="base seed (default 0)")
-    add_device_arg(g)
+    opt.add_seed_arg(g, help="base seed (default 0)")
+    opt.add_device_arg(g)
 
 
 def series_source(args: argparse.Namespace) -> SeriesSource:
     """The :class:`~lstmkit.apps.forecasting.job.SeriesSource` of :func:`add_series_args`'s options."""
-    return SeriesSource(
-        dataset=args.dataset,
-        csv=args.csv,
-        encoding=args.encoding,
-        target=args.target,
-        time=args.time,
-        covariates=comma_list(args.covariates),
-        future_covariates=comma_list(args.future_covariates),
-        freq=args.freq,
-        season=args.season,
-        missing=args.missing,
-        default_dataset=args._default_dataset,
-    )
+    columns = {
+        "covariates": opt.comma_list(args.covariates),
+        "future_covariates": opt.comma_list(args.future_covariates),
+    }
+    return opt.config_from_args(SeriesSource, args, columns | {"default_dataset": args._default_dataset})
 
 
 def model_settings(args: argparse.Namespace) -> ForecasterSettings:
     """The :class:`~lstmkit.apps.forecasting.job.ForecasterSettings` of :func:`add_model_args`'s options."""
-    return ForecasterSettings(
-        horizon=args.horizon,
-        window=args.window,
-        strategy=args.strategy,
-        likelihood=args.likelihood,
-        hidden=args.hidden,
-        layers=args.layers,
-        variant=args.variant,
-        ensemble=args.ensemble,
-        max_epochs=args.max_epochs,
-        seed=args.seed,
-        device=args.device,
-    )
+    return opt.config_from_args(ForecasterSettings, args)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command, add_output_args, add_progress_arg, comma_list
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.forecasting import job
 from lstmkit.apps.forecasting.commands.options import (
     add_model_args,
@@ -21,7 +21,7 @@ from lstmkit.apps.forecasting.commands.options import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
+    p = opt.add_command(
         sub,
         "run",
         help="the main job: LSTM forecaster vs seasonal naive, ARIMA and ETS, with a report",
@@ -51,24 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated: naive, seasonal_naive, arima, ets (default: the last three)",
     )
     g.add_argument("--name", default=None, help="report folder name under --out (default: the dataset name)")
-    add_output_args(g, out_help="parent folder of reports (default runs)")
-    add_progress_arg(g)
+    opt.add_output_args(g, out_help="parent folder of reports (default runs)")
+    opt.add_progress_arg(g)
 
 
 def run_main(args: argparse.Namespace) -> int:
+    values = {"series": series_source(args), "model": model_settings(args), "echo": True}
     job.run(
-        job.RunJobConfig(
-            series_source(args),
-            model_settings(args),
-            windows=args.windows,
-            stride=args.stride,
-            refit=args.refit,
-            baselines=comma_list(args.baselines),
-            name=args.name,
-            out=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            echo=True,
-        )
+        opt.config_from_args(job.RunJobConfig, args, values | {"baselines": opt.comma_list(args.baselines)})
     )
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.common.options import add_command, add_progress_arg, add_seed_arg
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.language.training import TrainOptions
 from lstmkit.io.runfolder import OVERWRITE_HELP
 
@@ -17,7 +17,7 @@ def add_subcommands(
 ) -> argparse._SubParsersAction:
     """Add the command ``name`` whose ``actions`` (``"{train,predict}"``) are subcommands, one
     of which is required; return its subparsers."""
-    p = add_command(sub, name, help=help, description=description)
+    p = opt.add_command(sub, name, help=help, description=description)
     s = p.add_subparsers(dest=f"{name}_command", metavar=actions)
     s.required = True
     return s
@@ -45,26 +45,13 @@ def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, ep
         "or wall time",
     )
     g.add_argument("--clip-norm", type=float, default=1.0, help="gradient norm clipping (default 1.0)")
-    add_seed_arg(g, help="random seed (default 0)")
+    opt.add_seed_arg(g, help="random seed (default 0)")
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     g.add_argument("--run-dir", default=None, help="run folder for logs, curves and model.pt")
     g.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_progress_arg(g, help="no progress bar")
+    opt.add_progress_arg(g, help="no progress bar")
 
 
 def train_options(args: argparse.Namespace) -> TrainOptions:
     """The :class:`~lstmkit.apps.language.training.TrainOptions` of :func:`add_train_args`'s options."""
-    return TrainOptions(
-        lr=args.lr,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        time_budget=args.time_budget,
-        budget_clock=args.budget_clock,
-        clip_norm=args.clip_norm,
-        seed=args.seed,
-        threads=args.threads,
-        run_dir=args.run_dir,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-    )
+    return opt.config_from_args(TrainOptions, args)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import sentiment
 from lstmkit.apps.language.commands.common import add_subcommands, add_train_args, train_options
 from lstmkit.apps.language.text_classifier import POOLINGS
@@ -80,45 +81,16 @@ def _add_predict(s: argparse._SubParsersAction) -> None:
 
 
 def _train_cmd(args: argparse.Namespace) -> int:
-    model = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
+    model = opt.pick(args, "embed_dim", "hidden_size", "pooling", "dropout", "embed_dropout", "input_dropout")
+    model |= opt.pick(args, "recurrent_dropout") | {
         "num_layers": args.layers,
         "bidirectional": not args.unidirectional,
-        "pooling": args.pooling,
-        "dropout": args.dropout,
-        "embed_dropout": args.embed_dropout,
-        "input_dropout": args.input_dropout,
-        "recurrent_dropout": args.recurrent_dropout,
     }
-    sentiment.run(
-        sentiment.SentimentJobConfig(
-            train_options(args),
-            dataset=args.dataset,
-            tokenizer=args.tokenizer,
-            vocab_size=args.vocab_size,
-            min_freq=args.min_freq,
-            model=model,
-            weight_decay=args.weight_decay,
-            rating_weight=args.rating_weight,
-            patience=args.patience,
-            ensemble=args.ensemble,
-            baseline=not args.no_baseline,
-            echo=True,
-        )
-    )
+    values = {"training": train_options(args), "model": model, "baseline": not args.no_baseline, "echo": True}
+    sentiment.run(opt.config_from_args(sentiment.SentimentJobConfig, args, values))
     return 0
 
 
 def _predict_cmd(args: argparse.Namespace) -> int:
-    sentiment.predict(
-        sentiment.PredictJobConfig(
-            args.checkpoint,
-            args.texts,
-            file=args.file,
-            encoding=args.encoding,
-            attention=args.attention,
-            echo=True,
-        )
-    )
+    sentiment.predict(opt.config_from_args(sentiment.PredictJobConfig, args, {"echo": True}))
     return 0

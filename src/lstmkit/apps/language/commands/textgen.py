@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import textgen
 from lstmkit.apps.language.commands.common import add_subcommands, add_train_args, train_options
 
@@ -100,52 +101,16 @@ def _add_sample(s: argparse._SubParsersAction) -> None:
 
 
 def _train_cmd(args: argparse.Namespace) -> int:
-    model = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
+    model = opt.pick(args, "embed_dim", "hidden_size", "variant", "dropout", "embed_dropout", "input_dropout")
+    model |= opt.pick(args, "recurrent_dropout", "weight_drop") | {
         "num_layers": args.layers,
-        "variant": args.variant,
         "tie_weights": not args.no_tie,
-        "dropout": args.dropout,
-        "embed_dropout": args.embed_dropout,
-        "input_dropout": args.input_dropout,
-        "recurrent_dropout": args.recurrent_dropout,
-        "weight_drop": args.weight_drop,
     }
-    textgen.run(
-        textgen.TextgenJobConfig(
-            train_options(args),
-            corpus=args.corpus,
-            text_file=args.text_file,
-            encoding=args.encoding,
-            tokenizer=args.tokenizer,
-            vocab_size=args.vocab_size,
-            bpe_merges=args.bpe_merges,
-            max_train_chars=args.max_train_chars,
-            model=model,
-            bptt=args.bptt,
-            optimizer=args.optimizer,
-            sample_length=args.sample_length,
-            ngram_orders=args.ngram_orders,
-            echo=True,
-        )
-    )
+    values = {"training": train_options(args), "model": model, "echo": True}
+    textgen.run(opt.config_from_args(textgen.TextgenJobConfig, args, values))
     return 0
 
 
 def _sample_cmd(args: argparse.Namespace) -> int:
-    textgen.sample(
-        textgen.SampleJobConfig(
-            args.checkpoint,
-            prime=args.prime,
-            prime_file=args.prime_file,
-            encoding=args.encoding,
-            length=args.length,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            seed=args.seed,
-            stream=sys.stdout,
-        )
-    )
+    textgen.sample(opt.config_from_args(textgen.SampleJobConfig, args, {"stream": sys.stdout}))
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import translate
 from lstmkit.apps.language.commands.common import add_subcommands, add_train_args, train_options
 from lstmkit.apps.language.seq2seq import ATTENTIONS
@@ -83,41 +84,12 @@ def _add_predict(s: argparse._SubParsersAction) -> None:
 
 
 def _train_cmd(args: argparse.Namespace) -> int:
-    model = {
-        "embed_dim": args.embed_dim,
-        "hidden_size": args.hidden_size,
-        "num_layers": args.layers,
-        "attention": args.attention,
-        "dropout": args.dropout,
-    }
-    translate.run(
-        translate.TranslateJobConfig(
-            train_options(args),
-            pairs=args.pairs,
-            tokenizer=args.tokenizer,
-            bpe_merges=args.bpe_merges,
-            vocab_size=args.vocab_size,
-            model=model,
-            patience=args.patience,
-            beam=args.beam,
-            eval_limit=args.eval_limit,
-            baseline=not args.no_baseline,
-            echo=True,
-        )
-    )
+    model = opt.pick(args, "embed_dim", "hidden_size", "attention", "dropout") | {"num_layers": args.layers}
+    values = {"training": train_options(args), "model": model, "baseline": not args.no_baseline, "echo": True}
+    translate.run(opt.config_from_args(translate.TranslateJobConfig, args, values))
     return 0
 
 
 def _predict_cmd(args: argparse.Namespace) -> int:
-    translate.predict(
-        translate.PredictJobConfig(
-            args.checkpoint,
-            args.texts,
-            file=args.file,
-            encoding=args.encoding,
-            beam=args.beam,
-            attention_png=args.attention_png,
-            echo=True,
-        )
-    )
+    translate.predict(opt.config_from_args(translate.PredictJobConfig, args, {"echo": True}))
     return 0
