@@ -132,8 +132,10 @@ class KernelMasks(NamedTuple):
     mask: Tensor | None = None
 
 
-def _save_named(ctx: Any, groups: dict[str, dict[str, Tensor | None]]) -> None:
-    """Save groups of named tensors for the backward pass (``None`` entries allowed)."""
+def _save_named(ctx: Any, cfg: KernelConfig, groups: dict[str, dict[str, Tensor | None]]) -> None:
+    """Keep ``cfg`` and groups of named tensors for the backward pass (``None`` entries allowed)."""
+    ctx.set_materialize_grads(False)
+    ctx.cfg = cfg
     ctx.saved_names = {group: tuple(named) for group, named in groups.items()}
     ctx.save_for_backward(*(t for named in groups.values() for t in named.values()))
 
@@ -193,9 +195,7 @@ class FusedLSTMFunction(torch.autograd.Function):
         )._asdict()
         masks = KernelMasks(h_mask, keep_h, keep_c, mask)._asdict()
         outputs, saved = require_extension().forward(cfg, x, h0, c0, a0, weights, masks, True)
-        ctx.set_materialize_grads(False)
-        ctx.cfg = cfg  # type: ignore[attr-defined]
-        _save_named(ctx, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
+        _save_named(ctx, cfg, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
         return tuple(outputs[name] for name in OUTPUTS)
 
     @staticmethod

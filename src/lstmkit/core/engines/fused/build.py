@@ -7,8 +7,7 @@ installs, are all it needs) and cached under ``$LSTMKIT_CACHE_DIR`` (default
 capability and a sub-folder per source version, checkout and environment, so a later process
 only loads the library. Processes building or loading in one folder take turns (an ``flock``,
 see :func:`build_lock`). ``make setup`` runs
-``python -m lstmkit.core.engines.fused`` so that the one compile (about a minute on 2 cores)
-happens before the tests.
+``python -m lstmkit.core.engines.fused`` so that the one compile happens before the tests.
 
 When the extension cannot be built or loaded, or ``LSTMKIT_DISABLE_EXTENSION=1`` is set,
 :func:`load_extension` returns ``None``; the layers then run the reference path and
