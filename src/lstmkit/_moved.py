@@ -72,7 +72,7 @@ MODULES: dict[str, str] = {
     "lstmkit.tune.search": "lstmkit.fit.tune.search",
     "lstmkit.tune.tasks": "lstmkit.apps.experiments.tuning",
     "lstmkit.data.augment": "lstmkit.fit.augment",
-    "lstmkit.models._checks": "lstmkit.fit.checks",
+    "lstmkit.models._checks": "lstmkit.fit.estimator",
     "lstmkit.metrics": "lstmkit.fit.evaluation",
     "lstmkit.report.html": "lstmkit.io.html",
     "lstmkit.report.plots": "lstmkit.io.plots",

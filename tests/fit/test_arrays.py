@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmkit.fit.arrays import robust_mean_std, scale_exponent, sliding_windows
+from lstmkit.fit.arrays import as_lengths, as_sequences, robust_mean_std, scale_exponent, sliding_windows
 
 
 def test_scale_exponent_only_for_extreme_magnitudes() -> None:
@@ -31,3 +31,17 @@ def test_sliding_windows() -> None:
     assert w.shape == (2, 3, 2) and w[1, 0].tolist() == [4, 5]
     with pytest.raises(ValueError, match="at least 4 rows"):
         sliding_windows(np.arange(3), 4)
+
+
+def test_padded_sequences_and_their_lengths() -> None:
+    assert as_sequences(np.zeros((2, 5))).shape == (2, 5, 1)
+    assert as_lengths(None, 2, 5).tolist() == [5, 5]
+    assert as_lengths(np.array([3.0, 5.0]), 2, 5).tolist() == [3, 5]
+    with pytest.raises(TypeError, match="x: expected numbers as an"):
+        as_sequences([["a", "b"]])
+    with pytest.raises(ValueError, match=r"x: expected \(N, L, C\) or \(N, L\) sequences, got shape \(3,\)"):
+        as_sequences(np.zeros(3))
+    with pytest.raises(ValueError, match=r"lengths: expected 2 integers in \[1, 5\], got 6"):
+        as_lengths([2, 6], 2, 5)
+    with pytest.raises(ValueError, match=r"lengths: expected 2 integers in \[1, 5\], got 2.5"):
+        as_lengths([2.5, 1], 2, 5)

@@ -171,3 +171,25 @@ def test_bad_input():
         Jitter(-1.0)
     with pytest.raises(ValueError, match="empty"):
         Jitter()(torch.zeros(0, 2))
+
+
+def test_presets_are_seeded_and_none_is_no_augmentation() -> None:
+    from lstmkit.fit.augment import PRESETS, make_augmentation
+
+    assert PRESETS == ("none", "light", "warp") and make_augmentation("none", 0) is None
+    x, lengths = torch.randn(4, 30, 2), torch.tensor([30, 20, 10, 5])
+    a, b = make_augmentation("warp", 3), make_augmentation("warp", 3)
+    assert a is not None and b is not None
+    assert torch.equal(a(x, lengths=lengths), b(x, lengths=lengths))
+
+
+def test_slice_views_keep_the_shape_and_the_padding() -> None:
+    from lstmkit.fit.augment import slice_views
+
+    x, lengths = torch.randn(3, 20, 2), torch.tensor([20, 12, 7])
+    views = slice_views(x, lengths, 4)
+    assert len(views) == 4 and views[0] is x
+    for v in views[1:]:
+        assert v.shape == x.shape and not v[1, 12:].any() and not v[2, 7:].any()
+    with pytest.raises(ValueError, match="views: expected an int >= 1"):
+        slice_views(x, lengths, 0)

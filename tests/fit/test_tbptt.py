@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from lstmkit import detach_state
 from lstmkit.core.cells import LSTMState
-from lstmkit.core.engines import detach_state
 from lstmkit.core.layers import LSTM
 from lstmkit.fit import Callback, TrainConfig, Trainer, masked_mse, tbptt_windows
 from lstmkit.fit.tbptt import decode_state, encode_state, window_pieces

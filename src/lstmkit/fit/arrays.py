@@ -3,7 +3,9 @@ r"""Array helpers the estimators apply to their inputs before a network sees the
 * :func:`scale_exponent`: the power of two that brings values of extreme magnitude (around
   1e200 or 1e-300) near 1, an exact scaling that float32 networks need;
 * :func:`robust_mean_std`: mean and standard deviation that stay finite for such values;
-* :func:`sliding_windows`: every window of ``L`` consecutive rows of an array, as a view.
+* :func:`sliding_windows`: every window of ``L`` consecutive rows of an array, as a view;
+* :func:`as_sequences`, :func:`as_lengths`: a batch of padded sequences and their lengths,
+  checked.
 
 Example::
 
@@ -17,9 +19,11 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["robust_mean_std", "scale_exponent", "sliding_windows"]
+__all__ = ["as_lengths", "as_sequences", "robust_mean_std", "scale_exponent", "sliding_windows"]
 
 
 def scale_exponent(values: np.ndarray) -> int:
@@ -100,3 +104,36 @@ def sliding_windows(array: np.ndarray, length: int, stride: int = 1) -> np.ndarr
     view = np.lib.stride_tricks.sliding_window_view(array, length, axis=0)  # (T-L+1, *, L)
     view = np.moveaxis(view, -1, 1)  # (T-L+1, L, *)
     return view[::stride]
+
+
+def as_sequences(x: Any) -> np.ndarray:
+    """``x``, a batch of sequences padded to one length, as a float64 (N, L, C) array ((N, L):
+    one channel); a one-line error for anything else."""
+    try:
+        raw = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        kind = type(x).__name__
+        raise TypeError(
+            f"x: expected numbers as an (N, L, C) or (N, L) array (sequences padded to one length, "
+            f"with lengths=...), got a {kind} that is not one"
+        ) from None
+    if raw.ndim == 2:
+        raw = raw[:, :, None]
+    if raw.ndim != 3 or raw.shape[0] == 0 or raw.shape[1] == 0 or raw.shape[2] == 0:
+        raise ValueError(f"x: expected (N, L, C) or (N, L) sequences, got shape {raw.shape}")
+    return raw
+
+
+def as_lengths(lengths: Any, n: int, length: int) -> np.ndarray:
+    """``lengths`` of N sequences padded to L steps as (N,) int64 values in [1, L] (``None``:
+    every sequence is L long); a one-line error naming the first bad one."""
+    if lengths is None:
+        return np.full(n, length, dtype=np.int64)
+    given = np.asarray(lengths)
+    if given.shape != (n,) or given.dtype.kind not in "iuf" or not np.isfinite(given).all():
+        raise ValueError(f"lengths: expected {n} integers in [1, {length}], got shape {given.shape}")
+    lens = given.astype(np.int64)
+    if (lens != given).any() or (lens < 1).any() or (lens > length).any():
+        bad = given[(lens != given) | (lens < 1) | (lens > length)][0]
+        raise ValueError(f"lengths: expected {n} integers in [1, {length}], got {bad}")
+    return lens

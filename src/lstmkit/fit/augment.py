@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "PRESETS",
     "Augmentation",
     "Compose",
     "CyclicShift",
@@ -57,8 +58,13 @@ __all__ = [
     "Scaling",
     "TimeWarp",
     "WindowSlice",
+    "make_augmentation",
+    "slice_views",
     "smooth_curve",
 ]
+
+#: the names :func:`make_augmentation` knows
+PRESETS = ("none", "light", "warp")
 
 
 def _check_float(
@@ -395,3 +401,28 @@ class Compose(Augmentation):
         for t in self.transforms:
             x, target = t._apply(x, lengths, target, gen if gen is not None else t._gen)
         return x, target
+
+
+# ---------------------------------------------------------------------- presets
+def make_augmentation(name: str, seed: int) -> Augmentation | None:
+    """A training-time augmentation preset from :data:`PRESETS`, seeded: ``"none"`` (``None``),
+    ``"light"`` (jitter and scaling, each on half the sequences) or ``"warp"`` (also time
+    warping and window slicing: shapes, outlines, gestures)."""
+    if name == "none":
+        return None
+    parts = [RandomApply(Jitter(0.03), p=0.5), RandomApply(Scaling(0.1), p=0.5)]
+    if name == "warp":
+        parts += [RandomApply(TimeWarp(0.2), p=0.5), RandomApply(WindowSlice(0.9), p=0.5)]
+    return Compose(parts, seed=seed)
+
+
+def slice_views(x: Tensor, lengths: Tensor, views: int) -> list[Tensor]:
+    """The ``views`` inputs whose predictions test-time augmentation averages: ``x`` itself,
+    then ``views - 1`` fixed window slices (90% of each sequence, stretched to its length), Le
+    Guennec et al. 2016's test-time slicing: the centre slice for ``views=2``, else starts spread
+    evenly from the first to the last steps. ``x`` (N, L, C), ``lengths`` (N,); each view has
+    the shape of ``x`` and leaves each sequence's padding zero."""
+    if isinstance(views, bool) or not isinstance(views, int) or views < 1:
+        raise ValueError(f"views: expected an int >= 1, got {views!r}")
+    starts = [0.5] if views == 2 else [j / (views - 2) for j in range(views - 1)]
+    return [x] + [WindowSlice(0.9, start=s)(x, lengths=lengths) for s in starts]

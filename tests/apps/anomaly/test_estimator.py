@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmkit.apps.anomaly.estimator import AnomalyDetector, LSTMAutoencoder
+from lstmkit.apps.anomaly.estimator import AnomalyDetector
 
 
 def signal(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -34,15 +34,6 @@ def test_threshold_maximizes_f1_with_labelled_validation() -> None:
     labels = np.r_[np.zeros(90), np.ones(10)].astype(bool)
     thr = AnomalyDetector._best_f1_threshold(scores, labels)
     assert 1.0 <= thr <= 2.0
-
-
-def test_autoencoder_shapes() -> None:
-    import torch
-
-    ae = LSTMAutoencoder(2, 16, hidden_size=8)
-    assert ae(torch.randn(3, 16, 2)).shape == (3, 16, 2)
-    with pytest.raises(ValueError, match=r"x: expected \(N, 16, 2\)"):
-        ae(torch.randn(3, 10, 2))
 
 
 def test_bad_input() -> None:
@@ -81,3 +72,14 @@ def test_context_with_other_channels_and_short_input_are_named() -> None:
     ae = AnomalyDetector("autoencoder", window=8, downsample=4, max_epochs=1, progress=False).fit(signal)
     with pytest.raises(ValueError, match=r"values: 20 samples \(5 after downsampling by 4\)"):
         ae.score(signal[:20])
+
+
+@pytest.mark.parametrize("method", ["forecast", "autoencoder"])
+def test_save_and_load_give_the_same_scores(tmp_path, method: str) -> None:
+    x = signal()[0][:600]
+    det = AnomalyDetector(method, window=16, max_epochs=1, progress=False).fit(x[:400], val=x[400:500])
+    det.save(tmp_path / "det.pt")
+    again = AnomalyDetector.load(tmp_path / "det.pt")
+    assert again.threshold_ == det.threshold_ and again.config == det.config
+    assert np.array_equal(again.score(x[500:], context=x[:500]), det.score(x[500:], context=x[:500]))
+    assert np.array_equal(again.predict(x[500:]), det.predict(x[500:]))

@@ -11,38 +11,8 @@ from lstmkit.apps.classification.estimator import (
     LSTMClassifier,
     SequenceClassifier,
     slice_views,
-    stratified_folds,
 )
 from lstmkit.apps.datasets import sources
-
-
-@pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_padded_batch_equals_each_sequence_alone(pooling: str, bidirectional: bool) -> None:
-    net = LSTMClassifier(3, 4, hidden_size=8, pooling=pooling, bidirectional=bidirectional).eval()
-    lengths = torch.tensor([9, 5, 2])
-    x = torch.randn(3, 9, 3)
-    x[1, 5:] = 7.0  # garbage in the padding must not matter
-    x[2, 2:] = -3.0
-    batch = net(x, lengths)
-    for i, n in enumerate(lengths.tolist()):
-        alone = net(x[i : i + 1, :n])
-        assert torch.allclose(batch[i], alone[0], atol=1e-5)
-
-
-def test_lstm_fcn_masks_padding_without_shuffle() -> None:
-    net = LSTMFCN(2, 3, max_length=12, shuffle=False).eval()
-    x = torch.randn(2, 12, 2)
-    lengths = torch.tensor([12, 7])
-    batch = net(x, lengths)
-    alone = net(x[1:2, :7])
-    assert torch.allclose(batch[1], alone[0], atol=1e-5)
-
-
-def test_lstm_fcn_dimension_shuffle_reads_channels_as_steps() -> None:
-    net = LSTMFCN(1, 2, max_length=30)
-    assert net.lstm.input_size == 30  # the whole series is one step of 30 features
-    assert net(torch.randn(4, 30, 1)).shape == (4, 2)
 
 
 @pytest.mark.slow
@@ -92,25 +62,6 @@ def test_bad_input() -> None:
         clf.fit(bad, np.array([0, 1, 0, 1]))
     with pytest.raises(RuntimeError, match="call fit"):
         clf.predict(np.zeros((2, 5, 1)))
-
-
-def test_stratified_folds_balance_every_class() -> None:
-    y = np.array([0] * 10 + [1] * 7 + [2] * 4)
-    folds = stratified_folds(y, 4, seed=3)
-    assert folds.shape == y.shape and set(folds.tolist()) == {0, 1, 2, 3}
-    for c in (0, 1, 2):
-        per_fold = np.bincount(folds[y == c], minlength=4)
-        assert per_fold.max() - per_fold.min() <= 1, (c, per_fold)  # each class spread evenly
-    sizes = np.bincount(folds, minlength=4)
-    assert sizes.max() - sizes.min() <= 1, sizes  # and the folds are near equal overall
-    assert np.array_equal(folds, stratified_folds(y, 4, seed=3))
-    assert not np.array_equal(folds, stratified_folds(y, 4, seed=4))
-    with pytest.raises(ValueError, match="class 2 has only 4 sequences, fewer than folds=5"):
-        stratified_folds(y, 5)
-    with pytest.raises(ValueError, match="folds: expected an int >= 2"):
-        stratified_folds(y, 1)
-    with pytest.raises(ValueError, match="y: expected a non-empty 1-D array"):
-        stratified_folds(np.zeros((2, 2)), 2)
 
 
 def _two_frequencies(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -224,3 +175,27 @@ def test_test_time_views_average_the_series_and_its_slices(tmp_path) -> None:
     with pytest.raises(ValueError, match="views: expected an int >= 1, got 0"):
         slice_views(torch.zeros(2, 5, 1), torch.tensor([5, 3]), 0)
     assert clf.clone(progress=False, test_views=2).config.test_views == 2
+
+
+def test_a_file_saved_by_the_first_format_still_loads() -> None:
+    """``saved/classifier_v1.pt``: SequenceClassifier("lstm", hidden_size=4, max_epochs=2) fitted
+    on 12 random (10, 2) sequences with labels 0, 1, 0, ... by lstmkit before the estimator base."""
+    from pathlib import Path
+
+    x = np.random.default_rng(0).normal(size=(12, 10, 2))
+    model = SequenceClassifier.load(Path(__file__).parent / "saved" / "classifier_v1.pt")
+    expected = [
+        0.501382708549,
+        0.51954638958,
+        0.540640115738,
+        0.543869078159,
+        0.527013897896,
+        0.527176082134,
+        0.546035349369,
+        0.503228068352,
+        0.549530506134,
+        0.519701898098,
+        0.536458969116,
+        0.536712348461,
+    ]
+    assert np.allclose(model.predict_proba(x)[:, 0], expected, rtol=1e-6, atol=1e-9)

@@ -10,10 +10,9 @@ import torch
 
 from lstmkit import Forecaster
 from lstmkit.apps.datasets import sources
-from lstmkit.apps.forecasting.base import LEVELS, Forecast
+from lstmkit.apps.forecasting.base import Forecast
 from lstmkit.apps.forecasting.baselines import SeasonalNaiveForecaster
 from lstmkit.apps.forecasting.data import TimeSeries
-from lstmkit.apps.forecasting.estimator import ForecastNet
 
 FAST = {"ensemble": 1, "max_epochs": 60, "patience": 10, "hidden_size": 32, "progress": False}
 
@@ -100,21 +99,6 @@ def test_load_on_gpu(tmp_path) -> None:  # pragma: no cover - CPU machines
     assert np.allclose(a.point, b.point, rtol=1e-4)
 
 
-def test_forecast_net_shapes_and_monotone_quantiles() -> None:
-    net = ForecastNet(4, 3, 6, strategy="direct", likelihood="quantile", hidden_size=8)
-    out = net(torch.randn(5, 10, 4), torch.randn(5, 6, 3))
-    assert out.shape == (5, 6, len(LEVELS))
-    assert (out.diff(dim=-1) >= 0).all()
-    rec = ForecastNet(4, 3, 6, strategy="recursive", likelihood="gaussian", hidden_size=8)
-    assert rec(torch.randn(5, 10, 4), torch.randn(5, 6, 3)).shape == (5, 6, 2)
-    # teacher forcing with the model's own medians equals the greedy roll-out
-    with torch.no_grad():
-        past, fut = torch.randn(2, 10, 4), torch.randn(2, 6, 3)
-        greedy = rec(past, fut)
-        forced = rec(past, fut, target=greedy[..., 0])
-    assert torch.allclose(greedy, forced, atol=1e-5)
-
-
 def test_bad_input() -> None:
     s = daily(np.arange(20.0) + 1)
     with pytest.raises(ValueError, match="too short for an input window of 16 and a horizon of 7"):
@@ -169,14 +153,14 @@ def test_a_new_series_with_a_fitted_name_is_scaled_by_its_own_level(monkeypatch)
     assert isinstance(on_b, Forecast)
     assert 80 < on_b.point.mean() < 120, on_b.point  # not a's level (~10)
     # the fitted series itself, grown by new observations, keeps the statistics it was fitted with
-    import lstmkit.apps.forecasting.estimator as forecaster_module
+    from lstmkit.apps.forecasting.windows import SeriesScaler
 
     longer = daily(10 + np.sin(2 * np.pi * np.arange(130) / 7))
 
     def no_refit(*args, **kwargs):
         raise AssertionError("statistics refitted for the fitted series")
 
-    monkeypatch.setattr(forecaster_module.SeriesScaler, "fit", no_refit)
+    monkeypatch.setattr(SeriesScaler, "fit", no_refit)
     assert 8 < m.predict(series=longer).point.mean() < 12
 
 
@@ -207,3 +191,15 @@ def test_backtest_of_a_panel_leaves_out_series_too_short_for_early_origins() -> 
     per_series = [w.series for w in bt.windows]
     assert per_series.count("long") == 3
     assert per_series.count("short") == 2  # from the first origin where it holds 24 + 6 steps
+
+
+def test_a_file_saved_by_the_first_format_still_loads() -> None:
+    """``saved/forecaster_v1.pt``: Forecaster(3, window=14, ensemble=1, max_epochs=2, hidden_size=4)
+    fitted on 60 days of ``10 + sin(2 pi t / 7)`` by lstmkit before the estimator base."""
+    from pathlib import Path
+
+    t = np.arange(60)
+    s = daily(10 + np.sin(2 * np.pi * t / 7), name="weekly")
+    model = Forecaster.load(Path(__file__).parent / "saved" / "forecaster_v1.pt")
+    point = model.predict(series=s).point
+    assert np.allclose(point, [9.877233184710066, 10.043534694243226, 9.765595257513564], rtol=1e-6, atol=0)

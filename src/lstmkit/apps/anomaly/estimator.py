@@ -2,11 +2,13 @@ r"""Anomaly detection in signals: LSTM autoencoder reconstruction error and fore
 
 Two scores, both learned from normal data only:
 
-* ``method="autoencoder"`` (:class:`LSTMAutoencoder`, after Malhotra et al. 2016, EncDec-AD):
+* ``method="autoencoder"`` (:class:`~lstmkit.apps.anomaly.model.LSTMAutoencoder`, after
+  Malhotra et al. 2016, EncDec-AD):
   an encoder LSTM compresses a window of ``W`` samples into its final state, a decoder LSTM
   rebuilds the window from it; a sample's score is its reconstruction error (absolute by
   default, ``error="squared"`` for squared) averaged over the windows that cover it.
-* ``method="forecast"`` (:class:`NextStepLSTM`, after Malhotra et al. 2015): an LSTM predicts
+* ``method="forecast"`` (:class:`~lstmkit.apps.anomaly.model.NextStepLSTM`, after Malhotra et
+  al. 2015): an LSTM predicts
   every next sample; a sample's score is its one-step residual (absolute or squared, as
   ``error`` says), in units of the training residuals' spread.
 
@@ -18,119 +20,37 @@ maximizes F1 when the validation part holds labelled anomalies, otherwise the
 Long, finely sampled signals can be averaged down by ``downsample`` before the network sees
 them (an ECG at 360 Hz down to 90 Hz); scores are repeated back to the original samples.
 
+Fitting, progress and saving come from :class:`lstmkit.fit.estimator.Estimator`.
+
 Shapes: T samples, C channels, N windows, W window length.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.data import TensorDataset
 
-from lstmkit.apps.forecasting.base import scale_exponent
-from lstmkit.core.layers import LSTM
-from lstmkit.fit.checks import check_engine_name, check_variant, float32_modules
-from lstmkit.fit.config import resolve_device
+from lstmkit.apps.anomaly.model import LSTMAutoencoder, NextStepLSTM
+from lstmkit.fit.arrays import scale_exponent, sliding_windows
+from lstmkit.fit.config import TrainConfig
+from lstmkit.fit.estimator import Estimator, check_int, check_rates
+from lstmkit.fit.evaluation import precision_recall_f1, roc_auc
+from lstmkit.fit.step import StepOutput
+from lstmkit.io.progress import ProgressBar
 
 __all__ = ["METHODS", "AnomalyDetector", "DetectorConfig", "LSTMAutoencoder", "NextStepLSTM"]
 
 log = logging.getLogger("lstmkit.detect")
 
 METHODS = ("autoencoder", "forecast")
-
-
-class LSTMAutoencoder(nn.Module):
-    r"""Sequence autoencoder: :math:`z = h^{enc}_W`, decoder inputs :math:`[z; e_t]` at each
-    step t (``e_t`` a learned position embedding), output :math:`\hat x_t = W_o h^{dec}_t + b_o`.
-
-    Args:
-        input_size: C.
-        window: W, the window length (for the position embedding).
-        hidden_size: width of the encoder, the code and the decoder.
-        num_layers, variant, engine: of both LSTMs.
-
-    Inputs: ``x`` (N, W, C). Output: the reconstruction (N, W, C).
-
-    Example::
-
-        >>> ae = LSTMAutoencoder(1, 32, hidden_size=16)
-        >>> ae(torch.randn(4, 32, 1)).shape
-        torch.Size([4, 32, 1])
-    """
-
-    def __init__(
-        self,
-        input_size: int,
-        window: int,
-        *,
-        hidden_size: int = 32,
-        num_layers: int = 1,
-        variant: str = "classic",
-        engine: str | None = None,
-    ) -> None:
-        super().__init__()
-        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
-        self.input_size, self.window = input_size, window
-        self.encoder = LSTM(
-            input_size, hidden_size, num_layers, batch_first=True, variant=variant, forget_bias=1.0, **extra
-        )
-        self.position = nn.Embedding(window, 8)
-        self.decoder = LSTM(
-            hidden_size + 8,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            variant=variant,
-            forget_bias=1.0,
-            **extra,
-        )
-        self.out = nn.Linear(hidden_size, input_size)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 3 or x.shape[1] != self.window or x.shape[2] != self.input_size:
-            raise ValueError(f"x: expected (N, {self.window}, {self.input_size}), got {tuple(x.shape)}")
-        n = x.shape[0]
-        _, state = self.encoder(x)
-        code = state.h[-1]  # (N, H)
-        pos = self.position(torch.arange(self.window, device=x.device)).expand(n, -1, -1)  # (N, W, 8)
-        dec, _ = self.decoder(torch.cat([code[:, None].expand(-1, self.window, -1), pos], dim=2))  # (N, W, H)
-        return self.out(dec)  # (N, W, C)
-
-
-class NextStepLSTM(nn.Module):
-    """LSTM predicting each next sample: output t is the prediction of x_{t+1}.
-
-    Inputs: ``x`` (N, L, C), optional ``state``. Outputs: predictions (N, L, C) and the state.
-    """
-
-    def __init__(
-        self,
-        input_size: int,
-        *,
-        hidden_size: int = 32,
-        num_layers: int = 1,
-        variant: str = "classic",
-        engine: str | None = None,
-    ) -> None:
-        super().__init__()
-        extra: dict[str, Any] = {} if engine is None else {"engine": engine}
-        self.input_size = input_size
-        self.lstm = LSTM(
-            input_size, hidden_size, num_layers, batch_first=True, variant=variant, forget_bias=1.0, **extra
-        )
-        self.out = nn.Linear(hidden_size, input_size)
-
-    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x: expected (N, L, {self.input_size}), got {tuple(x.shape)}")
-        out, state = self.lstm(x, state)
-        return self.out(out), state  # (N, L, C)
+FORMAT = "lstmkit.AnomalyDetector"
 
 
 @dataclass(frozen=True)
@@ -166,9 +86,7 @@ class DetectorConfig:
             "max_epochs",
             "batch_size",
         ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+            check_int(name, getattr(self, name))
         if self.error not in ("squared", "absolute"):
             raise ValueError(f"error: expected 'squared' or 'absolute', got {self.error!r}")
         if self.window < 4:
@@ -179,11 +97,19 @@ class DetectorConfig:
             raise ValueError(
                 f"threshold_quantile: expected a value in [0.5, 1), got {self.threshold_quantile}"
             )
-        if not 0 < self.lr < math.inf:
-            raise ValueError(f"lr: expected a finite learning rate > 0, got {self.lr}")
-        check_variant(self.variant)
-        check_engine_name(self.engine)
-        resolve_device(self.device)
+        check_rates(self)
+
+
+def _train_step(method: str, burn: int, model: nn.Module, batch: tuple[Tensor]) -> StepOutput:
+    """The mean squared error of a batch of windows: their reconstruction (``"autoencoder"``)
+    or their next samples after ``burn`` steps of warm-up (``"forecast"``)."""
+    (xb,) = batch
+    if method == "autoencoder":
+        loss = nn.functional.mse_loss(model(xb), xb)
+    else:
+        pred, _ = model(xb[:, :-1])
+        loss = nn.functional.mse_loss(pred[:, burn:], xb[:, 1 + burn :])
+    return StepOutput(loss, weight=float(xb.shape[0]))
 
 
 def _as_signal(name: str, values: Any) -> np.ndarray:
@@ -203,7 +129,7 @@ def _as_signal(name: str, values: Any) -> np.ndarray:
     return arr
 
 
-class AnomalyDetector:
+class AnomalyDetector(Estimator):
     """Score, threshold and evaluate anomalies with an LSTM (see the module docstring).
 
     Args:
@@ -224,7 +150,8 @@ class AnomalyDetector:
 
     The networks are float32 whatever ``torch.get_default_dtype()`` is; channels of extreme
     magnitude (around 1e200 or 1e-300) are divided by a power of two before standardizing
-    (:func:`~lstmkit.apps.forecasting.base.scale_exponent`).
+    (:func:`~lstmkit.fit.arrays.scale_exponent`). A fitted detector saves and loads as the
+    other task models (:meth:`save`, :meth:`load`).
 
     Example::
 
@@ -255,7 +182,7 @@ class AnomalyDetector:
         device: str = "cpu",
         progress: bool = True,
     ) -> None:
-        self.config = DetectorConfig(
+        config = DetectorConfig(
             method=method,
             window=window,
             stride=stride,
@@ -273,19 +200,21 @@ class AnomalyDetector:
             seed=seed,
             device=device,
         )
-        self.progress = progress
-        self.net_: nn.Module | None = None
+        super().__init__(config, progress)
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.exponent_: np.ndarray | None = None
         self.resid_var_: np.ndarray | None = None
         self.threshold_: float | None = None
-        self.history_: dict[str, list[float]] = {}
+
+    format = FORMAT
+
+    @property
+    def net_(self) -> nn.Module | None:
+        """The fitted network (``None`` before :meth:`fit`)."""
+        return self.nets_[0] if self.nets_ else None
 
     # ------------------------------------------------------------------ helpers
-    def _device(self) -> torch.device:
-        return resolve_device(self.config.device)
-
     def _reduce(self, x: np.ndarray) -> np.ndarray:
         """Downsample by averaging blocks of ``downsample`` samples (a last partial block too)."""
         k = self.config.downsample
@@ -308,19 +237,49 @@ class AnomalyDetector:
         return (x - self.mean_) / self.std_
 
     def _windows(self, x: np.ndarray, stride: int) -> np.ndarray:
-        from lstmkit.apps.forecasting.windows import sliding_windows
-
         return np.ascontiguousarray(sliding_windows(x, self.config.window, stride))  # (N, W, C)
 
     # ------------------------------------------------------------------ training
+    def _build_net(self) -> nn.Module:
+        cfg = self.config
+        assert self.mean_ is not None
+        size = {"hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers}
+        if cfg.method == "autoencoder":
+            return LSTMAutoencoder(
+                len(self.mean_), cfg.window, **size, variant=cfg.variant, engine=cfg.engine
+            )
+        return NextStepLSTM(len(self.mean_), **size, variant=cfg.variant, engine=cfg.engine)
+
+    def _fit_member(
+        self, member: int, windows: Tensor, bar: ProgressBar
+    ) -> tuple[nn.Module, dict[str, list[float]]]:
+        """The network trained on ``windows`` (N, W, C): Adam, gradient norm clipped at 1, the
+        weights of the lowest training loss kept."""
+        cfg = self.config
+        net = self._new_net(member)
+        settings = TrainConfig(
+            optimizer="adam",
+            lr=cfg.lr,
+            clip_norm=1.0,
+            max_epochs=cfg.max_epochs,
+            monitor="train_loss",
+            restore_best=True,
+        )
+        step = functools.partial(_train_step, cfg.method, cfg.window // 4)
+        history = self._train_member(
+            member,
+            net,
+            TensorDataset(windows),
+            settings=settings,
+            step=step,
+            batch_size=cfg.batch_size,
+            bar=bar,
+        )
+        return net, {"train_loss": [float(v) for v in history["train_loss"]]}
+
     def fit(self, values: Any, val: Any = None, val_labels: Any = None) -> AnomalyDetector:
         """Learn normal behaviour from ``values`` (T, C) and pick the threshold on ``val``
         (with ``val_labels`` if it holds labelled anomalies; default: the training signal)."""
-        from torch.utils.data import DataLoader, TensorDataset
-
-        from lstmkit.apps.forecasting.base import progress_bar
-        from lstmkit.fit import Callback, StepOutput, TrainConfig, Trainer
-
         cfg = self.config
         x = self._reduce(_as_signal("values", values))
         if len(x) < 2 * cfg.window:
@@ -335,64 +294,19 @@ class AnomalyDetector:
         self.std_ = np.where(std > 1e-12, std, 1.0)
         xs = self._scale(x)
         windows = torch.as_tensor(self._windows(xs, cfg.stride), dtype=torch.float32)  # (N, W, C)
-        torch.manual_seed(cfg.seed)
-        extra = {
-            "hidden_size": cfg.hidden_size,
-            "num_layers": cfg.num_layers,
-            "variant": cfg.variant,
-            "engine": cfg.engine,
-        }
-        net: nn.Module
-        with float32_modules():  # the windows are float32 whatever the default dtype
-            if cfg.method == "autoencoder":
-                net = LSTMAutoencoder(x.shape[1], cfg.window, **extra)
-            else:
-                net = NextStepLSTM(x.shape[1], **extra)
-        burn = cfg.window // 4
-
-        def step(model: nn.Module, batch: tuple[Tensor]) -> Any:
-            (xb,) = batch
-            if cfg.method == "autoencoder":
-                loss = nn.functional.mse_loss(model(xb), xb)
-            else:
-                pred, _ = model(xb[:, :-1])
-                loss = nn.functional.mse_loss(pred[:, burn:], xb[:, 1 + burn :])
-            return StepOutput(loss, weight=float(xb.shape[0]))
-
-        bar = progress_bar(cfg.max_epochs, f"fit {cfg.method}", enable=self.progress)
-
-        class _Tick(Callback):
-            def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
-                bar.update(1)
-                bar.set_postfix_str(f"loss={row['train_loss']:.4f}")
-
-        gen = torch.Generator().manual_seed(cfg.seed)
-        loader = DataLoader(TensorDataset(windows), batch_size=cfg.batch_size, shuffle=True, generator=gen)
-        tcfg = TrainConfig(
-            optimizer="adam",
-            lr=cfg.lr,
-            clip_norm=1.0,
-            max_epochs=cfg.max_epochs,
-            monitor="train_loss",
-            restore_best=True,
-            progress=False,
-            plot=False,
-            seed=cfg.seed,
-            device=str(self._device()),
+        self._fit_ensemble(
+            1, cfg.max_epochs, f"fit {cfg.method}", lambda k, bar: self._fit_member(k, windows, bar)
         )
-        t0 = time.perf_counter()
-        try:
-            hist = Trainer(net, tcfg, step=step, callbacks=[_Tick()]).fit(loader)
-        finally:
-            bar.close()
-        self.history_ = {"train_loss": [float(v) for v in hist["train_loss"]]}
-        self.net_ = net.eval()
-        self.fit_seconds_ = time.perf_counter() - t0
         if cfg.method == "forecast":
             self.resid_var_ = np.ones(x.shape[1])
             resid = self._raw_errors(xs)
             self.resid_var_ = np.maximum(resid[cfg.window :].mean(0), 1e-12)
-        # threshold
+        self.threshold_ = self._choose_threshold(values, val, val_labels)
+        return self
+
+    def _choose_threshold(self, values: Any, val: Any, val_labels: Any) -> float:
+        """The F1-best threshold on labelled validation data, else the ``threshold_quantile``
+        quantile of the (normal) validation scores (``val``, default the training signal)."""
         if val is not None:
             vs = self.score(val, context=values)
             labels = None if val_labels is None else np.asarray(val_labels).astype(bool)
@@ -401,21 +315,16 @@ class AnomalyDetector:
         else:
             vs, labels = self.score(values), None
         if labels is not None and labels.any() and (~labels).any():
-            self.threshold_ = self._best_f1_threshold(vs, labels)
-            log.info("threshold %.4g: the best F1 on the labelled validation data", self.threshold_)
-        else:
-            self.threshold_ = float(np.quantile(vs, cfg.threshold_quantile))
-            log.info(
-                "threshold %.4g: the %.3g quantile of normal validation scores",
-                self.threshold_,
-                cfg.threshold_quantile,
-            )
-        return self
+            threshold = self._best_f1_threshold(vs, labels)
+            log.info("threshold %.4g: the best F1 on the labelled validation data", threshold)
+            return threshold
+        q = self.config.threshold_quantile
+        threshold = float(np.quantile(vs, q))
+        log.info("threshold %.4g: the %.3g quantile of normal validation scores", threshold, q)
+        return threshold
 
     @staticmethod
     def _best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
-        from lstmkit.fit.evaluation import precision_recall_f1
-
         cands = np.unique(np.quantile(scores, np.linspace(0.5, 0.9999, 400)))
         # the same comparison as predict() and evaluate(): flagged means above the threshold
         f1s = [precision_recall_f1(labels.astype(int), scores > c)[2] for c in cands]
@@ -425,9 +334,8 @@ class AnomalyDetector:
     @torch.no_grad()
     def _raw_errors(self, xs: np.ndarray) -> np.ndarray:
         """(T', C) per-sample squared errors on the scaled, downsampled signal."""
-        assert self.net_ is not None
         cfg, dev = self.config, self._device()
-        net = self.net_.to(dev).eval()
+        net = self._members()[0]
         t, c = xs.shape
         if cfg.method == "forecast":
             if t < 2:
@@ -467,8 +375,7 @@ class AnomalyDetector:
         it, the first ``window`` (downsampled) samples, which lack context, get the score of the
         first sample that has it.
         """
-        if self.net_ is None:
-            raise RuntimeError("AnomalyDetector: call fit() before scoring")
+        self._check_fitted("scoring")
         raw = _as_signal("values", values)
         if self.mean_ is not None and raw.shape[1] != len(self.mean_):
             raise ValueError(
@@ -508,8 +415,6 @@ class AnomalyDetector:
     def evaluate(self, values: Any, labels: Any, context: Any = None) -> dict[str, float]:
         """Precision, recall, F1 (at the threshold) and ROC-AUC (of the scores) against ``labels``
         (``context``: as :meth:`score`)."""
-        from lstmkit.fit.evaluation import precision_recall_f1, roc_auc
-
         scores = self.score(values, context)
         lab = np.asarray(labels)
         if lab.shape != scores.shape:
@@ -524,5 +429,27 @@ class AnomalyDetector:
             "threshold": self.threshold_,
         }
 
-    def config_dict(self) -> dict[str, Any]:
-        return asdict(self.config)
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, Any]:
+        def plain(a: np.ndarray | None) -> list[Any] | None:
+            return None if a is None else a.tolist()
+
+        return {
+            "mean": plain(self.mean_),
+            "std": plain(self.std_),
+            "exponent": plain(self.exponent_),
+            "resid_var": plain(self.resid_var_),
+            "threshold": self.threshold_,
+            "history": self.history_,
+        }
+
+    def _set_state(self, payload: Any) -> None:
+        def array(v: list[Any] | None, dtype: type) -> np.ndarray | None:
+            return None if v is None else np.asarray(v, dtype=dtype)
+
+        self.mean_ = array(payload["mean"], np.float64)
+        self.std_ = array(payload["std"], np.float64)
+        self.exponent_ = array(payload["exponent"], np.int64)
+        self.resid_var_ = array(payload["resid_var"], np.float64)
+        self.threshold_ = payload["threshold"]
+        self.history_ = payload["history"]

@@ -17,14 +17,17 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.forecasting.data import TimeSeries
+from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.fit import evaluation as M
+from lstmkit.fit.arrays import scale_exponent  # re-exported: the baselines import it from here
+from lstmkit.io.progress import progress_bar
 
 __all__ = [
     "LEVELS",
@@ -56,19 +59,6 @@ def as_series_list(series: TimeSeries | Sequence[TimeSeries], name: str = "serie
         f"{name}: expected a lstmkit TimeSeries or a list of them (build one with "
         f"lstmkit.apps.forecasting.data.from_pandas / from_csv), got {type(series).__name__}"
     )
-
-
-def scale_exponent(values: np.ndarray) -> int:
-    """The power of two ``k`` that brings a series of extreme magnitude (its largest absolute
-    value at least 2**64, about 1.8e19, or below 2**-24, about 6e-8) to values in [0.5, 1) by
-    ``np.ldexp(values, -k)``; 0 for every other series (and all-zero ones), which are modelled
-    untouched. Dividing by a power of two is exact, so a model fitted on the scaled series
-    and multiplied back gives the forecast of the series itself, without the overflow of its
-    squares (around 1e200) or their vanishing (around 1e-300)."""
-    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    if peak == 0.0 or 2.0**-24 <= peak < 2.0**64:
-        return 0
-    return int(np.frexp(peak)[1])
 
 
 def gaussian_quantiles(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -204,30 +194,6 @@ class ForecastModel:
 
 
 # ---------------------------------------------------------------------- backtest
-def progress_bar(total: int, desc: str, enable: bool = True) -> Any:
-    """A tqdm bar on stderr (a silent stand-in when disabled or tqdm is missing)."""
-    import sys
-
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is in requirements
-        enable = False
-    if not enable:
-
-        class _Silent:
-            def update(self, n: int = 1) -> None:
-                pass
-
-            def set_postfix_str(self, s: str) -> None:
-                pass
-
-            def close(self) -> None:
-                pass
-
-        return _Silent()
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
-
-
 @dataclass(frozen=True, eq=False)
 class BacktestWindow:
     """One forecast of a backtest: its series, origin, forecast and what happened."""
@@ -357,24 +323,10 @@ def backtest(
     Returns:
         a :class:`BacktestResult`.
     """
-    import time
-
     series_list = as_series_list(series)
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon: expected an int >= 1, got {horizon!r}")
-    stride = horizon if stride is None else stride
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride: expected an int >= 1, got {stride!r}")
-    if isinstance(refit, bool):
-        every = 1 if refit else 0
-    elif isinstance(refit, int) and refit >= 1:
-        every = refit
-    else:
-        raise ValueError(f"refit: expected True, False or an int >= 1, got {refit!r}")
+    stride, every = _check_backtest(horizon, stride, refit)
     longest = max(len(s) for s in series_list)
-    origins = _origins(longest, horizon, start, stride)
-    backs = [longest - o for o in origins]  # steps before the end
-
+    backs = [longest - o for o in _origins(longest, horizon, start, stride)]  # steps before the end
     fitted: ForecastModel | None = None
     windows: list[BacktestWindow] = []
     losses: list[dict[str, list[float]]] = []
@@ -384,27 +336,40 @@ def backtest(
     for k, back in enumerate(backs):
         reached = [s for s in series_list if len(s) - back >= need]
         heads = [s.head(len(s) - back) for s in reached]
-        if not heads:
-            bar.update(1)
-            continue
-        if fitted is None or (every and k % every == 0):
+        if heads and (fitted is None or (every and k % every == 0)):
             t0 = time.perf_counter()
             fitted = model.clone().fit(heads if len(heads) > 1 else heads[0])
             fit_seconds += time.perf_counter() - t0
             hist = getattr(fitted, "history_", None)
             if hist:
                 losses.append(hist)
-        for s, h in zip(reached, heads):
-            fc = fitted.predict(horizon, series=h)
-            assert isinstance(fc, Forecast)
-            o = len(h)
-            windows.append(
-                BacktestWindow(
-                    s.name, o, s.index[o], fc, s.values[o : o + horizon].copy(), h.values, s.season
-                )
-            )
+        if heads:
+            assert fitted is not None
+            windows += [_window(fitted, s, h, horizon) for s, h in zip(reached, heads)]
         bar.update(1)
     bar.close()
     if not windows:
         raise ValueError("series: too short for any backtest window")
     return BacktestResult(model.name, int(horizon), windows, fit_seconds, losses)
+
+
+def _check_backtest(horizon: int, stride: int | None, refit: bool | int) -> tuple[int, int]:
+    """The stride (default: the horizon) and the refit period (0: fit once) of a backtest."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon: expected an int >= 1, got {horizon!r}")
+    stride = horizon if stride is None else stride
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride: expected an int >= 1, got {stride!r}")
+    if isinstance(refit, bool):
+        return stride, 1 if refit else 0
+    if isinstance(refit, int) and refit >= 1:
+        return stride, refit
+    raise ValueError(f"refit: expected True, False or an int >= 1, got {refit!r}")
+
+
+def _window(fitted: ForecastModel, s: TimeSeries, head: TimeSeries, horizon: int) -> BacktestWindow:
+    """The forecast of ``s`` from the end of its ``head``, and what happened."""
+    fc = fitted.predict(horizon, series=head)
+    assert isinstance(fc, Forecast)
+    o = len(head)
+    return BacktestWindow(s.name, o, s.index[o], fc, s.values[o : o + horizon].copy(), head.values, s.season)
