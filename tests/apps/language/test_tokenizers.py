@@ -1,42 +1,10 @@
-"""Text data: vocabularies, tokenizers, truncation, padding, bucketing, LM streams, bad input."""
+"""The tokenizers: round trips, unknown and bad input, truncation, BPE, state, quotes."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
-import torch
 
-from lstmkit.apps.language.text import (
-    BOS,
-    EOS,
-    PAD,
-    UNK,
-    BPETokenizer,
-    BucketBatchSampler,
-    CharTokenizer,
-    StreamBatches,
-    Vocab,
-    WordTokenizer,
-    batchify,
-    pad_sequences,
-    read_text,
-    tokenizer_from_state,
-)
-
-
-def test_vocab_specials_frequency_order_limits() -> None:
-    v = Vocab.build([["b", "a", "a", "c", "c", "c"], ["d"]], max_size=6)
-    assert v.itos[:4] == [PAD, UNK, BOS, EOS]
-    assert v.itos[4:] == ["c", "a"]  # two most frequent fill the 6 ids
-    assert v.lookup(["a", "b", "zzz"]) == [5, 1, 1]
-    assert Vocab.build([["x", "y", "y"]], min_freq=2).itos[4:] == ["y"]
-    with pytest.raises(ValueError, match="ids: expected ids in"):
-        v.tokens([99])
-    with pytest.raises(ValueError, match="max_size"):
-        Vocab.build([["a"]], max_size=3)
-    with pytest.raises(ValueError, match="duplicate or reserved"):
-        Vocab(["a", "a"])
+from lstmkit.apps.language.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer, tokenizer_from_state
 
 
 def test_char_tokenizer_roundtrip_unknown_and_empty() -> None:
@@ -121,71 +89,6 @@ def test_tokenizer_state_roundtrip(tmp_path) -> None:
         probe = "And God saw the light, that it was good."
         assert again.encode(probe) == tok.encode(probe)
         assert again.max_length == tok.max_length
-
-
-def test_read_text_non_utf8(tmp_path) -> None:
-    p = tmp_path / "latin1.txt"
-    p.write_bytes("café crème".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"not valid utf-8 \(byte 0xe9 at offset 3"):
-        read_text(p)
-    assert read_text(p, encoding="latin-1") == "café crème"
-    replaced = read_text(p, errors="replace")
-    assert "\ufffd" in replaced
-    tok = CharTokenizer().fit(["cafe creme"])
-    assert tok.vocab.unk_id in tok.encode(replaced)  # U+FFFD is just an unknown character
-    with pytest.raises(FileNotFoundError, match="no such file"):
-        read_text(tmp_path / "missing.txt")
-
-
-def test_pad_sequences_values_lengths_and_errors() -> None:
-    padded, lengths = pad_sequences([[5, 6, 7], [8], torch.tensor([9, 10])])
-    assert padded.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
-    assert lengths.tolist() == [3, 1, 2]
-    tm, _ = pad_sequences([[5, 6], [7]], pad_id=1, batch_first=False)
-    assert tm.tolist() == [[5, 7], [6, 1]]
-    with pytest.raises(ValueError, match=r"sequences\[1\]: expected at least 1 token"):
-        pad_sequences([[1], []])
-    with pytest.raises(ValueError, match="empty batch"):
-        pad_sequences([])
-
-
-def test_bucket_sampler_covers_everything_and_reduces_padding() -> None:
-    rng = random.Random(0)
-    lengths = [rng.randint(1, 100) for _ in range(1000)]
-    sampler = BucketBatchSampler(lengths, 16, seed=3)
-    batches = list(sampler)
-    assert sorted(i for b in batches for i in b) == list(range(1000))
-    assert len(batches) == len(sampler)
-
-    def padding(bs: list[list[int]]) -> int:
-        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
-
-    order = list(range(1000))
-    rng.shuffle(order)
-    plain = [order[i : i + 16] for i in range(0, 1000, 16)]
-    assert padding(batches) < 0.25 * padding(plain)
-    assert list(BucketBatchSampler(lengths, 16, seed=3)) == batches  # deterministic
-    assert list(sampler) != batches  # next epoch: another order
-    ordered = list(BucketBatchSampler(lengths, 16, shuffle=False))
-    flat = [lengths[i] for b in ordered for i in b]
-    assert flat == sorted(flat)
-    dl = BucketBatchSampler(lengths, 16, drop_last=True, seed=1)
-    assert all(len(b) == 16 for b in dl) and len(list(dl)) == len(dl)
-    with pytest.raises(ValueError, match="batch_size"):
-        BucketBatchSampler(lengths, 0)
-
-
-def test_batchify_and_stream_batches() -> None:
-    ids = list(range(103))
-    rows = batchify(ids, 4)
-    assert rows.shape == (4, 25) and rows[1, 0] == 25 and rows[3, 24] == 99
-    chunks = list(StreamBatches(ids, 4, 10))
-    assert len(chunks) == len(StreamBatches(ids, 4, 10)) == 3
-    for x, y in chunks:
-        assert torch.equal(y[:, :-1], x[:, 1:]) and torch.equal(y - x, torch.ones_like(x))
-    assert torch.cat([x for x, _ in chunks], 1).tolist() == rows[:, :-1].tolist()
-    with pytest.raises(ValueError, match="too few"):
-        batchify([1, 2, 3], 4)
 
 
 def test_word_decoding_restores_quotes_around_words() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from lstmkit.apps.language.text import Tokenizer, tokenizer_from_state
+from lstmkit.apps.language.tokenizers import Tokenizer, tokenizer_from_state
 from lstmkit.fit.checkpoint import load_file
 from lstmkit.io.atomic import atomic_save
 

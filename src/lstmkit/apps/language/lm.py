@@ -309,7 +309,7 @@ def stream_nll(
     The stream is cut into ``batch_size`` contiguous rows (the tail is dropped) and read in
     chunks of ``bptt`` steps; each row's first token is the only one not predicted.
     """
-    from lstmkit.apps.language.text import batchify
+    from lstmkit.apps.language.batching import batchify
 
     was_training = model.training
     model.eval()

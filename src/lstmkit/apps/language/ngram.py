@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lstmkit.apps.language.text import Tokenizer
+    from lstmkit.apps.language.tokenizers import Tokenizer
 
 __all__ = ["KneserNeyLM", "ngram_baseline", "ngram_orders"]
 

@@ -30,17 +30,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from lstmkit.apps.language.batching import BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import LabelledSplits, load_vader
-from lstmkit.apps.language.text import (
-    BPETokenizer,
-    BucketBatchSampler,
-    Tokenizer,
-    WordTokenizer,
-    pad_sequences,
-)
 from lstmkit.apps.language.text_classifier import TextClassifier
+from lstmkit.apps.language.tokenizers import BPETokenizer, Tokenizer, WordTokenizer
 from lstmkit.apps.language.training import TimeBudget, TrainOptions
 from lstmkit.fit import StepOutput, TrainConfig, Trainer, accuracy
 from lstmkit.io.runfolder import run_folder

@@ -31,11 +31,12 @@ from typing import Any, TextIO
 
 import torch
 
+from lstmkit.apps.language.batching import StreamBatches
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import load_text_corpus
 from lstmkit.apps.language.lm import LanguageModel, bits_per_token, perplexity, stream_nll
 from lstmkit.apps.language.ngram import ngram_baseline, ngram_orders
-from lstmkit.apps.language.text import BPETokenizer, CharTokenizer, StreamBatches, Tokenizer, WordTokenizer
+from lstmkit.apps.language.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
 from lstmkit.apps.language.training import TimeBudget, TrainOptions
 from lstmkit.fit import TrainConfig, Trainer, sequence_cross_entropy
 from lstmkit.io.runfolder import run_folder

@@ -1,26 +1,15 @@
-"""Text data: vocabularies, character / word / subword tokenizers, padding and length bucketing.
+"""Character, word and subword (byte-pair encoding) tokenizers.
 
-The pieces a text model needs between a string and a tensor, and nothing about models:
-
-* :class:`Vocab` maps tokens to ids with four fixed specials (``<pad>`` = 0, ``<unk>`` = 1,
-  ``<bos>`` = 2, ``<eos>`` = 3), a size limit and a minimum frequency.
-* :class:`CharTokenizer`, :class:`WordTokenizer` and :class:`BPETokenizer` (byte-pair
-  encoding subwords, Sennrich et al. 2016) split text, learn a vocabulary with ``fit``,
-  ``encode`` text to ids (unknown tokens become ``<unk>``, never an error; over-long input is
-  truncated with a warning or refused, as chosen) and ``decode`` ids back to text. Their
-  ``state_dict`` is plain JSON so a checkpoint can carry the tokenizer.
-* :func:`pad_sequences` pads id lists into an (N, L) batch plus (N,) lengths;
-  :class:`BucketBatchSampler` groups sequences of similar length so little of each batch is
-  padding (the usual 2-4x speed-up for recurrent models on text).
-* :func:`read_text` reads a file as UTF-8 and turns a decoding failure into an error that
-  names the file, the byte offset and the ways out.
+:class:`CharTokenizer`, :class:`WordTokenizer` and :class:`BPETokenizer` (Sennrich et al. 2016)
+split text, learn a :class:`~lstmkit.apps.language.vocab.Vocab` with ``fit``, ``encode`` text to
+ids (unknown tokens become ``<unk>``, never an error; over-long input is truncated with a warning
+or refused, as chosen) and ``decode`` ids back to text. Their ``state_dict`` is plain JSON so a
+checkpoint can carry the tokenizer (:func:`tokenizer_from_state` rebuilds it).
 
 Example::
 
     >>> tok = WordTokenizer(lowercase=True).fit(["The cat sat.", "The dog sat!"])
-    >>> ids = [tok.encode(t, add_eos=True) for t in ["the cat", "a zebra sat"]]
-    >>> batch, lengths = pad_sequences(ids, pad_id=tok.vocab.pad_id)
-    >>> tok.decode(ids[1])
+    >>> tok.decode(tok.encode("a zebra sat"))
     '<unk> <unk> sat'
 """
 
@@ -30,41 +19,26 @@ import itertools
 import json
 import math
 import os
-import random
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
-from lstmkit.io.text import decode_text, read_text
+from lstmkit.apps.language.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab
+from lstmkit.io.text import read_text
 
 __all__ = [
-    "BOS",
-    "EOS",
     "OVERFLOW_MODES",
-    "PAD",
-    "SPECIALS",
-    "UNK",
     "BPETokenizer",
-    "BucketBatchSampler",
     "CharTokenizer",
-    "StreamBatches",
     "Tokenizer",
-    "Vocab",
     "WordTokenizer",
-    "batchify",
-    "decode_text",
-    "pad_sequences",
-    "read_text",
     "tokenizer_from_state",
 ]
 
-PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
-SPECIALS = (PAD, UNK, BOS, EOS)
 OVERFLOW_MODES = ("truncate", "error")
 
 
@@ -79,108 +53,6 @@ def _check_text(name: str, text: object) -> str:
     return text
 
 
-# ---------------------------------------------------------------------------------------------
-# Vocabulary
-# ---------------------------------------------------------------------------------------------
-class Vocab:
-    """A token <-> id map whose first four ids are ``<pad>``, ``<unk>``, ``<bos>``, ``<eos>``.
-
-    Args:
-        tokens: the non-special tokens in id order (ids start at 4). Duplicates and specials
-            are refused.
-
-    Example::
-
-        >>> v = Vocab.build([["a", "b", "a"], ["c"]], max_size=6)
-        >>> v.lookup(["a", "zzz"]), len(v)
-        ([4, 1], 6)
-    """
-
-    pad_id: ClassVar[int] = 0
-    unk_id: ClassVar[int] = 1
-    bos_id: ClassVar[int] = 2
-    eos_id: ClassVar[int] = 3
-
-    def __init__(self, tokens: Iterable[str] = ()) -> None:
-        self.itos: list[str] = list(SPECIALS)
-        self.stoi: dict[str, int] = {t: i for i, t in enumerate(SPECIALS)}
-        self.counts: dict[str, int] = {}  # training counts, filled by build()
-        for tok in tokens:
-            if not isinstance(tok, str) or not tok:
-                raise ValueError(f"tokens: expected non-empty strings, got {tok!r}")
-            if tok in self.stoi:
-                raise ValueError(f"tokens: duplicate or reserved token {tok!r}")
-            self.stoi[tok] = len(self.itos)
-            self.itos.append(tok)
-
-    @classmethod
-    def build(
-        cls, sequences: Iterable[Iterable[str]], *, max_size: int | None = None, min_freq: int = 1
-    ) -> Vocab:
-        """The most frequent tokens of ``sequences`` (ties broken by first appearance).
-
-        Args:
-            sequences: token sequences to count.
-            max_size: at most this many ids in total, the 4 specials included (``None``: all).
-            min_freq: drop tokens seen fewer times.
-        """
-        if max_size is not None and (
-            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 5
-        ):
-            raise ValueError(
-                f"max_size: expected an int >= 5 (4 specials + 1 token) or None, got {max_size!r}"
-            )
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq: expected an int >= 1, got {min_freq!r}")
-        counts: Counter[str] = Counter()
-        for seq in sequences:
-            counts.update(seq)
-        for s in SPECIALS:
-            counts.pop(s, None)
-        ranked = [t for t, c in counts.most_common() if c >= min_freq]  # stable: first seen first on ties
-        if max_size is not None:
-            ranked = ranked[: max_size - len(SPECIALS)]
-        vocab = cls(ranked)
-        vocab.counts = {t: counts[t] for t in ranked}
-        return vocab
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def __contains__(self, token: object) -> bool:
-        return token in self.stoi
-
-    def __getitem__(self, token: str) -> int:
-        return self.stoi.get(token, self.unk_id)
-
-    def lookup(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of ``tokens``; unknown tokens get ``unk_id``."""
-        get, unk = self.stoi.get, self.unk_id
-        return [get(t, unk) for t in tokens]
-
-    def tokens(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of ``ids``; an id outside the vocabulary raises ``ValueError``."""
-        out = []
-        n = len(self.itos)
-        for i in ids:
-            i = int(i)
-            if not 0 <= i < n:
-                raise ValueError(f"ids: expected ids in [0, {n}), got {i}")
-            out.append(self.itos[i])
-        return out
-
-    def __repr__(self) -> str:
-        return f"Vocab(size={len(self)})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Vocab) and self.itos == other.itos
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-# ---------------------------------------------------------------------------------------------
-# Tokenizers
-# ---------------------------------------------------------------------------------------------
 class Tokenizer:
     """Base of the tokenizers: subclasses define :meth:`split` (text -> tokens) and
     :meth:`join` (tokens -> text); fitting, encoding, decoding, truncation and the JSON
@@ -600,185 +472,3 @@ def tokenizer_from_state(state: dict[str, Any] | str | os.PathLike[str]) -> Toke
     tok.vocab = Vocab(state.get("tokens", []))
     tok._load_extra(state)
     return tok
-
-
-# ---------------------------------------------------------------------------------------------
-# Batching
-# ---------------------------------------------------------------------------------------------
-def pad_sequences(
-    sequences: Sequence[Sequence[int] | Tensor],
-    *,
-    pad_id: int = Vocab.pad_id,
-    batch_first: bool = True,
-    min_length: int = 1,
-) -> tuple[Tensor, Tensor]:
-    """Pad id sequences into one LongTensor.
-
-    Args:
-        sequences: N sequences of token ids (lists or 1-D tensors).
-        pad_id: the id of the padding (``<pad>`` = 0).
-        batch_first: return (N, L) (default) or time-major (L, N).
-        min_length: refuse shorter sequences (default 1: a recurrent model needs a step).
-
-    Returns:
-        ``(padded, lengths)``: (N, L) or (L, N) int64 ids, L the longest length, and (N,) int64
-        lengths.
-
-    Example::
-
-        >>> pad_sequences([[5, 6, 7], [8]])
-        (tensor([[5, 6, 7],
-                [8, 0, 0]]), tensor([3, 1]))
-    """
-    if len(sequences) == 0:
-        raise ValueError("sequences: expected at least one sequence, got an empty batch")
-    lengths = [len(s) for s in sequences]
-    for i, n in enumerate(lengths):
-        if n < min_length:
-            raise ValueError(
-                f"sequences[{i}]: expected at least {min_length} token(s), got {n} (empty text?)"
-            )
-    out = torch.full((len(sequences), max(lengths)), pad_id, dtype=torch.long)  # (N, L)
-    for i, s in enumerate(sequences):
-        if lengths[i]:
-            out[i, : lengths[i]] = torch.as_tensor(s, dtype=torch.long)
-    lens = torch.tensor(lengths, dtype=torch.long)
-    return (out if batch_first else out.t().contiguous()), lens
-
-
-class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
-    """Batches of indices whose sequences have similar lengths.
-
-    Each epoch shuffles the indices, cuts them into pools of ``batch_size * pool_batches``,
-    sorts each pool by length, cuts it into batches and shuffles the batches, so a batch
-    has little padding yet the order still varies from epoch to epoch (as in torchtext's
-    ``BucketIterator`` and fairseq). Deterministic given ``seed`` and the epoch
-    (:meth:`set_epoch`, or the count of completed iterations).
-
-    Args:
-        lengths: the length of every sequence of the dataset.
-        batch_size: sequences per batch.
-        shuffle: ``False`` gives one sorted pass (for evaluation).
-        pool_batches: batches per sorting pool.
-        drop_last: drop a final short batch.
-        seed: base seed of the shuffles.
-
-    Example::
-
-        >>> sampler = BucketBatchSampler([len(s) for s in ids], batch_size=32)
-        >>> loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
-    """
-
-    def __init__(
-        self,
-        lengths: Sequence[int],
-        batch_size: int,
-        *,
-        shuffle: bool = True,
-        pool_batches: int = 50,
-        drop_last: bool = False,
-        seed: int = 0,
-    ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
-        if isinstance(pool_batches, bool) or not isinstance(pool_batches, int) or pool_batches < 1:
-            raise ValueError(f"pool_batches: expected an int >= 1, got {pool_batches!r}")
-        if len(lengths) == 0:
-            raise ValueError("lengths: expected at least one sequence")
-        self.lengths = [int(n) for n in lengths]
-        self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
-        self.pool_batches = pool_batches
-        self.drop_last = bool(drop_last)
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        idx = list(range(len(self.lengths)))
-        rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        if self.shuffle:
-            rng.shuffle(idx)
-            pool = self.batch_size * self.pool_batches
-            pools = [idx[i : i + pool] for i in range(0, len(idx), pool)]
-        else:
-            pools = [idx]
-        batches: list[list[int]] = []
-        for p in pools:
-            p = sorted(p, key=lambda i: self.lengths[i])
-            batches.extend(p[i : i + self.batch_size] for i in range(0, len(p), self.batch_size))
-        if self.drop_last:
-            batches = [b for b in batches if len(b) == self.batch_size]
-        if self.shuffle:
-            rng.shuffle(batches)
-            self.epoch += 1
-        yield from batches
-
-    def __len__(self) -> int:
-        if self.drop_last:
-            # pools cut batches separately; count exactly
-            if not self.shuffle:
-                return len(self.lengths) // self.batch_size
-            pool = self.batch_size * self.pool_batches
-            n = len(self.lengths)
-            full, rest = divmod(n, pool)
-            return full * self.pool_batches + rest // self.batch_size
-        if not self.shuffle:
-            return math.ceil(len(self.lengths) / self.batch_size)
-        pool = self.batch_size * self.pool_batches
-        n = len(self.lengths)
-        full, rest = divmod(n, pool)
-        return full * self.pool_batches + math.ceil(rest / self.batch_size)
-
-
-def batchify(ids: Sequence[int] | Tensor, batch_size: int) -> Tensor:
-    """Cut one long id stream into ``batch_size`` contiguous rows for language modelling.
-
-    Row k holds tokens ``[k * T, (k + 1) * T)`` with T = len(ids) // batch_size (the tail that
-    does not fill a row is dropped), so consecutive chunks of columns continue each row's text
-    and a model's state can be carried across them (truncated BPTT).
-
-    Returns:
-        (N, T) int64 with N = ``batch_size``.
-    """
-    t = torch.as_tensor(ids, dtype=torch.long).flatten()
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
-    per_row = t.numel() // batch_size
-    if per_row < 2:
-        raise ValueError(f"ids: {t.numel()} tokens are too few for {batch_size} rows of at least 2 tokens")
-    return t[: per_row * batch_size].view(batch_size, per_row)  # (N, T)
-
-
-class StreamBatches:
-    """Consecutive ``(x, y)`` chunks of a token stream for language-model training.
-
-    The stream is cut into ``batch_size`` rows (:func:`batchify`); chunk k holds columns
-    ``[k * bptt, (k + 1) * bptt)`` as input and the same shifted by one as target, so a model
-    can carry its state from one chunk to the next (truncated BPTT, ``carry_state``).
-
-    Args:
-        ids: the token stream.
-        batch_size: N, rows.
-        bptt: L, steps per chunk.
-
-    Yields:
-        ``(x, y)``, each (N, L) int64 (the last chunk may be shorter).
-    """
-
-    def __init__(self, ids: Sequence[int] | Tensor, batch_size: int, bptt: int) -> None:
-        if isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1:
-            raise ValueError(f"bptt: expected an int >= 1, got {bptt!r}")
-        self.rows = batchify(ids, batch_size)  # (N, T)
-        self.bptt = bptt
-
-    def __len__(self) -> int:
-        return math.ceil((self.rows.shape[1] - 1) / self.bptt)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        t = self.rows.shape[1]
-        for start in range(0, t - 1, self.bptt):
-            stop = min(start + self.bptt, t - 1)
-            yield self.rows[:, start:stop], self.rows[:, start + 1 : stop + 1]  # (N, L), (N, L)

@@ -29,17 +29,12 @@ from typing import Any
 
 import torch
 
+from lstmkit.apps.language.batching import BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.apps.language.dictionary import DictionaryTranslator
 from lstmkit.apps.language.seq2seq import Hypothesis, Seq2Seq
-from lstmkit.apps.language.text import (
-    BPETokenizer,
-    BucketBatchSampler,
-    Tokenizer,
-    WordTokenizer,
-    pad_sequences,
-)
+from lstmkit.apps.language.tokenizers import BPETokenizer, Tokenizer, WordTokenizer
 from lstmkit.apps.language.training import TimeBudget, TrainOptions
 from lstmkit.apps.language.translate_report import plot_attention, write_attention_report
 from lstmkit.fit import StepOutput, TrainConfig, Trainer, sequence_cross_entropy
