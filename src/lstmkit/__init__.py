@@ -3,20 +3,23 @@
 The public API, re-exported here (``docs/architecture.md`` shows where each lives):
 
 * the layers and their cells: :class:`LSTM`, :class:`GRU`, :class:`RNN`, :class:`Recurrent`,
-  :class:`LSTMSpec`, :data:`VARIANTS`, :class:`LSTMState`, :func:`run`, :func:`detach_state`
-  (``lstmkit.core``, importable with torch and numpy only);
+  :class:`Bidirectional`, :class:`LSTMSpec`, :data:`VARIANTS`, :class:`LSTMState`, the runner
+  :func:`scan` (``lstmkit.run``, its former name, still works with a ``DeprecationWarning``) and
+  :func:`detach_state` (``lstmkit.core``, importable with torch and numpy only);
 * training: :class:`Trainer`, :class:`TrainConfig` (``lstmkit.fit``);
 * the task models: :class:`Forecaster`, :class:`SequenceClassifier`, :class:`AnomalyDetector`,
   :class:`LanguageModel`, :class:`TextClassifier`, :class:`Seq2Seq` (``lstmkit.apps``), loaded on
   first use so that ``import lstmkit`` stays light.
 """
 
+import warnings
 from typing import TYPE_CHECKING
 
 from lstmkit import _moved
 from lstmkit.core.cells import VARIANTS, FGRState, LSTMSpec, LSTMState
-from lstmkit.core.engines import detach_state, run
-from lstmkit.core.layers import GRU, LSTM, RNN, Recurrent
+from lstmkit.core.layers import GRU, LSTM, RNN, Bidirectional, Recurrent
+from lstmkit.core.scan import scan
+from lstmkit.core.tree import detach_state
 
 if TYPE_CHECKING:
     from lstmkit.apps.anomaly.estimator import AnomalyDetector
@@ -43,12 +46,25 @@ _LAZY = {
 }
 
 
+_warned_run = False
+
+
 def __getattr__(name: str) -> object:
     # Task models and the trainer load on first use: the core needs torch and numpy only.
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "run":  # the runner's former name, beside the `lstmkit run` command
+        global _warned_run
+        if not _warned_run:
+            _warned_run = True
+            warnings.warn(
+                "lstmkit.run is deprecated and will be removed in the next release: use lstmkit.scan",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return scan
     raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
 
 
@@ -58,6 +74,7 @@ __all__ = [
     "RNN",
     "VARIANTS",
     "AnomalyDetector",
+    "Bidirectional",
     "FGRState",
     "Forecaster",
     "LSTMSpec",
@@ -71,5 +88,5 @@ __all__ = [
     "Trainer",
     "__version__",
     "detach_state",
-    "run",
+    "scan",
 ]

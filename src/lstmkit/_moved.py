@@ -24,7 +24,7 @@ __all__ = ["MODULES", "PACKAGES", "install"]
 #: old package -> the new modules its names come from (searched in order)
 PACKAGES: dict[str, tuple[str, ...]] = {
     "lstmkit.cells": ("lstmkit.core.cells",),
-    "lstmkit.engine": ("lstmkit.core.engines",),
+    "lstmkit.engine": ("lstmkit.core.engines", "lstmkit.core.scan", "lstmkit.core.tree"),
     "lstmkit.nn": ("lstmkit.core.layers",),
     "lstmkit.train": ("lstmkit.fit",),
     "lstmkit.tune": ("lstmkit.fit.tune", "lstmkit.apps.experiments.tuning"),
@@ -57,9 +57,9 @@ MODULES: dict[str, str] = {
     "lstmkit.engine.stream": "lstmkit.core.engines.fused.stream",
     "lstmkit.nn._stacked": "lstmkit.core.layers.stacked",
     "lstmkit.nn.lstm": "lstmkit.core.layers.lstm",
-    "lstmkit.nn.gru": "lstmkit.core.layers.gru",
+    "lstmkit.nn.gru": "lstmkit.core.layers",
     "lstmkit.nn.recurrent": "lstmkit.core.layers.recurrent",
-    "lstmkit.nn.regularizers": "lstmkit.core.layers.regularizers",
+    "lstmkit.nn.regularizers": "lstmkit.core.regularizers",
     "lstmkit.nn.attention": "lstmkit.core.layers.attention",
     "lstmkit.train.trainer": "lstmkit.fit.trainer",
     "lstmkit.train.config": "lstmkit.fit.config",

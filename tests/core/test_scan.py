@@ -7,14 +7,16 @@ of the cell; a user-defined cell runs through the same runner.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from tests.helpers import assert_close
 from torch import nn
 
-from lstmkit import GRU, LSTM, Recurrent, detach_state, run
+from lstmkit import GRU, LSTM, Recurrent, scan
 from lstmkit.core.cells import GRUParams, gru_cell
-from lstmkit.core.engines import lengths_to_mask, map_state
+from lstmkit.core.scan import lengths_to_mask, time_mask
 
 LAYERS = [{"variant": name} for name in ("classic", "vanilla", "cifg", "fgr", "original1997", "nog")] + [
     {"variant": "vanilla", "layer_norm": True, "proj_size": 3},
@@ -78,15 +80,6 @@ def test_step_batch_first_and_unbatched() -> None:
         LSTM(3, 4, bidirectional=True).step(torch.randn(2, 3))
 
 
-def test_detach_state_cuts_the_graph() -> None:
-    layer = LSTM(3, 4)
-    _, state = layer(torch.randn(5, 2, 3))
-    assert state.h.requires_grad
-    cut = detach_state(state)
-    assert type(cut) is type(state) and not cut.h.requires_grad and not cut.c.requires_grad
-    assert_close(cut.c, state.c, 0.0, "detached values")
-
-
 def _flip_within_lengths(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     out = x.clone()
     for n, length in enumerate(lengths.tolist()):
@@ -118,7 +111,7 @@ def test_runner_equals_manual_loop_and_general_masks() -> None:
 
     x = torch.randn(6, 2, 3, dtype=torch.float64)
     h = torch.zeros(2, 4, dtype=torch.float64)
-    res = run(step, x, h, return_states=True)
+    res = scan(step, x, h, return_states=True)
     manual = []
     for x_t in x:
         h = step(x_t, h)
@@ -126,14 +119,14 @@ def test_runner_equals_manual_loop_and_general_masks() -> None:
     assert_close(res.output, torch.stack(manual), 0.0, "runner vs loop")
     assert_close(res.states, torch.stack(manual), 0.0, "all states")
     # batch_first layout
-    res_bf = run(step, x.transpose(0, 1), torch.zeros(2, 4, dtype=torch.float64), batch_first=True)
+    res_bf = scan(step, x.transpose(0, 1), torch.zeros(2, 4, dtype=torch.float64), batch_first=True)
     assert_close(res_bf.output.transpose(0, 1), res.output, 0.0, "batch_first")
     # a mask that is not a prefix (left padding): same as running the real steps only
     mask = torch.tensor(
         [[False, True], [False, True], [True, True], [True, True], [True, True], [True, True]]
     )
-    masked = run(step, x, torch.zeros(2, 4, dtype=torch.float64), mask=mask)
-    alone = run(step, x[2:, :1], torch.zeros(1, 4, dtype=torch.float64))
+    masked = scan(step, x, torch.zeros(2, 4, dtype=torch.float64), mask=mask)
+    alone = scan(step, x[2:, :1], torch.zeros(1, 4, dtype=torch.float64))
     assert_close(masked.output[2:, :1], alone.output, 1e-12, "left-padded sequence")
     assert torch.all(masked.output[:2, 0] == 0)
     assert_close(masked.state[:1], alone.state, 1e-12, "left-padded final state")
@@ -184,7 +177,24 @@ def test_gru_padded_batch_equals_alone(engine: str) -> None:
         assert_close(h[:, n : n + 1], hn, 1e-12, "GRU h_n")
 
 
-def test_map_state_keeps_named_tuple_types() -> None:
-    state = LSTM(2, 3).initial_state(4)
-    doubled = map_state(lambda t: t + 1, state)
-    assert type(doubled) is type(state) and torch.all(doubled.c == 1)
+def test_time_mask_from_lengths_or_mask() -> None:
+    mask = time_mask([3, 1], None, 3, 2, torch.device("cpu"))
+    assert mask is not None and mask.tolist() == [[True, True], [True, False], [True, False]]
+    assert time_mask(None, None, 3, 2, torch.device("cpu")) is None
+    assert torch.equal(time_mask(None, mask, 3, 2, torch.device("cpu")), mask)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="give one of them"):
+        time_mask([3, 1], mask, 3, 2, torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"mask: expected shape \(L, N\) = \(3, 2\)"):
+        time_mask(None, mask.t(), 3, 2, torch.device("cpu"))
+
+
+def test_lstmkit_run_is_scan_with_one_deprecation_warning() -> None:
+    import lstmkit
+
+    lstmkit._warned_run = False  # type: ignore[attr-defined]
+    with pytest.warns(DeprecationWarning, match=r"lstmkit.run is deprecated.*lstmkit.scan"):
+        assert lstmkit.run is scan  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lstmkit.run is scan  # type: ignore[attr-defined]
+    assert "scan" in lstmkit.__all__ and "run" not in lstmkit.__all__

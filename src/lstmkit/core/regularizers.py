@@ -1,4 +1,4 @@
-"""Recurrent regularizers as plain tensor functions, shared by every engine.
+"""Recurrent regularizers as plain tensor functions, shared by every engine and layer.
 
 * Variational dropout (Gal & Ghahramani, 2016): one Bernoulli mask per sequence, reused at
   every step, on a layer's inputs and on h_{t-1} before the recurrent product.
@@ -18,7 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["check_probability", "drop_connect", "variational_mask", "zoneout", "zoneout_keep"]
+__all__ = [
+    "check_probability",
+    "check_zoneout",
+    "drop_connect",
+    "variational_mask",
+    "zoneout",
+    "zoneout_keep",
+]
 
 
 def check_probability(name: str, p: float) -> float:
@@ -28,6 +35,17 @@ def check_probability(name: str, p: float) -> float:
     if not 0.0 <= p < 1.0:
         raise ValueError(f"{name}: expected a probability in [0, 1), got {p}")
     return float(p)
+
+
+def check_zoneout(zoneout: float | tuple[float, float] | list[float]) -> tuple[float, float]:
+    """Validate a zoneout setting, one probability or a pair ``(z_h, z_c)``; the pair."""
+    if isinstance(zoneout, (tuple, list)) and len(zoneout) != 2:
+        raise ValueError(
+            f"zoneout: expected a probability or a pair (z_h, z_c), got a {type(zoneout).__name__} "
+            f"of {len(zoneout)}"
+        )
+    zh, zc = zoneout if isinstance(zoneout, (tuple, list)) else (zoneout, zoneout)
+    return check_probability("zoneout", zh), check_probability("zoneout", zc)
 
 
 def variational_mask(shape: tuple[int, ...], p: float, dtype: torch.dtype, device: torch.device) -> Tensor:

@@ -1,4 +1,4 @@
-"""The reference runner: any cell over a sequence, in plain PyTorch.
+"""The generic runner: any cell over a sequence, in plain PyTorch (:func:`scan`).
 
 A *cell* here is any callable ``step(x_t, state) -> new_state``; ``state`` is a tensor or a
 tuple (NamedTuple) of tensors whose first dimension is the batch, and the step's output is
@@ -18,10 +18,14 @@ and inf included) reaches no output and no gradient.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+
+# detach_state and tree_map are re-exported for the modules that still take them from here;
+# their home is lstmkit.core.tree
+from lstmkit.core.tree import State, detach_state, map_state, stack_states, tree_map
 
 __all__ = [
     "RunResult",
@@ -32,15 +36,17 @@ __all__ = [
     "lengths_to_mask",
     "map_state",
     "run",
+    "scan",
     "stack_states",
+    "time_mask",
+    "tree_map",
 ]
 
-State = Any  # a Tensor or a (Named)tuple of Tensors
-S = TypeVar("S")
+Step = Callable[[Any, State], State]
 
 
 class RunResult(NamedTuple):
-    """What :func:`run` returns.
+    """What :func:`scan` (and every engine) returns.
 
     ``output`` (L, N, *) (``(N, L, *)`` with ``batch_first``) is the step outputs, zero at
     padded steps; ``state`` is the final state; ``states`` is every step's state stacked on
@@ -51,47 +57,6 @@ class RunResult(NamedTuple):
     output: Tensor
     state: State
     states: State | None
-
-
-def map_state(fn: Callable[..., Tensor], *states: State) -> State:
-    """Apply ``fn`` field by field to one or more states of the same structure."""
-    first = states[0]
-    if isinstance(first, Tensor):
-        return fn(*states)
-    fields = [fn(*parts) for parts in zip(*states)]
-    return type(first)._make(fields) if hasattr(first, "_make") else type(first)(fields)
-
-
-def tree_map(fn: Callable[[Tensor], Any], obj: Any) -> Any:
-    """Apply ``fn`` to every tensor in a nest of tuples, NamedTuples, lists and dicts
-    (anything else passes through)."""
-    if isinstance(obj, Tensor):
-        return fn(obj)
-    if isinstance(obj, tuple):
-        items = [tree_map(fn, o) for o in obj]
-        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
-    if isinstance(obj, list):
-        return [tree_map(fn, o) for o in obj]
-    if isinstance(obj, dict):
-        return {k: tree_map(fn, v) for k, v in obj.items()}
-    return obj
-
-
-def detach_state(state: S) -> S:
-    """Detach every tensor of a state (or any nest of states) from the graph, for truncated
-    backpropagation through time.
-
-    Example::
-
-        >>> out, state = lstm(chunk, state)
-        >>> state = detach_state(state)   # the next chunk starts a new graph
-    """
-    return tree_map(lambda t: t.detach(), state)
-
-
-def stack_states(states: Sequence[State], dim: int = 0) -> State:
-    """Stack a sequence of states of the same structure, field by field."""
-    return map_state(lambda *parts: torch.stack(parts, dim), *states)
 
 
 def _default_output(state: State) -> Tensor:
@@ -190,8 +155,64 @@ def _check_mask(mask: Tensor, max_len: int, batch: int) -> Tensor:
     return mask
 
 
-def run(
-    step: Callable[[Any, State], State],
+def time_mask(
+    lengths: Tensor | Sequence[int] | None,
+    mask: Tensor | None,
+    max_len: int,
+    batch: int,
+    device: torch.device,
+) -> Tensor | None:
+    """The time-major (L, N) bool mask of real steps from ``lengths`` or ``mask`` (at most
+    one of them), checked against ``max_len`` steps and ``batch`` sequences, on ``device``;
+    ``None`` when neither is given."""
+    if lengths is not None and mask is not None:
+        raise ValueError("lengths, mask: give one of them, not both")
+    if lengths is not None:
+        return lengths_to_mask(check_lengths(lengths, batch, max_len), max_len, device)
+    if mask is not None:
+        return _check_mask(mask, max_len, batch).to(device)
+    return None
+
+
+def _time_major(inputs: Tensor | tuple[Tensor, ...], batch_first: bool) -> tuple[Tensor, ...]:
+    """``inputs`` as a tuple of (L, N, *) tensors, checked to hold at least one step."""
+    seq = inputs if isinstance(inputs, tuple) else (inputs,)
+    if batch_first:
+        seq = tuple(s.transpose(0, 1) for s in seq)
+    if seq[0].dim() < 2 or seq[0].shape[0] == 0:
+        raise ValueError(
+            f"inputs: expected (L, N, *) with at least one time step, got shape {tuple(seq[0].shape)}"
+        )
+    return seq
+
+
+def _rows(m: Tensor, new: Tensor, old: Tensor) -> Tensor:
+    """``new`` where the (N,) mask ``m`` is true, else ``old`` (rows of the batch)."""
+    return torch.where(m.view(-1, *([1] * (new.dim() - 1))), new, old)
+
+
+def _advance(
+    step: Step,
+    x_t: Any,
+    state: State,
+    m: Tensor | None,
+    out_fn: Callable[[State], Tensor],
+    return_states: bool,
+) -> tuple[State, Tensor, State | None]:
+    """One step: ``(new state, output, state to record)``. Where the (N,) mask ``m`` is
+    false the state is kept and the output (and the recorded state) is zero."""
+    new_state = step(x_t, state)
+    if m is None:
+        return new_state, out_fn(new_state), new_state if return_states else None
+    new_state = map_state(lambda new, old: _rows(m, new, old), new_state, state)
+    y = out_fn(new_state)
+    y = _rows(m, y, y.new_zeros(()))
+    kept = map_state(lambda s: _rows(m, s, s.new_zeros(())), new_state) if return_states else None
+    return new_state, y, kept
+
+
+def scan(
+    step: Step,
     inputs: Tensor | tuple[Tensor, ...],
     state: State,
     *,
@@ -202,7 +223,8 @@ def run(
     output: Callable[[State], Tensor] | None = None,
     return_states: bool = False,
 ) -> RunResult:
-    """Run ``step`` over a sequence.
+    r"""Run ``step`` over a sequence: :math:`s_t = \mathrm{step}(x_t, s_{t-1})`,
+    :math:`y_t = \mathrm{output}(s_t)`, for :math:`t = 1 \dots L` (or :math:`L \dots 1`).
 
     Args:
         step: the cell, ``step(x_t, state) -> new_state``.
@@ -221,60 +243,35 @@ def run(
     Returns:
         :class:`RunResult` ``(output, state, states)``.
 
+    Shapes: N = batch size, L = sequence length, ``*`` = the features of an input or a state.
+
     Example::
 
         >>> from lstmkit.core.cells import gru_cell, GRUParams
         >>> p = GRUParams(torch.randn(12, 3), torch.randn(12, 4))
-        >>> res = run(lambda x, h: gru_cell(x, h, p), torch.randn(5, 2, 3), torch.zeros(2, 4))
+        >>> res = scan(lambda x, h: gru_cell(x, h, p), torch.randn(5, 2, 3), torch.zeros(2, 4))
         >>> res.output.shape
         torch.Size([5, 2, 4])
     """
-    seq = inputs if isinstance(inputs, tuple) else (inputs,)
-    if batch_first:
-        seq = tuple(s.transpose(0, 1) for s in seq)
-    if seq[0].dim() < 2 or seq[0].shape[0] == 0:
-        raise ValueError(
-            f"inputs: expected (L, N, *) with at least one time step, got shape {tuple(seq[0].shape)}"
-        )
+    seq = _time_major(inputs, batch_first)
     max_len, batch = seq[0].shape[0], seq[0].shape[1]
-    if lengths is not None and mask is not None:
-        raise ValueError("lengths, mask: give one of them, not both")
-    if lengths is not None:
-        mask = lengths_to_mask(check_lengths(lengths, batch, max_len), max_len, seq[0].device)
-    elif mask is not None:
-        mask = _check_mask(mask, max_len, batch)
+    mask = time_mask(lengths, mask, max_len, batch, seq[0].device)
     if mask is not None:
-        mask = mask.to(seq[0].device)
         seq = tuple(_zero_padding(s, mask) for s in seq)
     out_fn = output or _default_output
     outputs: list[Tensor] = [seq[0]] * max_len  # placeholders, all overwritten
     states: list[State] = [None] * max_len
-    order = range(max_len - 1, -1, -1) if reverse else range(max_len)
-    for t in order:
+    for t in range(max_len - 1, -1, -1) if reverse else range(max_len):
         x_t = tuple(s[t] for s in seq) if isinstance(inputs, tuple) else seq[0][t]
-        new_state = step(x_t, state)
-        if mask is not None:
-            m = mask[t]
-
-            def keep(new: Tensor, old: Tensor, m: Tensor = m) -> Tensor:
-                return torch.where(m.view(-1, *([1] * (new.dim() - 1))), new, old)
-
-            def zero(s: Tensor, m: Tensor = m) -> Tensor:
-                return torch.where(m.view(-1, *([1] * (s.dim() - 1))), s, s.new_zeros(()))
-
-            new_state = map_state(keep, new_state, state)
-            y = zero(out_fn(new_state))
-            if return_states:
-                states[t] = map_state(zero, new_state)
-        else:
-            y = out_fn(new_state)
-            if return_states:
-                states[t] = new_state
-        state = new_state
-        outputs[t] = y
+        m = None if mask is None else mask[t]
+        state, outputs[t], states[t] = _advance(step, x_t, state, m, out_fn, return_states)
     time_dim = 1 if batch_first else 0
     return RunResult(
         torch.stack(outputs, time_dim),
         state,
         stack_states(states, time_dim) if return_states else None,
     )
+
+
+#: The runner's name before :func:`scan` (``lstmkit.run`` warns; this one is for old imports).
+run = scan

@@ -13,7 +13,8 @@ from tests.helpers import assert_close
 from torch import nn
 
 from lstmkit import GRU, LSTM, RNN
-from lstmkit.core.engines.select import select_engine
+from lstmkit.core.engines.select import select
+from lstmkit.core.tree import map_state
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -70,7 +71,8 @@ def test_classic_on_gpu_runs_cudnn_and_matches_torch() -> None:
     ours = LSTM.from_torch(ref).cuda()
     x = torch.randn(20, 5, 8, device="cuda")
     with torch.no_grad():
-        assert select_engine("auto", ours.spec, x) == "native"
+        first = map_state(lambda s: s[0], ours.initial_state(5))  # layer 0, forward direction
+        assert select("auto", ours.direction(0).call(x, first)).name == "native"
         (o1, (h1, c1)), (o2, s2) = ref(x), ours(x)
     assert_close(o2, o1, 1e-6, "output")
     assert_close(s2.h, h1, 1e-6, "h")

@@ -1,4 +1,5 @@
-"""Engine dispatch: the documented table, the errors of an impossible request, the fallback."""
+"""Engine selection: every row of the policy table, the errors of an impossible request, the
+fallbacks (each with one warning)."""
 
 from __future__ import annotations
 
@@ -12,27 +13,38 @@ import pytest
 import torch
 from tests.helpers import assert_close
 
-import lstmkit.core.layers.lstm as lstm_module
-from lstmkit.core.cells import VARIANTS
+import lstmkit.core.engines.select as select_module
+from lstmkit.core.cells import (
+    VARIANTS,
+    GRUParams,
+    LSTMParams,
+    LSTMSpec,
+    lstm_initial_state,
+    lstm_param_shapes,
+)
+from lstmkit.core.engines.base import Call, Regularizers
 from lstmkit.core.engines.fused import build
-from lstmkit.core.engines.select import ENGINES, select_engine
-from lstmkit.core.layers import LSTM
+from lstmkit.core.engines.fused_engine import FUSED
+from lstmkit.core.engines.native import NATIVE
+from lstmkit.core.engines.reference import REFERENCE
+from lstmkit.core.engines.select import ENGINES, POLICY, engine_names, first_rule, policy_table, select
+from lstmkit.core.layers import GRU, LSTM, RNN
 
 CLASSIC, VANILLA = VARIANTS["classic"], VARIANTS["vanilla"]
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record which engine nn.LSTM actually runs (the real functions still run)."""
+    """Record which engine the layers actually run (the real engines still run)."""
     seen: list[str] = []
-    for name, label in (("lstm_native", "native"), ("lstm_fused", "fused"), ("run", "reference")):
-        real = getattr(lstm_module, name)
+    for engine in (NATIVE, FUSED, REFERENCE):
+        real = engine.run
 
-        def spy(*args: Any, _real: Any = real, _label: str = label, **kwargs: Any) -> Any:
+        def spy(call: Call, _real: Any = real, _label: str = engine.name) -> Any:
             seen.append(_label)
-            return _real(*args, **kwargs)
+            return _real(call)
 
-        monkeypatch.setattr(lstm_module, name, spy)
+        monkeypatch.setattr(engine, "run", spy)
     return seen
 
 
@@ -50,29 +62,101 @@ def padded_mask(L: int = 6, lengths: tuple[int, ...] = (6, 3)) -> torch.Tensor:
     return torch.arange(L).unsqueeze(1) < torch.tensor(lengths).unsqueeze(0)
 
 
+def lstm_call(
+    spec: LSTMSpec,
+    x: torch.Tensor,
+    *,
+    regularizers: Regularizers | None = None,
+    mask: torch.Tensor | None = None,
+    return_states: bool = False,
+) -> Call:
+    shapes = lstm_param_shapes(spec, x.shape[-1], 4)
+    params = LSTMParams(**{k: torch.zeros(s, dtype=x.dtype, device=x.device) for k, s in shapes.items()})
+    state = lstm_initial_state(spec, (x.shape[1],), 4, dtype=x.dtype, device=x.device)
+    return Call(
+        spec, x, state, params, mask, return_states=return_states, regularizers=regularizers or Regularizers()
+    )
+
+
+def gru_call(
+    x: torch.Tensor, *, regularizers: Regularizers | None = None, mask: torch.Tensor | None = None
+) -> Call:
+    params = GRUParams(torch.zeros(12, x.shape[-1]), torch.zeros(12, 4))
+    return Call(
+        "gru", x, torch.zeros(x.shape[1], 4), params, mask, regularizers=regularizers or Regularizers()
+    )
+
+
+def chosen(engine: str, call: Call) -> str:
+    return select(engine, call).name
+
+
 def test_documented_table() -> None:
     x32, x64 = torch.randn(6, 2, 3), torch.randn(6, 2, 3, dtype=torch.float64)
     holes = padded_mask()
     holes[1, 0] = False
+    zoneout = Regularizers(zoneout=(0.1, 0.1))
     cases = [
-        (dict(spec=CLASSIC, x=x32), "native"),  # (inference: gradients off below)
-        (dict(spec=CLASSIC, x=x32, mask=padded_mask()), "fused"),
-        (dict(spec=CLASSIC, x=x64), "fused"),
-        (dict(spec=CLASSIC, x=x32.to(torch.bfloat16)), "native"),
-        (dict(spec=CLASSIC, x=x32, regularizers=("zoneout",)), "fused"),
-        (dict(spec=CLASSIC, x=x32, return_states=True), "fused"),
-        (dict(spec=CLASSIC, x=x32, mask=holes), "fused"),
-        (dict(spec=VANILLA, x=x32), "fused"),
-        (dict(spec=CLASSIC.with_options(layer_norm=True), x=x64, mask=padded_mask()), "fused"),
+        (lstm_call(CLASSIC, x32), "native"),  # (inference: gradients off below)
+        (lstm_call(CLASSIC, x32, mask=padded_mask()), "fused"),
+        (lstm_call(CLASSIC, x64), "fused"),
+        (lstm_call(CLASSIC, x32.to(torch.bfloat16)), "native"),
+        (lstm_call(CLASSIC, x32, regularizers=zoneout), "fused"),
+        (lstm_call(CLASSIC, x32, return_states=True), "fused"),
+        (lstm_call(CLASSIC, x32, mask=holes), "fused"),
+        (lstm_call(VANILLA, x32), "fused"),
+        (lstm_call(CLASSIC.with_options(layer_norm=True), x64, mask=padded_mask()), "fused"),
     ]
-    for kwargs, expected in cases:
-        spec, x = kwargs.pop("spec"), kwargs.pop("x")
+    for call, expected in cases:
         with torch.no_grad():
-            assert select_engine("auto", spec, x, **kwargs) == expected, (spec, x.dtype, kwargs)
-        assert select_engine("reference", spec, x, **kwargs) == "reference"
+            assert chosen("auto", call) == expected, (call.cell, call.x.dtype)
+        assert chosen("reference", call) == "reference"
     # training (gradients on): the fused kernel for the classic cell too, torch's elsewhere
-    assert select_engine("auto", CLASSIC, x32) == "fused"
-    assert select_engine("auto", CLASSIC, x32.to(torch.bfloat16)) == "native"
+    assert chosen("auto", lstm_call(CLASSIC, x32)) == "fused"
+    assert chosen("auto", lstm_call(CLASSIC, x32.to(torch.bfloat16))) == "native"
+
+
+def test_every_row_of_the_policy_picks_its_calls() -> None:
+    """One call per row of POLICY (the first row that runs a call wins)."""
+    x32 = torch.randn(6, 2, 3)
+    holes = padded_mask()
+    holes[1, 0] = False
+    dropout = Regularizers(x_mask=torch.ones(2, 3))
+    rows = [
+        (lstm_call(CLASSIC, x32), True, 0),  # training on the CPU: fused beats torch's kernel
+        (lstm_call(CLASSIC, x32), False, 1),  # float32 inference without padding: torch's kernel
+        (gru_call(x32), True, 1),  # a GRU: torch's kernel whenever it runs the call
+        (lstm_call(VANILLA, x32), True, 2),  # a variant: the fused kernel
+        (lstm_call(CLASSIC, x32, regularizers=dropout), True, 2),  # a custom regularizer
+        (gru_call(x32, regularizers=dropout), True, 3),  # variational dropout in a GRU: the loop
+        (gru_call(x32, mask=holes), False, 3),  # torch's kernel takes lengths, not holes
+        (lstm_call(VANILLA, x32.to(torch.bfloat16)), False, 3),  # no fast path: the loop
+    ]
+    assert len(POLICY) == 4 and {r for _, _, r in rows} == set(range(len(POLICY)))
+    for call, grad, row in rows:
+        with torch.set_grad_enabled(grad):
+            assert first_rule(call)[0] == row, (call.family, call.cell, row)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assert chosen("auto", call) == POLICY[row].engine
+
+
+def test_the_table_is_printed_from_the_policy() -> None:
+    table = policy_table()
+    assert table in (select_module.__doc__ or "")
+    for i, rule in enumerate(POLICY, 1):
+        assert f"| {i} | {rule.engine} | {rule.when} |" in table
+    out = subprocess.run(
+        [sys.executable, "-m", "lstmkit.core.engines.select"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0 and out.stdout.strip() == table
+
+
+def test_engine_names_per_family() -> None:
+    assert engine_names("lstm") == ENGINES
+    assert engine_names("gru") == engine_names("rnn") == ("auto", "native", "reference")
+    with pytest.raises(ValueError, match=r"engine: expected one of \('auto', 'native', 'reference'\)"):
+        select("fused", gru_call(torch.randn(5, 2, 3)))
 
 
 def test_layer_runs_the_engine_the_table_names(calls: list[str]) -> None:
@@ -107,6 +191,10 @@ def test_native_refuses_what_torch_cannot_do() -> None:
     holes[2, 1] = False
     with pytest.raises(ValueError, match=r"engine='native'.*holes"):
         layer(torch.randn(5, 2, 3), mask=holes)
+    with pytest.raises(ValueError, match=r"engine='native'.*variational dropout"):
+        GRU(3, 4, input_dropout=0.2, engine="native").train()(torch.randn(5, 2, 3))
+    with pytest.raises(ValueError, match=r"engine='native'.*holes"):
+        RNN(3, 4, engine="native")(torch.randn(5, 2, 3), mask=holes)
 
 
 def test_bad_engine_names_and_dtypes() -> None:
@@ -120,21 +208,6 @@ def test_bad_engine_names_and_dtypes() -> None:
     with pytest.raises(ValueError, match=r"engine='fused'.*float32 and float64.*bfloat16"):
         layer(torch.randn(5, 2, 3, dtype=torch.bfloat16))
     assert ENGINES == ("auto", "native", "fused", "reference")
-
-
-def test_native_path_equals_reference_with_lengths_zero_length_and_reverse() -> None:
-    layer = LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=torch.float64)
-    x = torch.randn(6, 4, 3, dtype=torch.float64)
-    lengths = torch.tensor([6, 0, 3, 1])
-    results = {}
-    for engine in ("reference", "native"):
-        layer.engine = engine
-        xx = x.clone().requires_grad_()
-        out, (h, c) = layer(xx, lengths=lengths)
-        grads = torch.autograd.grad((out**2).sum() + h.sum() + c.sum(), [xx, *layer.parameters()])
-        results[engine] = (out, h, c, *grads)
-    for i, (a, b) in enumerate(zip(results["native"], results["reference"])):
-        assert_close(a, b, 1e-10, f"native vs reference, value {i}")
 
 
 def test_fallback_warns_once_and_stays_correct(no_extension: None, calls: list[str]) -> None:

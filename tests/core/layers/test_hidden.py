@@ -1,4 +1,5 @@
-"""GRU and Elman layers: torch's native kernel against the reference loop, and the dispatch."""
+"""The layers whose state is h (GRU, Elman): torch's native kernel against the reference loop, and
+the engine each call runs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import pytest
 import torch
 from tests.helpers import assert_close
 
-import lstmkit.core.layers.gru as gru_module
 from lstmkit import GRU, RNN
+from lstmkit.core.engines.base import Call
+from lstmkit.core.engines.native import NATIVE
 
 LAYERS = [
     (GRU, {}),
@@ -46,13 +48,13 @@ def test_native_equals_reference_padded_bidirectional(cls, kwargs, batch_first) 
 
 def test_dispatch_native_only_where_it_computes_the_same(monkeypatch) -> None:
     calls: list[str] = []
-    real = gru_module.native_run
+    real = NATIVE.run
 
-    def spy(*args, **kwargs):
+    def spy(call: Call):
         calls.append("native")
-        return real(*args, **kwargs)
+        return real(call)
 
-    monkeypatch.setattr(gru_module, "native_run", spy)
+    monkeypatch.setattr(NATIVE, "run", spy)
     x = torch.randn(5, 2, 3)
     layer = GRU(3, 4, recurrent_dropout=0.3)
     layer.eval()(x)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tests.helpers import assert_close
 
-from lstmkit import GRU, LSTM, RNN, FGRState, LSTMState, Recurrent, run
+from lstmkit import GRU, LSTM, RNN, FGRState, LSTMState, Recurrent, scan
 from lstmkit.core.cells import LSTMSpec, lstm_input_projection, lstm_step
 from lstmkit.core.layers.regularizers import variational_mask
 
@@ -248,6 +248,6 @@ def test_gru_rnn_and_runner_errors() -> None:
     with pytest.raises(TypeError, match="state: expected a tensor"):
         GRU(3, 4)(torch.randn(5, 2, 3), (torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)))
     with pytest.raises(ValueError, match="inputs: expected"):
-        run(lambda x, h: h, torch.randn(0, 2, 3), torch.zeros(2, 3))
+        scan(lambda x, h: h, torch.randn(0, 2, 3), torch.zeros(2, 3))
     with pytest.raises(ValueError, match="state: required"):
         Recurrent(torch.nn.Identity())(torch.randn(3, 2, 4))

@@ -14,6 +14,7 @@ from lstmkit.core.cells.lstm import (
     lstm_param_shapes,
     lstm_step,
     resolve_variant,
+    variant_name,
 )
 from lstmkit.core.cells.rnn import RNNParams, rnn_cell, rnn_input_projection, rnn_param_shapes, rnn_step
 
@@ -42,4 +43,5 @@ __all__ = [
     "rnn_input_projection",
     "rnn_param_shapes",
     "rnn_step",
+    "variant_name",
 ]

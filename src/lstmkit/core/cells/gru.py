@@ -13,41 +13,28 @@ Gate blocks are stored in PyTorch's order r, z, n: ``weight_ih`` (3H, I), ``weig
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstmkit.core.cells.rnn import RNNParams, rnn_input_projection, torch_param_shapes
+
 __all__ = ["GRUParams", "gru_cell", "gru_input_projection", "gru_param_shapes", "gru_step"]
 
 
-class GRUParams(NamedTuple):
-    """Tensors of one GRU layer and direction; shapes in the module docstring."""
-
-    weight_ih: Tensor
-    weight_hh: Tensor
-    bias_ih: Tensor | None = None
-    bias_hh: Tensor | None = None
+class GRUParams(RNNParams):
+    """Tensors of one GRU layer and direction (the fields of :class:`RNNParams`, each gate block
+    r, z, n in turn); shapes in the module docstring."""
 
 
 def gru_param_shapes(input_size: int, hidden_size: int, bias: bool = True) -> dict[str, tuple[int, ...]]:
     """Parameter names and shapes of one GRU layer and direction, in PyTorch's order."""
-    shapes: dict[str, tuple[int, ...]] = {
-        "weight_ih": (3 * hidden_size, input_size),
-        "weight_hh": (3 * hidden_size, hidden_size),
-    }
-    if bias:
-        shapes["bias_ih"] = (3 * hidden_size,)
-        shapes["bias_hh"] = (3 * hidden_size,)
-    return shapes
+    return torch_param_shapes(3, input_size, hidden_size, bias)
 
 
 def gru_input_projection(x: Tensor, params: GRUParams, x_mask: Tensor | None = None) -> Tensor:
     """``W_ih (x * x_mask) + b_ih``: (*, I) -> (*, 3H), for one step or all steps at once."""
-    if x_mask is not None:
-        x = x * x_mask
-    return F.linear(x, params.weight_ih, params.bias_ih)
+    return rnn_input_projection(x, params, x_mask)
 
 
 def gru_step(xw: Tensor, h: Tensor, params: GRUParams, h_mask: Tensor | None = None) -> Tensor:

@@ -48,19 +48,9 @@ from torch import Tensor
 
 from lstmkit.core.cells.activations import get_activation
 
-__all__ = [
-    "VARIANTS",
-    "FGRState",
-    "LSTMParams",
-    "LSTMSpec",
-    "LSTMState",
-    "lstm_cell",
-    "lstm_initial_state",
-    "lstm_input_projection",
-    "lstm_param_shapes",
-    "lstm_step",
-    "resolve_variant",
-]
+# the spec and its names; then the math of one step
+__all__ = ["VARIANTS", "FGRState", "LSTMParams", "LSTMSpec", "LSTMState", "resolve_variant", "variant_name"]
+__all__ += ["lstm_cell", "lstm_initial_state", "lstm_input_projection", "lstm_param_shapes", "lstm_step"]
 
 
 class LSTMState(NamedTuple):
@@ -203,6 +193,11 @@ def resolve_variant(variant: str | LSTMSpec) -> LSTMSpec:
     if isinstance(variant, str) and variant.lower() in VARIANTS:
         return VARIANTS[variant.lower()]
     raise ValueError(f"variant: expected an LSTMSpec or one of {sorted(VARIANTS)}, got {variant!r}")
+
+
+def variant_name(spec: LSTMSpec) -> str | None:
+    """The name of ``spec`` in :data:`VARIANTS` (``"vanilla"``), or ``None`` for another spec."""
+    return next((name for name, known in VARIANTS.items() if known == spec), None)
 
 
 def lstm_param_shapes(

@@ -15,7 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["NONLINEARITIES", "RNNParams", "rnn_cell", "rnn_input_projection", "rnn_param_shapes", "rnn_step"]
+__all__ = [
+    "NONLINEARITIES",
+    "RNNParams",
+    "rnn_cell",
+    "rnn_input_projection",
+    "rnn_param_shapes",
+    "rnn_step",
+    "torch_param_shapes",
+]
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -29,16 +37,24 @@ class RNNParams(NamedTuple):
     bias_hh: Tensor | None = None
 
 
-def rnn_param_shapes(input_size: int, hidden_size: int, bias: bool = True) -> dict[str, tuple[int, ...]]:
-    """Parameter names and shapes of one Elman layer and direction, in PyTorch's order."""
+def torch_param_shapes(
+    blocks: int, input_size: int, hidden_size: int, bias: bool = True
+) -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes of one layer and direction of torch's Elman (1 gate block)
+    or GRU (3 blocks) layer, in PyTorch's order."""
     shapes: dict[str, tuple[int, ...]] = {
-        "weight_ih": (hidden_size, input_size),
-        "weight_hh": (hidden_size, hidden_size),
+        "weight_ih": (blocks * hidden_size, input_size),
+        "weight_hh": (blocks * hidden_size, hidden_size),
     }
     if bias:
-        shapes["bias_ih"] = (hidden_size,)
-        shapes["bias_hh"] = (hidden_size,)
+        shapes["bias_ih"] = (blocks * hidden_size,)
+        shapes["bias_hh"] = (blocks * hidden_size,)
     return shapes
+
+
+def rnn_param_shapes(input_size: int, hidden_size: int, bias: bool = True) -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes of one Elman layer and direction, in PyTorch's order."""
+    return torch_param_shapes(1, input_size, hidden_size, bias)
 
 
 def rnn_input_projection(x: Tensor, params: RNNParams, x_mask: Tensor | None = None) -> Tensor:

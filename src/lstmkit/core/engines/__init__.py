@@ -1,43 +1,33 @@
-"""Running cells over sequences: the reference runner, and the fast paths of the LSTM family.
+"""The engines that run one layer and direction of a recurrent network over a sequence.
 
-* :func:`run` — the reference runner, any cell (plain PyTorch);
-* :func:`lstm_fused` — the fused C++ kernels for every LSTM variant (forward and backward);
-* :func:`lstm_native` — torch.nn.LSTM's own kernel for the classic cell;
-* :func:`select_engine` — which of them runs a layer call (``engine="auto"``);
-* :class:`LSTMStream` — step-by-step inference (``lstmkit.LSTM.stream``).
+One protocol (:mod:`lstmkit.core.engines.base`: a :class:`Call` in, a
+:class:`~lstmkit.core.scan.RunResult` out) and one policy table that picks the engine of each
+call (:mod:`lstmkit.core.engines.select`):
 
-See docs/performance.md.
+* ``reference`` (:mod:`~lstmkit.core.engines.reference`): the plain loop over
+  :func:`lstmkit.core.scan.scan`, any cell;
+* ``native`` (:mod:`~lstmkit.core.engines.native`): torch's own kernels, :func:`lstm_native`;
+* ``fused`` (:mod:`~lstmkit.core.engines.fused_engine`): lstmkit's C++ kernels for the LSTM
+  family, :func:`lstm_fused`, and :class:`LSTMStream` for step-by-step inference
+  (``lstmkit.LSTM.stream``).
+
+See docs/performance.md for their speed.
 """
 
+from lstmkit.core.engines.base import Call, Engine, Regularizers
 from lstmkit.core.engines.fused.binding import lstm_fused
 from lstmkit.core.engines.fused.stream import LSTMStream
 from lstmkit.core.engines.native import lstm_native
-from lstmkit.core.engines.select import ENGINES, select_engine
-from lstmkit.core.scan import (
-    RunResult,
-    State,
-    check_lengths,
-    detach_state,
-    lengths_to_mask,
-    map_state,
-    run,
-    stack_states,
-    tree_map,
-)
+from lstmkit.core.engines.select import ENGINES, POLICY, run_call
 
 __all__ = [
     "ENGINES",
+    "POLICY",
+    "Call",
+    "Engine",
     "LSTMStream",
-    "RunResult",
-    "State",
-    "check_lengths",
-    "detach_state",
-    "lengths_to_mask",
+    "Regularizers",
     "lstm_fused",
     "lstm_native",
-    "map_state",
-    "run",
-    "select_engine",
-    "stack_states",
-    "tree_map",
+    "run_call",
 ]

@@ -1,138 +1,219 @@
-"""Which engine runs an LSTM layer: torch's native kernel, the fused kernel or the reference loop.
+"""Which engine runs a layer call: the policy table of lstmkit (the only copy).
 
-``engine="auto"`` (the default of :class:`lstmkit.core.layers.LSTM`) picks, per call:
+Every layer (:class:`~lstmkit.core.layers.LSTM`, :class:`~lstmkit.core.layers.GRU`,
+:class:`~lstmkit.core.layers.RNN`) describes each layer and direction of its forward pass as a
+:class:`~lstmkit.core.engines.base.Call` and hands it to :func:`run_call` with its ``engine``
+setting:
 
-=========================================================  ===========================
-case                                                       engine
-=========================================================  ===========================
-classic cell, no active custom regularizer, float32,       ``native`` (torch.nn.LSTM's
-no padding, gradients off (inference); or a GPU /          kernel, oneDNN / cuDNN)
-another dtype
-classic cell, no active custom regularizer, CPU, with      ``fused`` (faster there:
-gradients on (training), padded (``lengths``/prefix        training 0.7x torch's time and
-mask) or float64                                           0.4x its saved memory; torch's
-                                                           packed and float64 paths slow)
-any other cell or option (variants, layer norm, FGR,       ``fused``
-projection with regularizers, zoneout, variational
-dropout, DropConnect, ``return_cell_states``, masks
-with holes), CPU float32/float64
-the fused kernel unavailable (no compiler, or              ``reference`` (one warning)
-``LSTMKIT_DISABLE_EXTENSION=1``) or the input on a GPU /
-in another dtype
-=========================================================  ===========================
+* ``engine="auto"`` (the default) walks :data:`POLICY` from the top and runs the first row whose
+  engine runs the cell's family, can run the call (its
+  :meth:`~lstmkit.core.engines.base.Engine.unsupported` is ``None``) and whose condition holds.
+  When it ends on the reference row because the fused kernel cannot run an LSTM call, one
+  ``RuntimeWarning`` (per process) says why. Where torch's CPU kernel turns out not to compute
+  a low-precision dtype on this machine (bfloat16 / float16 without hardware support, also
+  under autocast; :class:`~lstmkit.core.engines.native.NativeKernelError`), the call runs on
+  the reference path instead, with one ``RuntimeWarning``.
+* ``engine="native"`` / ``"fused"`` insist on that engine: ``ValueError`` naming the reason where
+  it cannot run the call (``RuntimeError`` where torch's kernel fails for the dtype); the fused
+  engine, when its extension is unavailable on this machine (no compiler,
+  ``LSTMKIT_DISABLE_EXTENSION=1``), runs the reference path with one warning.
+* ``engine="reference"`` always runs the plain loop.
 
-A regularizer is *active* when it changes the math of this call: variational dropout and
+A layer names only the engines that run its cell's family (:func:`engine_names`): the GRU and
+RNN layers take ``"auto"``, ``"native"`` and ``"reference"``.
+
+A custom regularizer is *active* when it changes the math of the call: variational dropout and
 DropConnect in training mode only, zoneout always (evaluation uses its expectation).
-``engine="native"`` insists on torch's kernel and raises ``ValueError`` where it cannot
-run; ``engine="fused"`` insists on the fused kernel (``ValueError`` for an unsupported
-dtype/device, the reference path with one warning when the extension is unavailable);
-``engine="reference"`` always runs the plain PyTorch loop.
+
+The table (:data:`POLICY`, printed by ``python -m lstmkit.core.engines.select``; measured
+speeds in docs/performance.md):
+
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
-from lstmkit.core.cells.lstm import VARIANTS, LSTMSpec
-from lstmkit.core.engines.fused.binding import fused_unsupported
-from lstmkit.core.engines.fused.build import load_extension, warn_unavailable
-from lstmkit.core.engines.native import mask_lengths
+from lstmkit.core.engines.base import Call, Engine, EngineFailure, Unavailable
+from lstmkit.core.engines.fused.build import warn_unavailable
+from lstmkit.core.engines.fused_engine import FUSED
+from lstmkit.core.engines.native import NATIVE
+from lstmkit.core.engines.reference import REFERENCE
+from lstmkit.core.scan import RunResult
 
-__all__ = ["ENGINES", "check_engine", "native_unsupported", "select_engine"]
+__all__ = [
+    "ENGINES",
+    "POLICY",
+    "Rule",
+    "check_engine",
+    "engine_names",
+    "first_rule",
+    "policy_table",
+    "run_call",
+    "select",
+]
 
+#: every engine name a layer may be given (a layer takes those of its cell family)
 ENGINES = ("auto", "native", "fused", "reference")
+_BY_NAME: dict[str, Engine] = {e.name: e for e in (NATIVE, FUSED, REFERENCE)}
 _warned_unsupported = False
 
 
-def check_engine(engine: object) -> str:
-    """Validate an engine name; ``ValueError`` naming ``engine`` otherwise."""
-    if not isinstance(engine, str) or engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+def _fused_is_faster(call: Call) -> bool:
+    """On the CPU, training (gradients on), padded or float64: the fused kernel beats torch's
+    there (torch's packed and float64 paths are slow, and it saves more for backward)."""
+    cpu, x = call.x.device.type == "cpu", call.x
+    faster = cpu and (torch.is_grad_enabled() or call.mask is not None or x.dtype == torch.float64)
+    return faster and NATIVE.unsupported(call) is None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of :data:`POLICY`: ``engine`` runs the call when it can and ``applies(call)``."""
+
+    engine: str
+    when: str
+    applies: Callable[[Call], bool] = lambda call: True
+
+
+#: The policy of ``engine="auto"``: the first row that can run a call runs it.
+POLICY: tuple[Rule, ...] = (
+    Rule(
+        "fused",
+        "what torch's kernel runs too (the classic cell), on the CPU with gradients on (training), "
+        "padding or float64: faster there, and less memory saved for backward",
+        _fused_is_faster,
+    ),
+    Rule(
+        "native",
+        "the classic LSTM, GRU and Elman cells without an active custom regularizer, every step's "
+        "state or a mask with holes: inference in float32 without padding, any GPU, other dtypes",
+    ),
+    Rule(
+        "fused",
+        "every other LSTM call (any variant or option: peepholes, CIFG, FGR, the 1997 cell, layer "
+        "norm, zoneout, variational dropout, DropConnect, return_cell_states, masks with holes) on "
+        "the CPU in float32 / float64",
+    ),
+    Rule(
+        "reference",
+        "the rest: variational dropout in training for a GRU / RNN, masks with holes for them; "
+        "the fused extension unavailable (no compiler, LSTMKIT_DISABLE_EXTENSION=1; a warning); an "
+        "LSTM variant on a GPU or in another dtype (a warning)",
+    ),
+)
+
+
+def policy_table() -> str:
+    """:data:`POLICY` as a table of text (one row per rule, first match wins)."""
+    lines = ["| # | engine | runs (engine='auto') |", "|---|---|---|"]
+    lines += [f"| {i} | {rule.engine} | {rule.when} |" for i, rule in enumerate(POLICY, 1)]
+    return "\n".join(lines)
+
+
+def engine_names(family: str = "lstm") -> tuple[str, ...]:
+    """The ``engine=`` names of a cell family: ``"auto"`` and the engines that run it."""
+    return tuple(n for n in ENGINES if n == "auto" or family in _BY_NAME[n].families)
+
+
+def check_engine(engine: object, family: str = "lstm") -> str:
+    """Validate an engine name for a cell family; ``ValueError`` naming ``engine`` otherwise."""
+    names = engine_names(family)
+    if not isinstance(engine, str) or engine not in names:
+        raise ValueError(f"engine: expected one of {names}, got {engine!r}")
     return engine
 
 
-def native_unsupported(
-    spec: LSTMSpec,
-    *,
-    regularizers: Sequence[str] = (),
-    mask: Tensor | None = None,
-    return_states: bool = False,
-) -> str | None:
-    """Why torch's native kernel cannot run this call (``None`` if it can)."""
-    if spec != VARIANTS["classic"]:
-        return "torch's kernel has only the classic cell, this layer's cell is " + _spec_name(spec)
-    if regularizers:
-        return f"torch's kernel has no {', '.join(regularizers)}"
-    if return_states:
-        return "torch's kernel does not return every step's cell state (return_cell_states=True)"
-    if mask is not None and mask_lengths(mask) is None:
-        return "torch's kernel needs lengths (a prefix mask); this mask has holes"
-    return None
-
-
-def _spec_name(spec: LSTMSpec) -> str:
-    name = next((k for k, v in VARIANTS.items() if v == spec), None)
-    return repr(name) if name else repr(spec)
-
-
-def _warn_unsupported(reason: str) -> None:
+def _warn_fallback(reason: str) -> None:
+    """One warning (per process) that an LSTM call takes the reference path, and why."""
     global _warned_unsupported
+    if isinstance(reason, Unavailable):
+        warn_unavailable()
+        return
     if _warned_unsupported:
         return
     _warned_unsupported = True
     warnings.warn(
         f"lstmkit: no fast path for this LSTM call ({reason}); using the reference path",
         RuntimeWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
 
 
-def select_engine(
-    engine: str,
-    spec: LSTMSpec,
-    x: Tensor,
-    *,
-    regularizers: Sequence[str] = (),
-    mask: Tensor | None = None,
-    return_states: bool = False,
-) -> str:
-    """The engine (``"native"``, ``"fused"`` or ``"reference"``) that runs one layer call.
+def _insist(name: str, call: Call) -> Engine:
+    engine = _BY_NAME[name]
+    reason = engine.unsupported(call)
+    if reason is None:
+        return engine
+    if isinstance(reason, Unavailable):
+        _warn_fallback(reason)
+        return REFERENCE
+    raise ValueError(f"engine={name!r}: {reason}; use engine='auto' or 'reference'")
+
+
+def first_rule(call: Call) -> tuple[int, str | None]:
+    """The row of :data:`POLICY` that runs ``call`` with ``engine="auto"`` (its index), and why
+    the fused engine could not run it, when the walk passed over a fused row for that reason."""
+    fused_reason = None
+    for index, rule in enumerate(POLICY):
+        candidate = _BY_NAME[rule.engine]
+        if call.family not in candidate.families or not rule.applies(call):
+            continue
+        reason = candidate.unsupported(call)
+        if reason is None:
+            return index, fused_reason
+        if candidate is FUSED:
+            fused_reason = reason
+    raise AssertionError("the reference row runs every call")  # pragma: no cover
+
+
+def select(engine: str, call: Call) -> Engine:
+    """The engine that runs ``call`` when the layer asks for ``engine`` (module docstring).
 
     Args:
-        engine: the requested engine, one of :data:`ENGINES`.
-        spec: the cell.
-        x: the (L, N, H_in) input (its dtype and device matter).
-        regularizers: names of the custom regularizers active in this call.
-        mask: (L, N) bool mask of real steps, or ``None``.
-        return_states: whether every step's state is asked for.
+        engine: the layer's ``engine`` setting, one of :func:`engine_names` of the call's family.
+        call: the :class:`~lstmkit.core.engines.base.Call`.
+
+    Raises:
+        ValueError: an unknown name, or an engine asked for by name that cannot run the call.
     """
-    check_engine(engine)
-    if engine == "reference":
-        return "reference"
-    native_reason = native_unsupported(
-        spec, regularizers=regularizers, mask=mask, return_states=return_states
-    )
-    if engine == "native":
-        if native_reason is not None:
-            raise ValueError(f"engine='native': {native_reason}; use engine='auto' or 'fused'")
-        return "native"
-    fused_reason = fused_unsupported(spec, x)
-    if engine == "fused" and fused_reason is not None:
-        raise ValueError(f"engine='fused': {fused_reason}; use engine='auto' or 'reference'")
-    if engine == "auto" and native_reason is None:
-        prefer_fused = x.device.type == "cpu" and (
-            torch.is_grad_enabled() or mask is not None or x.dtype == torch.float64
-        )
-        if not (prefer_fused and fused_reason is None and load_extension() is not None):
-            return "native"
-    if fused_reason is not None:
-        _warn_unsupported(fused_reason)
-        return "reference"
-    if load_extension() is None:
-        warn_unavailable()
-        return "reference"
-    return "fused"
+    check_engine(engine, call.family)
+    if engine != "auto":
+        return _insist(engine, call)
+    index, fused_reason = first_rule(call)
+    chosen = _BY_NAME[POLICY[index].engine]
+    if chosen is REFERENCE and fused_reason is not None:
+        _warn_fallback(fused_reason)
+    return chosen
+
+
+def run_call(engine: str, call: Call) -> RunResult:
+    """Run ``call`` on the engine :func:`select` picks; with ``engine="auto"``, an
+    :class:`~lstmkit.core.engines.base.EngineFailure` (torch's kernel and a low-precision
+    dtype) reruns it on the reference path, warning once.
+
+    Raises:
+        ValueError: as :func:`select`.
+        EngineFailure: the engine asked for by name cannot compute this call on this machine.
+    """
+    chosen = select(engine, call)
+    try:
+        return chosen.run(call)
+    except EngineFailure as err:
+        if engine != "auto":
+            raise type(err)(
+                f"engine={engine!r}: {err}; use engine='auto' or 'reference', or float32", first=False
+            ) from None
+        if err.first:
+            warnings.warn(f"lstmkit: {err}; using the reference path", RuntimeWarning, stacklevel=5)
+        return REFERENCE.run(call)
+
+
+__doc__ = f"{__doc__}{policy_table()}\n"
+
+if __name__ == "__main__":
+    print(policy_table())

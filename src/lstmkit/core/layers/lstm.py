@@ -16,18 +16,17 @@ from lstmkit.core.cells.lstm import (
     LSTMParams,
     LSTMSpec,
     LSTMState,
-    lstm_input_projection,
     lstm_param_shapes,
-    lstm_step,
     resolve_variant,
+    variant_name,
 )
-from lstmkit.core.engines.fused.binding import lstm_fused
+from lstmkit.core.engines.base import Regularizers
 from lstmkit.core.engines.fused.stream import LSTMStream
-from lstmkit.core.engines.native import lstm_native
-from lstmkit.core.engines.select import check_engine, native_unsupported, select_engine
-from lstmkit.core.layers.regularizers import check_probability, drop_connect, zoneout, zoneout_keep
-from lstmkit.core.layers.stacked import StackedRecurrent, check_positive_int
-from lstmkit.core.scan import RunResult, State, run
+from lstmkit.core.engines.native import native_unsupported
+from lstmkit.core.layers.options import LayerOptions, check_positive_int
+from lstmkit.core.layers.stacked import StackedRecurrent
+from lstmkit.core.regularizers import check_probability, check_zoneout, drop_connect
+from lstmkit.core.tree import State
 
 __all__ = ["LSTM"]
 
@@ -54,46 +53,38 @@ class LSTM(StackedRecurrent):
         variant: a name from :data:`lstmkit.core.cells.VARIANTS` (``"classic"``, ``"vanilla"``,
             ``"nig"``, ``"nfg"``, ``"nog"``, ``"niaf"``, ``"noaf"``, ``"np"``, ``"cifg"``,
             ``"fgr"``, ``"original1997"``) or an :class:`~lstmkit.core.cells.LSTMSpec`.
+        proj_size: if > 0, h is projected to this size by ``weight_hr`` (as torch.nn.LSTM).
+        layer_norm: layer normalization of both products and the cell (Ba et al., 2016).
         bias: use ``bias_ih``/``bias_hh``.
+        forget_bias: if given, initialize the forget gate's bias to it (``bias_ih``; ``bias_hh``
+            gets 0), e.g. 1.0 as Gers et al. (2000) and Jozefowicz et al. (2015) advise.
+        recurrent_init: ``"uniform"`` (PyTorch's) or ``"orthogonal"`` (each gate block of
+            ``weight_hh`` orthogonal).
         batch_first: input and output are (N, L, *) instead of (L, N, *); states are not affected.
         bidirectional: run a reverse direction too and concatenate the outputs.
-        proj_size: if > 0, h is projected to this size by ``weight_hr`` (as torch.nn.LSTM).
         dropout: dropout on the outputs of every layer but the last (as torch.nn.LSTM; with
             ``num_layers=1`` it has no effect, and a ``UserWarning`` says so).
         input_dropout: variational dropout on every layer's input (one mask per sequence).
         recurrent_dropout: variational dropout on h_{t-1} before ``weight_hh`` (Gal & Ghahramani).
         zoneout: zoneout probability for h and c, or a pair ``(z_h, z_c)`` (Krueger et al.).
         weight_drop: DropConnect on ``weight_hh`` (AWD-LSTM), one mask per forward pass.
-        layer_norm: layer normalization of both products and the cell (Ba et al., 2016).
-        forget_bias: if given, initialize the forget gate's bias to it (``bias_ih``; ``bias_hh``
-            gets 0), e.g. 1.0 as Gers et al. (2000) and Jozefowicz et al. (2015) advise.
-        recurrent_init: ``"uniform"`` (PyTorch's) or ``"orthogonal"`` (each gate block of
-            ``weight_hh`` orthogonal).
-        engine: what runs the recurrence, ``"auto"`` (default), ``"native"``, ``"fused"`` or
-            ``"reference"`` (see *Engines* below); a plain attribute, changeable later.
         check_finite: if ``True``, ``forward``, ``step`` and :meth:`stream` raise ``ValueError``
             naming the first NaN or +-inf in the input (padded steps are not checked) or in a
             given initial state. Off by default (it reads every value once); then a NaN in the
             input gives NaN outputs, and an inf may give NaN gradients, without an error.
             Padding past ``lengths`` or where the mask is false is never read, checked or not.
             A plain attribute, changeable later.
+        engine: what runs the recurrence, ``"auto"`` (default), ``"native"``, ``"fused"`` or
+            ``"reference"`` (see *Engines* below); a plain attribute, changeable later.
 
-    Engines (the table of :mod:`lstmkit.core.engines.select`): ``"auto"`` sends the classic cell
-    without active custom regularizers (variational dropout and DropConnect count in training
-    mode only, zoneout always) to torch.nn.LSTM's native kernel where that is fastest
-    (inference in float32 without padding, any GPU or other dtype), and everything else on the
-    CPU in float32 / float64 to the fused C++ kernel (the classic cell too when gradients are
-    on, padded or float64, where the fused kernel is faster); the reference loop runs when the
-    fused kernel is unavailable (one warning) or the input is elsewhere, and where torch's CPU
-    kernel cannot compute a low-precision dtype on this machine (bfloat16 / float16 without
-    hardware support, also under autocast; one ``RuntimeWarning``). ``"native"`` raises
-    ``ValueError`` for anything torch's kernel cannot do (a variant, custom regularizers,
-    ``return_cell_states``, a mask with holes). All engines compute the same function: the
-    fused and native paths are tested against the reference path, outputs and gradients.
-    One difference in training: with the fused engine, zoneout's Bernoulli masks are drawn
-    inside the kernel (a counter-based hash seeded from torch's generator, redrawn in the
-    backward pass, never stored), so under the same seed the fused and reference engines
-    draw different, equally distributed masks; each engine is deterministic under a seed.
+    Engines: each layer and direction of a call runs on the engine that the policy table of
+    :mod:`lstmkit.core.engines.select` picks for it (``"auto"``), or on the one ``engine`` names.
+    All engines compute the same function: the fused and native paths are tested against the
+    reference path, outputs and gradients. One difference in training: with the fused engine,
+    zoneout's Bernoulli masks are drawn inside the kernel (a counter-based hash seeded from
+    torch's generator, redrawn in the backward pass, never stored), so under the same seed the
+    fused and reference engines draw different, equally distributed masks; each engine is
+    deterministic under a seed.
 
     Inputs: ``input``, ``state``, ``lengths``
         * **input**: (L, N, H_in), (N, L, H_in) with ``batch_first``, unbatched (L, H_in),
@@ -124,6 +115,7 @@ class LSTM(StackedRecurrent):
     """
 
     _torch_class = nn.LSTM
+    _family = "lstm"
 
     def __init__(
         self,
@@ -132,66 +124,39 @@ class LSTM(StackedRecurrent):
         num_layers: int = 1,
         *,
         variant: str | LSTMSpec = "classic",
+        proj_size: int = 0,
+        layer_norm: bool = False,
         bias: bool = True,
+        forget_bias: float | None = None,
+        recurrent_init: str = "uniform",
         batch_first: bool = False,
         bidirectional: bool = False,
-        proj_size: int = 0,
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         zoneout: float | tuple[float, float] = 0.0,
         weight_drop: float = 0.0,
-        layer_norm: bool = False,
-        forget_bias: float | None = None,
-        recurrent_init: str = "uniform",
-        engine: str = "auto",
         check_finite: bool = False,
+        engine: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias=bias,
-            batch_first=batch_first,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            recurrent_dropout=recurrent_dropout,
-            check_finite=check_finite,
-        )
+        super().__init__(LayerOptions.of(locals()))
         spec = resolve_variant(variant)
-        if layer_norm and not spec.layer_norm:
-            spec = spec.with_options(layer_norm=True)
-        self.spec = spec
+        self.spec = spec.with_options(layer_norm=True) if layer_norm and not spec.layer_norm else spec
         self.proj_size = check_positive_int("proj_size", proj_size, allow_zero=True)
         if self.proj_size >= self.hidden_size:
             raise ValueError(
                 f"proj_size: expected a value smaller than hidden_size ({hidden_size}), got {proj_size}"
             )
-        if isinstance(zoneout, (tuple, list)) and len(zoneout) != 2:
-            raise ValueError(
-                f"zoneout: expected a probability or a pair (z_h, z_c), got a {type(zoneout).__name__} "
-                f"of {len(zoneout)}"
-            )
-        zh, zc = zoneout if isinstance(zoneout, (tuple, list)) else (zoneout, zoneout)
-        self.zoneout = (check_probability("zoneout", zh), check_probability("zoneout", zc))
+        self.zoneout = check_zoneout(zoneout)
         self.weight_drop = check_probability("weight_drop", weight_drop)
-        if forget_bias is not None:
-            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
-                raise TypeError(
-                    f"forget_bias: expected a finite float or None, got {type(forget_bias).__name__}"
-                )
-            if not math.isfinite(forget_bias):
-                raise ValueError(f"forget_bias: expected a finite float or None, got {forget_bias}")
-        self.forget_bias = forget_bias
+        self.forget_bias = _check_forget_bias(forget_bias)
         if recurrent_init not in ("uniform", "orthogonal"):
             raise ValueError(f"recurrent_init: expected 'uniform' or 'orthogonal', got {recurrent_init!r}")
         self.recurrent_init = recurrent_init
-        self.engine = check_engine(engine)
-        if engine == "native":
-            reason = native_unsupported(self.spec, regularizers=self._custom_regularizers(active_only=False))
+        if self.engine == "native":
+            reason = native_unsupported(self.spec, regularizers=self._torch_lacks())
             if reason:
                 raise ValueError(f"engine='native': {reason}; use engine='auto' or 'fused'")
         self._register_parameters(device, dtype)
@@ -252,76 +217,18 @@ class LSTM(StackedRecurrent):
         return LSTMParams(**self.layer_params(layer, direction))
 
     # ------------------------------------------------------------------ running
-    def _run_direction(
-        self, layer: int, direction: int, x: Tensor, state: State, mask: Tensor | None, return_states: bool
-    ) -> RunResult:
+    def _cell(self) -> LSTMSpec:
+        return self.spec
+
+    def _prepare(self, layer: int, direction: int, x: Tensor) -> tuple[LSTMParams, Regularizers]:
         params = self.params(layer, direction)
         if self.weight_drop:
             params = params._replace(
                 weight_hh=drop_connect(params.weight_hh, self.weight_drop, self.training)
             )
-        max_len, batch = x.shape[0], x.shape[1]
-        x_mask, h_mask = self._dropout_masks(layer, batch, x)
-        spec = self.spec
-        engine = select_engine(
-            check_engine(self.engine),
-            spec,
-            x,
-            regularizers=self._custom_regularizers(active_only=True),
-            mask=mask,
-            return_states=return_states,
-        )
-        zh, zc = self.zoneout
-        keep_h = keep_c = None
-        zoneout_seeds: list[int] = []
-        if (zh or zc) and engine == "fused" and self.training:
-            # the kernel draws the Bernoulli keep weights from these seeds (and redraws them in
-            # backward): no (L, N, H) masks to sample with torch's generator or to store
-            zoneout_seeds = torch.randint(0, 2**32, (4,)).tolist()
-        elif zh or zc:
-            keep_h = zoneout_keep((max_len, batch, self.output_size), zh, self.training, x.dtype, x.device)
-            keep_c = zoneout_keep((max_len, batch, self.hidden_size), zc, self.training, x.dtype, x.device)
-        if engine == "native":
-            result = self._native_or_none(
-                lambda: lstm_native(
-                    x, state, params, mask=mask, reverse=direction == 1, training=self.training
-                )
-            )
-            if result is not None:
-                return result
-            engine = "reference"  # torch's kernel cannot compute this dtype here (warned)
-        if engine == "fused":
-            return lstm_fused(
-                x,
-                state,
-                params,
-                spec,
-                x_mask=x_mask,
-                h_mask=h_mask,
-                keep_h=keep_h,
-                keep_c=keep_c,
-                zoneout=(zh, zc) if zoneout_seeds else None,
-                seeds=zoneout_seeds,
-                mask=mask,
-                reverse=direction == 1,
-                return_states=return_states,
-            )
-        xw = lstm_input_projection(x, params, spec, x_mask)  # (L, N, G*H)
-        if keep_h is None or keep_c is None:
-
-            def step(xw_t: Tensor, s: State) -> State:
-                return lstm_step(xw_t, s, params, spec, h_mask)
-
-            return run(step, xw, state, mask=mask, reverse=direction == 1, return_states=return_states)
-
-        def zoned(inp: tuple[Tensor, ...], s: State) -> State:
-            xw_t, keep_h, keep_c = inp
-            new = lstm_step(xw_t, s, params, spec, h_mask)
-            return new._replace(h=zoneout(s.h, new.h, keep_h), c=zoneout(s.c, new.c, keep_c))
-
-        return run(
-            zoned, (xw, keep_h, keep_c), state, mask=mask, reverse=direction == 1, return_states=return_states
-        )
+        x_mask, h_mask = self._dropout_masks(layer, x.shape[1], x)
+        weight_drop = self.weight_drop if self.training else 0.0
+        return params, Regularizers(x_mask, h_mask, weight_drop, self.zoneout)
 
     def stream(self, batch_size: int = 1) -> LSTMStream:
         """A streaming-inference runtime: ``step(x_t) -> y_t`` with the state carried.
@@ -339,18 +246,6 @@ class LSTM(StackedRecurrent):
             torch.Size([4, 16])
         """
         return LSTMStream(self, batch_size)
-
-    def _custom_regularizers(self, active_only: bool) -> tuple[str, ...]:
-        """Regularizers torch.nn.LSTM lacks; with ``active_only``, those that change this
-        call's math (dropout-like ones only in training mode, zoneout always)."""
-        train = self.training or not active_only
-        named = (
-            ("input_dropout", train and bool(self.input_dropout)),
-            ("recurrent_dropout", train and bool(self.recurrent_dropout)),
-            ("weight_drop", train and bool(self.weight_drop)),
-            ("zoneout", any(self.zoneout)),
-        )
-        return tuple(name for name, on in named if on)
 
     def forward(
         self,
@@ -374,12 +269,9 @@ class LSTM(StackedRecurrent):
         return {"proj_size": module.proj_size}
 
     def _torch_lacks(self) -> list[str]:
-        custom = {
-            "variant": self.spec != VARIANTS["classic"],
-            "zoneout": any(self.zoneout),
-            "weight_drop": bool(self.weight_drop),
-        }
-        return [k for k, v in custom.items() if v] + super()._torch_lacks()
+        custom = {"weight_drop": bool(self.weight_drop), "zoneout": any(self.zoneout)}
+        lacks = [k for k, v in custom.items() if v]
+        return (["variant"] if self.spec != VARIANTS["classic"] else []) + super()._torch_lacks() + lacks
 
     def _to_torch_kwargs(self) -> dict[str, Any]:
         return {"proj_size": self.proj_size}
@@ -387,7 +279,7 @@ class LSTM(StackedRecurrent):
     def extra_repr(self) -> str:
         s = super().extra_repr()
         if self.spec != VARIANTS["classic"]:
-            name = next((k for k, v in VARIANTS.items() if v == self.spec), None)
+            name = variant_name(self.spec)
             s += f", variant={name!r}" if name else f", spec={self.spec}"
         if self.proj_size:
             s += f", proj_size={self.proj_size}"
@@ -396,3 +288,14 @@ class LSTM(StackedRecurrent):
         if self.weight_drop:
             s += f", weight_drop={self.weight_drop}"
         return s
+
+
+def _check_forget_bias(forget_bias: object) -> float | None:
+    """Validate ``forget_bias``: a finite float or ``None``."""
+    if forget_bias is None:
+        return None
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+        raise TypeError(f"forget_bias: expected a finite float or None, got {type(forget_bias).__name__}")
+    if not math.isfinite(forget_bias):
+        raise ValueError(f"forget_bias: expected a finite float or None, got {forget_bias}")
+    return forget_bias

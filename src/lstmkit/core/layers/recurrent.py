@@ -7,7 +7,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from lstmkit.core.scan import State, run
+from lstmkit.core.scan import RunResult, scan
+from lstmkit.core.tree import State
 
 __all__ = ["Recurrent"]
 
@@ -17,8 +18,10 @@ class Recurrent(nn.Module):
 
     The cell may define ``initial_state(batch_size, dtype=..., device=...)`` (used when no
     state is passed) and ``output(state) -> y_t`` (default: the state itself or its first
-    field). Lengths, masks, reversal and ``batch_first`` are handled by
-    :func:`lstmkit.core.engines.run`, exactly as for the built-in layers.
+    field). Lengths, masks, reversal and ``batch_first`` are handled by the runner
+    :func:`lstmkit.core.scan.scan`, exactly as for the built-in layers, and
+    :class:`~lstmkit.core.layers.Bidirectional` makes it bidirectional (:meth:`run` is what it
+    calls).
 
     Args:
         cell: the step module.
@@ -44,6 +47,21 @@ class Recurrent(nn.Module):
         self.batch_first = batch_first
         self.reverse = reverse
 
+    def initial_state(self, batch_size: int, *, dtype: Any = None, device: Any = None) -> State:
+        """The cell's ``initial_state(batch_size, dtype=..., device=...)``; ``ValueError`` if it
+        has none (a state must then be given)."""
+        init = getattr(self.cell, "initial_state", None)
+        if init is None:
+            raise ValueError("state: required, since the cell has no initial_state(batch_size, ...)")
+        return init(batch_size, dtype=dtype, device=device)
+
+    def run(self, x: Tensor, state: State, *, mask: Tensor | None = None, reverse: bool = False) -> RunResult:
+        """Run the cell over the time-major ``x`` (L, N, *) with a time-major (L, N) ``mask``
+        (the :class:`~lstmkit.core.layers.bidirectional.Runner` protocol)."""
+        return scan(
+            self.cell, x, state, mask=mask, reverse=reverse, output=getattr(self.cell, "output", None)
+        )
+
     def forward(
         self,
         input: Tensor,
@@ -52,18 +70,17 @@ class Recurrent(nn.Module):
         *,
         mask: Tensor | None = None,
     ) -> tuple[Tensor, Any]:
+        """``(output, final state)``: output (L, N, H_out) ((N, L, H_out) with ``batch_first``),
+        zero at padded steps; ``mask`` is laid out like the input."""
         if not isinstance(input, Tensor) or input.dim() < 3:
             shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
             raise ValueError(f"input: expected (L, N, *) or (N, L, *) with batch_first, got {shape}")
         if state is None:
-            init = getattr(self.cell, "initial_state", None)
-            if init is None:
-                raise ValueError("state: required, since the cell has no initial_state(batch_size, ...)")
             batch = input.shape[0 if self.batch_first else 1]
-            state = init(batch, dtype=input.dtype, device=input.device)
+            state = self.initial_state(batch, dtype=input.dtype, device=input.device)
         if mask is not None and self.batch_first:
             mask = mask.transpose(0, 1)
-        res = run(
+        res = scan(
             self.cell,
             input,
             state,

@@ -1,106 +1,75 @@
-"""Machinery shared by the stacked recurrent layers (LSTM, GRU, RNN).
+"""The base of the stacked recurrent layers (LSTM, GRU, RNN): what they share, once.
 
-Input handling (PackedSequence, unbatched 2-D input, ``batch_first``, ``lengths`` or a
-mask), state validation, stacking, bidirectionality and the parameter contract live here
-once; a layer class only says which parameters one layer and direction has, what its state
-looks like and how to run one direction (:meth:`StackedRecurrent._run_direction`).
+Input layouts (:mod:`lstmkit.core.layers.layout`), state checks, stacking, bidirectionality
+(:func:`~lstmkit.core.layers.bidirectional.bidirectional` over two directions) and PyTorch's
+parameter contract live here; a layer class only says which parameters one layer and direction
+has, what its state looks like, its cell and the regularizers of a call
+(:meth:`StackedRecurrent._prepare`): each layer and direction then goes to the engines as a
+:class:`~lstmkit.core.engines.base.Call` that :func:`~lstmkit.core.engines.select.run_call` runs.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
-from lstmkit.core.engines.native import NativeKernelError
-from lstmkit.core.layers.regularizers import check_probability, variational_mask
-from lstmkit.core.scan import (
-    RunResult,
-    State,
-    check_lengths,
-    lengths_to_mask,
-    map_state,
-    stack_states,
+from lstmkit.core.engines.base import Call, Cell, CellParams, Regularizers
+from lstmkit.core.engines.select import check_engine, run_call
+from lstmkit.core.layers.bidirectional import bidirectional
+from lstmkit.core.layers.layout import check_finite_input, restore_layout, time_mask, to_time_major
+from lstmkit.core.layers.options import (
+    LayerOptions,
+    check_bool,
+    check_factory_kwargs,
+    check_positive_int,
 )
+from lstmkit.core.regularizers import check_probability, variational_mask
+from lstmkit.core.scan import RunResult
 from lstmkit.core.scan import check_finite as assert_finite
+from lstmkit.core.tree import State, map_state, stack_states
 
 __all__ = ["StackedRecurrent", "check_bool", "check_positive_int"]
 
-R = TypeVar("R")
-
-
-def check_positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
-    """Validate a size argument; raise ``TypeError``/``ValueError`` naming it."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    low = 0 if allow_zero else 1
-    if value < low:
-        raise ValueError(f"{name}: expected an int >= {low}, got {value}")
-    return value
-
-
-def check_bool(name: str, value: object) -> bool:
-    """Validate a flag (a bool, or the ints 0 and 1); raise ``TypeError`` naming it.
-
-    A string such as ``"False"`` is refused rather than read as true.
-    """
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, int) and value in (0, 1)):
-        return bool(value)
-    raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
-
-
-def check_factory_kwargs(device: Any, dtype: Any) -> tuple[torch.device | None, torch.dtype | None]:
-    """Validate the ``device`` and ``dtype`` of a layer's parameters (a floating dtype)."""
-    if device is not None:
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}"
-            ) from None
-    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype: expected a floating-point torch.dtype, got {dtype}")
-    return device, dtype
+# the options the torch.nn layers share with these (as keywords of both constructors)
+_TORCH_OPTIONS = (
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bias",
+    "batch_first",
+    "bidirectional",
+    "dropout",
+)
 
 
 class StackedRecurrent(nn.Module):
     """Base of the stacked, optionally bidirectional recurrent layers.
 
-    Subclasses define :meth:`_param_shapes`, :meth:`_state_sizes`, :meth:`_wrap_state` and
-    :meth:`_run_direction`, and may override :meth:`reset_parameters`.
+    Subclasses define :meth:`_param_shapes`, :meth:`_state_sizes`, :meth:`_wrap_state`,
+    :meth:`_cell` and :meth:`_prepare`, and may override :meth:`reset_parameters`; their constructors pass the
+    :class:`~lstmkit.core.layers.options.LayerOptions` (each becomes an attribute), then
+    register their parameters (:meth:`_register_parameters`).
     """
 
     _torch_class: ClassVar[type[nn.Module]]
+    _family: ClassVar[str]  # the cell family, for the engine names: "lstm", "gru", "rnn"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        input_dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        check_finite: bool = False,
-    ) -> None:
+    def __init__(self, options: LayerOptions) -> None:
         super().__init__()
-        self.input_size = check_positive_int("input_size", input_size)
-        self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.num_layers = check_positive_int("num_layers", num_layers)
-        self.bias = check_bool("bias", bias)
-        self.batch_first = check_bool("batch_first", batch_first)
-        self.bidirectional = check_bool("bidirectional", bidirectional)
-        self.dropout = check_probability("dropout", dropout)
+        self.input_size = check_positive_int("input_size", options.input_size)
+        self.hidden_size = check_positive_int("hidden_size", options.hidden_size)
+        self.num_layers = check_positive_int("num_layers", options.num_layers)
+        self.bias = check_bool("bias", options.bias)
+        self.batch_first = check_bool("batch_first", options.batch_first)
+        self.bidirectional = check_bool("bidirectional", options.bidirectional)
+        self.dropout = check_probability("dropout", options.dropout)
         if self.dropout and self.num_layers == 1:
             warnings.warn(
                 f"dropout: applies between layers only (to the outputs of every layer but the last), "
@@ -108,9 +77,10 @@ class StackedRecurrent(nn.Module):
                 UserWarning,
                 stacklevel=3,
             )
-        self.input_dropout = check_probability("input_dropout", input_dropout)
-        self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
-        self.check_finite = check_bool("check_finite", check_finite)
+        self.input_dropout = check_probability("input_dropout", options.input_dropout)
+        self.recurrent_dropout = check_probability("recurrent_dropout", options.recurrent_dropout)
+        self.check_finite = check_bool("check_finite", options.check_finite)
+        self.engine = check_engine(options.engine, self._family)
 
     # ------------------------------------------------------------------ contract
     @property
@@ -140,10 +110,19 @@ class StackedRecurrent(nn.Module):
         """Names of the state fields, for error messages."""
         return ("h",)
 
-    def _run_direction(
-        self, layer: int, direction: int, x: Tensor, state: State, mask: Tensor | None, return_states: bool
-    ) -> RunResult:
+    def _cell(self) -> Cell:
+        """The cell of the engines' :class:`~lstmkit.core.engines.base.Call`."""
         raise NotImplementedError
+
+    def _prepare(self, layer: int, direction: int, x: Tensor) -> tuple[CellParams, Regularizers]:
+        """The parameters of one layer and direction and the regularizers of this call (drawn
+        here for the time-major ``x``, in training)."""
+        raise NotImplementedError
+
+    def direction(self, layer: int, direction: int = 0, *, return_states: bool = False) -> _Direction:
+        """One layer and direction as a :class:`~lstmkit.core.layers.bidirectional.Runner`
+        (which also returns every step's state with ``return_states``)."""
+        return _Direction(self, layer, direction, return_states)
 
     @staticmethod
     def param_name(name: str, layer: int, direction: int) -> str:
@@ -204,7 +183,7 @@ class StackedRecurrent(nn.Module):
                         cudnn_rnn.get_cudnn_mode(kind.upper()),
                         self.hidden_size,
                         getattr(self, "proj_size", 0),
-                        1,  # one layer and one direction per kernel call (see engine/native.py)
+                        1,  # one layer and one direction per kernel call (see engines/native.py)
                         False,
                         False,
                     )
@@ -222,22 +201,11 @@ class StackedRecurrent(nn.Module):
         """
         if not isinstance(module, cls._torch_class):
             raise TypeError(f"module: expected a {cls._torch_class.__name__}, got {type(module).__name__}")
-        m: Any = module
         make: Any = cls
         ref = next(module.parameters())
-        layer = make(
-            m.input_size,
-            m.hidden_size,
-            m.num_layers,
-            bias=m.bias,
-            batch_first=m.batch_first,
-            bidirectional=m.bidirectional,
-            dropout=m.dropout,
-            device=ref.device,
-            dtype=ref.dtype,
-            **cls._torch_kwargs(module),
-            **layer_kwargs,
-        )
+        options = {name: getattr(module, name) for name in _TORCH_OPTIONS}
+        extra = {**cls._torch_kwargs(module), **layer_kwargs}
+        layer = make(**options, device=ref.device, dtype=ref.dtype, **extra)
         layer.load_state_dict(module.state_dict())
         return layer.train(module.training)
 
@@ -265,18 +233,8 @@ class StackedRecurrent(nn.Module):
             )
         ref = next(self.parameters())
         torch_class: Any = self._torch_class
-        module = torch_class(
-            self.input_size,
-            self.hidden_size,
-            self.num_layers,
-            bias=self.bias,
-            batch_first=self.batch_first,
-            dropout=self.dropout,
-            bidirectional=self.bidirectional,
-            device=ref.device,
-            dtype=ref.dtype,
-            **self._to_torch_kwargs(),
-        )
+        options = {name: getattr(self, name) for name in _TORCH_OPTIONS}
+        module = torch_class(**options, device=ref.device, dtype=ref.dtype, **self._to_torch_kwargs())
         module.load_state_dict(self.state_dict())
         return module.train(self.training)
 
@@ -334,7 +292,6 @@ class StackedRecurrent(nn.Module):
             out.append(field.unsqueeze(1) if unbatched else field)
         return self._wrap_state(out)
 
-    # ------------------------------------------------------------------ forward
     def _check_input(self, x: Tensor, name: str = "input") -> None:
         """Check the features, dtype and device of ``x`` (any layout, features last)."""
         ref = next(self.parameters())
@@ -364,153 +321,58 @@ class StackedRecurrent(nn.Module):
         """Validate, run every layer and direction, and lay the result out like the input.
 
         With ``check_values`` (and ``self.check_finite``) the input's real steps are checked
-        for NaN/inf (``step`` checks its own input and passes ``False``).
+        for NaN/inf (``step`` checks its own input and passes ``False``). Returns ``(output,
+        final state, every step's cell state of the last layer or None)``.
         """
-        packed: PackedSequence | None = None
-        unbatched = False
-        if isinstance(x, PackedSequence):
-            if lengths is not None or mask is not None:
-                raise ValueError("lengths, mask: a PackedSequence carries its own lengths; pass neither")
-            packed = x
-            x, lengths = pad_packed_sequence(x)  # (L, N, H_in), original batch order
-        elif not isinstance(x, Tensor):
-            raise TypeError(f"input: expected a Tensor or PackedSequence, got {type(x).__name__}")
-        elif x.dim() == 2:
-            unbatched = True
-            x = x.unsqueeze(1)  # (L, 1, H_in)
-        elif x.dim() == 3:
-            if self.batch_first:
-                x = x.transpose(0, 1)
-        else:
-            raise ValueError(
-                "input: expected a 3-D tensor "
-                + ("(N, L, H_in)" if self.batch_first else "(L, N, H_in)")
-                + f" or a 2-D unbatched (L, H_in), got shape {tuple(x.shape)}"
-            )
+        x, lengths, layout = to_time_major(x, lengths, mask, self.batch_first)  # (L, N, H_in)
         self._check_input(x)
-        max_len, batch = x.shape[0], x.shape[1]
-        if max_len == 0:
+        if x.shape[0] == 0:
             raise ValueError(f"input: expected at least one time step, got shape {tuple(x.shape)}")
-        if batch == 0:
+        if x.shape[1] == 0:
             raise ValueError(
                 f"input: expected at least one sequence in the batch, got shape {tuple(x.shape)}"
             )
-        time_mask = self._time_mask(lengths, mask, max_len, batch, unbatched, x.device)
+        real = time_mask(lengths, mask, layout, x)  # (L, N) or None
         if self.check_finite and check_values:
-            self._check_finite_input(x, time_mask, unbatched, packed is None and self.batch_first)
-        if time_mask is not None:
+            check_finite_input(x, real, layout)
+        if real is not None:
             # padding never reaches an output or a gradient: the engines see zeros there (where,
             # not a product, so that NaN and inf vanish too)
-            x = torch.where(time_mask.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in)
+            x = torch.where(real.unsqueeze(-1), x, x.new_zeros(()))  # (L, N, H_in)
         if state is None:
-            state = self.initial_state(batch, dtype=x.dtype, device=x.device)
+            state = self.initial_state(x.shape[1], dtype=x.dtype, device=x.device)
         else:
-            state = self._check_state(state, batch, unbatched, x)
+            state = self._check_state(state, x.shape[1], layout.unbatched, x)
+        output, finals, extra = self._run_layers(x, state, real, return_states)
+        return restore_layout(output, stack_states(finals), extra, layout)
 
-        layer_input = x
+    def _run_layers(
+        self, x: Tensor, state: State, mask: Tensor | None, return_states: bool
+    ) -> tuple[Tensor, list[State], Tensor | None]:
+        """Every layer over the time-major ``x``: ``(output of the last layer, the final state
+        of each layer and direction, every step's cell state of the last layer or None)``."""
         finals: list[State] = []
-        extra = None
+        cells = None
         for layer in range(self.num_layers):
-            results = [
-                self._run_direction(
-                    layer,
-                    d,
-                    layer_input,
-                    map_state(lambda s, i=layer * self.num_directions + d: s[i], state),
-                    time_mask,
-                    return_states and layer == self.num_layers - 1,
-                )
-                for d in range(self.num_directions)
-            ]
-            finals.extend(r.state for r in results)
-            layer_input = (
-                torch.cat([r.output for r in results], -1) if len(results) > 1 else results[0].output
-            )
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
-            if return_states and layer == self.num_layers - 1:
-                # every step's c (field 1 of an LSTM state), directions side by side
-                extra = torch.cat([r.states[1] for r in results], -1)  # type: ignore[index]
-
-        final_state = stack_states(finals)
-        output: Tensor | PackedSequence = layer_input
-        if packed is not None:
-            output = self._pack_like(layer_input, packed, lengths)  # type: ignore[arg-type]
-            if extra is not None:
-                extra = self._pack_like(extra, packed, lengths).data  # type: ignore[arg-type]
-        elif unbatched:
-            output = layer_input.squeeze(1)
-            final_state = map_state(lambda s: s.squeeze(1), final_state)
-            extra = extra.squeeze(1) if extra is not None else None
-        elif self.batch_first:
-            output = layer_input.transpose(0, 1)
-            extra = extra.transpose(0, 1) if extra is not None else None
-        return output, final_state, extra
-
-    @staticmethod
-    def _check_finite_input(x: Tensor, time_mask: Tensor | None, unbatched: bool, batch_first: bool) -> None:
-        """``ValueError`` at the first NaN/inf of the time-major ``x`` at a real step, its
-        position given in the layout the user passed."""
-        if unbatched:
-            valid = None if time_mask is None else time_mask[:, 0]
-            assert_finite("input", x[:, 0], axes=("step", "feature"), valid=valid)
-        elif batch_first:
-            valid = None if time_mask is None else time_mask.transpose(0, 1)
-            assert_finite("input", x.transpose(0, 1), axes=("batch", "step", "feature"), valid=valid)
-        else:
-            assert_finite("input", x, axes=("step", "batch", "feature"), valid=time_mask)
-
-    def _time_mask(
-        self,
-        lengths: Tensor | Sequence[int] | None,
-        mask: Tensor | None,
-        max_len: int,
-        batch: int,
-        unbatched: bool,
-        device: torch.device,
-    ) -> Tensor | None:
-        """Time-major (L, N) boolean mask of real steps, or ``None`` when every step is real
-        (or the input is on the meta device: it has no values, and the shapes do not depend
-        on the mask)."""
-        if lengths is not None and mask is not None:
-            raise ValueError("lengths, mask: give one of them, not both")
-        if lengths is not None:
-            if isinstance(lengths, int):
-                lengths = [lengths]
-            lens = check_lengths(lengths, batch, max_len)
-            if bool((lens == max_len).all()) or device.type == "meta":
-                return None
-            return lengths_to_mask(lens, max_len, device)
-        if mask is None:
-            return None
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-            got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
-            raise TypeError(f"mask: expected a bool tensor, got {got}")
-        if mask.device.type == "meta" and device.type != "meta":
-            raise ValueError(
-                "mask: expected a tensor with values (on the CPU or the input's device), got a meta tensor"
-            )
-        if unbatched:
-            expected, mask_tm = (max_len,), mask.reshape(-1, 1)
-        elif self.batch_first:
-            expected, mask_tm = (batch, max_len), mask.transpose(0, 1)
-        else:
-            expected, mask_tm = (max_len, batch), mask
-        if tuple(mask.shape) != expected:
-            raise ValueError(f"mask: expected shape {expected} (the input's layout), got {tuple(mask.shape)}")
-        if device.type == "meta":
-            return None
-        mask_tm = mask_tm.to(device)
-        return None if bool(mask_tm.all()) else mask_tm
-
-    @staticmethod
-    def _pack_like(padded: Tensor, packed: PackedSequence, lengths: Tensor) -> PackedSequence:
-        """Pack a time-major padded tensor (original batch order) like ``packed``."""
-        if packed.sorted_indices is not None:
-            padded = padded.index_select(1, packed.sorted_indices)
-            lengths = lengths[packed.sorted_indices.cpu()]
-        data = pack_padded_sequence(padded, lengths, enforce_sorted=True).data
-        return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+            last = layer == self.num_layers - 1
+            first = layer * self.num_directions
+            start = [map_state(lambda s, i=first + d: s[i], state) for d in range(self.num_directions)]
+            keep = return_states and last
+            runners = [self.direction(layer, d, return_states=keep) for d in range(self.num_directions)]
+            if self.bidirectional:
+                res = bidirectional(runners[0], runners[1], x, (start[0], start[1]), mask)
+                finals.extend(res.state)
+                steps = list(res.states) if res.states is not None else []
+            else:
+                res = runners[0].run(x, start[0], mask=mask)
+                finals.append(res.state)
+                steps = [res.states] if res.states is not None else []
+            x = res.output
+            if self.dropout and self.training and not last:
+                x = F.dropout(x, self.dropout, True)
+            if keep:
+                cells = torch.cat([s[1] for s in steps], -1)  # every step's c, directions side by side
+        return x, finals, cells
 
     def _dropout_masks(self, layer: int, batch: int, ref: Tensor) -> tuple[Tensor | None, Tensor | None]:
         """Variational masks for this forward pass: on the layer input (N, H_in) and on h (N, H_out)."""
@@ -551,22 +413,6 @@ class StackedRecurrent(nn.Module):
         assert isinstance(output, Tensor)
         return (output[:, 0] if self.batch_first and x.dim() == 2 else output[0]), new_state
 
-    def _native_or_none(self, run_native: Callable[[], R]) -> R | None:
-        """Run torch's kernel (``run_native``); where it cannot compute this dtype on this
-        machine (:class:`~lstmkit.core.engines.native.NativeKernelError`), ``None`` with
-        ``engine="auto"`` (the caller takes the reference path; one ``RuntimeWarning``, the
-        first time) and a one-line ``RuntimeError`` with ``engine="native"``."""
-        try:
-            return run_native()
-        except NativeKernelError as err:
-            if self.engine != "auto":
-                raise NativeKernelError(
-                    f"engine='native': {err}; use engine='auto' or 'reference', or float32", first=False
-                ) from None
-            if err.first:
-                warnings.warn(f"lstmkit: {err}; using the reference path", RuntimeWarning, stacklevel=5)
-            return None
-
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -578,3 +424,22 @@ class StackedRecurrent(nn.Module):
             if getattr(self, name):
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+class _Direction:
+    """One layer and direction of a stacked layer as a runner: its call goes to the engine the
+    layer's ``engine`` setting and the policy table pick."""
+
+    def __init__(self, module: StackedRecurrent, layer: int, direction: int, return_states: bool) -> None:
+        self.module, self.layer, self.index, self.return_states = module, layer, direction, return_states
+
+    def call(self, x: Tensor, state: State, mask: Tensor | None = None, reverse: bool = False) -> Call:
+        """This layer and direction over the time-major ``x`` (L, N, H_in) as the engines take it
+        (the regularizers of the call drawn now, in training)."""
+        module = self.module
+        params, regularizers = module._prepare(self.layer, self.index, x)
+        keep, training = self.return_states, module.training
+        return Call(module._cell(), x, state, params, mask, reverse, keep, training, regularizers)
+
+    def run(self, x: Tensor, state: State, *, mask: Tensor | None = None, reverse: bool = False) -> RunResult:
+        return run_call(self.module.engine, self.call(x, state, mask, reverse))
