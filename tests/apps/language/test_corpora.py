@@ -80,13 +80,13 @@ def test_missing_sources_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("LSTMKIT_DATA", str(tmp_path))
     with pytest.raises(CorpusNotFoundError, match="fetch-vader"):
         load_vader("movies")
-    monkeypatch.setattr(corpora, "_LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(corpora.parallel, "_LOCALE_DIR", tmp_path)
     with pytest.raises(CorpusNotFoundError, match=r"apt-get install .*libgtk2.0-common"):
         load_parallel()
-    monkeypatch.setattr(corpora.shutil, "which", lambda name: None)
+    monkeypatch.setattr(corpora.plain.shutil, "which", lambda name: None)
     with pytest.raises(CorpusNotFoundError, match="apt-get install -y --no-install-recommends bible-kjv"):
         load_text_corpus("kjv")
-    monkeypatch.setattr(corpora, "_FORTUNE_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(corpora.plain, "_FORTUNE_DIR", tmp_path / "nothing")
     with pytest.raises(CorpusNotFoundError, match="fortunes-min"):
         load_text_corpus("fortunes")
 

@@ -1,0 +1,104 @@
+"""Plain text for language models: the King James Bible (``kjv``), fortune cookies
+(``fortunes``) and Python's documentation topics (``pydoc``), cut into train / valid / test.
+
+Example::
+
+    >>> pydoc = load_text_corpus("pydoc")
+    >>> len(pydoc.train) > len(pydoc.valid)
+    True
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstmkit.apps.language.corpora.catalogue import not_installed, split_of, unique
+
+__all__ = ["TextSplits", "load_text_corpus"]
+
+
+@dataclass(frozen=True)
+class TextSplits:
+    """A text corpus cut into train / valid / test strings (entries joined by newlines)."""
+
+    name: str
+    train: str
+    valid: str
+    test: str
+
+    def __repr__(self) -> str:
+        sizes = f"train={len(self.train):,} chars, valid={len(self.valid):,}, test={len(self.test):,}"
+        return f"TextSplits({self.name!r}, {sizes})"
+
+
+def _kjv_chapters(bible: str = "bible") -> list[str]:
+    exe = shutil.which(bible)
+    if exe is None:
+        raise not_installed("kjv", "the `bible` program of package bible-kjv")
+    proc = subprocess.run(
+        [exe, "-l0", "Gen1:1-Rev22:21"], capture_output=True, text=True, encoding="utf-8", check=False
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise not_installed("kjv", f"a working `bible` program (it said: {proc.stderr.strip()[:200]!r})")
+    chapters: list[str] = []
+    verses: list[str] = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s+\d+ (.*)", line)
+        if m:
+            verses.append(m.group(1).strip())
+        elif line.strip() and verses:
+            chapters.append("\n".join(verses))
+            verses = []
+    if verses:
+        chapters.append("\n".join(verses))
+    return chapters
+
+
+_FORTUNE_DIR = Path("/usr/share/games/fortunes")
+
+
+def _fortunes() -> list[str]:
+    root = _FORTUNE_DIR
+    if not root.is_dir():
+        raise not_installed("fortunes", str(root))
+    entries: list[str] = []
+    for f in sorted(root.iterdir()):
+        if f.suffix or f.is_symlink() or not f.is_file():  # skip .dat indexes and .u8 links
+            continue
+        text = f.read_bytes().decode("utf-8", errors="replace")
+        entries.extend(e.strip("\n") for e in re.split(r"^%$", text, flags=re.M) if e.strip())
+    if not entries:
+        raise not_installed("fortunes", f"fortune files in {root}")
+    return unique(entries)  # a fortune in several files would land in several splits
+
+
+def _pydoc_topics() -> list[str]:
+    from pydoc_data import topics  # type: ignore[import-not-found]
+
+    return [topics.topics[k].strip() for k in sorted(topics.topics)]
+
+
+def load_text_corpus(name: str) -> TextSplits:
+    """Load ``"kjv"``, ``"fortunes"`` or ``"pydoc"`` cut into train / valid / test.
+
+    Entries (chapters, fortunes, topics) are assigned by their index: k % 20 == 18 goes to
+    valid, 19 to test, the rest to train; entries are joined with newlines.
+
+    Example::
+
+        >>> kjv = load_text_corpus("kjv")
+        >>> kjv.train[:55]
+        'In the beginning God created the heaven and the earth.\\n'
+    """
+    loaders = {"kjv": _kjv_chapters, "fortunes": _fortunes, "pydoc": _pydoc_topics}
+    if name not in loaders:
+        raise ValueError(f"name: expected one of {sorted(loaders)}, got {name!r}")
+    entries = loaders[name]()
+    parts: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
+    for k, e in enumerate(entries):
+        parts[split_of(k)].append(e)
+    return TextSplits(name, *("\n".join(parts[s]) + "\n" for s in ("train", "valid", "test")))
