@@ -269,6 +269,13 @@ class Estimator:
         """A new network for the fitted data's shapes (the subclass's ``model.py``)."""
         raise NotImplementedError
 
+    def _lstm_settings(self) -> dict[str, Any]:
+        """The LSTM settings every task model's network takes, from ``config``:
+        ``hidden_size``, ``num_layers``, ``variant`` and ``engine``."""
+        return {
+            name: getattr(self.config, name) for name in ("hidden_size", "num_layers", "variant", "engine")
+        }
+
     def _new_net(self, member: int) -> nn.Module:
         """Member ``member``'s network, its weights drawn from seed ``config.seed + member``."""
         torch.manual_seed(self.config.seed + member)

@@ -241,14 +241,10 @@ class AnomalyDetector(Estimator):
 
     # ------------------------------------------------------------------ training
     def _build_net(self) -> nn.Module:
-        cfg = self.config
         assert self.mean_ is not None
-        size = {"hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers}
-        if cfg.method == "autoencoder":
-            return LSTMAutoencoder(
-                len(self.mean_), cfg.window, **size, variant=cfg.variant, engine=cfg.engine
-            )
-        return NextStepLSTM(len(self.mean_), **size, variant=cfg.variant, engine=cfg.engine)
+        if self.config.method == "autoencoder":
+            return LSTMAutoencoder(len(self.mean_), self.config.window, **self._lstm_settings())
+        return NextStepLSTM(len(self.mean_), **self._lstm_settings())
 
     def _fit_member(
         self, member: int, windows: Tensor, bar: ProgressBar

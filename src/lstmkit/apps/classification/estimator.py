@@ -49,11 +49,11 @@ __all__ = [
     "stratified_folds",
 ]
 
-log = logging.getLogger("lstmkit.classify")
-
 ARCHITECTURES = ("lstm", "bilstm", "lstm-fcn")
 AUGMENTATIONS = PRESETS
 FORMAT = "lstmkit.SequenceClassifier"
+
+log = logging.getLogger("lstmkit.classify")
 
 
 def _train_step(
@@ -222,28 +222,17 @@ class SequenceClassifier(Estimator):
     def _build_net(self) -> nn.Module:
         """LSTM-FCN or the (bi)LSTM classifier for the fitted data's channels, classes, length."""
         cfg, meta = self.config, self.meta_
+        shapes = (meta["channels"], meta["num_classes"])
         if cfg.architecture == "lstm-fcn":
             return LSTMFCN(
-                meta["channels"],
-                meta["num_classes"],
-                meta["max_length"],
-                hidden_size=cfg.hidden_size,
-                num_layers=cfg.num_layers,
-                dropout=cfg.dropout,
-                shuffle=cfg.shuffle,
-                variant=cfg.variant,
-                engine=cfg.engine,
+                *shapes, meta["max_length"], dropout=cfg.dropout, shuffle=cfg.shuffle, **self._lstm_settings()
             )
         return LSTMClassifier(
-            meta["channels"],
-            meta["num_classes"],
-            hidden_size=cfg.hidden_size,
-            num_layers=cfg.num_layers,
+            *shapes,
             bidirectional=cfg.architecture == "bilstm",
             pooling=cfg.pooling,
             dropout=cfg.dropout,
-            variant=cfg.variant,
-            engine=cfg.engine,
+            **self._lstm_settings(),
         )
 
     def _arrays(self, x: Any, lengths: Any) -> tuple[Tensor, Tensor]:

@@ -124,75 +124,6 @@ class Forecast:
         )
 
 
-class ForecastModel:
-    """Interface shared by the LSTM forecaster and the baselines.
-
-    Subclasses implement :meth:`fit` (on one or several series) and :meth:`_forecast`
-    (one series, conditioned on its history); ``name`` labels tables and plots.
-    """
-
-    name: str = "model"
-    #: a global model (trained across series) or a local one (fitted per series at predict time)
-    is_global: bool = False
-
-    def __init__(self) -> None:
-        self._fitted: list[TimeSeries] | None = None
-
-    def fit(self, series: TimeSeries | Sequence[TimeSeries]) -> ForecastModel:
-        self._fitted = as_series_list(series)
-        return self
-
-    def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        raise NotImplementedError
-
-    def min_history(self, horizon: int) -> int:
-        """The fewest observations a series needs to be fitted and forecast ``horizon`` ahead
-        (a backtest leaves shorter series out of the origins they cannot reach)."""
-        return max(2, horizon)
-
-    def clone(self) -> ForecastModel:
-        """An unfitted copy with the same settings."""
-        new = copy.copy(self)
-        new._fitted = None
-        for key, value in vars(self).items():  # fitted state (trailing underscore) starts empty
-            if key.endswith("_") and not key.startswith("_"):
-                setattr(new, key, type(value)() if isinstance(value, (dict, list)) else None)
-        return new
-
-    def predict(
-        self, horizon: int, series: TimeSeries | Sequence[TimeSeries] | None = None
-    ) -> Forecast | list[Forecast]:
-        """Forecast ``horizon`` steps after the end of ``series`` (default: the fitted series).
-
-        Returns a :class:`Forecast` for one series, a list for several.
-        """
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise ValueError(f"horizon: expected an int >= 1, got {horizon!r}")
-        if series is None:
-            if self._fitted is None:
-                raise RuntimeError(f"{self.name}: call fit() before predict()")
-            targets = self._fitted
-            single = len(targets) == 1
-        else:
-            single = isinstance(series, TimeSeries)
-            targets = as_series_list(series)
-        out = [self._forecast(s, int(horizon)) for s in targets]
-        return out[0] if single else out
-
-    def backtest(
-        self,
-        series: TimeSeries | Sequence[TimeSeries],
-        horizon: int,
-        *,
-        start: int | float | None = None,
-        stride: int | None = None,
-        refit: bool | int = True,
-        progress: bool = False,
-    ) -> BacktestResult:
-        """Expanding-window backtest; see :func:`backtest`."""
-        return backtest(self, series, horizon, start=start, stride=stride, refit=refit, progress=progress)
-
-
 # ---------------------------------------------------------------------- backtest
 @dataclass(frozen=True, eq=False)
 class BacktestWindow:
@@ -373,3 +304,64 @@ def _window(fitted: ForecastModel, s: TimeSeries, head: TimeSeries, horizon: int
     assert isinstance(fc, Forecast)
     o = len(head)
     return BacktestWindow(s.name, o, s.index[o], fc, s.values[o : o + horizon].copy(), head.values, s.season)
+
+
+# ---------------------------------------------------------------------- the interface
+class ForecastModel:
+    """Interface shared by the LSTM forecaster and the baselines.
+
+    Subclasses implement :meth:`fit` (on one or several series) and :meth:`_forecast`
+    (one series, conditioned on its history); ``name`` labels tables and plots.
+    """
+
+    name: str = "model"
+    #: a global model (trained across series) or a local one (fitted per series at predict time)
+    is_global: bool = False
+
+    def __init__(self) -> None:
+        self._fitted: list[TimeSeries] | None = None
+
+    def fit(self, series: TimeSeries | Sequence[TimeSeries]) -> ForecastModel:
+        self._fitted = as_series_list(series)
+        return self
+
+    def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
+        raise NotImplementedError
+
+    def min_history(self, horizon: int) -> int:
+        """The fewest observations a series needs to be fitted and forecast ``horizon`` ahead
+        (a backtest leaves shorter series out of the origins they cannot reach)."""
+        return max(2, horizon)
+
+    def clone(self) -> ForecastModel:
+        """An unfitted copy with the same settings."""
+        new = copy.copy(self)
+        new._fitted = None
+        for key, value in vars(self).items():  # fitted state (trailing underscore) starts empty
+            if key.endswith("_") and not key.startswith("_"):
+                setattr(new, key, type(value)() if isinstance(value, (dict, list)) else None)
+        return new
+
+    def predict(
+        self, horizon: int, series: TimeSeries | Sequence[TimeSeries] | None = None
+    ) -> Forecast | list[Forecast]:
+        """Forecast ``horizon`` steps after the end of ``series`` (default: the fitted series).
+
+        Returns a :class:`Forecast` for one series, a list for several.
+        """
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise ValueError(f"horizon: expected an int >= 1, got {horizon!r}")
+        if series is None:
+            if self._fitted is None:
+                raise RuntimeError(f"{self.name}: call fit() before predict()")
+            targets = self._fitted
+            single = len(targets) == 1
+        else:
+            single = isinstance(series, TimeSeries)
+            targets = as_series_list(series)
+        out = [self._forecast(s, int(horizon)) for s in targets]
+        return out[0] if single else out
+
+    #: expanding-window backtest of this model (the model is cloned, it stays untouched); see
+    #: :func:`backtest`
+    backtest = backtest

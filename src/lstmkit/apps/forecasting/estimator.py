@@ -297,11 +297,8 @@ class Forecaster(Estimator, ForecastModel):
             cfg.horizon,
             strategy=cfg.strategy,
             likelihood=cfg.likelihood,
-            hidden_size=cfg.hidden_size,
-            num_layers=cfg.num_layers,
             dropout=cfg.dropout,
-            variant=cfg.variant,
-            engine=cfg.engine,
+            **self._lstm_settings(),
         )
 
     def _train_one(
