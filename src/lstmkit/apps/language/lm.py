@@ -238,42 +238,21 @@ class LanguageModel(nn.Module):
             suppress_ids: never produce these (e.g. ``<pad>``, ``<bos>``).
             generator: a seeded ``torch.Generator`` for repeatable samples.
         """
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens: expected an int >= 0, got {max_new_tokens!r}")
-        if isinstance(temperature, bool) or not (
-            isinstance(temperature, (int, float)) and 0 <= temperature < math.inf
-        ):
-            raise ValueError(f"temperature: expected a finite float >= 0 (0: greedy), got {temperature!r}")
-        if temperature != 0:  # top_k and top_p are checked before the model runs, not at the first sample
-            filter_logits(torch.zeros(1), temperature=temperature, top_k=top_k, top_p=top_p)
-        ids = list(prime) or [start_id]
-        bad = [i for i in ids if not 0 <= _token_id(i) < self.vocab_size]
-        if bad:
-            what = "prime" if prime else "start_id"
-            raise ValueError(f"{what}: expected token ids in [0, {self.vocab_size}), got {bad[0]!r}")
+        _check_sampling(max_new_tokens, temperature, top_k, top_p)
+        ids = self._primed(prime, start_id)
         was_training = self.training
         self.eval()
         try:
             device = self.embedding.weight.device
             tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
             logits, state = self(tokens)
-            banned = torch.tensor(sorted(set(suppress_ids)), dtype=torch.long, device=device)
-            if banned.numel() and (int(banned.min()) < 0 or int(banned.max()) >= self.vocab_size):
-                raise ValueError(
-                    f"suppress_ids: expected ids in [0, {self.vocab_size}), got {sorted(set(suppress_ids))}"
-                )
+            banned = self._banned(suppress_ids, device)
             last = logits[0, -1]  # (V,)
             stops = set(stop_ids)
             for _ in range(max_new_tokens):
                 if banned.numel():
                     last = last.index_fill(0, banned, float("-inf"))
-                if temperature == 0:
-                    nxt = int(last.argmax())
-                else:
-                    probs = torch.softmax(
-                        filter_logits(last, temperature=temperature, top_k=top_k, top_p=top_p), -1
-                    )
-                    nxt = int(torch.multinomial(probs, 1, generator=generator))
+                nxt = _draw(last, temperature, top_k, top_p, generator)
                 yield nxt
                 if nxt in stops:
                     return
@@ -281,6 +260,52 @@ class LanguageModel(nn.Module):
                 last = logits[0, -1]
         finally:
             self.train(was_training)
+
+    def _primed(self, prime: Sequence[int], start_id: int) -> list[int]:
+        """The ids that condition the sample: ``prime``, or ``[start_id]``; each in the vocabulary."""
+        ids = list(prime) or [start_id]
+        bad = [i for i in ids if not 0 <= _token_id(i) < self.vocab_size]
+        if bad:
+            what = "prime" if prime else "start_id"
+            raise ValueError(f"{what}: expected token ids in [0, {self.vocab_size}), got {bad[0]!r}")
+        return ids
+
+    def _banned(self, suppress_ids: Sequence[int], device: torch.device) -> Tensor:
+        """``suppress_ids`` as a tensor of ids in the vocabulary."""
+        banned = torch.tensor(sorted(set(suppress_ids)), dtype=torch.long, device=device)
+        if banned.numel() and (int(banned.min()) < 0 or int(banned.max()) >= self.vocab_size):
+            raise ValueError(
+                f"suppress_ids: expected ids in [0, {self.vocab_size}), got {sorted(set(suppress_ids))}"
+            )
+        return banned
+
+
+def _check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """Refuse a bad length or temperature, and (sampling) a bad ``top_k`` / ``top_p``, before the
+    model runs rather than at the first sample."""
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens: expected an int >= 0, got {max_new_tokens!r}")
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, (int, float)) and 0 <= temperature < math.inf
+    ):
+        raise ValueError(f"temperature: expected a finite float >= 0 (0: greedy), got {temperature!r}")
+    if temperature != 0:
+        filter_logits(torch.zeros(1), temperature=temperature, top_k=top_k, top_p=top_p)
+
+
+def _draw(
+    last: Tensor,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    generator: torch.Generator | None,
+) -> int:
+    """The next token from the logits ``last`` (V,): the most likely one (``temperature=0``) or a
+    sample of the filtered distribution."""
+    if temperature == 0:
+        return int(last.argmax())
+    probs = torch.softmax(filter_logits(last, temperature=temperature, top_k=top_k, top_p=top_p), -1)
+    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 def _token_id(value: object) -> int:

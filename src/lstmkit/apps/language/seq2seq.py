@@ -23,6 +23,7 @@ search with the GNMT length penalty :math:`((5 + |y|) / 6)^\alpha` (Wu et al. 20
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -356,67 +357,116 @@ class Seq2Seq(nn.Module):
             self.train(was)
 
     def _beam_one(self, enc: Encoded, k: int, limit: int, alpha: float, min_len: int) -> Hypothesis:
-        def norm(score: float, length: int) -> float:
-            return score / (((5 + length) / 6) ** alpha)
-
-        device = enc.memory.device
-        seqs = torch.full((1, 0), 0, dtype=torch.long, device=device)  # (B, t)
-        atts = torch.zeros(1, 0, enc.memory.shape[1], device=device)  # (B, t, S)
-        scores = torch.zeros(1, device=device)  # (B,)
-        prev = torch.full((1,), self.bos_id, dtype=torch.long, device=device)
-        state = enc.state
+        beam = _Beam.start(enc, self.bos_id)
         finished: list[tuple[float, Hypothesis]] = []
-        vocab = self.tgt_vocab_size
         for step in range(limit):
-            b = prev.shape[0]
-            enc_b = Encoded(enc.memory.expand(b, -1, -1), enc.mask.expand(b, -1), state)
-            logits, state, w = self.decode_step(prev, state, enc_b)
-            logp = self._allowed_logp(logits, step, min_len)  # (B, V)
-            cand = (scores[:, None] + logp).view(-1)  # (B*V,)
-            top = torch.topk(cand, min(2 * k, cand.numel()))
-            beam_idx, tok_idx = top.indices // vocab, top.indices % vocab
-            keep_b, keep_t, keep_s = [], [], []
-            for sc, bi, ti in zip(top.values.tolist(), beam_idx.tolist(), tok_idx.tolist()):
-                if sc == float("-inf"):  # a banned token: the beam is wider than what is allowed
-                    break
-                if ti == self.eos_id:
-                    att = torch.cat([atts[bi], w[bi : bi + 1]], 0)
-                    hyp = Hypothesis(seqs[bi].tolist(), att.cpu(), sc)
-                    finished.append((norm(sc, len(hyp.tokens) + 1), hyp))
-                else:
-                    keep_b.append(bi)
-                    keep_t.append(ti)
-                    keep_s.append(sc)
-                if len(keep_b) == k:
-                    break
-            if not keep_b:
+            kept = self._beam_step(enc, beam, step, k, alpha, min_len, finished)
+            if kept is None:
                 break
-            sel = torch.tensor(keep_b, device=device)
-            new_tok = torch.tensor(keep_t, device=device)
-            seqs = torch.cat([seqs[sel], new_tok[:, None]], 1)
-            atts = torch.cat([atts[sel], w[sel].unsqueeze(1)], 1)
-            scores = torch.tensor(keep_s, device=device)
-            state = LSTMState(state.h[:, sel], state.c[:, sel])
-            prev = new_tok
-            best_done = max((f[0] for f in finished), default=float("-inf"))
-            # beam_size finished, and no alive hypothesis ranks above the best of them as it stands
-            # (a beam wider than useful finishes many poor ones early: they end no search that
-            # is still improving)
-            if len(finished) >= k and best_done >= norm(float(scores.max()), seqs.shape[1] + 1):
-                break
-            # no alive hypothesis can still beat the best finished one (scores only decrease)
-            if finished and best_done > norm(float(scores.max()), limit):
+            beam = kept
+            if _search_done(finished, beam, k, alpha, limit):
                 break
         else:  # max_len reached: the hypotheses still alive compete with the finished ones
-            for j in range(seqs.shape[0]):
-                hyp = Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j]))
-                finished.append((norm(hyp.score, len(hyp.tokens)), hyp))
+            finished += _ranked(beam.hypotheses(), alpha)
         if not finished:  # every allowed continuation was exhausted before any <eos>
-            finished = [
-                (
-                    norm(float(scores[j]), seqs.shape[1]),
-                    Hypothesis(seqs[j].tolist(), atts[j].cpu(), float(scores[j])),
-                )
-                for j in range(seqs.shape[0])
-            ]
+            finished = _ranked(beam.hypotheses(), alpha)
         return max(finished, key=lambda f: f[0])[1]
+
+    def _beam_step(
+        self,
+        enc: Encoded,
+        beam: _Beam,
+        step: int,
+        k: int,
+        alpha: float,
+        min_len: int,
+        finished: list[tuple[float, Hypothesis]],
+    ) -> _Beam | None:
+        """Extend the beam by one token: the best ``k`` continuations without ``<eos>`` (those with
+        it go to ``finished``); ``None`` when none is left."""
+        b = beam.prev.shape[0]
+        enc_b = Encoded(enc.memory.expand(b, -1, -1), enc.mask.expand(b, -1), beam.state)
+        logits, state, w = self.decode_step(beam.prev, beam.state, enc_b)
+        logp = self._allowed_logp(logits, step, min_len)  # (B, V)
+        cand = (beam.scores[:, None] + logp).view(-1)  # (B*V,)
+        top = torch.topk(cand, min(2 * k, cand.numel()))
+        vocab = self.tgt_vocab_size
+        beam_idx, tok_idx = top.indices // vocab, top.indices % vocab
+        keep_b, keep_t, keep_s = [], [], []
+        for sc, bi, ti in zip(top.values.tolist(), beam_idx.tolist(), tok_idx.tolist()):
+            if sc == float("-inf"):  # a banned token: the beam is wider than what is allowed
+                break
+            if ti == self.eos_id:
+                hyp = Hypothesis(
+                    beam.seqs[bi].tolist(), torch.cat([beam.atts[bi], w[bi : bi + 1]], 0).cpu(), sc
+                )
+                finished.append((_normalized(sc, len(hyp.tokens) + 1, alpha), hyp))
+            else:
+                keep_b.append(bi)
+                keep_t.append(ti)
+                keep_s.append(sc)
+            if len(keep_b) == k:
+                break
+        if not keep_b:
+            return None
+        device = enc.memory.device
+        sel = torch.tensor(keep_b, device=device)
+        new_tok = torch.tensor(keep_t, device=device)
+        return _Beam(
+            torch.cat([beam.seqs[sel], new_tok[:, None]], 1),
+            torch.cat([beam.atts[sel], w[sel].unsqueeze(1)], 1),
+            torch.tensor(keep_s, device=device),
+            LSTMState(state.h[:, sel], state.c[:, sel]),
+            new_tok,
+        )
+
+
+@dataclass
+class _Beam:
+    """The live hypotheses of a beam search."""
+
+    seqs: Tensor  # (B, t) their tokens
+    atts: Tensor  # (B, t, S) their attention
+    scores: Tensor  # (B,) their log-probabilities
+    state: LSTMState  # the decoder's state after them
+    prev: Tensor  # (B,) their last tokens
+
+    @staticmethod
+    def start(enc: Encoded, bos_id: int) -> _Beam:
+        device = enc.memory.device
+        return _Beam(
+            torch.full((1, 0), 0, dtype=torch.long, device=device),
+            torch.zeros(1, 0, enc.memory.shape[1], device=device),
+            torch.zeros(1, device=device),
+            enc.state,
+            torch.full((1,), bos_id, dtype=torch.long, device=device),
+        )
+
+    def hypotheses(self) -> list[Hypothesis]:
+        return [
+            Hypothesis(self.seqs[j].tolist(), self.atts[j].cpu(), float(self.scores[j]))
+            for j in range(self.seqs.shape[0])
+        ]
+
+
+def _normalized(score: float, length: int, alpha: float) -> float:
+    """A hypothesis' rank: ``score / ((5 + length) / 6) ** alpha``."""
+    return score / (((5 + length) / 6) ** alpha)
+
+
+def _ranked(hyps: list[Hypothesis], alpha: float) -> list[tuple[float, Hypothesis]]:
+    return [(_normalized(h.score, len(h.tokens), alpha), h) for h in hyps]
+
+
+def _search_done(
+    finished: list[tuple[float, Hypothesis]], beam: _Beam, k: int, alpha: float, limit: int
+) -> bool:
+    """Whether the search can stop: ``k`` finished and no live hypothesis ranks above the best of
+    them as it stands (a beam wider than useful finishes many poor ones early: they end no search
+    that is still improving), or no live hypothesis can still beat it (scores only decrease)."""
+    best_done = max((f[0] for f in finished), default=float("-inf"))
+    if len(finished) >= k and best_done >= _normalized(
+        float(beam.scores.max()), beam.seqs.shape[1] + 1, alpha
+    ):
+        return True
+    return bool(finished) and best_done > _normalized(float(beam.scores.max()), limit, alpha)
