@@ -240,10 +240,8 @@ def scan(
         output: maps a state to the step output; default ``state[0]`` (or the state tensor).
         return_states: also return every step's state (e.g. all cell states c_t).
 
-    Returns:
-        :class:`RunResult` ``(output, state, states)``.
-
-    Shapes: N = batch size, L = sequence length, ``*`` = the features of an input or a state.
+    Returns :class:`RunResult` ``(output, state, states)``. Shapes: N = batch size, L =
+    sequence length, ``*`` = the features of an input or a state.
 
     Example::
 
@@ -266,11 +264,8 @@ def scan(
         m = None if mask is None else mask[t]
         state, outputs[t], states[t] = _advance(step, x_t, state, m, out_fn, return_states)
     time_dim = 1 if batch_first else 0
-    return RunResult(
-        torch.stack(outputs, time_dim),
-        state,
-        stack_states(states, time_dim) if return_states else None,
-    )
+    every = stack_states(states, time_dim) if return_states else None
+    return RunResult(torch.stack(outputs, time_dim), state, every)
 
 
 #: The runner's name before :func:`scan` (``lstmkit.run`` warns; this one is for old imports).

@@ -147,7 +147,7 @@ def test_the_table_is_printed_from_the_policy() -> None:
     for i, rule in enumerate(POLICY, 1):
         assert f"| {i} | {rule.engine} | {rule.when} |" in table
     out = subprocess.run(
-        [sys.executable, "-m", "lstmkit.core.engines.select"], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "lstmkit.core.engines"], capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0 and out.stdout.strip() == table
 

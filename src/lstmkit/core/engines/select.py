@@ -25,7 +25,7 @@ RNN layers take ``"auto"``, ``"native"`` and ``"reference"``.
 A custom regularizer is *active* when it changes the math of the call: variational dropout and
 DropConnect in training mode only, zoneout always (evaluation uses its expectation).
 
-The table (:data:`POLICY`, printed by ``python -m lstmkit.core.engines.select``; measured
+The table (:data:`POLICY`, printed by ``python -m lstmkit.core.engines``; measured
 speeds in docs/performance.md):
 
 """
@@ -90,8 +90,9 @@ POLICY: tuple[Rule, ...] = (
     ),
     Rule(
         "native",
-        "the classic LSTM, GRU and Elman cells without an active custom regularizer, every step's "
-        "state or a mask with holes: inference in float32 without padding, any GPU, other dtypes",
+        "the classic LSTM, GRU and Elman cells, unless the call has an active custom regularizer, "
+        "asks for every step's state or has a mask with holes: so the LSTM's inference in float32 "
+        "without padding, on any GPU and in other dtypes",
     ),
     Rule(
         "fused",
@@ -214,6 +215,3 @@ def run_call(engine: str, call: Call) -> RunResult:
 
 
 __doc__ = f"{__doc__}{policy_table()}\n"
-
-if __name__ == "__main__":
-    print(policy_table())
