@@ -8,7 +8,9 @@ plain values only, so :func:`load_checkpoint` reads it with ``torch.load(weights
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,6 @@ CHECKPOINT_VERSION = 1
 
 def _looks_like_torch_file(path: str) -> bool:
     """A zip archive (torch.save's format) or a pickle (its legacy format)."""
-    import zipfile
-
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -60,8 +60,6 @@ def load_file(path: str | os.PathLike[str], what: str) -> Any:
     (missing, a folder, truncated, not written by ``torch.save``, or holding Python objects
     that a weights-only load refuses to run).
     """
-    import pickle
-
     shown = os.fspath(path)
     if not os.path.exists(shown):
         raise FileNotFoundError(f"{shown}: no such file (expected {what})")

@@ -51,6 +51,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from lstmkit.core.cells.lstm import resolve_variant
+from lstmkit.core.engines.select import check_engine
 from lstmkit.core.scan import check_finite
 from lstmkit.fit.checkpoint import atomic_save, load_file
 from lstmkit.fit.config import TrainConfig, resolve_device
@@ -80,8 +82,6 @@ MemberFit = Callable[[int, ProgressBar], tuple[nn.Module, dict[str, list[float]]
 def check_variant(variant: object) -> None:
     """``ValueError`` naming ``variant`` and listing the valid names, unless it names an LSTM
     variant (or is an :class:`~lstmkit.core.cells.lstm.LSTMSpec`)."""
-    from lstmkit.core.cells.lstm import resolve_variant
-
     resolve_variant(variant)  # type: ignore[arg-type]
 
 
@@ -89,8 +89,6 @@ def check_engine_name(engine: object) -> None:
     """``ValueError`` naming ``engine`` unless it is ``None`` or a known engine."""
     if engine is None:
         return
-    from lstmkit.core.engines.select import check_engine
-
     check_engine(engine)
 
 

@@ -26,7 +26,9 @@ Probabilistic accuracy, for predicted quantiles :math:`q_\tau`:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from math import erf, sqrt
 
 import numpy as np
 
@@ -155,8 +157,6 @@ def crps_quantiles(y_true: object, quantiles: object, levels: Sequence[float] | 
 def crps_gaussian(y_true: object, mean: object, std: object) -> float:
     r"""Closed-form CRPS of :math:`N(\mu, \sigma^2)`, averaged:
     :math:`\sigma [z (2\Phi(z) - 1) + 2\varphi(z) - 1/\sqrt{\pi}]`, :math:`z = (y - \mu)/\sigma`."""
-    from math import erf, sqrt
-
     y, mu = _pair(y_true, mean, "mean")
     _, sd = _pair(y_true, std, "std")
     if (sd <= 0).any():
@@ -239,8 +239,6 @@ def roc_auc(y_true: object, scores: object) -> float:
 def __getattr__(name: str) -> object:
     # the old name of accuracy_score, for one release (lstmkit.metrics.accuracy)
     if name == "accuracy":
-        import warnings
-
         warnings.warn(
             "lstmkit.fit.evaluation.accuracy is deprecated: use accuracy_score",
             DeprecationWarning,

@@ -26,6 +26,7 @@ from typing import Any
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.history import History
 from lstmkit.io.atomic import atomic_write_bytes, atomic_write_text
+from lstmkit.io.runfolder import claim_folder
 from lstmkit.io.tables import write_rows as write_csv
 
 __all__ = ["RunLogs", "TensorBoardLogger", "plot_curves", "save_png", "write_csv", "write_report"]
@@ -204,8 +205,6 @@ class RunLogs:
     def open(self, purge_step: int | None = None) -> None:
         """Claim the folder and write ``config.json``; start TensorBoard (from ``purge_step``
         on, for a resumed run, so the events after it are replaced)."""
-        from lstmkit.io.runfolder import claim_folder
-
         claim_folder(self.run_dir, "train", what="run_dir")  # never over a folder of the user's
         atomic_write_text(self.run_dir / "config.json", self.config.to_json() + "\n")
         if self.config.tensorboard:

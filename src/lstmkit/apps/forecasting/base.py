@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,6 @@ def as_series_list(series: TimeSeries | Sequence[TimeSeries], name: str = "serie
 
 def gaussian_quantiles(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """(H,) mean and std -> (H, Q) quantiles at :data:`LEVELS`."""
-    from statistics import NormalDist
-
     z = np.array([NormalDist().inv_cdf(t) for t in LEVELS])
     return mean[:, None] + std[:, None] * z[None, :]
 

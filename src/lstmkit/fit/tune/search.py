@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lstmkit.core.cells import VARIANTS
 from lstmkit.fit.checkpoint import atomic_write_text
 from lstmkit.fit.logs import save_png, write_csv
 from lstmkit.fit.loop import Callback
@@ -84,8 +85,6 @@ class SearchSpace:
     batch_size: tuple[int, ...] = (32,)
 
     def __post_init__(self) -> None:
-        from lstmkit.core.cells import VARIANTS
-
         for name in ("hidden", "batch_size", "variants"):
             value = getattr(self, name)
             if isinstance(value, list):
