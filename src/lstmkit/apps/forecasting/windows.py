@@ -184,7 +184,7 @@ class SeriesScaler:
 def _needs_differencing(z: np.ndarray) -> bool:
     """KPSS level-stationarity test at 5% (statsmodels); True when it is rejected."""
     try:
-        from lstmkit.apps.forecasting.baselines.statistical import ndiffs
+        from lstmkit.apps.forecasting.baselines.seasonality import ndiffs
     except ImportError:
         return True
     try:

@@ -40,7 +40,16 @@ from typing import Any
 import numpy as np
 
 from lstmkit.apps.forecasting.base import LEVELS, Forecast, ForecastModel, gaussian_quantiles, scale_exponent
-from lstmkit.apps.forecasting.data import TimeSeries
+from lstmkit.apps.forecasting.baselines.seasonality import (
+    check_policy,
+    exact_period,
+    fourier,
+    modelled_season,
+    ndiffs,
+    nsdiffs,
+    seasonal_strength,
+)
+from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.apps.forecasting.windows import SeriesScaler
 
 __all__ = ["ARIMAForecaster", "ETSForecaster", "exact_period", "ndiffs", "nsdiffs", "seasonal_strength"]
@@ -55,82 +64,6 @@ def _statsmodels() -> None:
         raise ImportError(
             "the ARIMA and ETS baselines need statsmodels: pip install 'statsmodels==0.15.*'"
         ) from exc
-
-
-def exact_period(series: TimeSeries) -> float:
-    """The seasonal period in steps, exact for calendar cycles (weekly data: 365.25/7)."""
-    m = series.season
-    base = (series.freq or "").split("-")[0]
-    if base == "W" and m == 52:
-        return 365.25 / 7
-    if base == "D" and m == 365:
-        return 365.25
-    return float(m)
-
-
-def _season(series: TimeSeries, policy: str) -> int:
-    """The seasonal period a baseline models: with ``policy="calendar"`` only calendar seasons
-    of date-indexed series (a month in a year, ...); the cycles of integer-indexed yearly data
-    (sunspots, lynx) are left to the ARMA dynamics, as Yule (1927) modelled sunspots."""
-    if policy == "never":
-        return 1
-    if policy == "calendar" and series.freq is None:
-        return 1
-    return series.season
-
-
-def _check_policy(policy: str) -> str:
-    if policy not in ("calendar", "always", "never"):
-        raise ValueError(f"season_policy: expected 'calendar', 'always' or 'never', got {policy!r}")
-    return policy
-
-
-def seasonal_strength(x: np.ndarray, period: int) -> float:
-    """STL seasonal strength :math:`F_S` in [0, 1] (Wang, Smith & Hyndman 2006)."""
-    from statsmodels.tsa.seasonal import STL
-
-    res = STL(x, period=period, robust=True).fit()
-    resid = np.asarray(res.resid)
-    seas = np.asarray(res.seasonal)
-    denom = float(np.var(seas + resid))
-    return max(0.0, 1.0 - float(np.var(resid)) / denom) if denom > 0 else 0.0
-
-
-def nsdiffs(x: np.ndarray, period: int) -> int:
-    """Seasonal differences needed: 1 if the seasonal strength exceeds 0.64, else 0."""
-    if period < 2 or len(x) < 2 * period + 2:
-        return 0
-    return int(seasonal_strength(x, period) > 0.64)
-
-
-def ndiffs(x: np.ndarray, max_d: int = 2, alpha: float = 0.05) -> int:
-    """Differences needed for level stationarity, by repeated KPSS tests."""
-    from statsmodels.tools.sm_exceptions import InterpolationWarning
-    from statsmodels.tsa.stattools import kpss
-
-    x = np.asarray(x, dtype=np.float64)
-    x = np.ldexp(x, -scale_exponent(x))  # the test is scale-free; extreme values overflow inside it
-    d = 0
-    while d < max_d and len(x) > 10:
-        if np.ptp(x) == 0:
-            break
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InterpolationWarning)
-            pvalue = kpss(x, regression="c", nlags="auto", result_object=False)[1]
-        if pvalue >= alpha:
-            break
-        x = np.diff(x)
-        d += 1
-    return d
-
-
-def _fourier(t: np.ndarray, period: float, k: int) -> np.ndarray:
-    """(T, 2k) Fourier regressors for time steps t."""
-    cols = []
-    for j in range(1, k + 1):
-        angle = 2 * np.pi * j * t / period
-        cols += [np.sin(angle), np.cos(angle)]
-    return np.stack(cols, axis=1)
 
 
 @dataclass(frozen=True)
@@ -203,7 +136,7 @@ class ARIMAForecaster(ForecastModel):
         self.max_order = max_order
         self.max_fits = max_fits
         self.fourier_above = fourier_above
-        self.season_policy = _check_policy(season_policy)
+        self.season_policy = check_policy(season_policy)
         self.selected_: dict[str, str] = {}
 
     # ------------------------------------------------------------------ fitting
@@ -248,42 +181,18 @@ class ARIMAForecaster(ForecastModel):
                     cache[spec] = math.inf
             return cache[spec]
 
-        seasonal = m > 1
         best: _Spec | None = None
         for p, q, P, Q in [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]:
-            if not seasonal:
+            if m <= 1:
                 P = Q = 0
             spec = _Spec(min(p, self.max_p), d, min(q, self.max_q), P, D, Q, m, allow_const)
             if best is None or score(spec) < score(best):
                 best = spec
         assert best is not None
-        moves = [(0, 0, 1, 0), (0, 0, -1, 0), (0, 0, 0, 1), (0, 0, 0, -1), (0, 0, 1, 1), (0, 0, -1, -1)]
-        moves = (moves if seasonal else []) + [
-            (1, 0, 0, 0),
-            (-1, 0, 0, 0),
-            (0, 1, 0, 0),
-            (0, -1, 0, 0),
-            (1, 1, 0, 0),
-            (-1, -1, 0, 0),
-            (1, -1, 0, 0),
-            (-1, 1, 0, 0),
-        ]
         improved = True
         while improved and len(cache) < self.max_fits:
             improved = False
-            b = best
-            cands = [
-                _Spec(b.p + a, d, b.q + c, b.P + e, D, b.Q + f, m, b.const)
-                for a, c, e, f in moves
-                if 0 <= b.p + a <= self.max_p
-                and 0 <= b.q + c <= self.max_q
-                and 0 <= b.P + e <= self.max_P
-                and 0 <= b.Q + f <= self.max_Q
-                and b.p + a + b.q + c + b.P + e + b.Q + f <= self.max_order
-            ]
-            if allow_const:
-                cands.append(_Spec(b.p, d, b.q, b.P, D, b.Q, m, not b.const))
-            for spec in cands:
+            for spec in self._neighbours(best, allow_const):
                 if score(spec) < score(best) - 1e-9:
                     best = spec
                     improved = True
@@ -293,58 +202,41 @@ class ARIMAForecaster(ForecastModel):
         log.debug("ARIMA search: %d models fitted", len(cache))
         return best, self._fit_one(z, best, exog)
 
+    def _neighbours(self, b: _Spec, allow_const: bool) -> list[_Spec]:
+        """The models one step from ``b`` within the limits: p, q (and P, Q) up or down by one,
+        alone or together, and the constant switched (where it is allowed)."""
+        moves = [(0, 0, 1, 0), (0, 0, -1, 0), (0, 0, 0, 1), (0, 0, 0, -1), (0, 0, 1, 1), (0, 0, -1, -1)]
+        moves = moves if b.m > 1 else []
+        moves += [(1, 0, 0, 0), (-1, 0, 0, 0), (0, 1, 0, 0), (0, -1, 0, 0)]
+        moves += [(1, 1, 0, 0), (-1, -1, 0, 0), (1, -1, 0, 0), (-1, 1, 0, 0)]
+        cands = [
+            _Spec(b.p + a, b.d, b.q + c, b.P + e, b.D, b.Q + f, b.m, b.const)
+            for a, c, e, f in moves
+            if 0 <= b.p + a <= self.max_p
+            and 0 <= b.q + c <= self.max_q
+            and 0 <= b.P + e <= self.max_P
+            and 0 <= b.Q + f <= self.max_Q
+            and b.p + a + b.q + c + b.P + e + b.Q + f <= self.max_order
+        ]
+        if allow_const:
+            cands.append(_Spec(b.p, b.d, b.q, b.P, b.D, b.Q, b.m, not b.const))
+        return cands
+
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        exponent = scale_exponent(series.values)
-        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
-        if len(y) < 8:
-            raise ValueError(f"series: ARIMA needs at least 8 observations, {series.name!r} has {len(y)}")
-        scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
-        z = scaler.transform(y)
-        m = _season(series, self.season_policy)
-        t = np.arange(len(y) + horizon, dtype=np.float64)
-        exog_all = None
-        if series.future_covariates is not None:
-            if series.known_future < horizon:
-                raise ValueError(
-                    f"future_covariates: {series.name!r} has {series.known_future} known future rows, "
-                    f"the horizon needs {horizon}"
-                )
-            exog_all = series.future_covariates[: len(y) + horizon]
-        use_fourier = m > self.fourier_above and len(y) >= 2 * m
-        seasonal_m = m if (1 < m <= self.fourier_above and len(y) >= 2 * m + 2) else 1
+        scaled = _Scaled.of(series, "ARIMA", self.log, self.season_policy)
+        n, m = len(scaled.z), scaled.m
+        exog_all = _future_exog(series, horizon, n)
+        use_fourier = m > self.fourier_above and n >= 2 * m
+        seasonal_m = m if (1 < m <= self.fourier_above and n >= 2 * m + 2) else 1
         if self.order is not None:
-            p, d, q = self.order
-            P, D, Q = self.seasonal_order or (0, 0, 0)
-            if seasonal_m == 1:
-                P = D = Q = 0
-            spec = _Spec(p, d, q, P, D, Q, seasonal_m, d + D <= 1)
-            ex = None if exog_all is None else exog_all[: len(y)]
-            res = self._fit_one(z, spec, ex)
+            spec, res = self._fit_given(scaled.z, seasonal_m, None if exog_all is None else exog_all[:n])
         elif use_fourier:
-            period = exact_period(series) if m == series.season else float(m)
-            d = ndiffs(z)
-            best_k, best_aicc = 1, math.inf
-            for k in range(1, min(int(period // 2), 6) + 1):
-                ex = _fourier(t, period, k)
-                ex = ex if exog_all is None else np.hstack([ex, exog_all])
-                try:
-                    aicc = self._fit_one(z, _Spec(1, d, 0, 0, 0, 0, 1, d <= 1), ex[: len(y)]).aicc
-                except Exception:  # degenerate fit: skip this k
-                    continue
-                if aicc < best_aicc:
-                    best_k, best_aicc = k, aicc
-            exog_all = (
-                _fourier(t, period, best_k)
-                if exog_all is None
-                else np.hstack([_fourier(t, period, best_k), exog_all])
-            )
-            spec, res = self._search(z, d, 0, 1, exog_all[: len(y)])
+            spec, res, exog_all = self._fitfourier(series, scaled, horizon, exog_all)
         else:
-            D = nsdiffs(z, seasonal_m) if seasonal_m > 1 else 0
-            zd = z[seasonal_m:] - z[:-seasonal_m] if D else z
-            d = ndiffs(zd)
-            ex = None if exog_all is None else exog_all[: len(y)]
-            spec, res = self._search(z, d, D, seasonal_m, ex)
+            D = nsdiffs(scaled.z, seasonal_m) if seasonal_m > 1 else 0
+            zd = scaled.z[seasonal_m:] - scaled.z[:-seasonal_m] if D else scaled.z
+            ex = None if exog_all is None else exog_all[:n]
+            spec, res = self._search(scaled.z, ndiffs(zd), D, seasonal_m, ex)
         label = spec.label() + (
             f" + Fourier(K={exog_all.shape[1] // 2})"
             if use_fourier and exog_all is not None and self.order is None
@@ -352,14 +244,46 @@ class ARIMAForecaster(ForecastModel):
         )
         self.selected_[series.name] = label
         log.debug("ARIMA %s: %s (AICc %.2f)", series.name, label, res.aicc)
-        fut_exog = None if exog_all is None else exog_all[len(y) : len(y) + horizon]
+        fut_exog = None if exog_all is None else exog_all[n : n + horizon]
         pred = res.get_forecast(horizon, exog=fut_exog)
         mean = np.asarray(pred.predicted_mean, dtype=np.float64)
         std = np.sqrt(np.maximum(np.asarray(pred.var_pred_mean, dtype=np.float64), 1e-12))
-        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
-            q = np.ldexp(scaler.inverse(gaussian_quantiles(mean, std)), exponent)
-            point = np.ldexp(scaler.inverse(mean), exponent)
+        point, q = scaled.inverse(mean, gaussian_quantiles(mean, std))
         return Forecast(series.future_index(horizon), point, q, series.name, self.name)
+
+    def _fit_given(self, z: np.ndarray, seasonal_m: int, exog: np.ndarray | None) -> tuple[_Spec, Any]:
+        """The model of the given ``order`` and ``seasonal_order``."""
+        assert self.order is not None
+        p, d, q = self.order
+        P, D, Q = self.seasonal_order or (0, 0, 0)
+        if seasonal_m == 1:
+            P = D = Q = 0
+        spec = _Spec(p, d, q, P, D, Q, seasonal_m, d + D <= 1)
+        return spec, self._fit_one(z, spec, exog)
+
+    def _fitfourier(
+        self, series: TimeSeries, scaled: _Scaled, horizon: int, exog_all: np.ndarray | None
+    ) -> tuple[_Spec, Any, np.ndarray]:
+        """A long season as K Fourier pairs (K of the lowest AICc, up to 6) in the regression,
+        then the stepwise search of the ARIMA errors; also returns the regressors."""
+        z, m, n = scaled.z, scaled.m, len(scaled.z)
+        t = np.arange(n + horizon, dtype=np.float64)
+        period = exact_period(series) if m == series.season else float(m)
+        d = ndiffs(z)
+        best_k, best_aicc = 1, math.inf
+        for k in range(1, min(int(period // 2), 6) + 1):
+            ex = fourier(t, period, k)
+            ex = ex if exog_all is None else np.hstack([ex, exog_all])
+            try:
+                aicc = self._fit_one(z, _Spec(1, d, 0, 0, 0, 0, 1, d <= 1), ex[:n]).aicc
+            except Exception:  # degenerate fit: skip this k
+                continue
+            if aicc < best_aicc:
+                best_k, best_aicc = k, aicc
+        waves = fourier(t, period, best_k)
+        exog_all = waves if exog_all is None else np.hstack([waves, exog_all])
+        spec, res = self._search(z, d, 0, 1, exog_all[:n])
+        return spec, res, exog_all
 
 
 class ETSForecaster(ForecastModel):
@@ -400,7 +324,7 @@ class ETSForecaster(ForecastModel):
         self.max_season = max_season
         self.n_samples = n_samples
         self.seed = seed
-        self.season_policy = _check_policy(season_policy)
+        self.season_policy = check_policy(season_policy)
         self.selected_: dict[str, str] = {}
 
     def _candidates(self, positive: bool, m: int) -> list[tuple[str, str | None, bool, str | None]]:
@@ -452,15 +376,10 @@ class ETSForecaster(ForecastModel):
         return best, best_label
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        exponent = scale_exponent(series.values)
-        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
-        if len(y) < 8:
-            raise ValueError(f"series: ETS needs at least 8 observations, {series.name!r} has {len(y)}")
-        scaler = SeriesScaler.fit(y, log=self.log, normalize="global")
-        z = scaler.transform(y)
-        m = _season(series, self.season_policy)
+        scaled = _Scaled.of(series, "ETS", self.log, self.season_policy)
+        z, m, n = scaled.z, scaled.m, len(scaled.z)
         seasonal_part = np.zeros(horizon)
-        if m > self.max_season and len(y) >= 2 * m + 2:
+        if m > self.max_season and n >= 2 * m + 2:
             from statsmodels.tsa.seasonal import STL
 
             stl = STL(z, period=m, robust=True).fit()
@@ -469,7 +388,7 @@ class ETSForecaster(ForecastModel):
             seasonal_part = seasonal[len(z) - m + h % m]  # last cycle repeated
             x, fit_m, prefix = z - seasonal, 1, "STL + "
         else:
-            x, fit_m, prefix = z, (m if len(y) >= 2 * m + 2 else 1), ""
+            x, fit_m, prefix = z, (m if n >= 2 * m + 2 else 1), ""
         res, label = self._select(x, fit_m)
         self.selected_[series.name] = prefix + label
         log.debug("ETS %s: %s", series.name, prefix + label)
@@ -492,8 +411,46 @@ class ETSForecaster(ForecastModel):
         if sims.shape[1] < 10:
             raise ValueError(f"ETS: the simulation of {series.name!r} diverged")
         q = np.quantile(sims, LEVELS, axis=1).T  # (H, Q)
-        if scaler.log:
+        if scaled.scaler.log:
             point = np.quantile(sims, 0.5, axis=1)  # the median survives the back-transform
-        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
-            point, q = np.ldexp(scaler.inverse(point), exponent), np.ldexp(scaler.inverse(q), exponent)
+        point, q = scaled.inverse(point, q)
         return Forecast(series.future_index(horizon), point, q, series.name, self.name)
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """A series as the statistical models see it: divided by ``2**exponent`` (extreme
+    magnitudes), then scaled (and logged) by ``scaler``; ``m`` its season under the policy."""
+
+    exponent: int
+    scaler: SeriesScaler
+    z: np.ndarray
+    m: int
+
+    @staticmethod
+    def of(series: TimeSeries, model: str, log: bool | str, season_policy: str) -> _Scaled:
+        exponent = scale_exponent(series.values)
+        y = np.ldexp(series.values, -exponent)  # extreme magnitudes: model the series / 2**exponent
+        if len(y) < 8:
+            raise ValueError(f"series: {model} needs at least 8 observations, {series.name!r} has {len(y)}")
+        scaler = SeriesScaler.fit(y, log=log, normalize="global")
+        return _Scaled(exponent, scaler, scaler.transform(y), modelled_season(series, season_policy))
+
+    def inverse(self, point: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``point`` and ``quantiles`` back on the series' scale."""
+        with np.errstate(over="ignore"):  # beyond the float range: Forecast says it is not finite
+            q = np.ldexp(self.scaler.inverse(quantiles), self.exponent)
+            point = np.ldexp(self.scaler.inverse(point), self.exponent)
+        return point, q
+
+
+def _future_exog(series: TimeSeries, horizon: int, n: int) -> np.ndarray | None:
+    """The future covariates over the series and the horizon (``None`` without them)."""
+    if series.future_covariates is None:
+        return None
+    if series.known_future < horizon:
+        raise ValueError(
+            f"future_covariates: {series.name!r} has {series.known_future} known future rows, "
+            f"the horizon needs {horizon}"
+        )
+    return series.future_covariates[: n + horizon]
