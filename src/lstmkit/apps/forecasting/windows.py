@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.forecasting.data import freq_unit
+from lstmkit.apps.forecasting.series import freq_unit
+from lstmkit.fit.arrays import sliding_windows  # re-exported: the windows of a series
 
 __all__ = [
     "SeriesScaler",
@@ -36,33 +37,6 @@ __all__ = [
     "sliding_windows",
     "window_origins",
 ]
-
-
-def sliding_windows(array: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
-    """All windows of ``length`` consecutive rows, every ``stride`` rows.
-
-    Args:
-        array: (T, *) any array.
-        length: L, rows per window.
-        stride: step between window starts.
-
-    Returns:
-        (N, L, *) a read-only view, N = (T - L) // stride + 1.
-
-    Example::
-
-        >>> sliding_windows(np.arange(5), 3)
-        array([[0, 1, 2],
-               [1, 2, 3],
-               [2, 3, 4]])
-    """
-    if length < 1 or stride < 1:
-        raise ValueError(f"length and stride: expected >= 1, got {length} and {stride}")
-    if array.shape[0] < length:
-        raise ValueError(f"array: expected at least {length} rows for a window, got {array.shape[0]}")
-    view = np.lib.stride_tricks.sliding_window_view(array, length, axis=0)  # (T-L+1, *, L)
-    view = np.moveaxis(view, -1, 1)  # (T-L+1, L, *)
-    return view[::stride]
 
 
 def window_origins(length: int, window: int, horizon: int, stride: int = 1) -> np.ndarray:
