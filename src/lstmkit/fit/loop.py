@@ -32,7 +32,7 @@ from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.history import History
 from lstmkit.fit.logs import RunLogs
 from lstmkit.fit.metrics import Metric
-from lstmkit.fit.optim import NTASGD, LRSchedule
+from lstmkit.fit.optim import NTASGD, LRSchedule, clip_gradients
 from lstmkit.fit.step import NonFiniteLossError, StepOutput, Stepper, to_device
 from lstmkit.fit.tbptt import encode_state, tbptt_windows, time_length
 from lstmkit.io.progress import progress_bar
@@ -316,13 +316,7 @@ class TrainingLoop:
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
-        if cfg.clip_value is not None:
-            torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
-        if cfg.clip_norm is not None:
-            norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
-        else:
-            norm = float(torch.nn.utils.get_total_norm([p.grad for p in params])) if params else 0.0
+        norm = clip_gradients(self.optimizer, clip_value=cfg.clip_value, clip_norm=cfg.clip_norm)
         for cb in self.callbacks:
             cb.on_before_optimizer_step(self)
         self.optimizer.step()

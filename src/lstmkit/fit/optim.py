@@ -23,7 +23,12 @@ from torch import Tensor, nn
 
 from lstmkit.fit.config import TrainConfig
 
-__all__ = ["NTASGD", "LRSchedule", "build_optimizer"]
+__all__ = [
+    "NTASGD",
+    "LRSchedule",
+    "build_optimizer",
+    "clip_gradients",
+]
 
 
 def build_optimizer(params: Iterable[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -45,6 +50,20 @@ def build_optimizer(params: Iterable[nn.Parameter], config: TrainConfig) -> torc
     if name == "ntasgd":
         return NTASGD(params, lr=lr, weight_decay=wd, nonmono=config.ntasgd_nonmono)
     raise ValueError(f"optimizer: unknown name {name!r}")  # unreachable: TrainConfig validates
+
+
+def clip_gradients(
+    optimizer: torch.optim.Optimizer, *, clip_value: float | None = None, clip_norm: float | None = None
+) -> float:
+    """Clip the gradients of the optimizer's parameters, each to ``[-clip_value, clip_value]``
+    and then their total 2-norm to ``clip_norm`` (either optional); returns the total norm
+    before the norm clipping (0 without gradients)."""
+    params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+    if clip_value is not None:
+        torch.nn.utils.clip_grad_value_(params, clip_value)
+    if clip_norm is not None:
+        return float(torch.nn.utils.clip_grad_norm_(params, clip_norm))
+    return float(torch.nn.utils.get_total_norm([p.grad for p in params])) if params else 0.0
 
 
 class NTASGD(torch.optim.Optimizer):
