@@ -85,3 +85,16 @@ def test_build_optimizer(name):
     assert bool((p < 1).all())
     with pytest.raises(ValueError, match="requires_grad"):
         build_optimizer([torch.nn.Parameter(torch.ones(1), requires_grad=False)], TrainConfig())
+
+
+def test_clip_gradients_by_value_then_norm() -> None:
+    from lstmkit.fit.optim import clip_gradients
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([w], lr=0.1)
+    assert clip_gradients(opt) == 0.0  # no gradients yet
+    w.grad = torch.tensor([3.0, -4.0])
+    assert clip_gradients(opt) == 5.0 and torch.equal(w.grad, torch.tensor([3.0, -4.0]))
+    norm = clip_gradients(opt, clip_value=2.0, clip_norm=1.0)
+    assert norm == pytest.approx(8**0.5)  # the norm after clipping by value, before by norm
+    assert float(w.grad.norm()) == pytest.approx(1.0, rel=1e-5)

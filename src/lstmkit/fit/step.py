@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lstmkit.core.scan import detach_state, tree_map
+from lstmkit.core.tree import detach_state, tree_map
 from lstmkit.fit.tbptt import Window, slice_time, time_length, window_pieces
 
 __all__ = ["NonFiniteLossError", "StepFn", "StepOutput", "Stepper", "check_stateful", "to_device"]

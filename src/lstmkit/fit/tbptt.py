@@ -23,7 +23,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lstmkit.core.scan import tree_map
+from lstmkit.core.tree import tree_map
 
 __all__ = [
     "Piece",
