@@ -8,17 +8,16 @@ import argparse
 from lstmkit.apps.anomaly import job
 from lstmkit.apps.common import options as opt
 
+HELP = "LSTM anomaly detection (forecast residuals or autoencoder) on a bundled signal"
+DESCRIPTION = """
+Split the signal in time into train (normal behaviour), validation (threshold) and test parts, score
+every sample, and print precision, recall, F1 and ROC-AUC on the test part (labelled datasets).
+Writes runs/detect-NAME/ with the signal, scores and threshold.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "detect",
-        help="LSTM anomaly detection (forecast residuals or autoencoder) on a bundled signal",
-        description="Split the signal in time into train (normal behaviour), validation (threshold) and test "
-        "parts, score every sample, and print precision, recall, F1 and ROC-AUC on the test part "
-        "(labelled datasets). Writes runs/detect-NAME/ with the signal, scores and threshold.",
-        func=detect_main,
-    )
+    p = opt.add_command(sub, "detect", HELP, DESCRIPTION, detect_main)
     p.add_argument("--dataset", default="mitdb", help="mitdb, yahoo (labelled), ppg, ppg_long (unlabelled)")
     p.add_argument(
         "--method",

@@ -33,7 +33,7 @@ import numpy as np
 
 from lstmkit.apps.anomaly.data import AnomalyData, load_anomaly
 from lstmkit.apps.anomaly.estimator import AnomalyDetector
-from lstmkit.apps.common.reports import check_device, html_value_rows, write_summary
+from lstmkit.apps.common.reports import OutputOptions, check_device, html_value_rows, write_summary
 from lstmkit.io import plots
 from lstmkit.io.runfolder import prepare_run_folder, run_folder
 
@@ -43,7 +43,7 @@ log = logging.getLogger("lstmkit.detect")
 
 
 @dataclass(frozen=True)
-class DetectJobConfig:
+class DetectJobConfig(OutputOptions):
     """The settings of :func:`run` (``lstmkit detect``).
 
     Args:
@@ -57,9 +57,7 @@ class DetectJobConfig:
         epochs: training epochs. hidden: LSTM hidden size.
         quantile: threshold quantile of the normal validation scores.
         seed: seed. device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
-        out: the parent folder of the report; ``None`` writes no report.
-        overwrite: replace an earlier run of another kind or with edited files.
-        progress: progress bars on stderr. echo: print the split and the scores (stdout).
+        (and :class:`~lstmkit.apps.common.reports.OutputOptions`: out, overwrite, progress, echo)
     """
 
     dataset: str = "mitdb"
@@ -74,10 +72,6 @@ class DetectJobConfig:
     quantile: float = 0.99
     seed: int = 0
     device: str = "cpu"
-    out: str | None = "runs"
-    overwrite: bool = False
-    progress: bool = True
-    echo: bool = False
 
 
 @dataclass

@@ -8,16 +8,15 @@ import argparse
 from lstmkit.apps.classification import job
 from lstmkit.apps.common import options as opt
 
+HELP = "train a sequence classifier (LSTM-FCN, LSTM, BiLSTM) on a UCR/UEA dataset"
+DESCRIPTION = """
+Train on the dataset's training split, report accuracy on its test split (never used for training or
+model selection), and write runs/NAME/ with the loss curve.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "classify",
-        help="train a sequence classifier (LSTM-FCN, LSTM, BiLSTM) on a UCR/UEA dataset",
-        description="Train on the dataset's training split, report accuracy on its test split (never "
-        "used for training or model selection), and write runs/NAME/ with the loss curve.",
-        func=classify_main,
-    )
+    p = opt.add_command(sub, "classify", HELP, DESCRIPTION, classify_main)
     p.add_argument(
         "--dataset",
         default="gunpoint",

@@ -26,7 +26,7 @@ import numpy as np
 
 from lstmkit.apps.classification.data import ClassificationData, load_classification
 from lstmkit.apps.classification.estimator import SequenceClassifier
-from lstmkit.apps.common.reports import check_device, write_summary
+from lstmkit.apps.common.reports import OutputOptions, check_device, write_summary
 from lstmkit.fit.evaluation import confusion_matrix
 from lstmkit.io import plots
 from lstmkit.io.atomic import check_output_file
@@ -41,7 +41,7 @@ PAPER = {"gunpoint": 1.000, "italypowerdemand": 0.962, "arrowhead": 0.897, "osul
 
 
 @dataclass(frozen=True)
-class ClassifyJobConfig:
+class ClassifyJobConfig(OutputOptions):
     """The settings of :func:`run` (``lstmkit classify``).
 
     Args:
@@ -56,9 +56,7 @@ class ClassifyJobConfig:
             ``test_views - 1`` window slices of it.
         seed: base seed. device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
         save: also write the fitted classifier to this file.
-        out: the parent folder of the report; ``None`` writes no report.
-        overwrite: replace an earlier run of another kind or with edited files.
-        progress: progress bars on stderr. echo: print the accuracies (stdout).
+        (and :class:`~lstmkit.apps.common.reports.OutputOptions`: out, overwrite, progress, echo)
     """
 
     dataset: str = "gunpoint"
@@ -75,10 +73,6 @@ class ClassifyJobConfig:
     seed: int = 0
     device: str = "cpu"
     save: str | None = None
-    out: str | None = "runs"
-    overwrite: bool = False
-    progress: bool = True
-    echo: bool = False
 
 
 @dataclass

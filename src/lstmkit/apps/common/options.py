@@ -7,7 +7,7 @@ Example::
 
     >>> import argparse
     >>> sub = argparse.ArgumentParser(prog="lstmkit").add_subparsers()
-    >>> p = add_command(sub, "demo", help="a demo", description="A demo.")
+    >>> p = add_command(sub, "demo", "a demo", "A demo.")
     >>> add_device_arg(p)
     >>> add_output_args(p, out_help="parent folder of the report (default runs)")
     >>> p.parse_args(["--overwrite"]).out
@@ -44,10 +44,10 @@ DEVICE_HELP = "cpu, cuda, cuda:N, mps or auto (default cpu)"
 def add_command(
     sub: argparse._SubParsersAction,
     name: str,
-    *,
     help: str,
     description: str,
     func: Callable[[argparse.Namespace], int] | None = None,
+    *,
     defaults_in_help: bool = False,
 ) -> argparse.ArgumentParser:
     """Add the subcommand ``name`` to ``sub`` and return its parser.
@@ -60,14 +60,8 @@ def add_command(
         func: what the command runs (``args -> exit status``), stored as ``func``.
         defaults_in_help: append each option's default to its help.
     """
-    p = sub.add_parser(
-        name,
-        help=help,
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter
-        if defaults_in_help
-        else argparse.HelpFormatter,
-    )
+    formatter = argparse.ArgumentDefaultsHelpFormatter if defaults_in_help else argparse.HelpFormatter
+    p = sub.add_parser(name, help=help, description=description, formatter_class=formatter)
     if func is not None:
         p.set_defaults(func=func)
     return p

@@ -17,12 +17,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lstmkit.fit.config import resolve_device
 from lstmkit.io.html import write_json, write_page
 
-__all__ = ["check_device", "check_folder_name", "html_value_rows", "write_summary"]
+__all__ = ["OutputOptions", "check_device", "check_folder_name", "html_value_rows", "write_summary"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputOptions:
+    """Where a job that writes a run folder writes, and what it shows (the base of its config).
+
+    Args:
+        out: the parent folder of the run folder; ``None`` writes none.
+        overwrite: replace an earlier run of another kind or with edited files.
+        progress: progress bars on stderr.
+        echo: print the results on stdout (as the command does).
+    """
+
+    out: str | None = "runs"
+    overwrite: bool = False
+    progress: bool = True
+    echo: bool = False
 
 
 def check_device(device: str) -> None:

@@ -10,15 +10,15 @@ from lstmkit.apps.common import options as opt
 from lstmkit.apps.datasets import sources
 from lstmkit.io.html import format_table
 
+HELP = "list and inspect the bundled real datasets"
+DESCRIPTION = """
+Real data bundled with installed packages (sktime, statsmodels, vega_datasets, heartpy); nothing is
+downloaded.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "data",
-        help="list and inspect the bundled real datasets",
-        description="Real data bundled with installed packages (sktime, statsmodels, vega_datasets, "
-        "heartpy); nothing is downloaded.",
-    )
+    p = opt.add_command(sub, "data", HELP, DESCRIPTION)
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     lp = dsub.add_parser("list", help="print every dataset with its size, frequency and source")
     lp.add_argument(

@@ -43,9 +43,9 @@ from typing import Any
 
 from lstmkit.apps.experiments import tasks as syn
 from lstmkit.apps.experiments.model import CELLS
-from lstmkit.apps.experiments.registry import EXPERIMENTS, ExperimentSpec, resolve_name
+from lstmkit.apps.experiments.registry import EXPERIMENTS, ExperimentSpec, TrainSettings, resolve_name
 from lstmkit.apps.experiments.tables import experiment_report
-from lstmkit.apps.experiments.train import SeedResult, TrainSettings, run_seed
+from lstmkit.apps.experiments.train import SeedResult, run_seed
 from lstmkit.io.atomic import atomic_write_text
 
 __all__ = ["ExperimentJobConfig", "ExperimentResult", "run", "run_experiment"]

@@ -42,15 +42,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ExperimentSpec:
-    """One experiment: the task, the paper's result and the default training settings."""
+@dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """How one seed is trained and judged.
 
-    name: str
-    title: str
-    task: Callable[..., syn.Task]
-    paper: str  # the paper's LSTM result, in words
-    paper_sequences: float | None = None  # the paper's mean number of training sequences
+    Args:
+        hidden: the hidden size. batch_size: sequences per mini-batch. lr: Adam's learning rate.
+        max_sequences: the budget in training sequences. time_limit: the budget in seconds.
+        window: the recent training sequences that must all be right.
+        eval_every: sequences (continual Reber: strings) between the checks on fixed sets.
+        test_size: test sequences (continual Reber: ``test_size // 256`` streams).
+        memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
+    """
+
     hidden: int = 16
     batch_size: int = 32
     lr: float = 1e-2
@@ -59,7 +63,19 @@ class ExperimentSpec:
     window: int = 2000
     eval_every: int = 1024
     test_size: int = 2560
-    memory_bias: float = 5.0  # initial forget-gate (LSTM) / update-gate (GRU) bias
+    memory_bias: float = 5.0
+
+
+@dataclass(frozen=True)
+class ExperimentSpec(TrainSettings):
+    """One experiment: the task, the paper's result and the default training settings (the
+    fields of :class:`TrainSettings`, by keyword)."""
+
+    name: str
+    title: str
+    task: Callable[..., syn.Task]
+    paper: str  # the paper's LSTM result, in words
+    paper_sequences: float | None = None  # the paper's mean number of training sequences
     cell: str = "original1997"  # the default cell: the paper's
     options: dict[str, Any] = field(default_factory=dict)  # task keyword arguments (defaults)
 

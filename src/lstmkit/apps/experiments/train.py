@@ -38,34 +38,10 @@ from torch import Tensor, nn
 
 from lstmkit.apps.experiments import tasks as syn
 from lstmkit.apps.experiments.model import SequenceModel
-from lstmkit.apps.experiments.registry import activate, task_loss
+from lstmkit.apps.experiments.registry import TrainSettings, activate, task_loss
 from lstmkit.fit import Callback, StepOutput, TrainConfig, Trainer
 
 __all__ = ["SeedResult", "TrainSettings", "run_seed"]
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How one seed is trained and judged.
-
-    Args:
-        hidden: the hidden size. batch_size: sequences per mini-batch. lr: Adam's learning rate.
-        max_sequences: the budget in training sequences. time_limit: the budget in seconds.
-        window: the recent training sequences that must all be right.
-        eval_every: sequences (continual Reber: strings) between the checks on fixed sets.
-        test_size: test sequences (continual Reber: ``test_size // 256`` streams).
-        memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
-    """
-
-    hidden: int = 16
-    batch_size: int = 32
-    lr: float = 1e-2
-    max_sequences: int = 200_000
-    time_limit: float = 300.0
-    window: int = 2000
-    eval_every: int = 1024
-    test_size: int = 2560
-    memory_bias: float = 5.0
 
 
 @dataclass

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from lstmkit.apps.common.bundled import resolve
-from lstmkit.apps.common.reports import check_device, check_folder_name
+from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.forecasting import datasets
 from lstmkit.apps.forecasting.base import BacktestResult, Forecast, ForecastModel, as_series_list, backtest
 from lstmkit.apps.forecasting.baselines import make_baseline
@@ -144,7 +144,7 @@ class ForecasterSettings:
 
 
 @dataclass(frozen=True)
-class RunJobConfig:
+class RunJobConfig(OutputOptions):
     """The settings of :func:`run` (``lstmkit run``).
 
     Args:
@@ -153,10 +153,7 @@ class RunJobConfig:
         refit: ``"every"`` (refit the LSTM at every origin, as the baselines) or ``"once"``.
         baselines: names for :func:`~lstmkit.apps.forecasting.baselines.make_baseline`.
         name: the report folder's name under ``out`` (``None``: the data's name).
-        out: the parent folder of the report; ``None`` writes no report.
-        overwrite: replace an earlier run of another kind or with edited files.
-        progress: progress bars on stderr.
-        echo: print the metrics table (stdout) and the report's path.
+        (and :class:`~lstmkit.apps.common.reports.OutputOptions`: out, overwrite, progress, echo)
     """
 
     series: SeriesSource = field(default_factory=SeriesSource)
@@ -166,10 +163,6 @@ class RunJobConfig:
     refit: str = "every"
     baselines: Sequence[str] = ("seasonal_naive", "arima", "ets")
     name: str | None = None
-    out: str | None = "runs"
-    overwrite: bool = False
-    progress: bool = True
-    echo: bool = False
 
 
 @dataclass

@@ -8,16 +8,15 @@ import argparse
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.experiments import demo
 
+HELP = "train the classic LSTM and one variant on a generated task and print their losses"
+DESCRIPTION = """
+Train the classic LSTM and a variant on the adding problem (Hochreiter & Schmidhuber 1997, exp. 4)
+and print the test loss of each.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "demo",
-        help="train the classic LSTM and one variant on a generated task and print their losses",
-        description="Train the classic LSTM and a variant on the adding problem "
-        "(Hochreiter & Schmidhuber 1997, exp. 4) and print the test loss of each.",
-        func=run_demo,
-    )
+    p = opt.add_command(sub, "demo", HELP, DESCRIPTION, run_demo)
     p.add_argument("--variants", nargs="+", default=["classic", "cifg"], help="variants to train")
     p.add_argument("--length", type=int, default=30, help="sequence length T (default 30)")
     p.add_argument("--steps", type=int, default=300, help="training steps (default 300)")

@@ -14,20 +14,18 @@ from lstmkit.apps.experiments.registry import ALIASES, EXPERIMENTS
 
 __all__ = ["register"]
 
+HELP = "reproduce an experiment of Hochreiter & Schmidhuber 1997 / Gers et al. 2000"
+DESCRIPTION = """
+Train a recurrent net on one of the 1997 LSTM paper's tasks and report the success rate over seeds,
+the training sequences seen until success, the test error and the wall time, next to the paper's
+numbers. Training uses mini-batches and Adam (the paper trained online with plain gradient descent).
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     names = ", ".join(f"{k} ({v.title})" for k, v in EXPERIMENTS.items())
-    p = opt.add_command(
-        sub,
-        "experiment",
-        help="reproduce an experiment of Hochreiter & Schmidhuber 1997 / Gers et al. 2000",
-        description="Train a recurrent net on one of the 1997 LSTM paper's tasks and report the "
-        "success rate over seeds, the training sequences seen until success, the test error and "
-        "the wall time, next to the paper's numbers. Training uses mini-batches and Adam (the paper "
-        f"trained online with plain gradient descent). Experiments: {names}.",
-        func=_main,
-        defaults_in_help=True,
-    )
+    description = f"{DESCRIPTION.strip()} Experiments: {names}."
+    p = opt.add_command(sub, "experiment", HELP, description, _main, defaults_in_help=True)
     p.add_argument(
         "name",
         metavar="NAME",

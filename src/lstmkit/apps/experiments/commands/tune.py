@@ -23,20 +23,19 @@ RANGES = (
 )
 
 
+HELP = "hyperparameter search (Optuna, with pruning) on a synthetic task"
+DESCRIPTION = """
+Search hidden size, layers, learning rate, dropout variants and the cell variant with Optuna's TPE
+sampler; each trial trains for --epochs epochs of fresh sequences and is pruned when its validation
+value after an epoch is worse than the median of earlier trials. Prints the trials (best first) and
+writes trials.csv, best.json, table.txt and history.png to --out. A range LOW HIGH with LOW == HIGH
+fixes the value. From Python: lstmkit.fit.tune.tune.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     tasks = [k for k in EXPERIMENTS if k != "continual-reber"]
-    p = opt.add_command(
-        sub,
-        "tune",
-        help="hyperparameter search (Optuna, with pruning) on a synthetic task",
-        description="Search hidden size, layers, learning rate, dropout variants and the cell variant "
-        "with Optuna's TPE sampler; each trial trains for --epochs epochs of fresh sequences and is "
-        "pruned when its validation value after an epoch is worse than the median of earlier trials. "
-        "Prints the trials (best first) and writes trials.csv, best.json, table.txt and history.png "
-        "to --out. A range LOW HIGH with LOW == HIGH fixes the value. From Python: lstmkit.fit.tune.tune.",
-        func=_main,
-        defaults_in_help=True,
-    )
+    p = opt.add_command(sub, "tune", HELP, DESCRIPTION, _main, defaults_in_help=True)
     p.add_argument("task", metavar="TASK", help=f"task: {', '.join(tasks)} (aliases {', '.join(ALIASES)})")
     p.add_argument("--trials", type=int, default=20, help="number of trials")
     p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")

@@ -16,17 +16,16 @@ from lstmkit.apps.forecasting.commands.options import (
     series_source,
 )
 
+HELP = "forecast a series with the LSTM forecaster (prints the forecast with intervals)"
+DESCRIPTION = """
+Fit the LSTM forecaster on the whole series (or --load a saved one) and print the point forecast
+with 80% and 95% intervals as CSV on stdout. --backtest K also prints a K-window backtest next to
+seasonal naive, ARIMA and ETS (see `lstmkit run` for the report).
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "forecast",
-        help="forecast a series with the LSTM forecaster (prints the forecast with intervals)",
-        description="Fit the LSTM forecaster on the whole series (or --load a saved one) and print the "
-        "point forecast with 80% and 95% intervals as CSV on stdout. --backtest K also prints a "
-        "K-window backtest next to seasonal naive, ARIMA and ETS (see `lstmkit run` for the report).",
-        func=forecast_main,
-    )
+    p = opt.add_command(sub, "forecast", HELP, DESCRIPTION, forecast_main)
     add_series_args(p)
     add_model_args(p)
     p.add_argument("--save", default=None, help="write the fitted forecaster here (.pt)")

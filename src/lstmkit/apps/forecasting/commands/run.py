@@ -19,19 +19,17 @@ from lstmkit.apps.forecasting.commands.options import (
     series_source,
 )
 
+HELP = "the main job: LSTM forecaster vs seasonal naive, ARIMA and ETS, with a report"
+DESCRIPTION = """
+Train the LSTM forecaster on a real series, backtest it next to seasonal naive, ARIMA and ETS on the
+same expanding windows, print the metrics table (stdout) and write runs/NAME/ with index.html, PNG
+plots, CSV/JSON tables and the fitted model. Examples: `lstmkit run`, `lstmkit run --dataset
+sunspots`, `lstmkit run --csv my.csv --target y --time date`.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = opt.add_command(
-        sub,
-        "run",
-        help="the main job: LSTM forecaster vs seasonal naive, ARIMA and ETS, with a report",
-        description="Train the LSTM forecaster on a real series, backtest it next to seasonal naive, "
-        "ARIMA and ETS on the same expanding windows, print the metrics table (stdout) and write "
-        "runs/NAME/ with index.html, PNG plots, CSV/JSON tables and the fitted model. "
-        "Examples: `lstmkit run`, `lstmkit run --dataset sunspots`, "
-        "`lstmkit run --csv my.csv --target y --time date`.",
-        func=run_main,
-    )
+    p = opt.add_command(sub, "run", HELP, DESCRIPTION, run_main)
     add_series_args(p)
     add_model_args(p)
     g = p.add_argument_group("backtest and report")

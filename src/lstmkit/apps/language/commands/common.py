@@ -9,15 +9,15 @@ from lstmkit.apps.common import options as opt
 from lstmkit.apps.language.training import TrainOptions
 from lstmkit.io.runfolder import OVERWRITE_HELP
 
-__all__ = ["add_subcommands", "add_train_args", "train_options"]
+__all__ = ["add_subcommands", "add_texts_args", "add_train_args", "train_options"]
 
 
 def add_subcommands(
-    sub: argparse._SubParsersAction, name: str, *, help: str, description: str, actions: str
+    sub: argparse._SubParsersAction, name: str, help: str, description: str, actions: str
 ) -> argparse._SubParsersAction:
     """Add the command ``name`` whose ``actions`` (``"{train,predict}"``) are subcommands, one
     of which is required; return its subparsers."""
-    p = opt.add_command(sub, name, help=help, description=description)
+    p = opt.add_command(sub, name, help, description)
     s = p.add_subparsers(dest=f"{name}_command", metavar=actions)
     s.required = True
     return s
@@ -55,3 +55,11 @@ def add_train_args(p: argparse.ArgumentParser, *, lr: float, batch_size: int, ep
 def train_options(args: argparse.Namespace) -> TrainOptions:
     """The :class:`~lstmkit.apps.language.training.TrainOptions` of :func:`add_train_args`'s options."""
     return opt.config_from_args(TrainOptions, args)
+
+
+def add_texts_args(q: argparse.ArgumentParser, *, texts_help: str, checkpoint: str, file_help: str) -> None:
+    """The input of a `predict` subcommand: texts (or ``--file``), and the ``--checkpoint``."""
+    q.add_argument("texts", nargs="*", help=texts_help)
+    q.add_argument("--checkpoint", default=checkpoint, help="model.pt or its run folder")
+    q.add_argument("--file", default=None, help=file_help)
+    q.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")

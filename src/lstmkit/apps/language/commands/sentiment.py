@@ -8,32 +8,39 @@ import argparse
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import sentiment
-from lstmkit.apps.language.commands.common import add_subcommands, add_train_args, train_options
+from lstmkit.apps.language.commands.common import (
+    add_subcommands,
+    add_texts_args,
+    add_train_args,
+    train_options,
+)
 from lstmkit.apps.language.text_classifier import POOLINGS
 
 __all__ = ["register"]
 
 
+HELP = "train a biLSTM+attention sentiment classifier (VADER data) or predict with one"
+DESCRIPTION = """
+Sentiment classification on the VADER ground-truth sentences (Hutto & Gilbert 2014), binary
+positive/negative, with a bag-of-words logistic-regression baseline on the same split.
+"""
+TRAIN_HELP = "train and evaluate (accuracy, F1) next to the BoW baseline"
+TRAIN_DESCRIPTION = """
+Train on the train split, early-stop on validation accuracy, report test accuracy and macro F1 of
+the LSTM and of a TF-IDF logistic regression; write RUN_DIR/model.pt.
+"""
+PREDICT_HELP = "classify texts with a trained model"
+PREDICT_DESCRIPTION = "Print label, probability of the label and the text, one line per text (tab-separated)."
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    s = add_subcommands(
-        sub,
-        "sentiment",
-        help="train a biLSTM+attention sentiment classifier (VADER data) or predict with one",
-        description="Sentiment classification on the VADER ground-truth sentences (Hutto & Gilbert 2014), "
-        "binary positive/negative, with a bag-of-words logistic-regression baseline on the same split.",
-        actions="{train,predict}",
-    )
+    s = add_subcommands(sub, "sentiment", HELP, DESCRIPTION, actions="{train,predict}")
     _add_train(s)
     _add_predict(s)
 
 
 def _add_train(s: argparse._SubParsersAction) -> None:
-    t = s.add_parser(
-        "train",
-        help="train and evaluate (accuracy, F1) next to the BoW baseline",
-        description="Train on the train split, early-stop on validation accuracy, report test accuracy "
-        "and macro F1 of the LSTM and of a TF-IDF logistic regression; write RUN_DIR/model.pt.",
-    )
+    t = opt.add_command(s, "train", TRAIN_HELP, TRAIN_DESCRIPTION)
     t.add_argument(
         "--dataset",
         choices=("movies", "tweets", "amazon", "nyt"),
@@ -67,15 +74,9 @@ def _add_train(s: argparse._SubParsersAction) -> None:
 
 
 def _add_predict(s: argparse._SubParsersAction) -> None:
-    q = s.add_parser(
-        "predict",
-        help="classify texts with a trained model",
-        description="Print label, probability of the label and the text, one line per text (tab-separated).",
-    )
-    q.add_argument("texts", nargs="*", help="texts to classify")
-    q.add_argument("--checkpoint", default="runs/sentiment-movies", help="model.pt or its run folder")
-    q.add_argument("--file", default=None, help="classify each line of this file (- for stdin)")
-    q.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")
+    q = opt.add_command(s, "predict", PREDICT_HELP, PREDICT_DESCRIPTION)
+    file_help = "classify each line of this file (- for stdin)"
+    add_texts_args(q, texts_help="texts to classify", checkpoint="runs/sentiment-movies", file_help=file_help)
     q.add_argument("--attention", action="store_true", help="also print the 5 most attended tokens")
     q.set_defaults(func=_predict_cmd)
 

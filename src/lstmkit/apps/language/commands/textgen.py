@@ -13,26 +13,30 @@ from lstmkit.apps.language.commands.common import add_subcommands, add_train_arg
 __all__ = ["register"]
 
 
+HELP = "train a character/word LSTM language model on real text and sample from it"
+DESCRIPTION = """
+Language model: train on a bundled corpus or your own UTF-8 text file, report validation bits per
+token, and generate text (temperature, top-k, nucleus sampling).
+"""
+TRAIN_HELP = "train a language model"
+TRAIN_DESCRIPTION = """
+Train an LSTM language model; prints validation/test bits per token and a sample, writes
+RUN_DIR/model.pt, metrics.csv, curves.png and report.html.
+"""
+SAMPLE_HELP = "generate text from a trained model (streamed token by token)"
+SAMPLE_DESCRIPTION = """
+Stream a continuation of --prime (or of nothing) to stdout, token by token.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    s = add_subcommands(
-        sub,
-        "textgen",
-        help="train a character/word LSTM language model on real text and sample from it",
-        description="Language model: train on a bundled corpus or your own UTF-8 text file, report "
-        "validation bits per token, and generate text (temperature, top-k, nucleus sampling).",
-        actions="{train,sample}",
-    )
+    s = add_subcommands(sub, "textgen", HELP, DESCRIPTION, actions="{train,sample}")
     _add_train(s)
     _add_sample(s)
 
 
 def _add_train(s: argparse._SubParsersAction) -> None:
-    t = s.add_parser(
-        "train",
-        help="train a language model",
-        description="Train an LSTM language model; prints validation/test bits per token and a sample, "
-        "writes RUN_DIR/model.pt, metrics.csv, curves.png and report.html.",
-    )
+    t = opt.add_command(s, "train", TRAIN_HELP, TRAIN_DESCRIPTION)
     src = t.add_argument_group("data")
     src.add_argument(
         "--corpus", choices=textgen.CORPUS_NAMES, default="kjv", help="bundled corpus (default kjv)"
@@ -81,11 +85,7 @@ def _add_train(s: argparse._SubParsersAction) -> None:
 
 
 def _add_sample(s: argparse._SubParsersAction) -> None:
-    g = s.add_parser(
-        "sample",
-        help="generate text from a trained model (streamed token by token)",
-        description="Stream a continuation of --prime (or of nothing) to stdout, token by token.",
-    )
+    g = opt.add_command(s, "sample", SAMPLE_HELP, SAMPLE_DESCRIPTION)
     g.add_argument("--checkpoint", required=True, help="model.pt or the run folder holding it")
     g.add_argument("--prime", default="", help="text to continue (unknown characters become <unk>)")
     g.add_argument("--prime-file", default=None, help="read the priming text from a file (- for stdin)")

@@ -9,33 +9,42 @@ import argparse
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import translate
-from lstmkit.apps.language.commands.common import add_subcommands, add_train_args, train_options
+from lstmkit.apps.language.commands.common import (
+    add_subcommands,
+    add_texts_args,
+    add_train_args,
+    train_options,
+)
 from lstmkit.apps.language.seq2seq import ATTENTIONS
 
 __all__ = ["register"]
 
 
+HELP = "train an attention encoder-decoder (English -> French) or translate with one"
+DESCRIPTION = """
+Sequence-to-sequence translation on English/French pairs from Debian message catalogues; BLEU and
+chrF (sacrebleu) next to a FreeDict word-by-word baseline.
+"""
+TRAIN_HELP = "train, evaluate BLEU/chrF, write attention heat maps"
+TRAIN_DESCRIPTION = """
+Train on the train pairs (early stopping on validation loss), decode the test pairs greedily and
+with beam search, score them with sacrebleu BLEU and chrF next to the dictionary baseline, and write
+RUN_DIR/model.pt, attention.png and report.html.
+"""
+PREDICT_HELP = "translate texts with a trained model"
+PREDICT_DESCRIPTION = """
+Translate each text (English -> French); prints one translation per line.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    s = add_subcommands(
-        sub,
-        "translate",
-        help="train an attention encoder-decoder (English -> French) or translate with one",
-        description="Sequence-to-sequence translation on English/French pairs from Debian message "
-        "catalogues; BLEU and chrF (sacrebleu) next to a FreeDict word-by-word baseline.",
-        actions="{train,predict}",
-    )
+    s = add_subcommands(sub, "translate", HELP, DESCRIPTION, actions="{train,predict}")
     _add_train(s)
     _add_predict(s)
 
 
 def _add_train(s: argparse._SubParsersAction) -> None:
-    t = s.add_parser(
-        "train",
-        help="train, evaluate BLEU/chrF, write attention heat maps",
-        description="Train on the train pairs (early stopping on validation loss), decode the test pairs "
-        "greedily and with beam search, score them with sacrebleu BLEU and chrF next to the dictionary "
-        "baseline, and write RUN_DIR/model.pt, attention.png and report.html.",
-    )
+    t = opt.add_command(s, "train", TRAIN_HELP, TRAIN_DESCRIPTION)
     t.add_argument(
         "--pairs",
         choices=("debian-l10n-fr", "numbers-en-fr"),
@@ -67,15 +76,11 @@ def _add_train(s: argparse._SubParsersAction) -> None:
 
 
 def _add_predict(s: argparse._SubParsersAction) -> None:
-    q = s.add_parser(
-        "predict",
-        help="translate texts with a trained model",
-        description="Translate each text (English -> French); prints one translation per line.",
+    q = opt.add_command(s, "predict", PREDICT_HELP, PREDICT_DESCRIPTION)
+    file_help = "translate each line of this file (- for stdin)"
+    add_texts_args(
+        q, texts_help="English texts", checkpoint="runs/translate-debian-l10n-fr", file_help=file_help
     )
-    q.add_argument("texts", nargs="*", help="English texts")
-    q.add_argument("--checkpoint", default="runs/translate-debian-l10n-fr", help="model.pt or its run folder")
-    q.add_argument("--file", default=None, help="translate each line of this file (- for stdin)")
-    q.add_argument("--encoding", default="utf-8", help="encoding of --file (default utf-8)")
     q.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
     q.add_argument(
         "--attention-png", default=None, help="write the attention heat map of the first text here"
