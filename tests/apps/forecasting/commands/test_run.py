@@ -1,9 +1,8 @@
-"""The commands: `lstmkit run` on a user's CSV (report folder, atomic replacement), `data list`,
-`classify`, `detect`, and errors with a non-zero exit."""
+"""`lstmkit run` (and `forecast`) on a user's CSV: the report folder, atomic replacement, and
+errors with a non-zero exit."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -92,51 +91,6 @@ def test_run_errors_exit_nonzero(tmp_path, caplog: pytest.LogCaptureFixture) -> 
     assert "use fewer --backtest" in caplog.text
     assert main(["forecast", "--dataset", "airline", "--backtest", "2", "--load", str(csv)]) == 1
     assert "cannot be used with --load" in caplog.text
-
-
-def test_data_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["data", "list"]) == 0
-    out = capsys.readouterr().out
-    for name in ("airline", "sunspots", "co2", "seattle_weather", "gunpoint", "osuleaf", "mitdb", "ppg"):
-        assert name in out
-
-
-@pytest.mark.slow
-def test_classify_and_detect_commands(
-    tmp_path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    assert (
-        main(
-            [
-                "classify",
-                "--dataset",
-                "italypowerdemand",
-                "--epochs",
-                "3",
-                "--augment",
-                "warp",
-                "--test-views",
-                "3",
-                "--out",
-                str(tmp_path),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    assert "test accuracy" in capsys.readouterr().out
-    config = json.loads((tmp_path / "classify-italypowerdemand-lstm-fcn" / "metrics.json").read_text())[
-        "config"
-    ]
-    assert (config["augment"], config["test_views"]) == ("warp", 3)
-    assert main(["classify", "--dataset", "gunpoint", "--test-views", "0", "--no-progress"]) == 1
-    assert "test_views: expected an int >= 1, got 0" in caplog.text
-    assert (
-        main(["detect", "--dataset", "mitdb", "--epochs", "2", "--out", str(tmp_path), "--no-progress"]) == 0
-    )
-    out = capsys.readouterr().out
-    assert "ROC-AUC" in out
-    assert (tmp_path / "detect-mitdb" / "scores.png").is_file()
 
 
 def test_user_errors_exit_cleanly_and_never_touch_other_runs(tmp_path, caplog, capsys) -> None:

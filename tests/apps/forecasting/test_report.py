@@ -1,0 +1,38 @@
+"""The report of `lstmkit run`: the printed summary and the run folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lstmkit.apps.forecasting.job import ForecasterSettings, RunJobConfig, SeriesSource, run
+from lstmkit.apps.forecasting.report import METRIC_COLUMNS, summary, write_report
+
+
+@pytest.fixture(scope="module")
+def result():
+    settings = ForecasterSettings(horizon=6, ensemble=1, max_epochs=1)
+    return run(
+        RunJobConfig(
+            SeriesSource(dataset="shampoo"), settings, windows=1, baselines=("seasonal_naive",), out=None
+        )
+    )
+
+
+def test_summary_is_the_table_with_its_verdict(result) -> None:
+    lines = summary(result).splitlines()
+    assert lines[0].startswith("sales: backtest over 1 windows of 6 steps (stride 6)")
+    assert lines[1].split() == METRIC_COLUMNS
+    assert lines[-1].startswith("LSTM vs seasonal naive: MASE")
+
+
+def test_write_report_writes_every_file(result, tmp_path) -> None:
+    folder = tmp_path / "shampoo"
+    write_report(result, str(folder))
+    names = {p.name for p in folder.iterdir()}
+    expected = {"index.html", "forecast.png", "backtest.png", "loss.png", "metrics.csv", "metrics.json"}
+    assert expected | {"forecast.csv", "backtest.csv", "model.pt"} <= names
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["series"] == "sales" and metrics["horizon"] == 6 and len(metrics["metrics"]) == 2
+    assert "Backtest metrics" in (folder / "index.html").read_text()
