@@ -746,7 +746,7 @@ def main() -> int:
         results["anomaly"] = anomaly(args.quick)
         results["anomaly_command"] = command
     results["seconds"] = time.perf_counter() - t0
-    from lstmkit.io.html import atomic_write_text
+    from lstmkit.io.atomic import atomic_write_text
 
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     as_json = json.dumps(

@@ -27,7 +27,7 @@ import torch
 
 from lstmkit.apps.experiments.job import run_experiment
 from lstmkit.apps.experiments.registry import EXPERIMENTS
-from lstmkit.fit.checkpoint import atomic_write_text
+from lstmkit.io.atomic import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "experiments.json"

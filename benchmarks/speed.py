@@ -38,7 +38,7 @@ from torch import nn
 
 from lstmkit.core.engines.fused.build import load_extension
 from lstmkit.core.layers import LSTM
-from lstmkit.fit.checkpoint import atomic_write_text
+from lstmkit.io.atomic import atomic_write_text
 
 SHAPES = [(100, 32, 256, 256), (100, 64, 512, 512), (500, 16, 128, 128), (50, 1, 256, 256)]
 QUICK_SHAPES = [(20, 4, 32, 32)]
