@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import torch
@@ -136,14 +137,24 @@ def _save_named(ctx: Any, cfg: KernelConfig, groups: dict[str, dict[str, Tensor 
     """Keep ``cfg`` and groups of named tensors for the backward pass (``None`` entries allowed)."""
     ctx.set_materialize_grads(False)
     ctx.cfg = cfg
-    ctx.saved_names = {group: tuple(named) for group, named in groups.items()}
-    ctx.save_for_backward(*(t for named in groups.values() for t in named.values()))
+    ctx.saved_names = [(group, tuple(named)) for group, named in groups.items()]
+    tensors: list[Tensor | None] = []
+    for named in groups.values():
+        tensors += named.values()
+    ctx.save_for_backward(*tensors)
 
 
 def _saved_named(ctx: Any) -> dict[str, dict[str, Tensor | None]]:
     """The groups of :func:`_save_named`."""
-    tensors = iter(ctx.saved_tensors)
-    return {group: {name: next(tensors) for name in names} for group, names in ctx.saved_names.items()}
+    tensors, groups, start = ctx.saved_tensors, {}, 0
+    for group, names in ctx.saved_names:
+        groups[group] = dict(zip(names, tensors[start : start + len(names)]))
+        start += len(names)
+    return groups
+
+
+_in_output_order = itemgetter(*OUTPUTS)
+_in_gradient_order = itemgetter(*GRADIENTS)
 
 
 class FusedLSTMFunction(torch.autograd.Function):
@@ -196,7 +207,7 @@ class FusedLSTMFunction(torch.autograd.Function):
         masks = KernelMasks(h_mask, keep_h, keep_c, mask)._asdict()
         outputs, saved = require_extension().forward(cfg, x, h0, c0, a0, weights, masks, True)
         _save_named(ctx, cfg, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
-        return tuple(outputs[name] for name in OUTPUTS)
+        return _in_output_order(outputs)
 
     @staticmethod
     @once_differentiable
@@ -212,8 +223,7 @@ class FusedLSTMFunction(torch.autograd.Function):
             saved["saved"],
             wanted,
         )
-        masks = KernelMasks()  # no gradient: all None
-        return (None, *(grads[name] if name in wanted else None for name in GRADIENTS), *masks)
+        return (None, *_in_gradient_order(grads), *KernelMasks())  # (cfg, inputs, masks: no gradient)
 
 
 def zoneout_keep_of_seeds(

@@ -408,6 +408,12 @@ Gradients lstm_backward(const KernelConfig& cfg, const Outputs& grads, const Ten
     for (int64_t s = x.size(0) - 1; s >= 0; --s) pass.step(s);
     out = pass.finish(x, w, wanted);
   });
+  std::vector<bool> keep;  // (some gradients are computed on the way, wanted or not)
+  wanted.each([&](const char*, bool flag) { keep.push_back(flag); });
+  size_t i = 0;
+  out.each([&](const char*, Tensor& t) {
+    if (!keep[i++]) t = Tensor();
+  });
   return out;
 }
 

@@ -37,10 +37,9 @@ Forward lstm_forward(const KernelConfig& cfg, const Tensor& x, const Tensor& h0,
 //   w: the forward call's Weights
 //   masks: the forward call's Masks
 //   saved: what the forward call saved (Forward::saved)
-//   wanted: which gradients the caller needs (the input product and the weight products of the
-//       others are skipped)
-// Returns Gradients: {x, h0, c0, a0, one per weight} (undefined where the input is absent or
-// its gradient not wanted).
+//   wanted: which gradients the caller needs (the products of the others are skipped)
+// Returns Gradients: {x, h0, c0, a0, one per weight}, undefined where the input is absent or its
+// gradient not wanted.
 Gradients lstm_backward(const KernelConfig& cfg, const Outputs& grads, const Tensor& x, const Weights& w,
                         const Masks& masks, const Saved& saved, const Wanted& wanted);
 
