@@ -1,6 +1,6 @@
-// Zoneout: s_out = keep * s_prev + (1 - keep) * s_new for h and c (lstmkit.core.layers.regularizers
-// .zoneout), with keep weights given as a tensor, one constant, or drawn in the kernel from a
-// counter-based hash (so that the backward pass redraws them instead of storing a mask).
+// Zoneout: s_out = keep * s_prev + (1 - keep) * s_new for h and c (lstmkit.core.regularizers.zoneout),
+// with keep weights given as a tensor, one constant, or drawn in the kernel from a counter-based
+// hash (so that the backward pass redraws them instead of storing a mask).
 #pragma once
 
 #include <ATen/ATen.h>
