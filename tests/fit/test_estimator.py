@@ -21,6 +21,7 @@ from lstmkit.fit.estimator import (
     class_indices,
     finite,
     float32_modules,
+    settings,
 )
 from lstmkit.io.progress import SilentBar
 
@@ -172,3 +173,10 @@ def test_float32_modules_whatever_the_default_dtype() -> None:
         assert layer.weight.dtype == torch.float32 and torch.get_default_dtype() == torch.float64
     finally:
         torch.set_default_dtype(previous)
+
+
+def test_settings_take_the_constructor_arguments_named_as_fields() -> None:
+    def init(size: int = 3, members: int = 2, seed: int = 0, device: str = "cpu", progress: bool = True):
+        return settings(LineConfig, locals())
+
+    assert init(5, seed=2) == LineConfig(size=5, members=2, seed=2)

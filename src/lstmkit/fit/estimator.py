@@ -43,7 +43,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -72,6 +72,7 @@ __all__ = [
     "class_indices",
     "finite",
     "float32_modules",
+    "settings",
 ]
 
 #: a member's training: ``(member, bar) -> (network, its loss curves)``
@@ -198,6 +199,18 @@ def float32_modules() -> Iterator[None]:
         yield
     finally:
         torch.set_default_dtype(previous)
+
+
+def settings(config_type: type[Any], arguments: Mapping[str, Any]) -> Any:
+    """A task model's settings from its constructor's ``arguments`` (its ``locals()``): the
+    dataclass ``config_type`` built from the arguments named as its fields (validated there).
+
+    Example::
+
+        >>> def __init__(self, horizon: int, *, window: int | None = None, progress: bool = True):
+        ...     super().__init__(settings(ForecasterConfig, locals()), progress)
+    """
+    return config_type(**{f.name: arguments[f.name] for f in fields(config_type)})
 
 
 # ---------------------------------------------------------------------- progress

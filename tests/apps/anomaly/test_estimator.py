@@ -83,3 +83,17 @@ def test_save_and_load_give_the_same_scores(tmp_path, method: str) -> None:
     assert again.threshold_ == det.threshold_ and again.config == det.config
     assert np.array_equal(again.score(x[500:], context=x[:500]), det.score(x[500:], context=x[:500]))
     assert np.array_equal(again.predict(x[500:]), det.predict(x[500:]))
+
+
+def test_every_argument_reaches_the_settings() -> None:
+    from dataclasses import asdict, fields
+
+    from lstmkit.apps.anomaly.estimator import DetectorConfig
+
+    values = {
+        "method": "autoencoder", "window": 9, "stride": 2, "downsample": 3, "smooth": 5, "error": "squared",
+        "hidden_size": 7, "num_layers": 2, "variant": "cifg", "engine": "reference", "max_epochs": 4,
+        "batch_size": 6, "lr": 0.01, "threshold_quantile": 0.9, "seed": 11, "device": "cpu",
+    }  # fmt: skip
+    assert {f.name for f in fields(DetectorConfig)} == set(values)
+    assert asdict(AnomalyDetector(**values, progress=False).config) == values

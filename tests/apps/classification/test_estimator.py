@@ -199,3 +199,24 @@ def test_a_file_saved_by_the_first_format_still_loads() -> None:
         0.536712348461,
     ]
     assert np.allclose(model.predict_proba(x)[:, 0], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_every_argument_reaches_the_settings() -> None:
+    from dataclasses import asdict, fields
+
+    from lstmkit.apps.classification.estimator import ClassifierConfig
+
+    values = {
+        "architecture": "bilstm", "pooling": "mean", "hidden_size": 7, "num_layers": 2, "dropout": 0.2,
+        "shuffle": True, "variant": "cifg", "engine": "reference", "max_epochs": 4, "batch_size": 6,
+        "lr": 0.01, "weight_decay": 0.02, "lr_factor": 0.3, "lr_patience": 3, "min_lr": 1e-5, "patience": 5,
+        "ensemble": 2, "augment": "light", "test_views": 3, "seed": 11, "device": "cpu",
+    }  # fmt: skip
+    assert {f.name for f in fields(ClassifierConfig)} == set(values)
+    assert asdict(SequenceClassifier(**values, progress=False).config) == values
+    defaults = SequenceClassifier("lstm-fcn").config
+    assert (defaults.hidden_size, defaults.dropout) == (8, 0.8)  # the paper's, and 64 / 0.1 otherwise
+    assert (SequenceClassifier("lstm").config.hidden_size, SequenceClassifier("lstm").config.dropout) == (
+        64,
+        0.1,
+    )

@@ -40,7 +40,7 @@ from torch.utils.data import TensorDataset
 from lstmkit.apps.anomaly.model import LSTMAutoencoder, NextStepLSTM
 from lstmkit.fit.arrays import scale_exponent, sliding_windows
 from lstmkit.fit.config import TrainConfig
-from lstmkit.fit.estimator import Estimator, check_int, check_rates
+from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
 from lstmkit.fit.evaluation import precision_recall_f1, roc_auc
 from lstmkit.fit.step import StepOutput
 from lstmkit.io.progress import ProgressBar
@@ -182,25 +182,7 @@ class AnomalyDetector(Estimator):
         device: str = "cpu",
         progress: bool = True,
     ) -> None:
-        config = DetectorConfig(
-            method=method,
-            window=window,
-            stride=stride,
-            downsample=downsample,
-            smooth=smooth,
-            error=error,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            variant=variant,
-            engine=engine,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            threshold_quantile=threshold_quantile,
-            seed=seed,
-            device=device,
-        )
-        super().__init__(config, progress)
+        super().__init__(settings(DetectorConfig, locals()), progress)
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.exponent_: np.ndarray | None = None

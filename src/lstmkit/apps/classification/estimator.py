@@ -31,7 +31,7 @@ from lstmkit.fit.arrays import as_lengths, as_sequences, scale_exponent
 from lstmkit.fit.augment import PRESETS, Augmentation, make_augmentation, slice_views
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.crossval import CrossValidation, stratified_folds
-from lstmkit.fit.estimator import Estimator, check_int, check_rates, class_indices, finite
+from lstmkit.fit.estimator import Estimator, check_int, check_rates, class_indices, finite, settings
 from lstmkit.fit.evaluation import accuracy_score
 from lstmkit.fit.step import StepOutput
 from lstmkit.io.progress import ProgressBar
@@ -193,30 +193,9 @@ class SequenceClassifier(Estimator):
         progress: bool = True,
     ) -> None:
         fcn = architecture == "lstm-fcn"
-        config = ClassifierConfig(
-            architecture=architecture,
-            pooling=pooling,
-            hidden_size=hidden_size if hidden_size is not None else (8 if fcn else 64),
-            num_layers=num_layers,
-            dropout=dropout if dropout is not None else (0.8 if fcn else 0.1),
-            shuffle=shuffle,
-            variant=variant,
-            engine=engine,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_factor=lr_factor,
-            lr_patience=lr_patience,
-            min_lr=min_lr,
-            patience=patience,
-            ensemble=ensemble,
-            augment=augment,
-            test_views=test_views,
-            seed=seed,
-            device=device,
-        )
-        super().__init__(config, progress)
+        hidden_size = hidden_size if hidden_size is not None else (8 if fcn else 64)
+        dropout = dropout if dropout is not None else (0.8 if fcn else 0.1)
+        super().__init__(settings(ClassifierConfig, locals()), progress)
         self.meta_: dict[str, Any] = {}
 
     def _build_net(self) -> nn.Module:

@@ -46,7 +46,7 @@ from lstmkit.apps.forecasting.inputs import (
 from lstmkit.apps.forecasting.model import LIKELIHOODS, STRATEGIES, ForecastNet
 from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.fit.config import TrainConfig
-from lstmkit.fit.estimator import Estimator, check_int, check_rates
+from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
 from lstmkit.fit.history import History
 from lstmkit.fit.losses import gaussian_nll, masked_mae, quantile_loss
 from lstmkit.fit.step import StepOutput
@@ -200,32 +200,7 @@ class Forecaster(Estimator, ForecastModel):
         progress: bool = True,
     ) -> None:
         ForecastModel.__init__(self)
-        config = ForecasterConfig(
-            horizon=horizon,
-            window=window,
-            strategy=strategy,
-            likelihood=likelihood,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            variant=variant,
-            engine=engine,
-            log=log,
-            normalize=normalize,
-            calendar=calendar,
-            ensemble=ensemble,
-            max_epochs=max_epochs,
-            patience=patience,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            val_size=val_size,
-            refit=refit,
-            num_samples=num_samples,
-            seed=seed,
-            device=device,
-        )
-        Estimator.__init__(self, config, progress)
+        Estimator.__init__(self, settings(ForecasterConfig, locals()), progress)
         self.layout_: dict[str, Any] = {}
         self.stats_: dict[str, Any] = {}
 
