@@ -19,10 +19,9 @@ from torch import Tensor
 from lstmkit.apps.experiments.tasks.base import (
     SyntheticBatch,
     Task,
-    at_end,
     check_count,
-    check_prediction,
     end_mask,
+    final_error_below,
     randint_inclusive,
 )
 
@@ -99,9 +98,7 @@ class AddingProblem(Task):
         )
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
-        check_prediction(prediction, batch, 1)
-        err = (at_end(prediction, batch.lengths) - at_end(batch.targets, batch.lengths)).abs()
-        return (err < 0.04).all(-1)
+        return final_error_below(prediction, batch, 1, 0.04)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ __all__ = [
     "check_count",
     "check_prediction",
     "end_mask",
+    "final_error_below",
     "pad_steps",
     "randint_inclusive",
 ]
@@ -109,3 +110,11 @@ def check_prediction(prediction: Tensor, batch: SyntheticBatch, k: int) -> None:
     want = (*batch.targets.shape[:2], k)
     if tuple(prediction.shape) != want:
         raise ValueError(f"prediction: expected shape {want} (N, L, K), got {tuple(prediction.shape)}")
+
+
+def final_error_below(prediction: Tensor, batch: SyntheticBatch, outputs: int, tolerance: float) -> Tensor:
+    """(N,) bool: whether every one of the ``outputs`` at each sequence's last step is within
+    ``tolerance`` of its target (the criterion of experiments 3 to 6)."""
+    check_prediction(prediction, batch, outputs)
+    err = (at_end(prediction, batch.lengths) - at_end(batch.targets, batch.lengths)).abs()
+    return (err < tolerance).all(-1)

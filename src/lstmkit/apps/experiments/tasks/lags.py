@@ -21,10 +21,10 @@ from torch import Tensor
 from lstmkit.apps.experiments.tasks.base import (
     SyntheticBatch,
     Task,
-    at_end,
     check_count,
     check_prediction,
     end_mask,
+    final_error_below,
     pad_steps,
     randint_inclusive,
 )
@@ -166,9 +166,7 @@ class NoiseSignal(Task):
         return SyntheticBatch(x.unsqueeze(-1), targets, end_mask(lengths, max_len), lengths, {"cls": cls})
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
-        check_prediction(prediction, batch, 1)
-        err = (at_end(prediction, batch.lengths) - at_end(batch.targets, batch.lengths)).abs()
-        return (err < 0.2).all(-1)
+        return final_error_below(prediction, batch, 1, 0.2)
 
 
 # ---------------------------------------------------------------------------------- copy memory

@@ -19,10 +19,9 @@ from torch import Tensor
 from lstmkit.apps.experiments.tasks.base import (
     SyntheticBatch,
     Task,
-    at_end,
     check_count,
-    check_prediction,
     end_mask,
+    final_error_below,
     randint_inclusive,
 )
 
@@ -86,6 +85,4 @@ class TemporalOrder(Task):
         )
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
-        check_prediction(prediction, batch, self.output_size)
-        err = (at_end(prediction, batch.lengths) - at_end(batch.targets, batch.lengths)).abs()
-        return (err < 0.3).all(-1)
+        return final_error_below(prediction, batch, self.output_size, 0.3)
