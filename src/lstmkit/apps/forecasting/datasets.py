@@ -13,6 +13,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 from lstmkit.apps.common.bundled import (
     SKTIME,
     STATSMODELS,
@@ -29,10 +31,15 @@ from lstmkit.apps.forecasting.series import TimeSeries
 __all__ = ["ALIASES", "DATASETS", "load_panel", "load_series"]
 
 
+def _read_csv(package: str, *parts: str) -> Any:
+    """The CSV file ``parts`` inside the installed ``package`` as a DataFrame."""
+    return pandas().read_csv(package_file(package, *parts))
+
+
 def _sktime_monthly(folder: str, date: str, value: str, name: str, description: str) -> TimeSeries:
     """A monthly series of sktime's ``datasets/data/FOLDER/FOLDER.csv`` (periods ``YYYY-MM``)."""
     pd = pandas()
-    df = pd.read_csv(package_file("sktime", "datasets", "data", folder, f"{folder}.csv"))
+    df = _read_csv("sktime", "datasets", "data", folder, f"{folder}.csv")
     idx = pd.PeriodIndex(df[date], freq="M").to_timestamp()
     s = pd.Series(df[value].to_numpy(float), index=idx, name=name)
     return from_pandas(s, description=description)
@@ -43,7 +50,7 @@ def _statsmodels_yearly(
 ) -> TimeSeries:
     """A yearly series of statsmodels' ``datasets/FOLDER/FOLDER.csv`` (integer years)."""
     pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", folder, f"{folder}.csv"))
+    df = _read_csv("statsmodels", "datasets", folder, f"{folder}.csv")
     s = pd.Series(df[value].to_numpy(float), index=pd.Index(df[year].astype(int)), name=name)
     return from_pandas(s, season=season, description=description)
 
@@ -55,7 +62,7 @@ def _airline() -> TimeSeries:
 
 def _lynx() -> TimeSeries:
     pd = pandas()
-    df = pd.read_csv(package_file("sktime", "datasets", "data", "Lynx", "Lynx.csv"))
+    df = _read_csv("sktime", "datasets", "data", "Lynx", "Lynx.csv")
     s = pd.Series(df.iloc[:, 1].to_numpy(float), index=pd.Index(df.iloc[:, 0].astype(int)), name="lynx")
     return from_pandas(
         s, season=10, description="Annual Canadian lynx trappings, 1821-1934 (season = the ~10-year cycle)"
@@ -74,7 +81,7 @@ def _sunspots() -> TimeSeries:
 
 def _co2() -> TimeSeries:
     pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", "co2", "co2.csv"))
+    df = _read_csv("statsmodels", "datasets", "co2", "co2.csv")
     idx = pd.to_datetime(df["date"].astype(str), format="%Y%m%d")
     s = pd.Series(df["co2"].to_numpy(float), index=pd.DatetimeIndex(idx, freq="W-SAT"), name="co2")
     # 59 weeks are missing in the record; filled by linear interpolation in time (logged).
@@ -87,7 +94,7 @@ def _co2() -> TimeSeries:
 
 def _elnino() -> TimeSeries:
     pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", "elnino", "elnino.csv"))
+    df = _read_csv("statsmodels", "datasets", "elnino", "elnino.csv")
     long = df.set_index("YEAR").stack()
     years = long.index.get_level_values(0).astype(int)
     months = [
@@ -106,7 +113,7 @@ def _nile() -> TimeSeries:
 
 def _macrodata() -> TimeSeries:
     pd = pandas()
-    df = pd.read_csv(package_file("statsmodels", "datasets", "macrodata", "macrodata.csv"))
+    df = _read_csv("statsmodels", "datasets", "macrodata", "macrodata.csv")
     idx = pd.PeriodIndex.from_fields(year=df["year"].astype(int), quarter=df["quarter"].astype(int), freq="Q")
     df = df.drop(columns=["year", "quarter"]).set_index(idx.to_timestamp())
     covs = [c for c in df.columns if c != "realgdp"]
@@ -120,7 +127,7 @@ def _macrodata() -> TimeSeries:
 
 def _seattle_weather() -> TimeSeries:
     pd = pandas()
-    df = pd.read_csv(package_file("vega_datasets", "_data", "seattle-weather.csv"))
+    df = _read_csv("vega_datasets", "_data", "seattle-weather.csv")
     df = df.set_index(pd.to_datetime(df["date"], format="%Y/%m/%d")).drop(columns=["date", "weather"])
     return from_pandas(
         df,
@@ -135,7 +142,7 @@ def _seattle_weather() -> TimeSeries:
 
 def _stocks() -> list[TimeSeries]:
     pd = pandas()
-    df = pd.read_csv(package_file("vega_datasets", "_data", "stocks.csv"))
+    df = _read_csv("vega_datasets", "_data", "stocks.csv")
     df["date"] = pd.to_datetime(df["date"], format="%b %d %Y")
     out = []
     for symbol, part in df.groupby("symbol", sort=False):

@@ -98,21 +98,20 @@ def _target_values(values: Any, name: str) -> np.ndarray:
     values = values.astype(np.float64)
     if len(values) == 0:
         raise ValueError(f"values: the series {name!r} is empty")
-    infinite = np.isinf(values)
-    if infinite.any():
-        where = np.flatnonzero(infinite)[:5].tolist()
-        raise ValueError(
-            f"values: {int(infinite.sum())} infinite values in {name!r} (positions {where}); "
+    for bad, what, advice in (
+        (
+            np.isinf(values),
+            "infinite",
             "infinity is not a missing value: replace it with a finite number, or with NaN "
-            "and fill it (from_pandas(..., missing='interpolate'))"
-        )
-    missing = np.isnan(values)
-    if missing.any():
-        where = np.flatnonzero(missing)[:5].tolist()
-        raise ValueError(
-            f"values: {int(missing.sum())} missing values in {name!r} (positions {where}); "
-            "fill them first, e.g. from_pandas(..., missing='interpolate')"
-        )
+            "and fill it (from_pandas(..., missing='interpolate'))",
+        ),
+        (np.isnan(values), "missing", "fill them first, e.g. from_pandas(..., missing='interpolate')"),
+    ):
+        if bad.any():
+            where = np.flatnonzero(bad)[:5].tolist()
+            raise ValueError(
+                f"values: {int(bad.sum())} {what} values in {name!r} (positions {where}); {advice}"
+            )
     return values
 
 
