@@ -74,10 +74,11 @@ class SequenceModel(nn.Module):
         if cell in ("gru", "rnn"):
             if zoneout or weight_drop:
                 raise ValueError(f"zoneout, weight_drop: only for LSTM cells, got cell={cell!r}")
-            self.rnn: nn.Module = _gated_rnn(cell, input_size, hidden_size, num_layers, common, memory_bias)
         else:
-            lstm_options = {**common, "variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
-            self.rnn = _lstm(cell, input_size, hidden_size, num_layers, lstm_options, memory_bias, engine)
+            common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
+        self.rnn: nn.Module = _recurrent(
+            cell, (input_size, hidden_size, num_layers), common, memory_bias, engine
+        )
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
@@ -85,35 +86,25 @@ class SequenceModel(nn.Module):
         return self.head(out), state  # (N, L, K)
 
 
-def _gated_rnn(
+def _recurrent(
     cell: str,
-    input_size: int,
-    hidden_size: int,
-    num_layers: int,
-    options: dict[str, Any],
-    memory_bias: float | None,
-) -> nn.Module:
-    """A GRU (its update gate's bias set to ``memory_bias``) or an Elman RNN."""
-    layer = GRU if cell == "gru" else RNN
-    rnn = layer(input_size, hidden_size, num_layers, **options)
-    if cell == "gru" and memory_bias is not None:
-        with torch.no_grad():
-            for k in range(num_layers):  # gate blocks r, z, n: z is the second
-                getattr(rnn, f"bias_ih_l{k}")[hidden_size : 2 * hidden_size].fill_(memory_bias)
-                getattr(rnn, f"bias_hh_l{k}")[hidden_size : 2 * hidden_size].zero_()
-    return rnn
-
-
-def _lstm(
-    cell: str,
-    input_size: int,
-    hidden_size: int,
-    num_layers: int,
+    sizes: tuple[int, int, int],
     options: dict[str, Any],
     memory_bias: float | None,
     engine: str | None,
 ) -> nn.Module:
-    """An LSTM of variant ``cell`` (its forget gate's bias set to ``memory_bias`` if it has one)."""
+    """The recurrent layer of ``sizes`` (input, hidden, layers): a GRU (its update gate's bias set
+    to ``memory_bias``), an Elman RNN, or an LSTM of variant ``cell`` (its forget gate's bias set
+    to ``memory_bias`` if it has one; ``engine`` if given)."""
+    input_size, hidden_size, num_layers = sizes
+    if cell in ("gru", "rnn"):
+        rnn = (GRU if cell == "gru" else RNN)(input_size, hidden_size, num_layers, **options)
+        if cell == "gru" and memory_bias is not None:
+            with torch.no_grad():
+                for k in range(num_layers):  # gate blocks r, z, n: z is the second
+                    getattr(rnn, f"bias_ih_l{k}")[hidden_size : 2 * hidden_size].fill_(memory_bias)
+                    getattr(rnn, f"bias_hh_l{k}")[hidden_size : 2 * hidden_size].zero_()
+        return rnn
     if "f" in VARIANTS[cell].gates and memory_bias is not None:
         options["forget_bias"] = memory_bias
     if engine is not None:
