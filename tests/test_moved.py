@@ -30,7 +30,7 @@ def test_every_old_module_is_its_new_module(old: str) -> None:
     [
         ("lstmkit.nn", "LSTM", "lstmkit.core.layers"),
         ("lstmkit.cells", "LSTMSpec", "lstmkit.core.cells"),
-        ("lstmkit.engine", "run", "lstmkit.core.engines"),
+        ("lstmkit.engine", "run", "lstmkit.core.scan"),
         ("lstmkit.train", "Trainer", "lstmkit.fit"),
         ("lstmkit.tune", "synthetic_objective", "lstmkit.apps.experiments.tuning"),
         ("lstmkit.data", "from_csv", "lstmkit.apps.forecasting.data"),
