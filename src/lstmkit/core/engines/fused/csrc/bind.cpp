@@ -27,7 +27,7 @@
 //     grads: an outputs dict of the gradients reaching each output (None where none)
 //     wanted: the names of the gradients the caller needs
 //     gradients: {x [L,N,I], h0 [N,Hout], c0 [N,H], a0 [N,SH], then a gradient per weight name,
-//         shaped as the weight}
+//         shaped as the weight}, None where the input is absent or its gradient not wanted
 //   StreamRuntime(config, layers, h [layers,N,Hout], c [layers,N,H], a [layers,N,SH] | None,
 //           input_size): layers is a list of weights dicts, first layer first
 //     .step(x [N,I], out [N,Hout] | None) -> [N,Hout]; .rebind(layers); .refresh()
