@@ -57,7 +57,7 @@ setup: $(NLP_DATA)
 test: $(NLP_DATA)
 data-nlp: $(NLP_DATA)
 
-$(NLP_DATA): $(STAMP) src/lstmkit/apps/language/corpora.py
+$(NLP_DATA): $(STAMP) $(wildcard src/lstmkit/apps/language/corpora/*.py)
 	@missing=""; for p in $$($(PY) -m lstmkit.apps.language.corpora debian-packages); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
