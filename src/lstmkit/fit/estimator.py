@@ -53,6 +53,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lstmkit.core.cells.lstm import resolve_variant
 from lstmkit.core.engines.select import check_engine
+from lstmkit.core.layers.settings import LSTMKeywords
 from lstmkit.core.scan import check_finite
 from lstmkit.fit.checkpoint import atomic_save, load_file
 from lstmkit.fit.config import TrainConfig, resolve_device
@@ -280,12 +281,12 @@ class Estimator:
         """A new network for the fitted data's shapes (the subclass's ``model.py``)."""
         raise NotImplementedError
 
-    def _lstm_settings(self) -> dict[str, Any]:
-        """The LSTM settings every task model's network takes, from ``config``:
-        ``hidden_size``, ``num_layers``, ``variant`` and ``engine``."""
-        return {
-            name: getattr(self.config, name) for name in ("hidden_size", "num_layers", "variant", "engine")
-        }
+    def _lstm_settings(self) -> LSTMKeywords:
+        """The LSTM settings every task model's network takes (its ``**lstm``), from ``config``."""
+        cfg = self.config
+        return LSTMKeywords(
+            hidden_size=cfg.hidden_size, num_layers=cfg.num_layers, variant=cfg.variant, engine=cfg.engine
+        )
 
     def _new_net(self, member: int) -> nn.Module:
         """Member ``member``'s network, its weights drawn from seed ``config.seed + member``."""

@@ -5,22 +5,9 @@
 * :mod:`lstmkit.io.runfolder`: run folders built aside and swapped in, replacing only folders
   lstmkit made.
 * :mod:`lstmkit.io.tables`: CSV files safe to open in a spreadsheet.
+
+The package re-exports the API of :mod:`lstmkit.io.atomic` (its ``__all__``).
 """
 
-from lstmkit.io.atomic import (
-    atomic_save,
-    atomic_write_bytes,
-    atomic_write_text,
-    check_output_file,
-    check_writable_folder,
-    new_file_mode,
-)
-
-__all__ = [
-    "atomic_save",
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "check_output_file",
-    "check_writable_folder",
-    "new_file_mode",
-]
+from lstmkit.io.atomic import *  # noqa: F403  (the package's API is lstmkit.io.atomic's)
+from lstmkit.io.atomic import __all__ as __all__

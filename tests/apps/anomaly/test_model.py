@@ -24,3 +24,10 @@ def test_next_step_lstm_carries_its_state() -> None:
     torch.testing.assert_close(torch.cat([first, rest], 1), whole)
     with pytest.raises(ValueError, match=r"x: expected \(N, L, 2\)"):
         net(torch.randn(3, 20, 3))
+
+
+def test_lstm_settings_keywords() -> None:
+    assert NextStepLSTM(2).lstm.hidden_size == 32
+    assert LSTMAutoencoder(2, 16, num_layers=2).decoder.num_layers == 2
+    with pytest.raises(TypeError, match="hiden_size"):
+        NextStepLSTM(2, hiden_size=8)  # type: ignore[call-arg]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lstmkit.apps.forecasting.base import LEVELS
 from lstmkit.apps.forecasting.estimator import ForecastNet as ReExported
 from lstmkit.apps.forecasting.model import ForecastNet
+from lstmkit.core.cells import VARIANTS
 
 
 def test_forecast_net_shapes_and_monotone_quantiles() -> None:
@@ -26,3 +28,12 @@ def test_forecast_net_shapes_and_monotone_quantiles() -> None:
 
 def test_the_estimator_module_re_exports_the_network() -> None:
     assert ReExported is ForecastNet
+
+
+def test_lstm_settings_are_keywords_shared_by_encoder_and_decoder() -> None:
+    net = ForecastNet(3, 1, 4, strategy="seq2seq", hidden_size=6, num_layers=2, variant="cifg")
+    for lstm in (net.encoder, net.decoder):
+        assert (lstm.hidden_size, lstm.num_layers, lstm.spec) == (6, 2, VARIANTS["cifg"])
+    assert ForecastNet(3, 1, 4).encoder.hidden_size == 64  # the network's default
+    with pytest.raises(ValueError, match="strategy: expected one of"):
+        ForecastNet(3, 1, 4, strategy="mimo")

@@ -11,27 +11,18 @@ their errors into scores. Shapes: N windows, W window length, L steps, C channel
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from lstmkit.core.layers import LSTM
+from lstmkit.core.layers.settings import LSTMKeywords, LSTMSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["LSTMAutoencoder", "NextStepLSTM"]
-
-
-def _lstm(input_size: int, hidden_size: int, num_layers: int, variant: str, engine: str | None) -> LSTM:
-    """A batch-first LSTM with forget-gate bias 1."""
-    return LSTM(
-        input_size,
-        hidden_size,
-        num_layers,
-        batch_first=True,
-        variant=variant,
-        forget_bias=1.0,
-        engine=engine or "auto",
-    )
 
 
 class LSTMAutoencoder(nn.Module):
@@ -41,8 +32,9 @@ class LSTMAutoencoder(nn.Module):
     Args:
         input_size: C.
         window: W, the window length (for the position embedding).
-        hidden_size: width of the encoder, the code and the decoder.
-        num_layers, variant, engine: of both LSTMs.
+        **lstm: ``hidden_size`` (32: the width of the encoder, the code and the decoder),
+            ``num_layers``, ``variant``, ``engine``: both LSTMs'
+            :class:`~lstmkit.core.layers.settings.LSTMSettings`.
 
     Inputs: ``x`` (N, W, C). Output: the reconstruction (N, W, C).
 
@@ -53,22 +45,14 @@ class LSTMAutoencoder(nn.Module):
         torch.Size([4, 32, 1])
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        window: int,
-        *,
-        hidden_size: int = 32,
-        num_layers: int = 1,
-        variant: str = "classic",
-        engine: str | None = None,
-    ) -> None:
+    def __init__(self, input_size: int, window: int, **lstm: Unpack[LSTMKeywords]) -> None:
         super().__init__()
+        settings = replace(LSTMSettings(hidden_size=32), **lstm)
         self.input_size, self.window = input_size, window
-        self.encoder = _lstm(input_size, hidden_size, num_layers, variant, engine)
+        self.encoder = settings.layer(input_size)
         self.position = nn.Embedding(window, 8)
-        self.decoder = _lstm(hidden_size + 8, hidden_size, num_layers, variant, engine)
-        self.out = nn.Linear(hidden_size, input_size)
+        self.decoder = settings.layer(settings.hidden_size + 8)
+        self.out = nn.Linear(settings.hidden_size, input_size)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3 or x.shape[1] != self.window or x.shape[2] != self.input_size:
@@ -87,7 +71,8 @@ class NextStepLSTM(nn.Module):
 
     Args:
         input_size: C.
-        hidden_size, num_layers, variant, engine: of the LSTM.
+        **lstm: ``hidden_size`` (32), ``num_layers``, ``variant``, ``engine``: the LSTM's
+            :class:`~lstmkit.core.layers.settings.LSTMSettings`.
 
     Inputs: ``x`` (N, L, C), optional ``state``. Outputs: predictions (N, L, C) and the state.
 
@@ -98,19 +83,12 @@ class NextStepLSTM(nn.Module):
         torch.Size([4, 30, 2])
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        *,
-        hidden_size: int = 32,
-        num_layers: int = 1,
-        variant: str = "classic",
-        engine: str | None = None,
-    ) -> None:
+    def __init__(self, input_size: int, **lstm: Unpack[LSTMKeywords]) -> None:
         super().__init__()
+        settings = replace(LSTMSettings(hidden_size=32), **lstm)
         self.input_size = input_size
-        self.lstm = _lstm(input_size, hidden_size, num_layers, variant, engine)
-        self.out = nn.Linear(hidden_size, input_size)
+        self.lstm = settings.layer(input_size)
+        self.out = nn.Linear(settings.hidden_size, input_size)
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         if x.dim() != 3 or x.shape[2] != self.input_size:

@@ -20,11 +20,17 @@ Shapes: N batch, L steps, C channels, K classes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
-from lstmkit.core.layers import LSTM
 from lstmkit.core.layers.attention import AttentionPooling
+from lstmkit.core.layers.settings import LSTMKeywords, LSTMSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["LSTMFCN", "POOLINGS", "LSTMClassifier"]
 
@@ -72,10 +78,11 @@ class LSTMClassifier(nn.Module):
     Args:
         input_size: C, channels per step.
         num_classes: K.
-        hidden_size, num_layers, variant, engine: of the LSTM.
         bidirectional: run both directions.
         pooling: ``"last"``, ``"mean"`` or ``"attention"``.
         dropout: on the pooled vector (and between LSTM layers).
+        **lstm: ``hidden_size`` (64), ``num_layers``, ``variant``, ``engine``: the LSTM's
+            :class:`~lstmkit.core.layers.settings.LSTMSettings`.
 
     Inputs: ``x`` (N, L, C), ``lengths`` (N,) optional. Output: logits (N, K).
 
@@ -91,32 +98,20 @@ class LSTMClassifier(nn.Module):
         input_size: int,
         num_classes: int,
         *,
-        hidden_size: int = 64,
-        num_layers: int = 1,
         bidirectional: bool = False,
         pooling: str = "last",
         dropout: float = 0.1,
-        variant: str = "classic",
-        engine: str | None = None,
+        **lstm: Unpack[LSTMKeywords],
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling: expected one of {POOLINGS}, got {pooling!r}")
         if num_classes < 2:
             raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        settings = replace(LSTMSettings(hidden_size=64), **lstm)
         self.input_size, self.num_classes, self.pooling = input_size, num_classes, pooling
-        self.lstm = LSTM(
-            input_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            dropout=dropout if num_layers > 1 else 0.0,
-            variant=variant,
-            forget_bias=1.0,
-            engine=engine or "auto",
-        )
-        feat = hidden_size * (2 if bidirectional else 1)
+        self.lstm = settings.layer(input_size, bidirectional=bidirectional, dropout=dropout)
+        feat = settings.hidden_size * (2 if bidirectional else 1)
         self.attention = AttentionPooling(feat) if pooling == "attention" else None
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(feat, num_classes)
@@ -177,12 +172,12 @@ class LSTMFCN(nn.Module):
         input_size: C, channels.
         num_classes: K.
         max_length: L of the training data (the LSTM's input size with ``shuffle=True``).
-        hidden_size: LSTM cells (the paper tries 8, 64 and 128).
-        num_layers: stacked LSTM layers (the paper's 1).
         dropout: after the LSTM (the paper uses 0.8).
         shuffle: the paper's dimension shuffle (see the module docstring).
         filters, kernels: of the three convolution blocks.
-        variant, engine: of the LSTM.
+        **lstm: the LSTM's :class:`~lstmkit.core.layers.settings.LSTMSettings`: ``hidden_size``
+            (8; the paper tries 8, 64 and 128), ``num_layers`` (the paper's 1), ``variant``,
+            ``engine``.
 
     Inputs: ``x`` (N, L, C) with L <= ``max_length`` when shuffling, ``lengths`` (N,) optional.
     Output: logits (N, K).
@@ -200,33 +195,23 @@ class LSTMFCN(nn.Module):
         num_classes: int,
         max_length: int,
         *,
-        hidden_size: int = 8,
-        num_layers: int = 1,
         dropout: float = 0.8,
         shuffle: bool = True,
         filters: tuple[int, int, int] = (128, 256, 128),
         kernels: tuple[int, int, int] = (8, 5, 3),
-        variant: str = "classic",
-        engine: str | None = None,
+        **lstm: Unpack[LSTMKeywords],
     ) -> None:
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        settings = replace(LSTMSettings(hidden_size=8), **lstm)
         self.input_size, self.num_classes, self.max_length, self.shuffle = (
             input_size,
             num_classes,
             max_length,
             shuffle,
         )
-        self.lstm = LSTM(
-            max_length if shuffle else input_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            variant=variant,
-            forget_bias=1.0,
-            engine=engine or "auto",
-        )
+        self.lstm = settings.layer(max_length if shuffle else input_size)
         self.lstm_drop = nn.Dropout(dropout)
         blocks: list[nn.Module] = []
         channels = input_size
@@ -241,7 +226,7 @@ class LSTMFCN(nn.Module):
             )
             channels = f
         self.fcn = nn.ModuleList(blocks)
-        self.head = nn.Linear(hidden_size + channels, num_classes)
+        self.head = nn.Linear(settings.hidden_size + channels, num_classes)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         lengths = _check_input(x, self.input_size, lengths)

@@ -43,7 +43,7 @@ from lstmkit.apps.forecasting.inputs import (
     window_inputs,
     window_targets,
 )
-from lstmkit.apps.forecasting.model import LIKELIHOODS, STRATEGIES, ForecastNet
+from lstmkit.apps.forecasting.model import LIKELIHOODS, STRATEGIES, ForecastNet, check_head
 from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
@@ -100,10 +100,7 @@ class ForecasterConfig:
                 f"val_size: expected at least the horizon ({self.horizon}) so that one validation "
                 f"window fits, got {self.val_size}"
             )
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy: expected one of {STRATEGIES}, got {self.strategy!r}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {self.likelihood!r}")
+        check_head(self.strategy, self.likelihood)
         if self.normalize not in ("auto", "window", "global"):
             raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {self.normalize!r}")
         if self.log not in (True, False, "auto"):

@@ -20,16 +20,31 @@ or ``"point"``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.forecasting.base import LEVELS
-from lstmkit.core.layers import LSTM
+from lstmkit.core.layers.settings import LSTMKeywords, LSTMSettings
 
-__all__ = ["LIKELIHOODS", "STRATEGIES", "ForecastNet"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["LIKELIHOODS", "STRATEGIES", "ForecastNet", "check_head"]
 
 STRATEGIES = ("direct", "seq2seq", "recursive")
 LIKELIHOODS = ("quantile", "gaussian", "point")
+
+
+def check_head(strategy: str, likelihood: str) -> None:
+    """``ValueError`` naming a ``strategy`` or ``likelihood`` that is none of
+    :data:`STRATEGIES` or :data:`LIKELIHOODS`."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {likelihood!r}")
 
 
 def _num_params(likelihood: str) -> int:
@@ -45,9 +60,10 @@ class ForecastNet(nn.Module):
         horizon: H.
         strategy: ``"direct"``, ``"seq2seq"`` or ``"recursive"``.
         likelihood: ``"quantile"``, ``"gaussian"`` or ``"point"`` (P = 21, 2, 1 outputs per step).
-        hidden_size, num_layers, dropout, variant: of the :class:`~lstmkit.core.layers.LSTM` encoder
-            (``dropout`` also on the head's input; ``variant`` also of the seq2seq decoder).
-        engine: passed to :class:`~lstmkit.core.layers.LSTM` when given (a fused engine).
+        dropout: between the encoder's layers and on the head's input.
+        **lstm: ``hidden_size`` (64), ``num_layers``, ``variant``, ``engine``: the
+            :class:`~lstmkit.core.layers.settings.LSTMSettings` of the encoder (and of the
+            seq2seq decoder).
 
     Shapes (batch-first):
         * past: (N, L, C_in); the first feature is the scaled target.
@@ -72,31 +88,18 @@ class ForecastNet(nn.Module):
         *,
         strategy: str = "direct",
         likelihood: str = "quantile",
-        hidden_size: int = 64,
-        num_layers: int = 1,
         dropout: float = 0.0,
-        variant: str = "classic",
-        engine: str | None = None,
+        **lstm: Unpack[LSTMKeywords],
     ) -> None:
         super().__init__()
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy: expected one of {STRATEGIES}, got {strategy!r}")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {likelihood!r}")
+        check_head(strategy, likelihood)
         self.input_size, self.future_size, self.horizon = input_size, future_size, horizon
         self.strategy, self.likelihood = strategy, likelihood
         self.num_params = _num_params(likelihood)
+        settings = replace(LSTMSettings(hidden_size=64), **lstm)
+        hidden_size = settings.hidden_size
         rec_in = input_size + future_size if strategy == "recursive" else input_size
-        self.encoder = LSTM(
-            rec_in,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-            variant=variant,
-            forget_bias=1.0,
-            engine=engine or "auto",
-        )
+        self.encoder = settings.layer(rec_in, dropout=dropout)
         self.drop = nn.Dropout(dropout)
         P = self.num_params
         if strategy == "direct":
@@ -108,15 +111,7 @@ class ForecastNet(nn.Module):
             )
         elif strategy == "seq2seq":
             self.step_embedding = nn.Embedding(horizon, 8)
-            self.decoder = LSTM(
-                future_size + 8,
-                hidden_size,
-                num_layers,
-                batch_first=True,
-                variant=variant,
-                forget_bias=1.0,
-                engine=engine or "auto",
-            )
+            self.decoder = settings.layer(future_size + 8)
             self.head = nn.Linear(hidden_size, P)
         else:
             self.head = nn.Linear(hidden_size, P)
