@@ -20,7 +20,6 @@ from lstmkit.apps.experiments.tasks.base import (
     SyntheticBatch,
     Task,
     check_count,
-    end_mask,
     final_error_below,
     randint_inclusive,
 )
@@ -61,6 +60,8 @@ class AddingProblem(Task):
     output_size: int = 1
     output: str = "linear"
     name: ClassVar[str] = "adding"
+    #: what X1 becomes when the very first pair is the marked one
+    _first_pair_value: ClassVar[float] = 0.0
 
     def __post_init__(self) -> None:
         if self.T < 10:
@@ -71,8 +72,6 @@ class AddingProblem(Task):
 
     def _target(self, x1: Tensor, x2: Tensor) -> Tensor:
         return 0.5 + (x1 + x2) / 4.0
-
-    _first_pair_value: ClassVar[float] = 0.0
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> SyntheticBatch:
         n = check_count(n)
@@ -90,11 +89,9 @@ class AddingProblem(Task):
         valid = torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
         values, markers = values * valid, markers * valid
         target = self._target(values[rows, i1], values[rows, i2])  # (N,)
-        targets = torch.zeros(n, max_len, 1, dtype=torch.float64)
-        targets[rows, lengths - 1, 0] = target
         inputs = torch.stack([values, markers], -1).float()
-        return SyntheticBatch(
-            inputs, targets.float(), end_mask(lengths, max_len), lengths, {"first": i1, "second": i2}
+        return SyntheticBatch.judged_at_end(
+            inputs, target.float().unsqueeze(1), lengths, {"first": i1, "second": i2}
         )
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:

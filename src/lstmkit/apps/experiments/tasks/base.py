@@ -52,6 +52,17 @@ class SyntheticBatch:
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
 
+    @classmethod
+    def judged_at_end(
+        cls, inputs: Tensor, final: Tensor, lengths: Tensor, info: dict[str, Any]
+    ) -> SyntheticBatch:
+        """A batch judged at each sequence's last step only: ``final`` (N, K) is the target
+        there (zero elsewhere), and the mask is :func:`end_mask`."""
+        n, max_len = inputs.shape[:2]
+        targets = torch.zeros(n, max_len, final.shape[1], dtype=final.dtype)
+        targets[torch.arange(n), lengths - 1] = final
+        return cls(inputs, targets, end_mask(lengths, max_len), lengths, info)
+
 
 class Task:
     """A synthetic task: sizes, how outputs are read, a sampler and the success criterion.
@@ -64,9 +75,19 @@ class Task:
     """
 
     name: ClassVar[str] = "task"
+    #: the variants its ``kind`` option may name (empty: the task has no ``kind``)
+    kinds: ClassVar[tuple[str, ...]] = ()
     input_size: int
     output_size: int
     output: str
+
+    def __post_init__(self) -> None:
+        """Refuse a ``kind`` that is not one of :attr:`kinds` (a subclass that checks more
+        options calls this first)."""
+        kind = getattr(self, "kind", None)
+        if self.kinds and kind not in self.kinds:
+            expected = ", ".join(repr(k) for k in self.kinds[:-1]) + f" or {self.kinds[-1]!r}"
+            raise ValueError(f"kind: expected {expected}, got {kind!r}")
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> SyntheticBatch:
         raise NotImplementedError

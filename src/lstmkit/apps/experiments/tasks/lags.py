@@ -57,10 +57,10 @@ class LongTimeLag(Task):
     q: int = 100
     output: str = "sigmoid"
     name: ClassVar[str] = "long-lag"
+    kinds: ClassVar[tuple[str, ...]] = ("2a", "2b", "2c")
 
     def __post_init__(self) -> None:
-        if self.kind not in ("2a", "2b", "2c"):
-            raise ValueError(f"kind: expected '2a', '2b' or '2c', got {self.kind!r}")
+        super().__post_init__()
         if self.p < 2 or (self.kind == "2c" and self.q < 1):
             raise ValueError(f"p, q: expected p >= 2 and q >= 1, got p={self.p}, q={self.q}")
 
@@ -95,7 +95,7 @@ class LongTimeLag(Task):
             return SyntheticBatch(inputs, targets, mask, lengths, {"relevant": first, "symbols": seq})
         # 2c: columns a_1..a_p = 0..p-1, e = p, b = p + 1, x = p + 2, y = p + 3
         e, b, x = p, p + 1, p + 2
-        seqs, xs, ys = [], [], []
+        seqs, xs = [], []
         for i in range(n):
             k = 0
             while float(torch.rand((), generator=gen)) < 0.9:
@@ -105,13 +105,9 @@ class LongTimeLag(Task):
             s = torch.cat([torch.tensor([b, rel]), distract, torch.tensor([e])])  # inputs
             seqs.append(torch.cat([s, torch.tensor([rel])]))
             xs.append(torch.nn.functional.one_hot(s, p + 4).float())
-            y = torch.zeros(len(s), 2)
-            y[-1, int(first[i])] = 1.0
-            ys.append(y)
         inputs, lengths = pad_steps(xs, p + 4)
-        targets, _ = pad_steps(ys, 2)
-        mask = end_mask(lengths, inputs.shape[1])
-        return SyntheticBatch(inputs, targets, mask, lengths, {"relevant": first, "symbols": seqs})
+        final = torch.nn.functional.one_hot(first, 2).float()
+        return SyntheticBatch.judged_at_end(inputs, final, lengths, {"relevant": first, "symbols": seqs})
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
         check_prediction(prediction, batch, self.output_size)
@@ -139,10 +135,10 @@ class NoiseSignal(Task):
     output_size: int = 1
     output: str = "sigmoid"
     name: ClassVar[str] = "noise-signal"
+    kinds: ClassVar[tuple[str, ...]] = ("3a", "3b")
 
     def __post_init__(self) -> None:
-        if self.kind not in ("3a", "3b"):
-            raise ValueError(f"kind: expected '3a' or '3b', got {self.kind!r}")
+        super().__post_init__()
         if self.T < 2 or not 1 <= self.N < self.T:
             raise ValueError(f"T, N: expected T >= 2 and 1 <= N < T, got T={self.T}, N={self.N}")
 
@@ -161,9 +157,7 @@ class NoiseSignal(Task):
             x[:, : self.N] = info
         valid = torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
         x = x * valid
-        targets = torch.zeros(n, max_len, 1)
-        targets[torch.arange(n), lengths - 1, 0] = cls.float()
-        return SyntheticBatch(x.unsqueeze(-1), targets, end_mask(lengths, max_len), lengths, {"cls": cls})
+        return SyntheticBatch.judged_at_end(x.unsqueeze(-1), cls.float().unsqueeze(1), lengths, {"cls": cls})
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
         return final_error_below(prediction, batch, 1, 0.2)

@@ -20,7 +20,6 @@ from lstmkit.apps.experiments.tasks.base import (
     SyntheticBatch,
     Task,
     check_count,
-    end_mask,
     final_error_below,
     randint_inclusive,
 )
@@ -47,10 +46,7 @@ class TemporalOrder(Task):
     input_size: int = 8
     output: str = "sigmoid"
     name: ClassVar[str] = "temporal-order"
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("6a", "6b"):
-            raise ValueError(f"kind: expected '6a' or '6b', got {self.kind!r}")
+    kinds: ClassVar[tuple[str, ...]] = ("6a", "6b")
 
     @property
     def output_size(self) -> int:  # type: ignore[override]
@@ -78,11 +74,8 @@ class TemporalOrder(Task):
         sym[rows, lengths - 1] = 6  # B, the trigger
         valid = torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
         inputs = torch.nn.functional.one_hot(sym, 8).float() * valid.unsqueeze(-1)
-        targets = torch.zeros(n, max_len, self.output_size)
-        targets[rows, lengths - 1, cls] = 1.0
-        return SyntheticBatch(
-            inputs, targets, end_mask(lengths, max_len), lengths, {"cls": cls, "positions": positions}
-        )
+        final = torch.nn.functional.one_hot(cls, self.output_size).float()
+        return SyntheticBatch.judged_at_end(inputs, final, lengths, {"cls": cls, "positions": positions})
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
         return final_error_below(prediction, batch, self.output_size, 0.3)
