@@ -47,3 +47,4 @@ def test_config_from_args_takes_values_then_options_then_defaults() -> None:
 def test_comma_list_and_pick() -> None:
     assert opt.comma_list(" a, b,, c ,") == ["a", "b", "c"]
     assert opt.pick(argparse.Namespace(x=1, y=2, z=3), "x", "z") == {"x": 1, "z": 3}
+    assert opt.pick(Config(dataset="b"), "epochs", "dataset") == {"epochs": Config.epochs, "dataset": "b"}

@@ -33,6 +33,7 @@ import numpy as np
 
 from lstmkit.apps.anomaly.data import AnomalyData, load_anomaly
 from lstmkit.apps.anomaly.estimator import AnomalyDetector
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, html_value_rows, write_summary
 from lstmkit.io import plots
 from lstmkit.io.runfolder import prepare_run_folder, run_folder
@@ -155,17 +156,14 @@ def run(config: DetectJobConfig) -> DetectJobResult:
 
 
 def _detector(config: DetectJobConfig, downsample: int) -> AnomalyDetector:
+    """The detector of ``config`` (the settings named as its arguments pass through)."""
     return AnomalyDetector(
         config.method,
-        window=config.window,
         downsample=downsample,
-        smooth=config.smooth,
         hidden_size=config.hidden,
         max_epochs=config.epochs,
         threshold_quantile=config.quantile,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
+        **pick(config, "window", "smooth", "seed", "device", "progress"),
     )
 
 

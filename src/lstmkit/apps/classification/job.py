@@ -26,6 +26,7 @@ import numpy as np
 
 from lstmkit.apps.classification.data import ClassificationData, load_classification
 from lstmkit.apps.classification.estimator import SequenceClassifier
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, write_summary
 from lstmkit.fit.evaluation import confusion_matrix
 from lstmkit.io import plots
@@ -138,21 +139,10 @@ def run(config: ClassifyJobConfig) -> ClassifyJobResult:
 
 
 def _classifier(config: ClassifyJobConfig) -> SequenceClassifier:
-    return SequenceClassifier(
-        config.arch,
-        pooling=config.pooling,
-        hidden_size=config.hidden,
-        shuffle=config.shuffle,
-        max_epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        ensemble=config.ensemble,
-        augment=config.augment,
-        test_views=config.test_views,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
-    )
+    """The classifier of ``config`` (the settings named as its arguments pass through)."""
+    same = pick(config, "pooling", "shuffle", "batch_size", "lr", "ensemble", "augment", "test_views")
+    same |= pick(config, "seed", "device", "progress")
+    return SequenceClassifier(config.arch, hidden_size=config.hidden, max_epochs=config.epochs, **same)
 
 
 def summary(result: ClassifyJobResult, config: ClassifyJobConfig) -> str:

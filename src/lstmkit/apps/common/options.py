@@ -1,7 +1,9 @@
 """The command-line options that every ``lstmkit`` command shares.
 
 A command module builds its parser with :func:`add_command` and these helpers, so that an
-option means the same and reads the same in every command.
+option means the same and reads the same in every command; :func:`config_from_args` and
+:func:`pick` turn the parsed options into a job's settings (and a job passes the settings
+that a function takes under the same names on with :func:`pick`).
 
 Example::
 
@@ -123,6 +125,7 @@ def config_from_args(cls: type[T], args: argparse.Namespace, values: Mapping[str
     return cls(**values)
 
 
-def pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """The parsed options ``names`` as a dict (``pick(args, "lr", "seed")``)."""
+def pick(args: object, *names: str) -> dict[str, Any]:
+    """The attributes ``names`` of ``args`` as a dict (``pick(args, "lr", "seed")``): parsed
+    options, or a job's settings that a function takes under the same names."""
     return {name: getattr(args, name) for name in names}

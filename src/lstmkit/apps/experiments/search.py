@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.experiments.registry import resolve_name
 from lstmkit.apps.experiments.tuning import synthetic_objective
 from lstmkit.fit.tune import SearchSpace, TuneResult, tune
@@ -72,27 +73,13 @@ def run(config: TuneJobConfig) -> TuneResult:
         the trials, the best trial's value and settings (:class:`~lstmkit.fit.tune.TuneResult`).
     """
     name = resolve_name(config.task)
-    objective = synthetic_objective(
-        name,
-        epochs=config.epochs,
-        sequences_per_epoch=config.sequences_per_epoch,
-        val_size=config.val_size,
-        metric=config.metric,
-        task_options={} if config.length is None else {"T": config.length},
-        seed=config.seed,
-    )
+    task_options = {} if config.length is None else {"T": config.length}
+    trial = pick(config, "epochs", "sequences_per_epoch", "val_size", "metric", "seed")
+    objective = synthetic_objective(name, task_options=task_options, **trial)
     out = config.out or f"runs/tune-{name}"
+    study = pick(config, "timeout", "pruner", "seed", "storage", "progress")
     result = tune(
-        objective,
-        config.space,
-        n_trials=config.trials,
-        timeout=config.timeout,
-        pruner=config.pruner,
-        seed=config.seed,
-        study_name=f"lstmkit-{name}",
-        storage=config.storage,
-        out_dir=out,
-        progress=config.progress,
+        objective, config.space, n_trials=config.trials, study_name=f"lstmkit-{name}", out_dir=out, **study
     )
     if config.echo:
         pruned = sum(t["state"] == "PRUNED" for t in result.trials)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from lstmkit.apps.common.bundled import resolve
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.forecasting import datasets
 from lstmkit.apps.forecasting.base import BacktestResult, Forecast, ForecastModel, as_series_list, backtest
@@ -127,20 +128,9 @@ class ForecasterSettings:
 
     def build(self, horizon: int, progress: bool = True) -> Forecaster:
         """An unfitted :class:`~lstmkit.Forecaster` with these settings."""
-        return Forecaster(
-            horizon,
-            window=self.window,
-            strategy=self.strategy,
-            likelihood=self.likelihood,
-            hidden_size=self.hidden,
-            num_layers=self.layers,
-            variant=self.variant,
-            ensemble=self.ensemble,
-            max_epochs=self.max_epochs,
-            seed=self.seed,
-            device=self.device,
-            progress=progress,
-        )
+        same = pick(self, "window", "strategy", "likelihood", "variant", "ensemble", "max_epochs")
+        same |= pick(self, "seed", "device")
+        return Forecaster(horizon, hidden_size=self.hidden, num_layers=self.layers, progress=progress, **same)
 
 
 @dataclass(frozen=True)
