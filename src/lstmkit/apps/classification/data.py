@@ -112,27 +112,29 @@ def _label_key(label: str) -> tuple[int, float | str]:
         return (1, label)
 
 
+def _ucr_dataset(folder: str, description: str, length: str, origin: str, size: str) -> DatasetInfo:
+    """The entry of the UCR/UEA dataset in sktime's ``datasets/data/FOLDER`` (named
+    ``folder.lower()``); ``size`` is ``"TRAIN/TEST"`` sequences."""
+    name, source = folder.lower(), SKTIME + f"{folder}/*.ts"
+    return dataset_info(name, "classification", description, length, source, origin, size, _ucr(folder))
+
+
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
-        dataset_info("gunpoint", "classification", "Gun draw vs pointing, hand x-coordinate; 2 classes",
-            "150 steps", SKTIME + "GunPoint/*.ts", "UCR archive (Ratanamahatana & Keogh 2005)", "50/150",
-            _ucr("GunPoint")),
-        dataset_info("italypowerdemand", "classification",
-            "Italian daily power demand, winter vs summer; 2 classes", "24 steps",
-            SKTIME + "ItalyPowerDemand/*.ts", "UCR archive (Keogh et al.)", "67/1029",
-            _ucr("ItalyPowerDemand")),
-        dataset_info("arrowhead", "classification", "Arrowhead outlines as series; 3 classes", "251 steps",
-            SKTIME + "ArrowHead/*.ts", "UCR archive (Ye & Keogh 2009)", "36/175", _ucr("ArrowHead")),
-        dataset_info("basicmotions", "classification", "Smartwatch accelerometer+gyroscope, 4 activities",
-            "100 steps x 6", SKTIME + "BasicMotions/*.ts", "UEA archive (Bagnall et al. 2018)", "40/40",
-            _ucr("BasicMotions")),
-        dataset_info("japanesevowels", "classification",
-            "Speaker recognition from 12 LPC cepstra; 9 speakers; variable length (7-29)", "7-29 steps x 12",
-            SKTIME + "JapaneseVowels/*.ts", "UEA archive (Kudo et al. 1999)", "270/370",
-            _ucr("JapaneseVowels")),
-        dataset_info("osuleaf", "classification", "Leaf outlines as series; 6 classes", "427 steps",
-            SKTIME + "OSULeaf/*.ts", "UCR archive (Gandhi 2002)", "200/242", _ucr("OSULeaf")),
+        _ucr_dataset("GunPoint", "Gun draw vs pointing, hand x-coordinate; 2 classes", "150 steps",
+            "UCR archive (Ratanamahatana & Keogh 2005)", "50/150"),
+        _ucr_dataset("ItalyPowerDemand", "Italian daily power demand, winter vs summer; 2 classes",
+            "24 steps", "UCR archive (Keogh et al.)", "67/1029"),
+        _ucr_dataset("ArrowHead", "Arrowhead outlines as series; 3 classes", "251 steps",
+            "UCR archive (Ye & Keogh 2009)", "36/175"),
+        _ucr_dataset("BasicMotions", "Smartwatch accelerometer+gyroscope, 4 activities", "100 steps x 6",
+            "UEA archive (Bagnall et al. 2018)", "40/40"),
+        _ucr_dataset("JapaneseVowels",
+            "Speaker recognition from 12 LPC cepstra; 9 speakers; variable length (7-29)",
+            "7-29 steps x 12", "UEA archive (Kudo et al. 1999)", "270/370"),
+        _ucr_dataset("OSULeaf", "Leaf outlines as series; 6 classes", "427 steps",
+            "UCR archive (Gandhi 2002)", "200/242"),
     ]
 }  # fmt: skip
 

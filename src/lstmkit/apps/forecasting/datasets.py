@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lstmkit.apps.common.bundled import (
@@ -31,57 +32,46 @@ from lstmkit.apps.forecasting.series import TimeSeries
 __all__ = ["ALIASES", "DATASETS", "load_panel", "load_series"]
 
 
-def _read_csv(package: str, *parts: str) -> Any:
-    """The CSV file ``parts`` inside the installed ``package`` as a DataFrame."""
-    return pandas().read_csv(package_file(package, *parts))
-
-
-def _sktime_monthly(folder: str, date: str, value: str, name: str, description: str) -> TimeSeries:
-    """A monthly series of sktime's ``datasets/data/FOLDER/FOLDER.csv`` (periods ``YYYY-MM``)."""
+def _sktime_monthly(df: Any, date: str, value: str, name: str, description: str) -> TimeSeries:
+    """A monthly series of an sktime CSV file (periods ``YYYY-MM``)."""
     pd = pandas()
-    df = _read_csv("sktime", "datasets", "data", folder, f"{folder}.csv")
     idx = pd.PeriodIndex(df[date], freq="M").to_timestamp()
     s = pd.Series(df[value].to_numpy(float), index=idx, name=name)
     return from_pandas(s, description=description)
 
 
-def _statsmodels_yearly(
-    folder: str, year: str, value: str, name: str, season: int, description: str
-) -> TimeSeries:
-    """A yearly series of statsmodels' ``datasets/FOLDER/FOLDER.csv`` (integer years)."""
+def _yearly(df: Any, year: str, value: str, name: str, season: int, description: str) -> TimeSeries:
+    """A yearly series of a statsmodels CSV file (integer years)."""
     pd = pandas()
-    df = _read_csv("statsmodels", "datasets", folder, f"{folder}.csv")
     s = pd.Series(df[value].to_numpy(float), index=pd.Index(df[year].astype(int)), name=name)
     return from_pandas(s, season=season, description=description)
 
 
-def _airline() -> TimeSeries:
+def _airline(df: Any) -> TimeSeries:
     description = "Monthly international airline passengers (thousands), 1949-1960"
-    return _sktime_monthly("Airline", "Date", "Passengers", "passengers", description)
+    return _sktime_monthly(df, "Date", "Passengers", "passengers", description)
 
 
-def _lynx() -> TimeSeries:
+def _lynx(df: Any) -> TimeSeries:
     pd = pandas()
-    df = _read_csv("sktime", "datasets", "data", "Lynx", "Lynx.csv")
     s = pd.Series(df.iloc[:, 1].to_numpy(float), index=pd.Index(df.iloc[:, 0].astype(int)), name="lynx")
     return from_pandas(
         s, season=10, description="Annual Canadian lynx trappings, 1821-1934 (season = the ~10-year cycle)"
     )
 
 
-def _shampoo() -> TimeSeries:
+def _shampoo(df: Any) -> TimeSeries:
     description = "Monthly shampoo sales over three years (Makridakis et al.)"
-    return _sktime_monthly("ShampooSales", "Time", "Sales", "sales", description)
+    return _sktime_monthly(df, "Time", "Sales", "sales", description)
 
 
-def _sunspots() -> TimeSeries:
+def _sunspots(df: Any) -> TimeSeries:
     description = "Yearly sunspot numbers 1700-2008 (season = the ~11-year cycle)"
-    return _statsmodels_yearly("sunspots", "YEAR", "SUNACTIVITY", "sunactivity", 11, description)
+    return _yearly(df, "YEAR", "SUNACTIVITY", "sunactivity", 11, description)
 
 
-def _co2() -> TimeSeries:
+def _co2(df: Any) -> TimeSeries:
     pd = pandas()
-    df = _read_csv("statsmodels", "datasets", "co2", "co2.csv")
     idx = pd.to_datetime(df["date"].astype(str), format="%Y%m%d")
     s = pd.Series(df["co2"].to_numpy(float), index=pd.DatetimeIndex(idx, freq="W-SAT"), name="co2")
     # 59 weeks are missing in the record; filled by linear interpolation in time (logged).
@@ -92,9 +82,8 @@ def _co2() -> TimeSeries:
     )
 
 
-def _elnino() -> TimeSeries:
+def _elnino(df: Any) -> TimeSeries:
     pd = pandas()
-    df = _read_csv("statsmodels", "datasets", "elnino", "elnino.csv")
     long = df.set_index("YEAR").stack()
     years = long.index.get_level_values(0).astype(int)
     months = [
@@ -106,14 +95,13 @@ def _elnino() -> TimeSeries:
     return from_pandas(s, description="Monthly El Nino sea surface temperature (deg C), 1950-2010")
 
 
-def _nile() -> TimeSeries:
+def _nile(df: Any) -> TimeSeries:
     description = "Annual flow of the Nile at Aswan (1e8 m^3), 1871-1970"
-    return _statsmodels_yearly("nile", "year", "volume", "volume", 0, description)
+    return _yearly(df, "year", "volume", "volume", 0, description)
 
 
-def _macrodata() -> TimeSeries:
+def _macrodata(df: Any) -> TimeSeries:
     pd = pandas()
-    df = _read_csv("statsmodels", "datasets", "macrodata", "macrodata.csv")
     idx = pd.PeriodIndex.from_fields(year=df["year"].astype(int), quarter=df["quarter"].astype(int), freq="Q")
     df = df.drop(columns=["year", "quarter"]).set_index(idx.to_timestamp())
     covs = [c for c in df.columns if c != "realgdp"]
@@ -125,9 +113,8 @@ def _macrodata() -> TimeSeries:
     )
 
 
-def _seattle_weather() -> TimeSeries:
+def _seattle_weather(df: Any) -> TimeSeries:
     pd = pandas()
-    df = _read_csv("vega_datasets", "_data", "seattle-weather.csv")
     df = df.set_index(pd.to_datetime(df["date"], format="%Y/%m/%d")).drop(columns=["date", "weather"])
     return from_pandas(
         df,
@@ -140,9 +127,8 @@ def _seattle_weather() -> TimeSeries:
     )
 
 
-def _stocks() -> list[TimeSeries]:
+def _stocks(df: Any) -> list[TimeSeries]:
     pd = pandas()
-    df = _read_csv("vega_datasets", "_data", "stocks.csv")
     df["date"] = pd.to_datetime(df["date"], format="%b %d %Y")
     out = []
     for symbol, part in df.groupby("symbol", sort=False):
@@ -151,31 +137,47 @@ def _stocks() -> list[TimeSeries]:
     return out
 
 
+#: makes a dataset's series of the DataFrame of its CSV file
+Parse = Callable[[Any], Any]
+
+
+def _csv_dataset(
+    name: str, description: str, frequency: str, source: str, origin: str, size: str, parse: Parse
+) -> DatasetInfo:
+    """A forecasting dataset whose loader reads the CSV file ``source`` (``package:path``, the
+    file as the table shows it) and makes its series with ``parse(DataFrame)``."""
+
+    def load() -> Any:
+        package, path = source.split(":", 1)
+        return parse(pandas().read_csv(package_file(package, *path.split("/"))))
+
+    return dataset_info(name, "forecasting", description, frequency, source, origin, size, load)
+
+
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
-        dataset_info("airline", "forecasting", "International airline passengers (thousands)", "monthly",
+        _csv_dataset("airline", "International airline passengers (thousands)", "monthly",
             SKTIME + "Airline/Airline.csv", "Box & Jenkins (1976), series G", "144", _airline),
-        dataset_info("lynx", "forecasting", "Canadian lynx trappings", "yearly", SKTIME + "Lynx/Lynx.csv",
+        _csv_dataset("lynx", "Canadian lynx trappings", "yearly", SKTIME + "Lynx/Lynx.csv",
             "Campbell & Walker (1977)", "114", _lynx),
-        dataset_info("shampoo", "forecasting", "Shampoo sales", "monthly",
+        _csv_dataset("shampoo", "Shampoo sales", "monthly",
             SKTIME + "ShampooSales/ShampooSales.csv", "Makridakis, Wheelwright & Hyndman (1998)", "36",
             _shampoo),
-        dataset_info("sunspots", "forecasting", "Yearly sunspot numbers 1700-2008", "yearly",
+        _csv_dataset("sunspots", "Yearly sunspot numbers 1700-2008", "yearly",
             STATSMODELS + "sunspots/sunspots.csv", "SIDC, Royal Observatory of Belgium", "309", _sunspots),
-        dataset_info("co2", "forecasting", "Mauna Loa atmospheric CO2 (ppm), 59 gaps interpolated", "weekly",
+        _csv_dataset("co2", "Mauna Loa atmospheric CO2 (ppm), 59 gaps interpolated", "weekly",
             STATSMODELS + "co2/co2.csv", "Keeling et al., Scripps (1958-2001)", "2284", _co2),
-        dataset_info("elnino", "forecasting", "El Nino sea surface temperature (deg C)", "monthly",
+        _csv_dataset("elnino", "El Nino sea surface temperature (deg C)", "monthly",
             STATSMODELS + "elnino/elnino.csv", "NOAA Climate Prediction Center", "732", _elnino),
-        dataset_info("nile", "forecasting", "Nile river flow at Aswan", "yearly",
+        _csv_dataset("nile", "Nile river flow at Aswan", "yearly",
             STATSMODELS + "nile/nile.csv", "Cobb (1978); Durbin & Koopman", "100", _nile),
-        dataset_info("macrodata", "forecasting", "US real GDP with 11 macro covariates", "quarterly",
+        _csv_dataset("macrodata", "US real GDP with 11 macro covariates", "quarterly",
             STATSMODELS + "macrodata/macrodata.csv", "US Federal Reserve / BEA / BLS", "203 x 12",
             _macrodata),
-        dataset_info("seattle_weather", "forecasting",
-            "Seattle daily max temperature with weather covariates", "daily", VEGA + "seattle-weather.csv",
-            "NOAA via the Vega project", "1461 x 4", _seattle_weather),
-        dataset_info("stocks", "forecasting", "Monthly prices of MSFT, AMZN, IBM, GOOG, AAPL (5 series)",
+        _csv_dataset("seattle_weather", "Seattle daily max temperature with weather covariates", "daily",
+            VEGA + "seattle-weather.csv", "NOAA via the Vega project", "1461 x 4", _seattle_weather),
+        _csv_dataset("stocks", "Monthly prices of MSFT, AMZN, IBM, GOOG, AAPL (5 series)",
             "monthly", VEGA + "stocks.csv", "Vega project (2000-2010)", "5 series, 68-123", _stocks),
     ]
 }  # fmt: skip
