@@ -14,7 +14,7 @@ from lstmkit.apps.forecasting.baselines import (
     SeasonalNaiveForecaster,
     make_baseline,
 )
-from lstmkit.apps.forecasting.baselines.statistical import ndiffs, nsdiffs
+from lstmkit.apps.forecasting.baselines.statistical import _Spec, ndiffs, nsdiffs
 from lstmkit.apps.forecasting.data import TimeSeries
 
 
@@ -103,3 +103,18 @@ def test_backtest_windows_and_refit_counts() -> None:
         make_baseline("naive").backtest(s, 6, start=58)
     with pytest.raises(ValueError, match="unknown baseline 'prophet'"):
         make_baseline("prophet")
+
+
+def test_arima_labels_name_the_orders_the_season_and_the_constant() -> None:
+    assert _Spec(1, 1, 0, 0, 0, 0, 1, True).label() == "ARIMA(1,1,0) with drift"
+    assert _Spec(1, 0, 2, 1, 1, 0, 12, True).label() == "ARIMA(1,0,2)(1,1,0)[12] with drift"
+    assert _Spec(0, 0, 0, 1, 0, 1, 4, True).label() == "ARIMA(0,0,0)(1,0,1)[4] with mean"
+    assert _Spec(2, 1, 2, 0, 0, 0, 1, False).label() == "ARIMA(2,1,2)"
+
+
+@pytest.mark.parametrize("model", [ARIMAForecaster, ETSForecaster])
+def test_statistical_models_share_the_log_rule_and_the_season_policy(model) -> None:
+    m = model(log=False, season_policy="always")
+    assert (m.log, m.season_policy, m.selected_) == (False, "always", {})
+    with pytest.raises(ValueError, match="season_policy"):
+        model(season_policy="sometimes")

@@ -306,12 +306,12 @@ def from_csv(
     target: str,
     *,
     time: str | None = None,
+    encoding: str = "utf-8",
     past_covariates: Sequence[str] = (),
     future_covariates: Sequence[str] = (),
     freq: str | None = None,
     season: int = 0,
     missing: str = "interpolate",
-    encoding: str = "utf-8",
 ) -> TimeSeries:
     """Read a CSV file into a :class:`TimeSeries` (see :func:`from_pandas` for the rules).
 
@@ -320,9 +320,9 @@ def from_csv(
         target: the column to forecast.
         time: the column of time stamps (parsed as dates) or integer steps; without it the
             rows are steps 0, 1, ...
-        past_covariates, future_covariates, freq, season, missing: as :func:`from_pandas`.
         encoding: the file's text encoding (a UTF-8 byte-order mark is skipped); a byte that
             does not decode is an error naming the file and its offset.
+        past_covariates, future_covariates, freq, season, missing: as :func:`from_pandas`.
     """
     pd = _pd()
     shown = os.fspath(path)

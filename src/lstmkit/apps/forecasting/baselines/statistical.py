@@ -78,26 +78,40 @@ class _Spec:
     const: bool
 
     def label(self) -> str:
-        s = f"ARIMA({self.p},{self.d},{self.q})"
-        if self.m > 1:
-            s += f"({self.P},{self.D},{self.Q})[{self.m}]"
-        return s + (
-            " with drift" if self.const and self.d + self.D == 1 else " with mean" if self.const else ""
-        )
+        """``ARIMA(p,d,q)(P,D,Q)[m]`` (the season only when ``m > 1``), then the constant's role."""
+        season = f"({self.P},{self.D},{self.Q})[{self.m}]" if self.m > 1 else ""
+        const = " with drift" if self.const and self.d + self.D == 1 else " with mean" if self.const else ""
+        return f"ARIMA({self.p},{self.d},{self.q}){season}{const}"
 
 
-class ARIMAForecaster(ForecastModel):
+class _StatsmodelsForecaster(ForecastModel):
+    """What the ARIMA and ETS baselines share: statsmodels, the rule for taking logs, the
+    season they model, and the model each selected for each series (``selected_``)."""
+
+    def __init__(self, log: bool | str, season_policy: str) -> None:
+        super().__init__()
+        _statsmodels()
+        self.log = log
+        self.season_policy = check_policy(season_policy)
+        self.selected_: dict[str, str] = {}
+
+    def _scaled(self, series: TimeSeries) -> _Scaled:
+        """``series`` as the model sees it (:class:`_Scaled`)."""
+        return _Scaled.of(series, self.name, self.log, self.season_policy)
+
+
+class ARIMAForecaster(_StatsmodelsForecaster):
     """Seasonal ARIMA with automatic order selection (see the module docstring).
 
     Args:
         order: fix ``(p, d, q)`` instead of searching (with ``seasonal_order`` for the season).
         seasonal_order: fix ``(P, D, Q)``.
         log: ``"auto"``, ``True`` or ``False``: model the log of the series.
+        season_policy: ``"calendar"`` (model the season of date-indexed series only),
+            ``"always"`` (also the cycle length of integer-indexed series) or ``"never"``.
         max_p, max_q, max_P, max_Q: search bounds; ``max_order`` bounds p + q + P + Q.
         max_fits: at most this many models per search.
         fourier_above: seasons longer than this use Fourier regressors.
-        season_policy: ``"calendar"`` (model the season of date-indexed series only),
-            ``"always"`` (also the cycle length of integer-indexed series) or ``"never"``.
 
     Example::
 
@@ -112,6 +126,7 @@ class ARIMAForecaster(ForecastModel):
         seasonal_order: tuple[int, int, int] | None = None,
         *,
         log: bool | str = "auto",
+        season_policy: str = "calendar",
         max_p: int = 5,
         max_q: int = 5,
         max_P: int = 2,
@@ -119,10 +134,8 @@ class ARIMAForecaster(ForecastModel):
         max_order: int = 5,
         max_fits: int = 40,
         fourier_above: int = 24,
-        season_policy: str = "calendar",
     ) -> None:
-        super().__init__()
-        _statsmodels()
+        super().__init__(log, season_policy)
         if order is not None and (len(order) != 3 or min(order) < 0):
             raise ValueError(f"order: expected (p, d, q) of non-negative ints, got {order!r}")
         if seasonal_order is not None and (len(seasonal_order) != 3 or min(seasonal_order) < 0):
@@ -131,13 +144,10 @@ class ARIMAForecaster(ForecastModel):
             )
         self.order = order
         self.seasonal_order = seasonal_order
-        self.log = log
         self.max_p, self.max_q, self.max_P, self.max_Q = max_p, max_q, max_P, max_Q
         self.max_order = max_order
         self.max_fits = max_fits
         self.fourier_above = fourier_above
-        self.season_policy = check_policy(season_policy)
-        self.selected_: dict[str, str] = {}
 
     # ------------------------------------------------------------------ fitting
     def _fit_one(self, z: np.ndarray, spec: _Spec, exog: np.ndarray | None, search: bool = False) -> Any:
@@ -223,7 +233,7 @@ class ARIMAForecaster(ForecastModel):
         return cands
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        scaled = _Scaled.of(series, "ARIMA", self.log, self.season_policy)
+        scaled = self._scaled(series)
         n, m = len(scaled.z), scaled.m
         exog_all = _future_exog(series, horizon, n)
         use_fourier = m > self.fourier_above and n >= 2 * m
@@ -286,17 +296,17 @@ class ARIMAForecaster(ForecastModel):
         return spec, res, exog_all
 
 
-class ETSForecaster(ForecastModel):
+class ETSForecaster(_StatsmodelsForecaster):
     """Exponential smoothing state space model with automatic selection (module docstring).
 
     Args:
         error, trend, seasonal: fix the component (``"add"``/``"mul"``/``None``) instead of
             selecting; ``damped`` fixes the trend damping.
         log: ``"auto"``, ``True`` or ``False``: model the log of the series.
+        season_policy: as :class:`ARIMAForecaster`.
         max_season: longer seasons use STL + ETS.
         n_samples: simulated paths for the prediction intervals.
         seed: seed of the simulation.
-        season_policy: as :class:`ARIMAForecaster`.
     """
 
     name = "ETS"
@@ -309,23 +319,19 @@ class ETSForecaster(ForecastModel):
         damped: bool | None = None,
         seasonal: str | None = None,
         log: bool | str = "auto",
+        season_policy: str = "calendar",
         max_season: int = 24,
         n_samples: int = 1000,
         seed: int = 0,
-        season_policy: str = "calendar",
     ) -> None:
-        super().__init__()
-        _statsmodels()
+        super().__init__(log, season_policy)
         for arg, val in (("error", error), ("trend", trend), ("seasonal", seasonal)):
             if val not in (None, "add", "mul"):
                 raise ValueError(f"{arg}: expected 'add', 'mul' or None, got {val!r}")
         self.error, self.trend, self.damped, self.seasonal = error, trend, damped, seasonal
-        self.log = log
         self.max_season = max_season
         self.n_samples = n_samples
         self.seed = seed
-        self.season_policy = check_policy(season_policy)
-        self.selected_: dict[str, str] = {}
 
     def _candidates(self, positive: bool, m: int) -> list[tuple[str, str | None, bool, str | None]]:
         errors = [self.error] if self.error else (["add", "mul"] if positive else ["add"])
@@ -376,7 +382,7 @@ class ETSForecaster(ForecastModel):
         return best, best_label
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
-        scaled = _Scaled.of(series, "ETS", self.log, self.season_policy)
+        scaled = self._scaled(series)
         z, m, n = scaled.z, scaled.m, len(scaled.z)
         seasonal_part = np.zeros(horizon)
         if m > self.max_season and n >= 2 * m + 2:
