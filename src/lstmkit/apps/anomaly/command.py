@@ -18,28 +18,32 @@ Writes runs/detect-NAME/ with the signal, scores and threshold.
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = opt.add_command(sub, "detect", HELP, DESCRIPTION, detect_main)
-    p.add_argument("--dataset", default="mitdb", help="mitdb, yahoo (labelled), ppg, ppg_long (unlabelled)")
-    p.add_argument(
+    data = p.add_argument_group("data (a bundled signal, split in time)")
+    data.add_argument(
+        "--dataset", default="mitdb", help="mitdb, yahoo (labelled), ppg, ppg_long (unlabelled)"
+    )
+    data.add_argument("--train", type=float, default=0.55, help="fraction of the signal for training (0.55)")
+    data.add_argument("--val", type=float, default=0.20, help="fraction after it for the threshold (0.20)")
+    g = p.add_argument_group("LSTM detector")
+    g.add_argument(
         "--method",
         default="forecast",
         choices=["forecast", "autoencoder"],
         help="score by next-step forecast residuals or by autoencoder reconstruction error "
         "(default forecast)",
     )
-    p.add_argument("--train", type=float, default=0.55, help="fraction of the signal for training (0.55)")
-    p.add_argument("--val", type=float, default=0.20, help="fraction after it for the threshold (0.20)")
-    p.add_argument("--window", type=int, default=96, help="window in (downsampled) samples (96)")
-    p.add_argument(
+    g.add_argument("--window", type=int, default=96, help="window in (downsampled) samples (96)")
+    g.add_argument(
         "--downsample", type=int, default=None, help="average this many samples (default: to ~90 Hz)"
     )
-    p.add_argument("--smooth", type=int, default=None, help="score moving average (default: the window)")
-    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
-    p.add_argument("--hidden", type=int, default=32, help="LSTM hidden size (default 32)")
-    p.add_argument(
+    g.add_argument("--smooth", type=int, default=None, help="score moving average (default: the window)")
+    g.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    g.add_argument("--hidden", type=int, default=32, help="LSTM hidden size (default 32)")
+    g.add_argument(
         "--quantile", type=float, default=0.99, help="threshold quantile of normal validation scores"
     )
-    opt.add_seed_arg(p)
-    opt.add_device_arg(p)
+    opt.add_seed_arg(g)
+    opt.add_device_arg(g)
     opt.add_output_args(p, out_help="parent folder of the report (default runs)")
     opt.add_progress_arg(p)
 
