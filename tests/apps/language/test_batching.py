@@ -7,7 +7,13 @@ import random
 import pytest
 import torch
 
-from lstmkit.apps.language.batching import BucketBatchSampler, StreamBatches, batchify, pad_sequences
+from lstmkit.apps.language.batching import (
+    BucketBatches,
+    BucketBatchSampler,
+    StreamBatches,
+    batchify,
+    pad_sequences,
+)
 
 
 def test_pad_sequences_values_lengths_and_errors() -> None:
@@ -59,3 +65,16 @@ def test_batchify_and_stream_batches() -> None:
     assert torch.cat([x for x, _ in chunks], 1).tolist() == rows[:, :-1].tolist()
     with pytest.raises(ValueError, match="too few"):
         batchify([1, 2, 3], 4)
+
+
+def test_bucket_batches_collate_the_sampler_batches_on_every_pass() -> None:
+    ids = [[5, 6, 7], [8], [9, 10], [11, 12, 13, 14], [15]]
+    batches = BucketBatches([len(s) for s in ids], 2, lambda idx: sorted(idx), shuffle=True, seed=1)
+    sampler = BucketBatchSampler([len(s) for s in ids], 2, shuffle=True, seed=1)
+    assert len(batches) == len(sampler) == 3
+    for _ in range(2):  # a new order on each pass, as the sampler's
+        assert list(batches) == [sorted(b) for b in sampler]
+    first = next(
+        iter(BucketBatches([3, 1], 2, lambda idx: pad_sequences([ids[i] for i in idx]), shuffle=False))
+    )
+    assert first[0].tolist() == [[8, 0, 0], [5, 6, 7]] and first[1].tolist() == [1, 3]

@@ -132,3 +132,12 @@ def test_labelled_text_container() -> None:
     lt = LabelledText(["a", "b"], [0, 1])
     assert len(lt) == 2 and lt.scores == []
     assert "train=2" in repr(LabelledSplits("x", ("n", "p"), lt, lt, lt))
+
+
+def test_split_by_hash_is_stable_and_keeps_near_duplicates_together() -> None:
+    from lstmkit.apps.language.corpora.catalogue import split_by_hash
+
+    texts = [f"message number {i}" for i in range(400)]
+    splits = [split_by_hash(t) for t in texts]
+    assert set(splits) == {"train", "valid", "test"} and splits.count("train") > 300
+    assert split_by_hash("No changes.") == split_by_hash("no  changes") == split_by_hash("No changes")

@@ -173,6 +173,10 @@ def test_classifier_padded_batch_equals_each_alone(pooling: str) -> None:
 
 def test_classifier_bad_input() -> None:
     clf = TextClassifier(40, 2, 8, 6)
+    with pytest.raises(ValueError, match=r"tokens: expected ids in \[0, 40\), got range \[1, 40\]"):
+        clf(torch.tensor([[1, 40]]))
+    with pytest.raises(ValueError, match="int64 tensor"):
+        clf(torch.randn(2, 3))
     with pytest.raises(ValueError, match="at least one token"):
         clf(torch.zeros(2, 3, dtype=torch.long))  # all padding: empty texts
     with pytest.raises(ValueError, match="num_classes"):

@@ -95,3 +95,16 @@ def test_word_decoding_restores_quotes_around_words() -> None:
     w = WordTokenizer(lowercase=False)
     for text in ["'git apply' failed", 'say "hello" now', "l'homme d'un \"autre\" temps", "(disabled)"]:
         assert w.join(w.split(text)) == text
+
+
+def test_lowercase_option_of_every_tokenizer() -> None:
+    assert [CharTokenizer().lowercase, WordTokenizer().lowercase, BPETokenizer().lowercase] == [
+        False,
+        True,
+        True,
+    ]
+    for tok in (CharTokenizer(lowercase=True), WordTokenizer(lowercase=False), BPETokenizer(lowercase=False)):
+        tok.fit(["Hello World hello world"])
+        again = tokenizer_from_state(tok.state_dict())
+        assert again.lowercase == tok.lowercase and again.encode("Hello") == tok.encode("Hello")
+    assert CharTokenizer(lowercase=True).fit(["ab"]).encode("AB") == CharTokenizer().fit(["ab"]).encode("ab")

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 import torch
 from torch import Tensor
 
 from lstmkit.apps.language.vocab import Vocab
 
-__all__ = ["BucketBatchSampler", "StreamBatches", "batchify", "pad_sequences"]
+__all__ = ["BucketBatchSampler", "BucketBatches", "StreamBatches", "batchify", "pad_sequences"]
+
+B = TypeVar("B")
 
 
 def pad_sequences(
@@ -154,6 +157,42 @@ class BucketBatchSampler(torch.utils.data.Sampler[list[int]]):
         n = len(self.lengths)
         full, rest = divmod(n, pool)
         return full * self.pool_batches + math.ceil(rest / self.batch_size)
+
+
+class BucketBatches(Generic[B]):
+    """The batches of a dataset of sequences: the index lists of a :class:`BucketBatchSampler`,
+    each made into a batch by ``collate``; an iterable with a length, read anew (and, shuffled,
+    in a new order) on every pass.
+
+    Args:
+        lengths: the length of every sequence of the dataset.
+        batch_size, shuffle, seed: the sampler's.
+        collate: the batch of a list of indices.
+
+    Example::
+
+        >>> ids = [[5, 6, 7], [8], [9, 10]]
+        >>> batches = BucketBatches([3, 1, 2], 2, lambda idx: pad_sequences([ids[i] for i in idx]))
+        >>> tokens, lengths = next(iter(batches))
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        collate: Callable[[list[int]], B],
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.sampler = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed)
+        self.collate = collate
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[B]:
+        return (self.collate(b) for b in self.sampler)
 
 
 def batchify(ids: Sequence[int] | Tensor, batch_size: int) -> Tensor:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -34,13 +34,51 @@ from lstmkit.core.layers.regularizers import check_probability, variational_mask
 from lstmkit.core.scan import State, detach_state
 
 __all__ = [
+    "LSTM_ARGUMENTS",
     "LanguageModel",
     "bits_per_token",
+    "check_token_ids",
     "embedding_dropout",
     "filter_logits",
+    "lstm_arguments",
     "perplexity",
     "stream_nll",
 ]
+
+#: The arguments of the language models (:class:`LanguageModel`, the text classifier, the
+#: encoder-decoder) that their LSTMs take under the same name, as they are.
+LSTM_ARGUMENTS = (
+    "variant",
+    "bidirectional",
+    "input_dropout",
+    "recurrent_dropout",
+    "weight_drop",
+    "layer_norm",
+)
+
+
+def lstm_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor ``arguments`` of a language model (its ``locals()``) that are
+    :data:`LSTM_ARGUMENTS`: what its :class:`~lstmkit.core.layers.LSTM` takes as they are.
+
+    Example::
+
+        >>> lstm_arguments({"self": None, "dropout": 0.5, "weight_drop": 0.2, "variant": "classic"})
+        {'variant': 'classic', 'weight_drop': 0.2}
+    """
+    return {name: arguments[name] for name in LSTM_ARGUMENTS if name in arguments}
+
+
+def check_token_ids(name: str, ids: Tensor, vocab_size: int) -> None:
+    """Refuse ``ids`` unless it is an int64 (N, L) tensor of ids in ``[0, vocab_size)``; the error
+    names the argument ``name``."""
+    if not isinstance(ids, Tensor) or ids.dtype != torch.long or ids.dim() != 2:
+        got = f"{ids.dtype} {tuple(ids.shape)}" if isinstance(ids, Tensor) else type(ids).__name__
+        raise ValueError(f"{name}: expected an int64 tensor (N, L), got {got}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"{name}: expected ids in [0, {vocab_size}), got range [{int(ids.min())}, {int(ids.max())}]"
+        )
 
 
 def embedding_dropout(weight: Tensor, ids: Tensor, p: float, training: bool) -> Tensor:
@@ -147,17 +185,7 @@ class LanguageModel(nn.Module):
         self.embed_dropout = check_probability("embed_dropout", embed_dropout)
         self.tie_weights = bool(tie_weights)
         self.embedding = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = LSTM(
-            embed_dim,
-            hidden_size,
-            num_layers,
-            variant=variant,
-            batch_first=True,
-            input_dropout=input_dropout,
-            recurrent_dropout=recurrent_dropout,
-            weight_drop=weight_drop,
-            layer_norm=layer_norm,
-        )
+        self.lstm = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **lstm_arguments(locals()))
         out_dim = hidden_size
         self.project: nn.Linear | None = None
         if self.tie_weights and hidden_size != embed_dim:
@@ -187,24 +215,10 @@ class LanguageModel(nn.Module):
             "layer_norm": lstm.spec.layer_norm,
         }
 
-    def _check_tokens(self, tokens: Tensor) -> None:
-        if not isinstance(tokens, Tensor) or tokens.dtype != torch.long or tokens.dim() != 2:
-            got = (
-                f"{tokens.dtype} {tuple(tokens.shape)}"
-                if isinstance(tokens, Tensor)
-                else type(tokens).__name__
-            )
-            raise ValueError(f"tokens: expected an int64 tensor (N, L), got {got}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size):
-            raise ValueError(
-                f"tokens: expected ids in [0, {self.vocab_size}), "
-                f"got range [{int(tokens.min())}, {int(tokens.max())}]"
-            )
-
     def forward(
         self, tokens: Tensor, state: State | None = None, lengths: Tensor | None = None
     ) -> tuple[Tensor, State]:
-        self._check_tokens(tokens)
+        check_token_ids("tokens", tokens, self.vocab_size)
         x = embedding_dropout(self.embedding.weight, tokens, self.embed_dropout, self.training)  # (N, L, E)
         out, state = self.lstm(x, state, lengths)  # (N, L, H)
         if self.training and self.dropout:

@@ -25,23 +25,27 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
-from lstmkit.apps.language.batching import BucketBatchSampler, pad_sequences
+from lstmkit.apps.language.batching import BucketBatches, BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import LabelledSplits, load_vader
 from lstmkit.apps.language.text_classifier import TextClassifier
 from lstmkit.apps.language.tokenizers import BPETokenizer, Tokenizer, WordTokenizer
-from lstmkit.apps.language.training import TimeBudget, TrainOptions
-from lstmkit.fit import StepOutput, TrainConfig, Trainer, accuracy
+from lstmkit.apps.language.training import TrainKeywords, TrainOptions, fit, train_options
+from lstmkit.fit import StepOutput, accuracy
 from lstmkit.io.runfolder import run_folder
 from lstmkit.io.text import read_input_text
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "TRAINING",
     "ClassifierResult",
     "PredictJobConfig",
     "SentimentJobConfig",
@@ -76,8 +80,7 @@ def encode_texts(tokenizer: Tokenizer, texts: list[str], *, max_tokens: int = MA
 
 def _batches(
     ids: list[list[int]], labels: list[int], scores: list[float], batch_size: int, *, shuffle: bool, seed: int
-) -> Any:
-    sampler = BucketBatchSampler([len(s) for s in ids], batch_size, shuffle=shuffle, seed=seed)
+) -> BucketBatches[tuple[torch.Tensor, ...]]:
     if len(scores) != len(ids):
         scores = [float("nan")] * len(ids)
 
@@ -85,14 +88,7 @@ def _batches(
         tokens, lengths = pad_sequences([ids[i] for i in idx])
         return tokens, lengths, torch.tensor([labels[i] for i in idx]), torch.tensor([scores[i] for i in idx])
 
-    class _Loader:
-        def __len__(self) -> int:
-            return len(sampler)
-
-        def __iter__(self) -> Any:
-            return (collate(b) for b in sampler)
-
-    return _Loader()
+    return BucketBatches([len(s) for s in ids], batch_size, collate, shuffle=shuffle, seed=seed)
 
 
 def _make_step(rating_weight: float) -> Any:
@@ -156,6 +152,10 @@ class ClassifierResult:
     history: Any
 
 
+#: The training settings of :func:`train_classifier` and of the sentiment job, unless told otherwise.
+TRAINING = TrainOptions(lr=2e-3, batch_size=32, epochs=12)
+
+
 def train_classifier(
     data: LabelledSplits,
     *,
@@ -163,57 +163,57 @@ def train_classifier(
     vocab_size: int | None = 20000,
     min_freq: int = 1,
     model_kwargs: dict[str, Any] | None = None,
-    lr: float = 2e-3,
     weight_decay: float = 0.0,
     rating_weight: float = 0.0,
-    batch_size: int = 32,
-    epochs: int = 12,
     patience: int | None = 3,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    budget_clock: str = "cpu",
-    clip_norm: float | None = 1.0,
-    seed: int = 0,
-    run_dir: str | None = None,
-    progress: bool = True,
+    training: TrainOptions = TRAINING,
+    **options: Unpack[TrainKeywords],
 ) -> ClassifierResult:
     """Fit a word tokenizer on the training texts and train a :class:`TextClassifier` with the
-    trainer (AdamW, early stopping on validation accuracy, best weights restored)."""
+    trainer (AdamW, early stopping on validation accuracy, best weights restored).
+
+    Args:
+        data: the labelled splits. tokenizer: fitted here unless it already is (default: a
+            lowercasing :class:`WordTokenizer`). vocab_size, min_freq: its vocabulary.
+        model_kwargs: keyword arguments of :class:`TextClassifier`.
+        weight_decay: AdamW's. rating_weight: weight of the rating loss (binary task).
+        patience: early-stopping patience in epochs.
+        training: the shared settings (:class:`TrainOptions`: rate, batch size, epochs, step and
+            time budgets, clipping, seed, run folder, progress; default :data:`TRAINING`).
+        **options: any of those one by one (``epochs=2``), over ``training``'s.
+    """
+    opts = train_options(training, options)
     tok = tokenizer or WordTokenizer(lowercase=True)
     if not tok.fitted:
         tok.fit(data.train.texts, max_size=vocab_size, min_freq=min_freq)
-    torch.manual_seed(seed)
+    torch.manual_seed(opts.seed)
     model = TextClassifier(len(tok.vocab), len(data.classes), **(model_kwargs or {}))
     train_ids = encode_texts(tok, data.train.texts)
     valid_ids = encode_texts(tok, data.valid.texts)
-    config = TrainConfig(
-        optimizer="adamw",
-        lr=lr,
-        weight_decay=weight_decay,
-        clip_norm=clip_norm,
-        max_epochs=epochs,
-        max_steps=max_steps,
-        monitor="val_acc",
-        mode="max",
-        patience=patience,
-        restore_best=True,
-        run_dir=run_dir,
-        progress=progress,
-        plot=run_dir is not None,
-        seed=seed,
-    )
-    budget = TimeBudget(time_budget, budget_clock)
     if rating_weight and len(data.classes) != 2:
         raise ValueError(f"rating_weight: needs the binary task, got {len(data.classes)} classes")
-    trainer = Trainer(
-        model, config, step=_make_step(rating_weight), metrics={"acc": accuracy}, callbacks=[budget]
+    task = {
+        "optimizer": "adamw",
+        "weight_decay": weight_decay,
+        "monitor": "val_acc",
+        "mode": "max",
+        "patience": patience,
+        "restore_best": True,
+    }
+    fitted = fit(
+        model,
+        opts,
+        _batches(
+            train_ids, data.train.labels, data.train.scores, opts.batch_size, shuffle=True, seed=opts.seed
+        ),
+        _batches(valid_ids, data.valid.labels, data.valid.scores, 128, shuffle=False, seed=opts.seed),
+        task=task,
+        step=_make_step(rating_weight),
+        metrics={"acc": accuracy},
     )
-    history = trainer.fit(
-        _batches(train_ids, data.train.labels, data.train.scores, batch_size, shuffle=True, seed=seed),
-        _batches(valid_ids, data.valid.labels, data.valid.scores, 128, shuffle=False, seed=seed),
-    )
+    history = fitted.history
     best = history.best_value if history.best_value is not None else float("nan")
-    return ClassifierResult(model, tok, budget.used, len(history.epochs), float(best), history)
+    return ClassifierResult(model, tok, fitted.budget.used, len(history.epochs), float(best), history)
 
 
 # ---------------------------------------------------------------------- lstmkit sentiment train
@@ -235,7 +235,7 @@ class SentimentJobConfig:
         echo: print the table (stdout).
     """
 
-    training: TrainOptions = field(default_factory=lambda: TrainOptions(lr=2e-3, batch_size=32, epochs=12))
+    training: TrainOptions = TRAINING
     dataset: str = "movies"
     tokenizer: str = "word"
     vocab_size: int | None = 20000
@@ -289,6 +289,9 @@ def run(config: SentimentJobConfig) -> SentimentJobResult:
     ) as run_dir:  # a failed run changes nothing
         if config.ensemble < 1:
             raise ValueError(f"--ensemble: expected an int >= 1, got {config.ensemble}")
+        tok.fit(
+            data.train.texts, max_size=config.vocab_size, min_freq=config.min_freq
+        )  # the members share it
         members = [_train_member(config, data, tok, run_dir, k) for k in range(config.ensemble)]
         res, models = members[0], [m.model for m in members]
         acc, f1 = _accuracy_f1(models, res.tokenizer, data.test)
@@ -312,22 +315,21 @@ def run(config: SentimentJobConfig) -> SentimentJobResult:
 def _train_member(
     config: SentimentJobConfig, data: LabelledSplits, tok: Tokenizer, run_dir: str, k: int
 ) -> ClassifierResult:
-    """Ensemble member ``k``: seed ``seed + k``, its logs in ``run_dir`` (the first) or a
-    ``member{k}`` folder in it."""
+    """Ensemble member ``k`` with the fitted tokenizer ``tok``: seed ``seed + k``, its logs in
+    ``run_dir`` (the first) or a ``member{k}`` folder in it."""
     opts = config.training
     if config.ensemble > 1:
         log.info("ensemble member %d of %d (seed %d)", k + 1, config.ensemble, opts.seed + k)
     return train_classifier(
         data,
         tokenizer=tok,
-        vocab_size=config.vocab_size,
-        min_freq=config.min_freq,
         model_kwargs=config.model,
         weight_decay=config.weight_decay,
         rating_weight=config.rating_weight,
         patience=config.patience,
+        training=opts,
         run_dir=run_dir if k == 0 else f"{run_dir}/member{k}",
-        **{**opts.trainer_kwargs(), "seed": opts.seed + k},
+        seed=opts.seed + k,
     )
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.apps.language.lm import _variant_name
+from lstmkit.apps.language.lm import _variant_name, check_token_ids, lstm_arguments
 from lstmkit.core.cells.lstm import LSTMSpec, LSTMState
 from lstmkit.core.layers.attention import AdditiveAttention, MultiplicativeAttention
 from lstmkit.core.layers.lstm import LSTM
@@ -125,7 +125,7 @@ class Seq2Seq(nn.Module):
         self.tie_embeddings = bool(tie_embeddings)
         self.src_embed = nn.Embedding(src_vocab_size, embed_dim, padding_idx=pad_id)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_dim, padding_idx=pad_id)
-        reg = {"recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop, "variant": variant}
+        reg = lstm_arguments(locals())  # variant, recurrent_dropout, weight_drop
         self.encoder = LSTM(
             embed_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional_encoder, **reg
         )
@@ -167,18 +167,9 @@ class Seq2Seq(nn.Module):
         }
 
     # ------------------------------------------------------------------ encoder
-    def _check_ids(self, name: str, ids: Tensor, vocab: int) -> None:
-        if not isinstance(ids, Tensor) or ids.dtype != torch.long or ids.dim() != 2:
-            got = f"{ids.dtype} {tuple(ids.shape)}" if isinstance(ids, Tensor) else type(ids).__name__
-            raise ValueError(f"{name}: expected an int64 tensor (N, L), got {got}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-            raise ValueError(
-                f"{name}: expected ids in [0, {vocab}), got range [{int(ids.min())}, {int(ids.max())}]"
-            )
-
     def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> Encoded:
         """Run the encoder: memory (N, S, M), mask (N, S) and the decoder's initial state."""
-        self._check_ids("src", src, self.src_vocab_size)
+        check_token_ids("src", src, self.src_vocab_size)
         if src_lengths is None:
             src_lengths = (src != self.pad_id).sum(1)
         src_lengths = torch.as_tensor(src_lengths, dtype=torch.long)
@@ -222,7 +213,7 @@ class Seq2Seq(nn.Module):
         *,
         return_attention: bool = False,
     ) -> Any:
-        self._check_ids("tgt_in", tgt_in, self.tgt_vocab_size)
+        check_token_ids("tgt_in", tgt_in, self.tgt_vocab_size)
         if tgt_in.shape[0] != src.shape[0]:
             raise ValueError(
                 f"tgt_in: expected batch size {src.shape[0]} (the source's), got {tgt_in.shape[0]}"

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lstmkit.apps.language.lm import _variant_name, embedding_dropout
+from lstmkit.apps.language.lm import _variant_name, check_token_ids, embedding_dropout, lstm_arguments
 from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.layers.attention import AttentionPooling
 from lstmkit.core.layers.lstm import LSTM
@@ -93,17 +93,7 @@ class TextClassifier(nn.Module):
         self.embed_dropout = check_probability("embed_dropout", embed_dropout)
         self.dropout = check_probability("dropout", dropout)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
-        self.lstm = LSTM(
-            embed_dim,
-            hidden_size,
-            num_layers,
-            variant=variant,
-            batch_first=True,
-            bidirectional=bidirectional,
-            input_dropout=input_dropout,
-            recurrent_dropout=recurrent_dropout,
-            weight_drop=weight_drop,
-        )
+        self.lstm = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **lstm_arguments(locals()))
         feat = hidden_size * (2 if bidirectional else 1)
         self.attention = AttentionPooling(feat, attention_size) if pooling == "attention" else None
         self.head = nn.Linear(feat, num_classes)
@@ -133,15 +123,7 @@ class TextClassifier(nn.Module):
     def forward(
         self, tokens: Tensor, lengths: Tensor | None = None, *, return_attention: bool = False
     ) -> Any:
-        if not isinstance(tokens, Tensor) or tokens.dtype != torch.long or tokens.dim() != 2:
-            got = (
-                f"{tokens.dtype} {tuple(tokens.shape)}"
-                if isinstance(tokens, Tensor)
-                else type(tokens).__name__
-            )
-            raise ValueError(f"tokens: expected an int64 tensor (N, L), got {got}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size):
-            raise ValueError(f"tokens: expected ids in [0, {self.vocab_size}), got a value outside")
+        check_token_ids("tokens", tokens, self.vocab_size)
         if lengths is None:
             lengths = (tokens != self.pad_id).sum(1)
         lengths = torch.as_tensor(lengths, dtype=torch.long)

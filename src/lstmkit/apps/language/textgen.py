@@ -27,7 +27,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import torch
 
@@ -37,14 +37,18 @@ from lstmkit.apps.language.corpora import load_text_corpus
 from lstmkit.apps.language.lm import LanguageModel, bits_per_token, perplexity, stream_nll
 from lstmkit.apps.language.ngram import ngram_baseline, ngram_orders
 from lstmkit.apps.language.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
-from lstmkit.apps.language.training import TimeBudget, TrainOptions
-from lstmkit.fit import TrainConfig, Trainer, sequence_cross_entropy
+from lstmkit.apps.language.training import TrainKeywords, TrainOptions, fit, train_options
+from lstmkit.fit import sequence_cross_entropy
 from lstmkit.io.runfolder import run_folder
 from lstmkit.io.text import read_input_text, read_text
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "CORPUS_NAMES",
     "MAX_PRIME_TOKENS",
+    "TRAINING",
     "LMResult",
     "SampleJobConfig",
     "TextgenJobConfig",
@@ -98,25 +102,21 @@ class LMResult:
     history: Any
 
 
+#: The training settings of :func:`train_language_model` and of the textgen job, unless told otherwise.
+TRAINING = TrainOptions(lr=3e-3, batch_size=32, epochs=1)
+
+
 def train_language_model(
     train_text: str,
     valid_text: str,
     tokenizer: Tokenizer,
     *,
     model_kwargs: dict[str, Any],
-    lr: float = 3e-3,
     optimizer: str = "adam",
-    batch_size: int = 32,
     bptt: int = 128,
-    epochs: int = 1,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    budget_clock: str = "cpu",
-    clip_norm: float | None = 1.0,
     vocab_size: int | None = None,
-    seed: int = 0,
-    run_dir: str | None = None,
-    progress: bool = True,
+    training: TrainOptions = TRAINING,
+    **options: Unpack[TrainKeywords],
 ) -> LMResult:
     """Fit the tokenizer on ``train_text``, train a :class:`LanguageModel` with the trainer
     (truncated BPTT with the state carried across chunks, Adam, clipping), and measure bits
@@ -125,68 +125,41 @@ def train_language_model(
     Args:
         train_text, valid_text: the texts. tokenizer: fitted here unless it already is.
         model_kwargs: keyword arguments of :class:`LanguageModel` (``embed_dim``, ``hidden_size``...).
-        lr, optimizer, batch_size, bptt, epochs, max_steps, clip_norm, seed: training.
-        time_budget, budget_clock: stop after this much time (see :class:`TimeBudget`).
-        vocab_size: cap on the vocabulary. run_dir: the trainer's run folder (logs, curves).
-        progress: a progress bar.
+        optimizer: the trainer's (``"adam"``, ``"adamw"``, ``"sgd"``, ``"ntasgd"``).
+        bptt: truncated-BPTT length. vocab_size: cap on the vocabulary.
+        training: the shared settings (:class:`TrainOptions`: rate, batch size, epochs, step and
+            time budgets (see :class:`~lstmkit.apps.language.training.TimeBudget`), clipping,
+            seed, the trainer's run folder (logs, curves), progress; default :data:`TRAINING`).
+        **options: any of those one by one (``max_steps=50``), over ``training``'s.
     """
+    opts = train_options(training, options)
     if not train_text.strip():
         raise ValueError("train_text: expected a non-empty training text")
     if not tokenizer.fitted:
         tokenizer.fit([train_text], max_size=vocab_size)
-    torch.manual_seed(seed)
+    torch.manual_seed(opts.seed)
     model = LanguageModel(len(tokenizer.vocab), **model_kwargs)
     train_ids = tokenizer.encode(train_text)
     valid_ids = tokenizer.encode(valid_text)
-    train = StreamBatches(train_ids, batch_size, bptt)
-    config = _lm_config(optimizer, lr, clip_norm, bptt, epochs, max_steps, run_dir, progress, seed)
-    budget = TimeBudget(time_budget, budget_clock)
-    trainer = Trainer(model, config, loss_fn=sequence_cross_entropy, callbacks=[budget])
+    train = StreamBatches(train_ids, opts.batch_size, bptt)
     # validation after every epoch, for the curves (its time counts in the budget; a few seconds)
     valid = StreamBatches(valid_ids, 8, bptt) if len(valid_ids) > 16 * bptt else None
-    history = trainer.fit(train, valid)
-    log.info(
-        "trained %d steps in %.0f s CPU (%.0f s wall); evaluating",
-        trainer.global_step,
-        budget.cpu,
-        budget.wall,
-    )
+    # truncated BPTT with the state carried across chunks, a constant rate, the last weights
+    task = {
+        "optimizer": optimizer,
+        "tbptt_k1": bptt,
+        "carry_state": True,
+        "schedule": "constant",
+        "restore_best": False,
+        "monitor": "train_loss",  # the weights at the end of the budget are the result
+        "log_every": 10,
+    }
+    fitted = fit(model, opts, train, valid, task=task, loss_fn=sequence_cross_entropy)
+    budget, steps = fitted.budget, fitted.steps
+    log.info("trained %d steps in %.0f s CPU (%.0f s wall); evaluating", steps, budget.cpu, budget.wall)
     valid_bits = bits_per_token(stream_nll(model, valid_ids, batch_size=8, bptt=512))
-    steps = trainer.global_step
-    return LMResult(
-        model, tokenizer, budget.cpu, budget.wall, steps, steps * batch_size * bptt, valid_bits, history
-    )
-
-
-def _lm_config(
-    optimizer: str,
-    lr: float,
-    clip_norm: float | None,
-    bptt: int,
-    epochs: int,
-    max_steps: int | None,
-    run_dir: str | None,
-    progress: bool,
-    seed: int,
-) -> TrainConfig:
-    """Truncated BPTT with the state carried across chunks, a constant rate, the last weights."""
-    return TrainConfig(
-        optimizer=optimizer,
-        lr=lr,
-        clip_norm=clip_norm,
-        tbptt_k1=bptt,
-        carry_state=True,
-        max_epochs=epochs,
-        max_steps=max_steps,
-        schedule="constant",
-        restore_best=False,
-        monitor="train_loss",  # the weights at the end of the budget are the result
-        run_dir=run_dir,
-        progress=progress,
-        plot=run_dir is not None,
-        log_every=10,
-        seed=seed,
-    )
+    tokens_seen = steps * opts.batch_size * bptt
+    return LMResult(model, tokenizer, budget.cpu, budget.wall, steps, tokens_seen, valid_bits, fitted.history)
 
 
 # ---------------------------------------------------------------------- sampling
@@ -274,7 +247,7 @@ class TextgenJobConfig:
         echo: print the table and the sample (stdout).
     """
 
-    training: TrainOptions = field(default_factory=lambda: TrainOptions(lr=3e-3, batch_size=32, epochs=1))
+    training: TrainOptions = TRAINING
     corpus: str = "kjv"
     text_file: str | None = None
     encoding: str = "utf-8"
@@ -345,8 +318,8 @@ def run(config: TextgenJobConfig) -> TextgenJobResult:
             optimizer=config.optimizer,
             bptt=config.bptt,
             vocab_size=config.vocab_size,
+            training=opts,
             run_dir=run_dir,
-            **opts.trainer_kwargs(),
         )
         test_bits = None
         if test:

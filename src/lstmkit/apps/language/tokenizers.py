@@ -59,6 +59,7 @@ class Tokenizer:
     state are shared.
 
     Args:
+        lowercase: lowercase the text before splitting it (``split`` does).
         max_length: default cap on the ids ``encode`` returns (specials included), or ``None``.
         overflow: what ``encode`` does with a longer input: ``"truncate"`` (keep the first
             ``max_length`` ids, ``<eos>`` kept last if asked for, and warn) or ``"error"``
@@ -67,7 +68,10 @@ class Tokenizer:
 
     kind: ClassVar[str] = ""
 
-    def __init__(self, *, max_length: int | None = None, overflow: str = "truncate") -> None:
+    def __init__(
+        self, *, lowercase: bool = False, max_length: int | None = None, overflow: str = "truncate"
+    ) -> None:
+        self.lowercase = bool(lowercase)
         self.vocab = Vocab()
         self.max_length = _check_max_length("max_length", max_length)
         if overflow not in OVERFLOW_MODES:
@@ -82,7 +86,7 @@ class Tokenizer:
         raise NotImplementedError
 
     def _options(self) -> dict[str, Any]:
-        return {}
+        return {"lowercase": self.lowercase}
 
     # -- shared
     @property
@@ -206,20 +210,11 @@ class CharTokenizer(Tokenizer):
 
     kind = "char"
 
-    def __init__(
-        self, *, lowercase: bool = False, max_length: int | None = None, overflow: str = "truncate"
-    ) -> None:
-        super().__init__(max_length=max_length, overflow=overflow)
-        self.lowercase = bool(lowercase)
-
     def split(self, text: str) -> list[str]:
         return list(text.lower() if self.lowercase else text)
 
     def join(self, tokens: Sequence[str]) -> str:
         return "".join(tokens)
-
-    def _options(self) -> dict[str, Any]:
-        return {"lowercase": self.lowercase}
 
 
 # words (with inner hyphens/apostrophe contractions split off), numbers, single punctuation marks.
@@ -255,8 +250,7 @@ class WordTokenizer(Tokenizer):
     def __init__(
         self, *, lowercase: bool = True, max_length: int | None = None, overflow: str = "truncate"
     ) -> None:
-        super().__init__(max_length=max_length, overflow=overflow)
-        self.lowercase = bool(lowercase)
+        super().__init__(lowercase=lowercase, max_length=max_length, overflow=overflow)
 
     def split(self, text: str) -> list[str]:
         text = text.lower() if self.lowercase else text
@@ -285,11 +279,21 @@ class WordTokenizer(Tokenizer):
             glue = tok[-1] in "'’" or tok in _NO_SPACE_AFTER  # an elision (l', don') glues on
         return "".join(out)
 
-    def _options(self) -> dict[str, Any]:
-        return {"lowercase": self.lowercase}
-
 
 _EOW = "</w>"
+
+
+def _merged(pieces: Sequence[str], a: str, b: str) -> list[str]:
+    """``pieces`` with each adjacent ``a``, ``b`` (left to right, not overlapping) merged into ``a + b``."""
+    j, new = 0, []
+    while j < len(pieces):
+        if j + 1 < len(pieces) and pieces[j] == a and pieces[j + 1] == b:
+            new.append(a + b)
+            j += 2
+        else:
+            new.append(pieces[j])
+            j += 1
+    return new
 
 
 class BPETokenizer(Tokenizer):
@@ -323,11 +327,10 @@ class BPETokenizer(Tokenizer):
         max_length: int | None = None,
         overflow: str = "truncate",
     ) -> None:
-        super().__init__(max_length=max_length, overflow=overflow)
+        super().__init__(lowercase=lowercase, max_length=max_length, overflow=overflow)
         if isinstance(num_merges, bool) or not isinstance(num_merges, int) or num_merges < 0:
             raise ValueError(f"num_merges: expected an int >= 0, got {num_merges!r}")
         self.num_merges = num_merges
-        self.lowercase = bool(lowercase)
         self._words = WordTokenizer(lowercase=lowercase)
         self.merges: list[tuple[str, str]] = []
         self._ranks: dict[tuple[str, str], int] = {}
@@ -357,7 +360,6 @@ class BPETokenizer(Tokenizer):
             if n < 1:
                 break
             merges.append(best)
-            a, b = best
             for i in list(where.get(best, ())):
                 w, c = words[i], counts[i]
                 for p in itertools.pairwise(w):  # remove this word's old pairs
@@ -365,15 +367,7 @@ class BPETokenizer(Tokenizer):
                     if pairs[p] <= 0:
                         del pairs[p]
                     where.get(p, set()).discard(i)
-                j, new = 0, []
-                while j < len(w):
-                    if j + 1 < len(w) and w[j] == a and w[j + 1] == b:
-                        new.append(a + b)
-                        j += 2
-                    else:
-                        new.append(w[j])
-                        j += 1
-                words[i] = new
+                words[i] = new = _merged(w, *best)
                 for p in itertools.pairwise(new):
                     pairs[p] += c
                     where.setdefault(p, set()).add(i)
@@ -409,16 +403,7 @@ class BPETokenizer(Tokenizer):
             best = min(itertools.pairwise(pieces), key=lambda p: ranks.get(p, math.inf))
             if best not in ranks:
                 break
-            a, b = best
-            j, new = 0, []
-            while j < len(pieces):
-                if j + 1 < len(pieces) and pieces[j] == a and pieces[j + 1] == b:
-                    new.append(a + b)
-                    j += 2
-                else:
-                    new.append(pieces[j])
-                    j += 1
-            pieces = new
+            pieces = _merged(pieces, *best)
         if len(self._cache) < 100_000:
             self._cache[word] = pieces
         return pieces
@@ -446,7 +431,7 @@ class BPETokenizer(Tokenizer):
         return self._words.join(words)
 
     def _options(self) -> dict[str, Any]:
-        return {"num_merges": self.num_merges, "lowercase": self.lowercase}
+        return {"num_merges": self.num_merges, **super()._options()}
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

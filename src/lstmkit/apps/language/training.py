@@ -1,8 +1,10 @@
-"""How the language jobs train: the options they share and the time budget.
+"""How the language jobs train: the options they share, the time budget and the fit itself.
 
 :class:`TrainOptions` holds what every language ``train`` job takes (learning rate, batch
-size, epochs, step and time budgets, clipping, seed, threads, run folder, progress);
-:class:`TimeBudget` is the trainer callback that stops training when the time is spent.
+size, epochs, step and time budgets, clipping, seed, threads, run folder, progress); the
+trainers take it as ``training=`` or its fields one by one (:class:`TrainKeywords`).
+:class:`TimeBudget` is the trainer callback that stops training when the time is spent, and
+:func:`fit` trains a model with both.
 
 Example::
 
@@ -13,12 +15,15 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, TypedDict
 
-from lstmkit.fit import Callback
+from torch import Tensor, nn
 
-__all__ = ["TimeBudget", "TrainOptions"]
+from lstmkit.fit import Callback, History, StepOutput, TrainConfig, Trainer
+
+__all__ = ["Fitted", "TimeBudget", "TrainKeywords", "TrainOptions", "fit", "train_options"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class TrainOptions:
         run_dir: the run folder (``None``: the job's default).
         overwrite: replace an earlier run of another kind or with edited files.
         progress: a progress bar on stderr.
+
+    The trainers take it as ``training=`` (``threads`` and ``overwrite`` are the jobs' alone).
     """
 
     lr: float
@@ -49,19 +56,35 @@ class TrainOptions:
     overwrite: bool = False
     progress: bool = True
 
-    def trainer_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of the language trainers these options set."""
-        return {
-            "lr": self.lr,
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "max_steps": self.max_steps,
-            "time_budget": self.time_budget,
-            "budget_clock": self.budget_clock,
-            "clip_norm": self.clip_norm,
-            "seed": self.seed,
-            "progress": self.progress,
-        }
+
+class TrainKeywords(TypedDict, total=False):
+    """The fields of :class:`TrainOptions` that a language trainer (``train_classifier``,
+    ``train_translator``, ``train_language_model``) also takes one by one, over its ``training``."""
+
+    lr: float
+    batch_size: int
+    epochs: int
+    max_steps: int | None
+    time_budget: float | None
+    budget_clock: str
+    clip_norm: float | None
+    seed: int
+    run_dir: str | None
+    progress: bool
+
+
+def train_options(training: TrainOptions, keywords: Mapping[str, Any]) -> TrainOptions:
+    """``training`` with the fields that ``keywords`` (a trainer's :class:`TrainKeywords`) name replaced.
+
+    Example::
+
+        >>> train_options(TrainOptions(lr=2e-3, batch_size=32, epochs=12), {"epochs": 1}).epochs
+        1
+    """
+    unknown = sorted(set(keywords) - set(TrainKeywords.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}: expected fields of TrainKeywords")
+    return replace(training, **keywords)
 
 
 class TimeBudget(Callback):
@@ -100,3 +123,52 @@ class TimeBudget(Callback):
 
     def on_fit_end(self, trainer: Any, history: Any) -> None:
         self._tick()
+
+
+class Fitted(NamedTuple):
+    """What :func:`fit` returns: the trainer's history, the time budget (its ``cpu``, ``wall``
+    and ``used`` seconds) and the optimizer steps taken."""
+
+    history: History
+    budget: TimeBudget
+    steps: int
+
+
+def fit(
+    model: nn.Module,
+    options: TrainOptions,
+    train: Iterable[Any],
+    valid: Iterable[Any] | None,
+    *,
+    task: Mapping[str, Any],
+    step: Callable[[Any, Any], StepOutput] | None = None,
+    loss_fn: Callable[[Any, Any], Tensor] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> Fitted:
+    """Train ``model`` with the :class:`~lstmkit.fit.Trainer` on the ``train`` batches,
+    validating on ``valid``, within ``options``' time budget.
+
+    Args:
+        model: the network.
+        options: the shared settings: rate, clipping, epochs, steps, seed, progress and run
+            folder (where the curves are plotted, if any), and the time budget.
+        train, valid: the batches.
+        task: the trainer's settings that are the task's own (optimizer, monitor, early
+            stopping...), further :class:`~lstmkit.fit.TrainConfig` fields.
+        step, loss_fn, metrics: the :class:`~lstmkit.fit.Trainer`'s.
+    """
+    config = TrainConfig(
+        lr=options.lr,
+        clip_norm=options.clip_norm,
+        max_epochs=options.epochs,
+        max_steps=options.max_steps,
+        run_dir=options.run_dir,
+        progress=options.progress,
+        plot=options.run_dir is not None,
+        seed=options.seed,
+        **task,
+    )
+    budget = TimeBudget(options.time_budget, options.budget_clock)
+    runner = Trainer(model, config, step=step, loss_fn=loss_fn, metrics=metrics, callbacks=[budget])
+    history = runner.fit(train, valid)
+    return Fitted(history, budget, runner.global_step)

@@ -25,23 +25,27 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from lstmkit.apps.language.batching import BucketBatchSampler, pad_sequences
+from lstmkit.apps.language.batching import BucketBatches, BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.apps.language.dictionary import DictionaryTranslator
 from lstmkit.apps.language.seq2seq import Hypothesis, Seq2Seq
 from lstmkit.apps.language.tokenizers import BPETokenizer, Tokenizer, WordTokenizer
-from lstmkit.apps.language.training import TimeBudget, TrainOptions
+from lstmkit.apps.language.training import TrainKeywords, TrainOptions, fit, train_options
 from lstmkit.apps.language.translate_report import plot_attention, write_attention_report
-from lstmkit.fit import StepOutput, TrainConfig, Trainer, sequence_cross_entropy
+from lstmkit.fit import StepOutput, sequence_cross_entropy
 from lstmkit.io.runfolder import run_folder
 from lstmkit.io.text import read_input_text
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "TRAINING",
     "PredictJobConfig",
     "TranslateJobConfig",
     "TranslateJobResult",
@@ -71,23 +75,14 @@ def _encode_src(tok: Tokenizer, text: str) -> list[int]:
 
 def _pair_batches(
     src: list[list[int]], tgt: list[list[int]], batch_size: int, *, shuffle: bool, seed: int
-) -> Any:
-    sampler = BucketBatchSampler([len(s) for s in src], batch_size, shuffle=shuffle, seed=seed)
-
+) -> BucketBatches[tuple[torch.Tensor, ...]]:
     def collate(idx: list[int]) -> tuple[torch.Tensor, ...]:
         s, s_len = pad_sequences([src[i] for i in idx])
         t_in, _ = pad_sequences([[2, *tgt[i]] for i in idx])
         t_out, _ = pad_sequences([[*tgt[i], 3] for i in idx])
         return s, s_len, t_in, t_out
 
-    class _Loader:
-        def __len__(self) -> int:
-            return len(sampler)
-
-        def __iter__(self) -> Any:
-            return (collate(b) for b in sampler)
-
-    return _Loader()
+    return BucketBatches([len(s) for s in src], batch_size, collate, shuffle=shuffle, seed=seed)
 
 
 def _step(model: Seq2Seq, batch: tuple[torch.Tensor, ...]) -> Any:
@@ -118,6 +113,10 @@ def make_tokenizers(kind: str, bpe_merges: int = 4000) -> tuple[Tokenizer, Token
     raise ValueError(f"tokenizer: expected 'bpe' or 'word', got {kind!r}")
 
 
+#: The training settings of :func:`train_translator` and of the translation job, unless told otherwise.
+TRAINING = TrainOptions(lr=2e-3, batch_size=64, epochs=30)
+
+
 def train_translator(
     data: ParallelSplits,
     *,
@@ -125,25 +124,28 @@ def train_translator(
     bpe_merges: int = 4000,
     vocab_size: int | None = 8000,
     model_kwargs: dict[str, Any] | None = None,
-    lr: float = 2e-3,
-    batch_size: int = 64,
-    epochs: int = 30,
     patience: int | None = 3,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    budget_clock: str = "cpu",
-    clip_norm: float | None = 1.0,
-    seed: int = 0,
-    run_dir: str | None = None,
-    progress: bool = True,
+    training: TrainOptions = TRAINING,
+    **options: Unpack[TrainKeywords],
 ) -> TranslatorResult:
     """Fit source and target tokenizers on the training pairs and train a :class:`Seq2Seq` with
     the trainer (teacher forcing, masked token cross-entropy, Adam, early stopping on
-    validation loss, best weights restored)."""
+    validation loss, best weights restored).
+
+    Args:
+        data: the parallel splits. tokenizer: ``"bpe"`` or ``"word"`` (:func:`make_tokenizers`).
+        bpe_merges: BPE merges per language. vocab_size: vocabulary cap per language.
+        model_kwargs: keyword arguments of :class:`Seq2Seq`.
+        patience: early-stopping patience in epochs.
+        training: the shared settings (:class:`TrainOptions`: rate, batch size, epochs, step and
+            time budgets, clipping, seed, run folder, progress; default :data:`TRAINING`).
+        **options: any of those one by one (``epochs=2``), over ``training``'s.
+    """
+    opts = train_options(training, options)
     src_tok, tgt_tok = make_tokenizers(tokenizer, bpe_merges)
     src_tok.fit([s for s, _ in data.train], max_size=vocab_size)
     tgt_tok.fit([t for _, t in data.train], max_size=vocab_size)
-    torch.manual_seed(seed)
+    torch.manual_seed(opts.seed)
     model = Seq2Seq(len(src_tok.vocab), len(tgt_tok.vocab), **(model_kwargs or {}))
 
     def enc(pairs: list[tuple[str, str]]) -> tuple[list[list[int]], list[list[int]]]:
@@ -153,27 +155,16 @@ def train_translator(
 
     train_src, train_tgt = enc(data.train)
     valid_src, valid_tgt = enc(data.valid)
-    config = TrainConfig(
-        optimizer="adam",
-        lr=lr,
-        clip_norm=clip_norm,
-        max_epochs=epochs,
-        max_steps=max_steps,
-        monitor="val_loss",
-        patience=patience,
-        restore_best=True,
-        run_dir=run_dir,
-        progress=progress,
-        plot=run_dir is not None,
-        seed=seed,
+    fitted = fit(
+        model,
+        opts,
+        _pair_batches(train_src, train_tgt, opts.batch_size, shuffle=True, seed=opts.seed),
+        _pair_batches(valid_src, valid_tgt, 128, shuffle=False, seed=opts.seed),
+        task={"optimizer": "adam", "monitor": "val_loss", "patience": patience, "restore_best": True},
+        step=_step,
     )
-    budget = TimeBudget(time_budget, budget_clock)
-    trainer = Trainer(model, config, step=_step, callbacks=[budget])
-    history = trainer.fit(
-        _pair_batches(train_src, train_tgt, batch_size, shuffle=True, seed=seed),
-        _pair_batches(valid_src, valid_tgt, 128, shuffle=False, seed=seed),
-    )
-    return TranslatorResult(model, src_tok, tgt_tok, budget.used, len(history.epochs), history)
+    history = fitted.history
+    return TranslatorResult(model, src_tok, tgt_tok, fitted.budget.used, len(history.epochs), history)
 
 
 @torch.no_grad()
@@ -246,7 +237,7 @@ class TranslateJobConfig:
         echo: print the scores and sample translations (stdout).
     """
 
-    training: TrainOptions = field(default_factory=lambda: TrainOptions(lr=2e-3, batch_size=64, epochs=30))
+    training: TrainOptions = TRAINING
     pairs: str = "debian-l10n-fr"
     tokenizer: str = "bpe"
     bpe_merges: int = 4000
@@ -299,8 +290,8 @@ def run(config: TranslateJobConfig) -> TranslateJobResult:
             vocab_size=config.vocab_size,
             model_kwargs=config.model,
             patience=config.patience,
+            training=opts,
             run_dir=str(run_dir),
-            **opts.trainer_kwargs(),
         )
         tokenizers = {"src": res.src_tok, "tgt": res.tgt_tok}
         save_bundle(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from lstmkit.io.atomic import atomic_write_bytes, atomic_write_text
+from lstmkit.fit.logs import save_png
+from lstmkit.io.atomic import atomic_write_text
 
 __all__ = ["plot_attention", "write_attention_report"]
 
@@ -47,11 +47,7 @@ def plot_attention(
         ax.set_ylabel("output (French)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 
 
 def write_attention_report(

@@ -31,6 +31,7 @@ __all__ = [
     "data_home",
     "dedup_key",
     "not_installed",
+    "split_by_hash",
     "split_of",
     "stable_hash",
     "unique",
@@ -183,6 +184,12 @@ def dedup_key(text: str) -> str:
     """What makes two texts the same for splitting: case, runs of spaces and trailing
     punctuation do not count ("No changes." and "no changes" are one text)."""
     return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .!?:;,…")
+
+
+def split_by_hash(text: str) -> str:
+    """The split of ``text`` by the :func:`stable_hash` of its :func:`dedup_key`: the same in
+    every run, and the same for two texts that differ only in case, spaces or final punctuation."""
+    return split_of(stable_hash(dedup_key(text)))
 
 
 def unique(texts: Iterable[str]) -> list[str]:

@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from lstmkit.apps.language.corpora.parallel import ParallelSplits
 
@@ -76,15 +77,21 @@ def _en_below_1000(n: int) -> str:
     return " ".join(words)
 
 
-def number_to_english(n: int) -> str:
-    """``321005`` -> ``"three hundred twenty-one thousand five"`` (0 <= n < 1,000,000)."""
+def _spell(n: int, below_1000: Callable[[int], str], thousands: Callable[[int], str]) -> str:
+    """``n`` (0 <= n < 1,000,000) in words: its thousands as ``thousands(k)`` says them, then the
+    rest as ``below_1000`` does (alone when there are no thousands)."""
     if not 0 <= n < 1_000_000:
         raise ValueError(f"n: expected 0 <= n < 1000000, got {n}")
-    thousands, rest = divmod(n, 1000)
-    if not thousands:
-        return _en_below_1000(rest)
-    head = f"{_en_below_1000(thousands)} thousand"
-    return head if not rest else f"{head} {_en_below_1000(rest)}"
+    k, rest = divmod(n, 1000)
+    if not k:
+        return below_1000(rest)
+    head = thousands(k)
+    return head if not rest else f"{head} {below_1000(rest)}"
+
+
+def number_to_english(n: int) -> str:
+    """``321005`` -> ``"three hundred twenty-one thousand five"`` (0 <= n < 1,000,000)."""
+    return _spell(n, _en_below_1000, lambda k: f"{_en_below_1000(k)} thousand")
 
 
 def _fr_below_100(n: int) -> str:
@@ -118,15 +125,13 @@ def _fr_below_1000(n: int, *, before_mille: bool = False) -> str:
     return " ".join(words)
 
 
+def _fr_thousands(k: int) -> str:
+    return "mille" if k == 1 else f"{_fr_below_1000(k, before_mille=True)} mille"
+
+
 def number_to_french(n: int) -> str:
     """``321005`` -> ``"trois cent vingt et un mille cinq"`` (traditional spelling; 0 <= n < 1,000,000)."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"n: expected 0 <= n < 1000000, got {n}")
-    thousands, rest = divmod(n, 1000)
-    if not thousands:
-        return _fr_below_1000(rest)
-    head = "mille" if thousands == 1 else f"{_fr_below_1000(thousands, before_mille=True)} mille"
-    return head if not rest else f"{head} {_fr_below_1000(rest)}"
+    return _spell(n, _fr_below_1000, _fr_thousands)
 
 
 def load_numbers(n: int = 20_000, *, max_value: int = 999_999, seed: int = 0) -> ParallelSplits:

@@ -15,13 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmkit.apps.language.corpora.catalogue import (
-    L10N_PACKAGES,
-    dedup_key,
-    not_installed,
-    split_of,
-    stable_hash,
-)
+from lstmkit.apps.language.corpora.catalogue import L10N_PACKAGES, not_installed, split_by_hash
 
 __all__ = ["ParallelSplits", "load_freedict", "load_parallel"]
 
@@ -88,7 +82,7 @@ def load_parallel(name: str = "debian-l10n-fr", *, min_words: int = 1) -> Parall
         raise not_installed(name, "; ".join(missing))
     parts: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
     for src in sorted(seen):  # near-duplicates ("No changes." / "No changes") share a split
-        parts[split_of(stable_hash(dedup_key(src)))].append((src, seen[src]))
+        parts[split_by_hash(src)].append((src, seen[src]))
     # 2/20 held out is 10 %; keep 5 % + 5 %
     return ParallelSplits(name, "en", "fr", parts["train"], parts["valid"], parts["test"])
 
