@@ -1,4 +1,4 @@
-"""Baselines: Kneser-Ney n-gram LM, bag-of-words logistic regression, dictionary translation."""
+"""The Kneser-Ney n-gram language model: a distribution, entropy extremes and order, bad input, its row."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import random
 
 import pytest
 
-from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.corpora import load_text_corpus
-from lstmkit.apps.language.dictionary import DictionaryTranslator
 from lstmkit.apps.language.ngram import KneserNeyLM
 from lstmkit.apps.language.text import CharTokenizer
 
@@ -47,26 +45,6 @@ def test_kneser_ney_bad_input() -> None:
         KneserNeyLM(order=5).fit("abc")
     with pytest.raises(ValueError, match="not fitted"):
         KneserNeyLM().prob("ab", "c")
-
-
-def test_bag_of_words_learns_polarity() -> None:
-    pos = ["a wonderful, moving film", "great acting and a great story", "wonderful and funny", "I loved it"]
-    neg = ["a dull, boring mess", "terrible acting and a boring story", "dull and stupid", "I hated it"]
-    bow = BagOfWordsClassifier(C=10.0).fit(pos * 5 + neg * 5, [1] * 20 + [0] * 20)
-    assert bow.predict(["a great, wonderful story", "boring and terrible"]) == [1, 0]
-    with pytest.raises(ValueError, match="not fitted"):
-        BagOfWordsClassifier().predict(["x"])
-
-
-def test_dictionary_translator() -> None:
-    dt = DictionaryTranslator(
-        {"open": ["ouvrir"], "file": ["fichier"], "a lot": ["beaucoup"], "to": ["... à"]}
-    )
-    assert dt.translate("Open files.") == "ouvrir fichier."
-    assert dt.translate("a lot to open, Lua") == "beaucoup à ouvrir, Lua"  # phrase, placeholder dropped, copy
-    assert dt.translate("") == ""
-    with pytest.raises(ValueError, match="empty mapping"):
-        DictionaryTranslator({})
 
 
 def test_kneser_ney_row_counts_ngrams() -> None:
