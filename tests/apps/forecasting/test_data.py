@@ -1,16 +1,13 @@
-"""TimeSeries construction from user data, and every bad input the issue lists."""
+"""A TimeSeries from user data (pandas objects, CSV files), and every bad input the issue lists."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.apps.forecasting.helpers import monthly
 
-from lstmkit.apps.forecasting.data import TimeSeries, from_csv, from_pandas
-
-
-def monthly(n: int, start: str = "2000-01") -> pd.DatetimeIndex:
-    return pd.date_range(start, periods=n, freq="MS")
+from lstmkit.apps.forecasting.data import from_csv, from_pandas
 
 
 def test_from_pandas_infers_frequency_and_season() -> None:
@@ -77,13 +74,6 @@ def test_missing_values_rejected_on_request() -> None:
         from_pandas(pd.Series(v, index=monthly(10), name="y"), missing="error")
 
 
-def test_nan_never_reaches_a_timeseries() -> None:
-    with pytest.raises(ValueError, match="1 missing values"):
-        TimeSeries(np.array([1.0, np.nan, 3.0]))
-    with pytest.raises(ValueError, match=r"1 infinite values .*not a missing value"):
-        TimeSeries(np.array([1.0, np.inf, 3.0]))
-
-
 def test_non_numeric_target_is_a_type_error() -> None:
     frame = pd.DataFrame({"y": ["a", "b", "c", "d"]}, index=monthly(4))
     with pytest.raises(TypeError, match=r"column 'y': expected numbers, got dtype .*\['a', 'b', 'c'\]"):
@@ -103,18 +93,6 @@ def test_duplicate_timestamps_are_an_error() -> None:
     idx = pd.DatetimeIndex(["2020-01-01", "2020-01-01", "2020-01-02"])
     with pytest.raises(ValueError, match="duplicated time stamps"):
         from_pandas(pd.Series([1.0, 2, 3], index=idx, name="y"))
-
-
-def test_mismatched_covariate_lengths() -> None:
-    with pytest.raises(ValueError, match=r"past_covariates: expected 5 rows to match the target, got 4"):
-        TimeSeries(np.arange(5.0), past_covariates=np.zeros((4, 2)))
-    with pytest.raises(ValueError, match="future_covariates: expected at least 5 rows"):
-        TimeSeries(np.arange(5.0), future_covariates=np.zeros((3, 1)))
-
-
-def test_empty_series() -> None:
-    with pytest.raises(ValueError, match="empty"):
-        TimeSeries(np.array([]))
 
 
 def test_unknown_column_names_the_available_ones() -> None:
@@ -151,10 +129,3 @@ def test_csv_errors(tmp_path) -> None:
         from_csv(path, "y", time="t")
     with pytest.raises(ValueError, match="time: column 'when' not found"):
         from_csv(path, "y", time="when")
-
-
-def test_head_keeps_known_future_rows() -> None:
-    s = TimeSeries(np.arange(10.0), monthly(10), future_covariates=np.arange(13.0)[:, None])
-    h = s.head(6)
-    assert len(h) == 6 and h.known_future == 7
-    assert list(h.future_index(2)) == list(monthly(8)[6:])
