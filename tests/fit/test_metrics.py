@@ -29,8 +29,8 @@ def test_rmse_over_batches_equals_rmse_of_all_real_elements() -> None:
     metric = RMSE()
     for out in data:
         metric.update(out)
-    err = torch.cat([(o.output - o.target)[o.mask] for o in data])
-    assert metric.compute() == pytest.approx(float(err.double().square().mean().sqrt()), rel=1e-12)
+    err = torch.cat([(o.output.double() - o.target.double())[o.mask] for o in data])
+    assert metric.compute() == pytest.approx(float(err.square().mean().sqrt()), rel=1e-12)
     metric.reset()
     assert math.isnan(metric.compute())
 
