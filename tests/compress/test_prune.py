@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lstmkit.apps.classification.model import LSTMClassifier
+from lstmkit.apps.language.lm import LanguageModel
 from lstmkit.compress import prune_magnitude, prune_units, remove_pruning
 from lstmkit.core.cells import VARIANTS
 from lstmkit.core.engines.fused import build
@@ -86,6 +87,13 @@ def test_magnitude_prunes_gru_rnn_and_chosen_names() -> None:
         "lstm.weight_ch_l0",
     }
     assert all(share == pytest.approx(0.5, abs=0.03) for share in report.sparsity.values())  # 25 weights: 13
+
+
+def test_a_tied_linear_weight_is_left_alone() -> None:
+    lm = LanguageModel(20, embed_dim=8, hidden_size=8, num_layers=1)  # decoder tied to the embedding
+    report = prune_magnitude(lm, 0.5)
+    assert set(report.sparsity) == {"lstm.weight_ih_l0", "lstm.weight_hh_l0"}
+    assert lm.decoder.weight is lm.embedding.weight
 
 
 def test_fine_tuning_keeps_pruned_weights_at_zero() -> None:

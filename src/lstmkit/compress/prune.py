@@ -90,6 +90,7 @@ def _prunable(model: nn.Module, names: Sequence[str], linear: bool) -> list[tupl
     layers' parameters whose name without ``_l{k}[_reverse]`` is in ``names``, and the
     weights of the ``nn.Linear`` modules (with ``linear``)."""
     found: list[tuple[str, nn.Module, str]] = []
+    held = [id(p) for _, p in model.named_parameters(remove_duplicate=False)]
     for prefix, module in model.named_modules():
         dot = f"{prefix}." if prefix else ""
         if isinstance(module, StackedRecurrent):
@@ -99,8 +100,8 @@ def _prunable(model: nn.Module, names: Sequence[str], linear: bool) -> list[tupl
                         if name in names:
                             full = module.param_name(name, layer, direction)
                             found.append((dot + full, module, full))
-        elif linear and isinstance(module, nn.Linear):
-            found.append((dot + "weight", module, "weight"))
+        elif linear and isinstance(module, nn.Linear) and held.count(id(module.weight)) == 1:
+            found.append((dot + "weight", module, "weight"))  # a tied weight (decoder = embedding) stays
     return found
 
 
@@ -148,8 +149,8 @@ def prune_magnitude(
     """Zero the ``amount`` share of the smallest weights (by magnitude) of ``model``, with masks.
 
     Prunes the parameters named in ``names`` of every lstmkit recurrent layer (``LSTM``, ``GRU``,
-    ``RNN``; all layers and directions) and, with ``linear``, every ``nn.Linear`` weight. Masks
-    only grow: pruning again counts the zeros already there and never revives one.
+    ``RNN``; all layers and directions) and, with ``linear``, every ``nn.Linear`` weight not tied
+    to another module. Masks only grow: pruning again counts the zeros already there.
 
     Args:
         model: any module holding lstmkit recurrent layers or ``nn.Linear`` modules.
