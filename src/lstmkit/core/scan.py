@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+from torch.jit import is_tracing as _jit_tracing  # pyright: ignore[reportPrivateImportUsage]
 
 # detach_state and tree_map are re-exported for the modules that still take them from here;
 # their home is lstmkit.core.tree
@@ -39,6 +40,7 @@ __all__ = [
     "scan",
     "stack_states",
     "time_mask",
+    "tracing",
     "tree_map",
 ]
 
@@ -94,6 +96,13 @@ def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> 
     return lengths
 
 
+def tracing() -> bool:
+    """Whether torch is tracing the code into a graph (``torch.compile``, ``torch.export``,
+    ``torch.onnx.export``, ``torch.jit.trace``) rather than running it: checks of values skip
+    then, and sizes may be symbolic."""
+    return torch.compiler.is_compiling() or _jit_tracing() or torch.onnx.is_in_onnx_export()
+
+
 def check_finite(
     name: str,
     x: Tensor,
@@ -102,6 +111,9 @@ def check_finite(
     valid: Tensor | None = None,
 ) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or +-inf, naming ``name`` and the first bad entry.
+
+    Skipped while torch traces a graph (:func:`tracing`): the values are not known then, and a
+    traced graph has no Python left to raise from.
 
     Args:
         name: what ``x`` is, as the user knows it (``"input"``, ``"series 'sales'"``).
@@ -117,7 +129,7 @@ def check_finite(
         Traceback (most recent call last):
         ValueError: input: expected finite values, got nan at batch 0, feature 1
     """
-    if not (x.dtype.is_floating_point or x.dtype.is_complex) or x.numel() == 0:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex) or x.numel() == 0 or tracing():
         return
     bad = ~torch.isfinite(x)
     if valid is not None:
@@ -211,6 +223,46 @@ def _advance(
     return new_state, y, kept
 
 
+def _scan_graph(
+    step: Step,
+    seq: tuple[Tensor, ...],
+    packed: bool,
+    state: State,
+    mask: Tensor | None,
+    out_fn: Callable[[State], Tensor],
+    reverse: bool,
+    return_states: bool,
+    batch_first: bool,
+) -> RunResult:
+    """:func:`scan`'s loop as torch's ``scan`` operator (``torch._higher_order_ops.scan``), for
+    ``torch.export`` and ``torch.onnx.export``: one node whose body is the step (ONNX's ``Scan``),
+    so that the exported graph takes any number of steps. Same arguments and result as the loop
+    of :func:`scan` (``seq`` time-major, ``packed``: the step takes a tuple of slices)."""
+    from torch._higher_order_ops.scan import scan as scan_op
+
+    # the operator takes tensors and plain tuples: a NamedTuple state crosses as a tuple
+    wrap: Callable[[Any], State] = (lambda s: s) if isinstance(state, Tensor) else (lambda s: type(state)(*s))
+    bare: Callable[[State], Any] = (lambda s: s) if isinstance(state, Tensor) else tuple
+
+    def body(carry: Any, inp: tuple[Any, ...]) -> tuple[Any, Any]:
+        x_t = inp[0] if packed else inp[0][0]
+        m = inp[1] if mask is not None else None
+        new, y, kept = _advance(step, x_t, wrap(carry), m, out_fn, return_states)
+        new = map_state(torch.clone, new)  # the carry may alias neither the input nor the output
+        if kept is None:
+            return bare(new), y
+        return bare(new), (y, bare(kept))
+
+    xs = (seq, mask) if mask is not None else (seq,)
+    final, ys = scan_op(body, bare(state), xs, reverse=reverse)
+    final = wrap(final)
+    output, every = (ys[0], wrap(ys[1])) if return_states else (ys, None)
+    if batch_first:
+        output = output.transpose(0, 1)
+        every = map_state(lambda s: s.transpose(0, 1), every) if every is not None else None
+    return RunResult(output, final, every)
+
+
 def scan(
     step: Step,
     inputs: Tensor | tuple[Tensor, ...],
@@ -257,6 +309,9 @@ def scan(
     if mask is not None:
         seq = tuple(_zero_padding(s, mask) for s in seq)
     out_fn = output or _default_output
+    if torch.compiler.is_exporting():  # one loop operator, the number of steps symbolic
+        packed = isinstance(inputs, tuple)
+        return _scan_graph(step, seq, packed, state, mask, out_fn, reverse, return_states, batch_first)
     outputs: list[Tensor] = [seq[0]] * max_len  # placeholders, all overwritten
     states: list[State] = [None] * max_len
     for t in range(max_len - 1, -1, -1) if reverse else range(max_len):

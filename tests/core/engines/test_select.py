@@ -3,6 +3,7 @@ fallbacks (each with one warning)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import warnings
@@ -27,7 +28,15 @@ from lstmkit.core.engines.fused import build
 from lstmkit.core.engines.fused_engine import FUSED
 from lstmkit.core.engines.native import NATIVE
 from lstmkit.core.engines.reference import REFERENCE
-from lstmkit.core.engines.select import ENGINES, POLICY, engine_names, first_rule, policy_table, select
+from lstmkit.core.engines.select import (
+    ENGINES,
+    POLICY,
+    engine_names,
+    first_rule,
+    onnx_native_lstm,
+    policy_table,
+    select,
+)
 from lstmkit.core.layers import GRU, LSTM, RNN
 
 CLASSIC, VANILLA = VARIANTS["classic"], VARIANTS["vanilla"]
@@ -116,29 +125,54 @@ def test_documented_table() -> None:
     assert chosen("auto", lstm_call(CLASSIC, x32.to(torch.bfloat16))) == "native"
 
 
-def test_every_row_of_the_policy_picks_its_calls() -> None:
-    """One call per row of POLICY (the first row that runs a call wins)."""
+def test_every_row_of_the_policy_picks_its_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One call per row of POLICY (the first row that runs a call wins); the rows of the
+    exporters with their flags set as torch sets them while it traces (tests/export runs the
+    exporters themselves)."""
     x32 = torch.randn(6, 2, 3)
     holes = padded_mask()
     holes[1, 0] = False
     dropout = Regularizers(x_mask=torch.ones(2, 3))
     rows = [
-        (lstm_call(CLASSIC, x32), True, 0),  # training on the CPU: fused beats torch's kernel
-        (lstm_call(CLASSIC, x32), False, 1),  # float32 inference without padding: torch's kernel
-        (gru_call(x32), True, 1),  # a GRU: torch's kernel whenever it runs the call
-        (lstm_call(VANILLA, x32), True, 2),  # a variant: the fused kernel
-        (lstm_call(CLASSIC, x32, regularizers=dropout), True, 2),  # a custom regularizer
-        (gru_call(x32, regularizers=dropout), True, 3),  # variational dropout in a GRU: the loop
-        (gru_call(x32, mask=holes), False, 3),  # torch's kernel takes lengths, not holes
-        (lstm_call(VANILLA, x32.to(torch.bfloat16)), False, 3),  # no fast path: the loop
+        (lstm_call(CLASSIC, x32), True, 4),  # training on the CPU: fused beats torch's kernel
+        (lstm_call(CLASSIC, x32), False, 5),  # float32 inference without padding: torch's kernel
+        (gru_call(x32), True, 5),  # a GRU: torch's kernel whenever it runs the call
+        (lstm_call(VANILLA, x32), True, 6),  # a variant: the fused kernel
+        (lstm_call(CLASSIC, x32, regularizers=dropout), True, 6),  # a custom regularizer
+        (gru_call(x32, regularizers=dropout), True, 7),  # variational dropout in a GRU: the loop
+        (gru_call(x32, mask=holes), False, 7),  # torch's kernel takes lengths, not holes
+        (lstm_call(VANILLA, x32.to(torch.bfloat16)), False, 7),  # no fast path: the loop
     ]
-    assert len(POLICY) == 4 and {r for _, _, r in rows} == set(range(len(POLICY)))
-    for call, grad, row in rows:
+    onnx = [
+        (lstm_call(CLASSIC, x32), False, 0, True),  # to_onnx: ONNX's LSTM operator
+        (lstm_call(CLASSIC.with_options(coupled=True), x32), False, 0, True),  # CIFG: input_forget
+        (lstm_call(CLASSIC, x32, mask=padded_mask()), False, 1, True),  # padding: the Scan
+        (lstm_call(CLASSIC.with_options(layer_norm=True), x32), False, 1, True),
+        (lstm_call(CLASSIC, x32), False, 1, False),  # a plain torch.onnx.export: the Scan
+        (gru_call(x32), False, 1, False),
+    ]
+    export = [(lstm_call(CLASSIC, x32), False, 2), (gru_call(x32), False, 3)]  # torch.export
+    assert len(POLICY) == 8
+    assert {r for *_, r in rows + export} | {r for _, _, r, _ in onnx} == set(range(len(POLICY)))
+
+    def check(call: Call, grad: bool, row: int) -> None:
         with torch.set_grad_enabled(grad):
             assert first_rule(call)[0] == row, (call.family, call.cell, row)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 assert chosen("auto", call) == POLICY[row].engine
+
+    for call, grad, row in rows:
+        check(call, grad, row)
+    monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)
+    for call, grad, row in export:
+        check(call, grad, row)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    for call, grad, row, native in onnx:
+        with onnx_native_lstm() if native else contextlib.nullcontext():
+            check(call, grad, row)
+    with onnx_native_lstm():  # an engine asked for by name has no ONNX form either
+        assert chosen("fused", lstm_call(VANILLA.with_options(layer_norm=True), x32)) == "reference"
 
 
 def test_the_table_is_printed_from_the_policy() -> None:

@@ -45,6 +45,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils import _pytree
 
 from lstmkit.core.cells.activations import get_activation
 
@@ -67,6 +68,11 @@ class FGRState(NamedTuple):
     h: Tensor
     c: Tensor
     gates: Tensor
+
+
+# torch.export.save writes the output structure of a program: name the states for it
+for _state in (LSTMState, FGRState):
+    _pytree._register_namedtuple(_state, serialized_type_name=f"lstmkit.{_state.__name__}")
 
 
 class LSTMParams(NamedTuple):

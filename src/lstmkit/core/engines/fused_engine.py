@@ -15,7 +15,7 @@ import torch
 from lstmkit.core.cells.lstm import LSTMParams, LSTMSpec
 from lstmkit.core.engines.base import Call, Unavailable
 from lstmkit.core.engines.fused.binding import fused_unsupported, lstm_fused
-from lstmkit.core.engines.fused.build import load_extension
+from lstmkit.core.engines.fused.build import extension_available
 from lstmkit.core.regularizers import zoneout_keep
 from lstmkit.core.scan import RunResult
 
@@ -31,7 +31,7 @@ class FusedEngine:
     def unsupported(self, call: Call) -> str | None:
         assert isinstance(call.cell, LSTMSpec)
         reason = fused_unsupported(call.cell, call.x)
-        if reason is None and load_extension() is None:
+        if reason is None and not extension_available():
             return Unavailable("the fused extension is unavailable")
         return reason
 

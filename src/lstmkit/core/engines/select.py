@@ -33,11 +33,14 @@ speeds in docs/performance.md):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
 
+from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.engines.base import Call, Engine, EngineFailure, Unavailable
 from lstmkit.core.engines.fused.build import warn_unavailable
 from lstmkit.core.engines.fused_engine import FUSED
@@ -52,6 +55,8 @@ __all__ = [
     "check_engine",
     "engine_names",
     "first_rule",
+    "onnx_lstm_fits",
+    "onnx_native_lstm",
     "policy_table",
     "run_call",
     "select",
@@ -80,8 +85,77 @@ class Rule:
     applies: Callable[[Call], bool] = lambda call: True
 
 
+def _onnx_exporting(call: Call) -> bool:
+    """While ``torch.onnx.export`` traces: lstmkit's C++ kernels have no ONNX form."""
+    return torch.onnx.is_in_onnx_export()
+
+
+_ONNX_NATIVE: ContextVar[bool] = ContextVar("lstmkit_onnx_native_lstm", default=False)
+
+
+@contextmanager
+def onnx_native_lstm() -> Iterator[None]:
+    """While in this block, an ONNX export writes the LSTM calls that ONNX's own ``LSTM``
+    operator computes as lstmkit's fused operator, for a translation table that maps it to that
+    operator (:func:`lstmkit.export.to_onnx` does both)."""
+    token = _ONNX_NATIVE.set(True)
+    try:
+        yield
+    finally:
+        _ONNX_NATIVE.reset(token)
+
+
+def onnx_lstm_fits(spec: LSTMSpec) -> bool:
+    """Whether ONNX's ``LSTM`` operator computes this cell: gates i, f (or CIFG's coupled f,
+    its ``input_forget``), o, with or without peepholes (its input ``P``), sigmoid and tanh."""
+    plain = spec.input_gate and spec.forget_gate and spec.output_gate and not spec.full_gate_recurrence
+    squash = spec.cell_activation == spec.output_activation == "tanh"
+    return plain and squash and not spec.layer_norm
+
+
+def _onnx_native(call: Call) -> bool:
+    """Inside :func:`onnx_native_lstm` while torch.onnx exports, an LSTM call that ONNX's operator
+    computes: its cell fits, no padding, projection, every-step states or active regularizer."""
+    if not (_onnx_exporting(call) and _ONNX_NATIVE.get() and isinstance(call.cell, LSTMSpec)):
+        return False
+    plain = call.mask is None and not call.return_states and not call.regularizers.active
+    return plain and onnx_lstm_fits(call.cell) and getattr(call.params, "weight_hr", None) is None
+
+
+def _exporting(call: Call) -> bool:
+    """While ``torch.export`` traces: torch's own recurrent kernels decompose into one node per
+    step there, which fixes the sequence length of the program."""
+    return torch.compiler.is_exporting()
+
+
 #: The policy of ``engine="auto"``: the first row that can run a call runs it.
 POLICY: tuple[Rule, ...] = (
+    Rule(
+        "fused",
+        "while lstmkit.export.to_onnx exports: an LSTM call ONNX's LSTM operator computes (the "
+        "classic cell, peepholes, CIFG; no padding, projection, layer norm or active regularizer), "
+        "as lstmkit's operator that to_onnx writes as ONNX's LSTM",
+        _onnx_native,
+    ),
+    Rule(
+        "reference",
+        "while torch.onnx exports: every call (the cell's step as the body of one ONNX Scan over "
+        "time, lstmkit.core.scan; torch's exporter fixes the length of its own LSTM operator, "
+        "lstmkit.export.to_onnx picks ONNX's LSTM operator where it fits)",
+        _onnx_exporting,
+    ),
+    Rule(
+        "fused",
+        "while torch.export traces: an LSTM call on the CPU in float32 / float64 (one lstmkit "
+        "operator node, the length symbolic)",
+        _exporting,
+    ),
+    Rule(
+        "reference",
+        "while torch.export traces: every other call (torch's scan operator over the step; torch's "
+        "own kernels would unroll the steps and fix the length)",
+        _exporting,
+    ),
     Rule(
         "fused",
         "what torch's kernel runs too (the classic cell), on the CPU with gradients on (training), "
@@ -183,7 +257,7 @@ def select(engine: str, call: Call) -> Engine:
         ValueError: an unknown name, or an engine asked for by name that cannot run the call.
     """
     check_engine(engine, call.family)
-    if engine != "auto":
+    if engine != "auto" and not _onnx_exporting(call):  # the C++ kernels have no ONNX form
         return _insist(engine, call)
     index, fused_reason = first_rule(call)
     chosen = _BY_NAME[POLICY[index].engine]

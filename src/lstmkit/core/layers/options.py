@@ -13,11 +13,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmkit.core.scan import tracing
+
 __all__ = ["LayerOptions", "check_bool", "check_factory_kwargs", "check_positive_int"]
 
 
 def check_positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
-    """Validate a size argument; raise ``TypeError``/``ValueError`` naming it."""
+    """Validate a size argument; raise ``TypeError``/``ValueError`` naming it.
+
+    A symbolic size (``torch.SymInt`` while torch compiles or exports; a 0-dim integer tensor
+    while ``torch.jit.trace`` records) passes as it is: its value is not known yet.
+    """
+    if isinstance(value, torch.SymInt) or (
+        tracing() and isinstance(value, torch.Tensor) and value.dim() == 0
+    ):
+        return value  # type: ignore[return-value]
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
     low = 0 if allow_zero else 1

@@ -31,6 +31,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from lstmkit.core.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState
 from lstmkit.core.engines.fused.build import require_extension
+from lstmkit.core.engines.fused.ops import run_op
 from lstmkit.core.scan import RunResult, State
 
 __all__ = [
@@ -280,7 +281,13 @@ def _run_kernel(
     """The kernel's :data:`OUTPUTS` by name, through :class:`FusedLSTMFunction` when a gradient
     is needed."""
     h0, c0, a0 = state[0], state[1], state[2] if cfg.spec.full_gate_recurrence else None
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, h0, c0, a0, *params)):
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, h0, c0, a0, *params)
+    )
+    if torch.compiler.is_compiling():  # one operator node in the traced graph (ops.py)
+        # an exported program is for inference: it saves nothing for a backward pass
+        return run_op(cfg, x, state, params, masks, needs_grad and not torch.compiler.is_exporting())
+    if needs_grad:
         return dict(zip(OUTPUTS, FusedLSTMFunction.apply(cfg, x, h0, c0, a0, *params, *masks)))
     outputs, _ = require_extension().forward(cfg, x, h0, c0, a0, params._asdict(), masks._asdict(), False)
     return outputs

@@ -39,6 +39,7 @@ __all__ = [
     "DISABLE_ENV",
     "build_directory",
     "build_lock",
+    "extension_available",
     "extension_error",
     "load_extension",
     "main",
@@ -208,6 +209,9 @@ def load_extension(verbose: bool = False) -> ModuleType | None:
     """The compiled extension module, building it on first use; ``None`` if unavailable."""
     if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
         return None
+    cached = _loaded.get("module")  # loaded: no lock (torch.compile traces no lock either)
+    if isinstance(cached, ModuleType):
+        return cached
     with _lock:
         cached = _loaded.get("module")
         if isinstance(cached, ModuleType):
@@ -222,6 +226,13 @@ def load_extension(verbose: bool = False) -> ModuleType | None:
             return None
         _loaded["module"] = module
         return module
+
+
+@torch.compiler.assume_constant_result
+def extension_available() -> bool:
+    """Whether the extension loads (building it on first use); a constant to ``torch.compile``,
+    which runs it once while tracing instead of tracing into the build."""
+    return load_extension() is not None
 
 
 def extension_error() -> str | None:
