@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lstmkit.apps.forecasting.base import LEVELS
 from lstmkit.apps.forecasting.model import ForecastNet
-from lstmkit.compress.distill import distill, distillation_loss, quantile_distillation_loss
+from lstmkit.compress.distillation import distill, distillation_loss, quantile_distillation_loss
 from lstmkit.core.layers import LSTM
 from lstmkit.fit import TrainConfig, Trainer, accuracy, sequence_cross_entropy
 

@@ -8,7 +8,7 @@ layers) and ``fit`` (the trainer, for fine-tuning and distillation); the apps an
   float activations) and :class:`QuantizedLSTM`;
 * :mod:`lstmkit.compress.prune`: :func:`prune_magnitude` (masks, fine-tuning) and
   :func:`prune_units` (structured: rebuilds smaller layers);
-* :mod:`lstmkit.compress.distill`: :func:`distill` (a student learns a teacher's outputs).
+* :mod:`lstmkit.compress.distillation`: :func:`distill` (a student learns a teacher's outputs).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ _WHERE = {
     "prune_magnitude": "prune",
     "remove_pruning": "prune",
     "prune_units": "prune",
-    "distill": "distill",
+    "distill": "distillation",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = ["QuantizedLSTM", "distill", "prune_magnitude", "prune_units", "quantize_dynamic", "remove_pruning"]
 
 
 def __getattr__(name: str) -> Any:
