@@ -75,7 +75,9 @@ class QuantizedStream(LSTMStream):
         self._runtime: Any = None
         self._bind()
         cfg = kernel_config(spec, zoneout=layer.zoneout)  # zoneout: the evaluation keep weights
-        self._runtime = self._ext.StreamRuntime(cfg, self._weights, self._h, self._c, self._a, layer.input_size)
+        self._runtime = self._ext.StreamRuntime(
+            cfg, self._weights, self._h, self._c, self._a, layer.input_size
+        )
         self._runtime.set_int8(self._int8)
 
     def _binding(self) -> tuple[int, ...]:

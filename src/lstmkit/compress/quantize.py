@@ -23,6 +23,7 @@ warns that it stays float32.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -197,7 +198,9 @@ class QuantizedLSTM(StackedRecurrent):
             )
         data = x.data if isinstance(x, PackedSequence) else x
         if isinstance(data, Tensor) and data.requires_grad and torch.is_grad_enabled():
-            raise RuntimeError("QuantizedLSTM: inference only, no backward: detach the input or use torch.no_grad()")
+            raise RuntimeError(
+                "QuantizedLSTM: inference only, no backward: detach the input or use torch.no_grad()"
+            )
 
     def forward(
         self,
@@ -228,7 +231,11 @@ class QuantizedLSTM(StackedRecurrent):
         return QuantizedStream(self, batch_size)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", spec={self.spec}" + (f", proj_size={self.proj_size}" if self.proj_size else "")
+        return (
+            super().extra_repr()
+            + f", spec={self.spec}"
+            + (f", proj_size={self.proj_size}" if self.proj_size else "")
+        )
 
 
 class _Int8Direction:
@@ -253,9 +260,18 @@ class _Int8Direction:
         h0, c0 = state[0], state[1]
         a0 = state[2] if spec.full_gate_recurrence else None
         out = require_extension().forward_int8(
-            cfg, x, h0, c0, a0, m.float_weights(self.layer, self.index), m.packed(self.layer, self.index), masks
+            cfg,
+            x,
+            h0,
+            c0,
+            a0,
+            m.float_weights(self.layer, self.index),
+            m.packed(self.layer, self.index),
+            masks,
         )
-        return RunResult(out["output"], _state(spec, out, "h_n", "c_n", "a_n"), _states(spec, out, cfg.need_states))
+        return RunResult(
+            out["output"], _state(spec, out, "h_n", "c_n", "a_n"), _states(spec, out, cfg.need_states)
+        )
 
 
 def _state(spec: LSTMSpec, out: dict[str, Any], h: str, c: str, a: str) -> State:
@@ -277,7 +293,9 @@ def _register_with_torch_ao() -> None:
 _register_with_torch_ao()
 
 
-def quantize_dynamic(model: nn.Module, *, dtype: torch.dtype = torch.qint8, inplace: bool = False) -> nn.Module:
+def quantize_dynamic(
+    model: nn.Module, *, dtype: torch.dtype = torch.qint8, inplace: bool = False
+) -> nn.Module:
     """int8 dynamic quantization of a model for CPU inference: every :class:`lstmkit.LSTM`
     becomes a :class:`QuantizedLSTM`, every ``nn.Linear`` torch's dynamic int8 linear
     (``torch.ao.nn.quantized.dynamic.Linear``, per-channel weights); the rest stays as it is.
@@ -308,9 +326,11 @@ def quantize_dynamic(model: nn.Module, *, dtype: torch.dtype = torch.qint8, inpl
     if isinstance(model, LSTM):
         return QuantizedLSTM.from_float(model)
     _swap_lstms(model)
-    torch.ao.quantization.quantize_dynamic(
-        model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True
-    )
+    with warnings.catch_warnings():  # torch.ao's eager quantization announces its move to torchao
+        warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
+        torch.ao.quantization.quantize_dynamic(
+            model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True
+        )
     return model.eval()
 
 

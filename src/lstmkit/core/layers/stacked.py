@@ -117,11 +117,13 @@ class StackedRecurrent(nn.Module):
 
     @property
     def qconfig(self) -> Any:
-        """What ``torch.ao.quantization`` attached (``None``). Set by ``quantize_dynamic`` and
-        ``prepare``: where torch has no int8 module mapped to this class (lstmkit.compress maps
-        :class:`~lstmkit.core.layers.LSTM` once imported) it would silently stay float32, so
-        setting one warns."""
-        return self.__dict__.get("_qconfig")
+        """What ``torch.ao.quantization`` attached (no attribute until then). Set by its
+        ``quantize_dynamic`` and ``prepare``: where torch has no int8 module mapped to this class
+        (lstmkit.compress maps :class:`~lstmkit.core.layers.LSTM` once imported) the layer would
+        silently stay float32, so setting one warns."""
+        if "_qconfig" not in self.__dict__:
+            raise AttributeError("qconfig")  # torch.ao reads getattr(module, "qconfig", default)
+        return self.__dict__["_qconfig"]
 
     @qconfig.setter
     def qconfig(self, value: Any) -> None:
