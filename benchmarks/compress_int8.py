@@ -2,7 +2,8 @@
 
 For H = 256 and 512, classic and vanilla (one layer, input size H): the streaming step
 (``stream(1).step``, batch 1) and batch-32 inference over L = 100 steps (``forward`` under
-``torch.no_grad``), each the median of repeats, float32 and int8 measured in the same run; then
+``torch.no_grad``): float32 and int8 timed in turn in each repeat, the medians of their times and
+of the per-repeat speed-ups (float32 / int8); then
 the saved ``state_dict`` sizes. Prints markdown tables.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/compress_int8.py [--repeats 7] [--sizes 256 512]``.
@@ -23,28 +24,38 @@ from lstmkit.compress import quantize_dynamic
 from lstmkit.core.engines.fused.build import require_extension
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, inner: int) -> float:
-    """The median over ``repeats`` of the mean time of ``inner`` calls (after one warm-up)."""
-    fn()
-    times = []
+def paired_seconds(
+    fns: tuple[Callable[[], object], Callable[[], object]], repeats: int, inner: int
+) -> tuple[float, float, float]:
+    """Float and int8 timed in turn (so both see the same machine load): the median over
+    ``repeats`` of each one's mean time over ``inner`` calls, and the median of their ratios."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for fn in fns:
+        fn()  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - start) / inner)
-    return statistics.median(times)
+        for fn, out in zip(fns, times):
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            out.append((time.perf_counter() - start) / inner)
+    ratios = [a / b for a, b in zip(*times)]
+    return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
 
 
-def stream_time(model: torch.nn.Module, H: int, repeats: int) -> float:
+def stream_step(model: torch.nn.Module, H: int) -> Callable[[], object]:
     stream = model.stream(batch_size=1)  # type: ignore[operator]
     x, out = torch.randn(1, H), torch.empty(1, H)
-    return median_seconds(lambda: stream.step(x, out), repeats, 200)
+    return lambda: stream.step(x, out)
 
 
-def batch_time(model: torch.nn.Module, H: int, repeats: int) -> float:
+def batch_forward(model: torch.nn.Module, H: int) -> Callable[[], object]:
     x = torch.randn(100, 32, H)
-    with torch.no_grad():
-        return median_seconds(lambda: model(x), repeats, 1)
+
+    def run() -> object:
+        with torch.no_grad():
+            return model(x)
+
+    return run
 
 
 def saved_bytes(model: torch.nn.Module) -> int:
@@ -60,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"threads: {torch.get_num_threads()}, int8 backend: {require_extension().int8_backend()}\n")
-    print("| H | variant | workload | float32 ms | int8 ms | speed-up |")
+    print("| H | variant | workload | float32 ms | int8 ms | speed-up (median of ratios) |")
     print("|---|---|---|---|---|---|")
     sizes = {}
     for H in args.sizes:
@@ -68,9 +79,12 @@ def main() -> None:
             model = lstmkit.LSTM(H, H, variant=variant).eval()
             qmodel = quantize_dynamic(model)
             sizes[(H, variant)] = (saved_bytes(model), saved_bytes(qmodel))
-            for name, measure in (("stream step (N=1)", stream_time), ("batch 32, L=100", batch_time)):
-                f32, i8 = measure(model, H, args.repeats), measure(qmodel, H, args.repeats)
-                print(f"| {H} | {variant} | {name} | {f32 * 1e3:.3f} | {i8 * 1e3:.3f} | {f32 / i8:.2f}x |")
+            for name, make, inner in (
+                ("stream step (N=1)", stream_step, 200),
+                ("batch 32, L=100", batch_forward, 1),
+            ):
+                f32, i8, ratio = paired_seconds((make(model, H), make(qmodel, H)), args.repeats, inner)
+                print(f"| {H} | {variant} | {name} | {f32 * 1e3:.3f} | {i8 * 1e3:.3f} | {ratio:.2f}x |")
     print("\n| H | variant | float32 file | int8 file | ratio |")
     print("|---|---|---|---|---|")
     for (H, variant), (f32, i8) in sizes.items():

@@ -32,6 +32,7 @@ class _Int8Layer(Protocol):
     bidirectional: bool
     zoneout: tuple[float, float]
     check_finite: bool
+    _buffers: dict[str, torch.Tensor | None]  # nn.Module's own registry
 
     def float_weights(self, layer: int, direction: int = 0) -> dict[str, torch.Tensor]: ...
 
@@ -81,10 +82,10 @@ class QuantizedStream(LSTMStream):
         self._runtime.set_int8(self._int8)
 
     def _binding(self) -> tuple[int, ...]:
-        """Where the quantized layer's buffers live and their versions."""
-        layer = self._layer
-        floats = (t.data_ptr() for k in range(layer.num_layers) for t in layer.float_weights(k).values())
-        return (*floats, *(v for k in range(layer.num_layers) for v in layer._signature(k, 0)))
+        """Where the quantized layer's buffers live and their versions (read at every step: one
+        pass over the module's own buffer registry)."""
+        buffers = self._layer._buffers.values()
+        return tuple(v for t in buffers if t is not None for v in (t.data_ptr(), t._version))
 
     def _bind(self) -> None:
         """Take the float tensors and the prepacked int8 weights of every layer."""
