@@ -110,6 +110,37 @@ class StackedRecurrent(nn.Module):
         """Names of the state fields, for error messages."""
         return ("h",)
 
+    def _reference_tensor(self) -> Tensor:
+        """A tensor of the layer's floating dtype and device (the input and state must match it):
+        its first parameter; a layer that keeps its weights in buffers says which."""
+        return next(self.parameters())
+
+    @property
+    def qconfig(self) -> Any:
+        """What ``torch.ao.quantization`` attached (no attribute until then). Set by its
+        ``quantize_dynamic`` and ``prepare``: where torch has no int8 module mapped to this class
+        (lstmkit.compress maps :class:`~lstmkit.core.layers.LSTM` once imported) the layer would
+        silently stay float32, so setting one warns."""
+        if "_qconfig" not in self.__dict__:
+            raise AttributeError("qconfig")  # torch.ao reads getattr(module, "qconfig", default)
+        return self.__dict__["_qconfig"]
+
+    @qconfig.setter
+    def qconfig(self, value: Any) -> None:
+        self.__dict__["_qconfig"] = value
+        if value is not None and not _torch_ao_maps(type(self)):
+            warnings.warn(
+                f"torch.ao.quantization has no int8 module for lstmkit {type(self).__name__}, which stays "
+                "float32: use lstmkit.compress.quantize_dynamic(model), or import lstmkit.compress first "
+                "(it maps lstmkit.LSTM to lstmkit.compress.QuantizedLSTM)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    @qconfig.deleter
+    def qconfig(self) -> None:
+        self.__dict__.pop("_qconfig", None)
+
     def _cell(self) -> Cell:
         """The cell of the engines' :class:`~lstmkit.core.engines.base.Call`."""
         raise NotImplementedError
@@ -231,7 +262,7 @@ class StackedRecurrent(nn.Module):
                 f"to_torch: torch.nn.{self._torch_class.__name__} has only the classic cell without "
                 f"custom regularizers; this layer sets {', '.join(lacks)}"
             )
-        ref = next(self.parameters())
+        ref = self._reference_tensor()
         torch_class: Any = self._torch_class
         options = {name: getattr(self, name) for name in _TORCH_OPTIONS}
         module = torch_class(**options, device=ref.device, dtype=ref.dtype, **self._to_torch_kwargs())
@@ -244,7 +275,7 @@ class StackedRecurrent(nn.Module):
     ) -> State:
         """Zero state: each field (num_layers * num_directions, batch_size, size);
         without ``batch_size``, the unbatched (num_layers * num_directions, size)."""
-        ref = next(self.parameters())
+        ref = self._reference_tensor()
         batch = () if batch_size is None else (check_positive_int("batch_size", batch_size),)
         lead = self.num_layers * self.num_directions
         return self._wrap_state(
@@ -294,7 +325,7 @@ class StackedRecurrent(nn.Module):
 
     def _check_input(self, x: Tensor, name: str = "input") -> None:
         """Check the features, dtype and device of ``x`` (any layout, features last)."""
-        ref = next(self.parameters())
+        ref = self._reference_tensor()
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{name}: expected {self.input_size} features (input_size) in the last dimension, "
@@ -424,6 +455,13 @@ class StackedRecurrent(nn.Module):
             if getattr(self, name):
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _torch_ao_maps(cls: type) -> bool:
+    """Whether torch.ao's default dynamic quantization maps ``cls`` to an int8 module."""
+    from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
+
+    return cls in get_default_dynamic_quant_module_mappings()
 
 
 class _Direction:

@@ -33,6 +33,17 @@
 //     .step(x [N,I], out [N,Hout] | None) -> [N,Hout]; .rebind(layers); .refresh()
 //   zoneout_keep(L, N, D, z, seed [2 ints], dtype) -> [L,N,D]
 //   set_gemm_backend(name, min_rows); gemm_backend() -> str
+//
+// The int8 path (qgemm.h; inference only, float32):
+//   pack_int8(q [R,K] int8 in [-127,127], scale [R] float32) -> Int8Matrix (.rows R, .cols K): the
+//       weight prepacked once
+//   int8 weights: a dict {weight_ih, weight_hh, weight_gh, weight_hr} of Int8Matrix (the last two
+//       where the cell has them)
+//   forward_int8(config, x [L,N,I], h0, c0, a0, weights, int8, masks) -> outputs (as forward's;
+//       weights: the tensors other than the four matrices)
+//   StreamRuntime.set_int8(layers): a list of int8 weights dicts, first layer first
+//   int8_products(a [M,K] uint8 in [0,127], w Int8Matrix) -> [M,R] int32 (the integer products)
+//   set_int8_backend(name): "auto" | "vnni" | "avx2" | "scalar"; int8_backend() -> str
 
 #include <torch/extension.h>
 
@@ -42,6 +53,7 @@
 
 #include "gemm.h"
 #include "kernels.h"
+#include "qgemm.h"
 #include "stream.h"
 #include "zoneout.h"
 
@@ -170,6 +182,35 @@ std::vector<Weights> layers_from(const std::vector<py::dict>& layers) {
   return out;
 }
 
+QLayer qlayer_from(const py::dict& d) {
+  QLayer q;
+  size_t known = 0;
+  for (const auto& [name, m] : {std::pair<const char*, QMatrix*>{"weight_ih", &q.ih}, {"weight_hh", &q.hh},
+                                {"weight_gh", &q.gh}, {"weight_hr", &q.hr}}) {
+    if (!d.contains(name) || d[name].is_none()) continue;
+    *m = d[name].cast<QMatrix>();
+    ++known;
+  }
+  TORCH_CHECK_VALUE(known == py::len(d), "lstmkit int8: expected names among weight_ih, weight_hh, weight_gh, "
+                    "weight_hr, got ", py::str(d.attr("keys")()).cast<std::string>());
+  return q;
+}
+
+py::dict forward_int8(py::handle config, const Tensor& x, const Tensor& h0, const Tensor& c0,
+                      const c10::optional<Tensor>& a0, const py::dict& weights, const py::dict& int8,
+                      const py::dict& masks) {
+  const KernelConfig cfg = config_from(config);
+  const Weights w = bundle_from<Weights>(weights, "weights");
+  const QLayer q = qlayer_from(int8);
+  const Masks m = bundle_from<Masks>(masks, "masks");
+  Forward out;
+  {
+    py::gil_scoped_release no_gil;
+    out = lstm_forward_int8(cfg, x, h0, c0, tensor_or_undefined(a0), w, q, m);
+  }
+  return bundle_to(out.outputs);
+}
+
 }  // namespace
 }  // namespace lstmkit
 
@@ -197,7 +238,29 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def(
           "rebind", [](StreamRuntime& self, const std::vector<py::dict>& layers) { self.rebind(layers_from(layers)); },
           "take new parameter tensors", py::arg("layers"))
-      .def("refresh", &StreamRuntime::refresh, "re-pack the weights at the next step");
+      .def("refresh", &StreamRuntime::refresh, "re-pack the weights at the next step")
+      .def(
+          "set_int8",
+          [](StreamRuntime& self, const std::vector<py::dict>& layers) {
+            std::vector<QLayer> q;
+            for (const py::dict& d : layers) q.push_back(qlayer_from(d));
+            self.set_int8(std::move(q));
+          },
+          "run the products in int8 with these weights", py::arg("layers"));
+  py::class_<QMatrix>(m, "Int8Matrix")
+      .def_readonly("rows", &QMatrix::R)
+      .def_readonly("cols", &QMatrix::K)
+      .def("__repr__", [](const QMatrix& q) {
+        return "Int8Matrix(rows=" + std::to_string(q.R) + ", cols=" + std::to_string(q.K) + ")";
+      });
+  m.def("pack_int8", &pack_qmatrix, "prepack an int8 weight with its per-row scales", py::arg("q"), py::arg("scale"));
+  m.def("forward_int8", &forward_int8, "fused LSTM forward with int8 products -> outputs", py::arg("config"),
+        py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("a0"), py::arg("weights"), py::arg("int8"),
+        py::arg("masks"));
+  m.def("int8_products", &int8_products, "the int32 products of uint8 rows and a packed int8 weight", py::arg("a"),
+        py::arg("w"));
+  m.def("set_int8_backend", &set_int8_backend, "choose the int8 backend", py::arg("name"));
+  m.def("int8_backend", &int8_backend, "the int8 backend in use");
   m.def("zoneout_keep", &zoneout_keep, "the zoneout keep weights the kernels draw for a seed", py::arg("L"),
         py::arg("N"), py::arg("D"), py::arg("z"), py::arg("seed"), py::arg("dtype"));
   m.def("set_gemm_backend", &set_gemm_backend, "choose the matrix-product backend", py::arg("name"),

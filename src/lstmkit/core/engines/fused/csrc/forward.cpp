@@ -16,6 +16,7 @@
 #include "gemm.h"
 #include "gemm_kernel.h"
 #include "kernels.h"
+#include "qgemm.h"
 #include "zoneout.h"
 
 namespace lstmkit {
@@ -31,10 +32,13 @@ struct Slots {
 template <typename T>
 class ForwardPass {
  public:
-  ForwardPass(const Cell& cell, const KernelConfig& cfg, const Tensor& x, const Weights& w, const Masks& m, bool save)
+  // q: the int8 weights (lstm_forward_int8: their products run in int8), or null
+  ForwardPass(const Cell& cell, const KernelConfig& cfg, const Tensor& x, const Weights& w, const Masks& m, bool save,
+              const QLayer* q = nullptr)
       : c(cell), p(params_of<T>(w)), L(x.size(0)), N(x.size(1)), I(x.size(2)), H(cell.H), Hout(cell.Hout),
-        GH(cell.GH), SH(cell.SH), proj(w.weight_hr.defined()), save(save), full(save || cfg.need_states),
-        whole(cell.ln || x.size(1) < 8), keeps(m, x.size(1), cell.Hout, cell.H, cfg.zoneout_h, cfg.zoneout_c, cfg.seeds) {
+        GH(cell.GH), SH(cell.SH), proj(w.weight_hr.defined() || (q && q->hr.defined())), save(save),
+        full(save || cfg.need_states), whole(q || cell.ln || x.size(1) < 8), q(q),
+        keeps(m, x.size(1), cell.Hout, cell.H, cfg.zoneout_h, cfg.zoneout_c, cfg.seeds) {
     allocate(x, m);
     pack(x, w);
     mk = ptr<bool>(m.mask);
@@ -88,6 +92,8 @@ class ForwardPass {
   // else per step, with the recurrent product, into a (N, GH) buffer (the same packed kernel; no
   // (L, N, GH) buffer to allocate, write and read back).
   const bool whole;
+  const QLayer* q;  // the int8 weights, or null (float products)
+  QRows qrows;      // the int8 path's quantized activations (reused by every product)
   const StateKeeps<T> keeps;
   const bool* mk = nullptr;
   const T* hmask = nullptr;
@@ -120,6 +126,11 @@ void ForwardPass<T>::allocate(const Tensor& x, const Masks& m) {
 template <typename T>
 void ForwardPass<T>::pack(const Tensor& x, const Weights& w) {
   const auto opt = x.options();
+  if (q) {  // int8: the input product of all steps in one product; the others per step
+    Xp = x.data_ptr<T>();
+    qproduct<T>(q->ih, qrows, L * N, Xp, I, P.data_ptr<T>(), GH, false);
+    return;
+  }
   if (whole) gemm(P.view({L * N, GH}), x.view({L * N, I}), w.weight_ih.t(), false);
   Bih = whole ? Tensor() : at::empty({packed_size<T>(I, GH)}, opt);
   if (!whole) pack_b<T>(I, GH, w.weight_ih.data_ptr<T>(), 1, I, Bih.data_ptr<T>());  // W_ih^T
@@ -140,6 +151,12 @@ void ForwardPass<T>::products(int64_t t, const Slots& sl) {
     T* hm = HM.data_ptr<T>();
     for (int64_t e = 0; e < N * Hout; ++e) hm[e] = h_in[e] * hmask[e];
     h_in = hm;
+  }
+  if (q) {  // layer norm keeps the two products apart
+    T* out = c.ln ? RECp + (save ? t : 0) * N * GH : Pp + t * N * GH;
+    qproduct<T>(q->hh, qrows, N, h_in, Hout, out, GH, !c.ln);
+    if (c.fgr) qproduct<T>(q->gh, qrows, N, Ap + sl.cp * N * SH, SH, FGp, SH, false);
+    return;
   }
   if (c.ln) {
     gemm_packed<T>(N, GH, Hout, h_in, Hout, Bhh.data_ptr<T>(), RECp + (save ? t : 0) * N * GH, GH, false);
@@ -185,7 +202,10 @@ void ForwardPass<T>::row(int64_t t, int64_t n, const Slots& sl, T* zs, T* ks) {
 // The projection h = r W_hr^T of step t, then zoneout of h.
 template <typename T>
 void ForwardPass<T>::project(int64_t t, const Slots& sl) {
-  gemm_packed<T>(N, Hout, H, Rp, H, Bhr.data_ptr<T>(), HNp, Hout, false);
+  if (q)
+    qproduct<T>(q->hr, qrows, N, Rp, H, HNp, Hout, false);
+  else
+    gemm_packed<T>(N, Hout, H, Rp, H, Bhr.data_ptr<T>(), HNp, Hout, false);
   at::parallel_for(0, N, row_grain(Hout), [&](int64_t n0, int64_t n1) {
     std::vector<T> ks(std::max(H, Hout));
     for (int64_t n = n0; n < n1; ++n) {
@@ -269,6 +289,43 @@ Forward lstm_forward(const KernelConfig& cfg, const Tensor& x_, const Tensor& h0
     out = pass.finish(cfg.need_states, m.mask);
   });
   return out;
+}
+
+// The int8 weights match the cell and the input (shapes as in tensors.h).
+static void check_int8(const Cell& c, const Tensor& x, const QLayer& q) {
+  TORCH_CHECK_VALUE(x.scalar_type() == at::kFloat, "lstmkit int8: expected a float32 input, got ", x.scalar_type());
+  auto check = [](const char* name, const QMatrix& m, bool wanted, int64_t R, int64_t K) {
+    TORCH_CHECK_VALUE(m.defined() == wanted, "lstmkit int8: ", name, wanted ? " missing" : " not expected here");
+    TORCH_CHECK_VALUE(!wanted || (m.R == R && m.K == K), "lstmkit int8: ", name, ": expected (", R, ", ", K,
+                      "), got (", m.R, ", ", m.K, ")");
+  };
+  check("weight_ih", q.ih, true, c.GH, x.size(2));
+  check("weight_hh", q.hh, true, c.GH, c.Hout);
+  check("weight_gh", q.gh, c.fgr, c.SH, c.SH);
+  check("weight_hr", q.hr, c.Hout != c.H || q.hr.defined(), c.Hout, c.H);
+}
+
+Forward lstm_forward_int8(const KernelConfig& cfg, const Tensor& x_, const Tensor& h0_, const Tensor& c0_,
+                          const Tensor& a0_, const Weights& w_, const QLayer& q, const Masks& masks) {
+  TORCH_CHECK_VALUE(x_.dim() == 3, "lstmkit int8: x must be (L, N, I)");
+  TORCH_CHECK_VALUE(x_.device().is_cpu(), "lstmkit int8: CPU tensors only, got ", x_.device());
+  const Tensor x = x_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous();
+  const Cell c = make_cell(cfg, c0.size(1), h0.size(1));
+  check_int8(c, x, q);
+  TORCH_CHECK_VALUE(!w_.weight_ih.defined() && !w_.weight_hh.defined() && !w_.weight_gh.defined() &&
+                        !w_.weight_hr.defined(),
+                    "lstmkit int8: the matrices come as int8 weights, not in weights");
+  TORCH_CHECK_VALUE(!c.fgr || a0_.defined(), "lstmkit int8: FGR needs a0");
+  for (const Tensor* t : {&h0, &c0, &a0_})
+    TORCH_CHECK_VALUE(!t->defined() || t->scalar_type() == at::kFloat, "lstmkit int8: the state must be float32");
+  const Tensor a0 = a0_.defined() ? a0_.contiguous() : Tensor();
+  const Weights w = contiguous(w_);
+  const Masks m = contiguous_masks(masks);
+  at::NoGradGuard no_grad;
+  ForwardPass<float> pass(c, cfg, x, w, m, false, &q);
+  pass.start(h0, c0, a0);
+  for (int64_t s = 0; s < x.size(0); ++s) pass.step(s);
+  return pass.finish(cfg.need_states, m.mask);
 }
 
 }  // namespace lstmkit

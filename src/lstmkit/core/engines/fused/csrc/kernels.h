@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 
 #include "config.h"
+#include "qgemm.h"
 #include "tensors.h"
 
 namespace lstmkit {
@@ -42,5 +43,11 @@ Forward lstm_forward(const KernelConfig& cfg, const Tensor& x, const Tensor& h0,
 // gradient not wanted.
 Gradients lstm_backward(const KernelConfig& cfg, const Outputs& grads, const Tensor& x, const Weights& w,
                         const Masks& masks, const Saved& saved, const Wanted& wanted);
+
+// lstm_forward with int8 products (inference only, float32): the matrices W_ih, W_hh, W_gh and W_hr
+// come prepacked in q (qgemm.h), the other weights (biases, peepholes, layer norm) in w; the gate
+// math is lstm_forward's. Arguments otherwise as lstm_forward's (nothing is saved).
+Forward lstm_forward_int8(const KernelConfig& cfg, const Tensor& x, const Tensor& h0, const Tensor& c0,
+                          const Tensor& a0, const Weights& w, const QLayer& q, const Masks& masks);
 
 }  // namespace lstmkit

@@ -62,6 +62,21 @@ void StreamRuntime::rebind(std::vector<Weights> layers) {
   packed_.assign(4 * n_layers_, Packed());
 }
 
+void StreamRuntime::set_int8(std::vector<QLayer> layers) {
+  TORCH_CHECK_VALUE(static_cast<int64_t>(layers.size()) == n_layers_, "lstmkit stream: expected the int8 weights of ",
+                    n_layers_, " layers, got ", layers.size());
+  TORCH_CHECK_VALUE(h_.scalar_type() == at::kFloat, "lstmkit stream: int8 products need a float32 state");
+  const Cell& c = cell_;
+  for (int64_t l = 0; l < n_layers_; ++l) {
+    const QLayer& q = layers[l];
+    const int64_t in = l == 0 ? input_size_ : c.Hout;
+    TORCH_CHECK_VALUE(q.ih.R == c.GH && q.ih.K == in && q.hh.R == c.GH && q.hh.K == c.Hout &&
+                          q.gh.defined() == c.fgr && (q.hr.defined() || c.Hout == c.H),
+                      "lstmkit stream: the int8 weights of layer ", l, " do not match the cell");
+  }
+  q_ = std::move(layers);
+}
+
 void StreamRuntime::refresh() {
   for (auto& p : packed_) p = Packed();
 }
@@ -115,7 +130,7 @@ void StreamRuntime::layer_step(int64_t l, const T* inp, int64_t in_size) {
   const Cell& c = cell_;
   const int64_t N = N_, H = c.H, Hout = c.Hout, GH = c.GH, SH = c.SH;
   const Weights& w = layers_[l];
-  const bool proj = w.weight_hr.defined();
+  const bool proj = w.weight_hr.defined() || (!q_.empty() && q_[l].hr.defined());
   const Keep<T> kh = evaluation_keep<T>(zh_), kc = evaluation_keep<T>(zc_);
   const Params<T> p = params_of<T>(w);
   T *zp = z_.data_ptr<T>(), *recp = rec_.data_ptr<T>(), *fgp = fg_.data_ptr<T>(), *actp = act_.data_ptr<T>();
@@ -123,7 +138,9 @@ void StreamRuntime::layer_step(int64_t l, const T* inp, int64_t in_size) {
   T* hp = h_.data_ptr<T>() + l * N * Hout;
   T* cp = c_.data_ptr<T>() + l * N * H;
   T* ap = c.fgr ? a_.data_ptr<T>() + l * N * SH : nullptr;
-  if (c.ln) {
+  if (!q_.empty()) {
+    int8_layer_products(l, inp, in_size);
+  } else if (c.ln) {
     gemm_packed<T>(N, GH, in_size, inp, in_size, packed<T>(4 * l, w.weight_ih), zp, GH, false);
     gemm_packed<T>(N, GH, Hout, hp, Hout, packed<T>(4 * l + 1, w.weight_hh), recp, GH, false);
   } else {
@@ -131,7 +148,7 @@ void StreamRuntime::layer_step(int64_t l, const T* inp, int64_t in_size) {
                               {hp, Hout, packed<T>(4 * l + 1, w.weight_hh), Hout}};
     gemm_packed_terms<T>(N, GH, terms, 2, zp, GH, false);
   }
-  if (c.fgr) gemm_packed<T>(N, SH, SH, ap, SH, packed<T>(4 * l + 2, w.weight_gh), fgp, SH, false);
+  if (c.fgr && q_.empty()) gemm_packed<T>(N, SH, SH, ap, SH, packed<T>(4 * l + 2, w.weight_gh), fgp, SH, false);
   at::parallel_for(0, N, row_grain(GH), [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       T* c_row = cp + n * H;
@@ -146,9 +163,26 @@ void StreamRuntime::layer_step(int64_t l, const T* inp, int64_t in_size) {
     }
   });
   if (proj) {
-    gemm_packed<T>(N, Hout, H, rp, H, packed<T>(4 * l + 3, w.weight_hr), hn, Hout, false);
+    if (q_.empty())
+      gemm_packed<T>(N, Hout, H, rp, H, packed<T>(4 * l + 3, w.weight_hr), hn, Hout, false);
+    else
+      qproduct<T>(q_[l].hr, qrows_, N, rp, H, hn, Hout, false);
     for (int64_t n = 0; n < N; ++n) zone_row(kh, 0, n, hp + n * Hout, hn + n * Hout, hp + n * Hout, Hout, static_cast<T*>(nullptr));
   }
+}
+
+// The int8 products of layer l's step (set_int8): as the forward pass makes them, so a sequence
+// streamed step by step gives lstm_forward_int8's outputs.
+template <typename T>
+void StreamRuntime::int8_layer_products(int64_t l, const T* inp, int64_t in_size) {
+  const Cell& c = cell_;
+  const int64_t N = N_, GH = c.GH, SH = c.SH, Hout = c.Hout;
+  const QLayer& q = q_[l];
+  T *zp = z_.data_ptr<T>(), *recp = rec_.data_ptr<T>();
+  const T* hp = h_.data_ptr<T>() + l * N * Hout;
+  qproduct<T>(q.ih, qrows_, N, inp, in_size, zp, GH, false);
+  qproduct<T>(q.hh, qrows_, N, hp, Hout, c.ln ? recp : zp, GH, !c.ln);
+  if (c.fgr) qproduct<T>(q.gh, qrows_, N, a_.data_ptr<T>() + l * N * SH, SH, fg_.data_ptr<T>(), SH, false);
 }
 
 }  // namespace lstmkit

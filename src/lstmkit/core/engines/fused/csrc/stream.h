@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.h"
+#include "qgemm.h"
 #include "tensors.h"
 
 namespace lstmkit {
@@ -36,6 +37,10 @@ class StreamRuntime {
   // Re-pack every weight at the next step.
   void refresh();
 
+  // Run the matrix products in int8 with these prepacked weights (one QLayer per layer, float32
+  // only); the Weights then hold the other tensors (biases, peepholes, layer norm).
+  void set_int8(std::vector<QLayer> layers);
+
   // One step of every layer.
   //   x: [N,I] the step's input, of the state's dtype
   //   out: [N,Hout] contiguous, receives the last layer's h (undefined: a new tensor)
@@ -53,9 +58,13 @@ class StreamRuntime {
   const T* packed(int64_t slot, const Tensor& w);
   template <typename T>
   void layer_step(int64_t l, const T* inp, int64_t in_size);
+  template <typename T>
+  void int8_layer_products(int64_t l, const T* inp, int64_t in_size);
 
   std::vector<Weights> layers_;
   std::vector<Packed> packed_;  // 4 per layer: W_ih, W_hh, W_gh, W_hr
+  std::vector<QLayer> q_;       // the int8 weights of each layer (empty: float products)
+  QRows qrows_;                 // the int8 path's quantized activations
   Tensor h_, c_, a_;
   Cell cell_;
   double zh_, zc_;
