@@ -13,24 +13,8 @@ layers) and ``fit`` (the trainer, for fine-tuning and distillation); the apps an
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-#: public name -> the module of this package that defines it (imported on first use, so that
-#: ``import lstmkit.compress`` stays light)
-_WHERE = {
-    "quantize_dynamic": "quantize",
-    "QuantizedLSTM": "quantize",
-    "prune_magnitude": "prune",
-    "remove_pruning": "prune",
-    "prune_units": "prune",
-    "distill": "distillation",
-}
+from lstmkit.compress.distillation import distill
+from lstmkit.compress.prune import prune_magnitude, prune_units, remove_pruning
+from lstmkit.compress.quantize import QuantizedLSTM, quantize_dynamic
 
 __all__ = ["QuantizedLSTM", "distill", "prune_magnitude", "prune_units", "quantize_dynamic", "remove_pruning"]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lstmkit.compress' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"lstmkit.compress.{_WHERE[name]}"), name)
