@@ -73,6 +73,13 @@ bench-nlp: $(NLP_DATA)
 bench-speed: $(STAMP) $(FUSED_EXT)
 	$(PY) benchmarks/speed.py --markdown docs/performance.md
 
+# Deployment (issue 14, docs/deployment.md): onnxruntime vs eager latency, int8 speed, size and task
+# metrics, pruning and distillation of the KJV char LM; one thread, trained models cached in
+# runs/bench-compress (30-60 min the first time on 2 shared cores).
+.PHONY: bench-compress
+bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/compress.py --markdown docs/deployment.md
+
 # The 1997 LSTM paper's experiments (LSTM, GRU, Elman RNN; bounded budgets, ~1 h on one core).
 .PHONY: bench-experiments
 bench-experiments: $(STAMP)
