@@ -143,6 +143,7 @@ def to_onnx(
     *,
     native: bool = True,
     static_axes: Sequence[int] | None = None,
+    shapes: Any = None,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     check: bool = True,
@@ -159,6 +160,9 @@ def to_onnx(
         static_axes: axes to keep at the examples' sizes; by default every axis of every tensor
             argument but its last is free (batch and sequence length; the examples should not
             give two axes of one tensor the same size).
+        shapes: ``dynamic_shapes`` as ``torch.export`` takes them, instead of the free axes
+            above (one batch ``torch.export.Dim`` shared by several arguments, a free last axis
+            of token ids); the check still grows only the axes ``static_axes`` leaves free.
         input_names, output_names: names of the graph's inputs and outputs.
         check: run the file with onnxruntime on the examples and on inputs of other batch and
             sequence sizes, against the eager model (float32: max abs diff <= 1e-4).
@@ -175,7 +179,7 @@ def to_onnx(
     if target.exists() and not overwrite:
         raise FileExistsError(f"path: {os.fspath(target)!r} exists; pass overwrite=True to replace it")
     args = example_tuple(example_inputs)
-    shapes = dynamic_shapes(args, static_axes)
+    shapes = dynamic_shapes(args, static_axes) if shapes is None else shapes
     context = onnx_native_lstm() if native else contextlib.nullcontext()
     with context, contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
         program = torch.onnx.export(

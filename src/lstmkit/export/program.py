@@ -26,10 +26,16 @@ __all__ = ["save_exported_program", "to_exported_program"]
 
 
 def to_exported_program(
-    model: nn.Module, example_inputs: Any, *, static_axes: Sequence[int] | None = None
+    model: nn.Module,
+    example_inputs: Any,
+    *,
+    static_axes: Sequence[int] | None = None,
+    shapes: Any = None,
 ) -> torch.export.ExportedProgram:
     """``torch.export.export`` of ``model`` (in eval mode) with every axis of its tensor
-    arguments but the last free (batch and sequence length), except ``static_axes``.
+    arguments but the last free (batch and sequence length), except ``static_axes``; or with
+    ``shapes``, ``dynamic_shapes`` as ``torch.export`` takes them (e.g. one batch
+    ``torch.export.Dim`` shared by several arguments, or a free last axis of token ids).
 
     Example::
 
@@ -42,7 +48,8 @@ def to_exported_program(
     check_exportable(model, "to_exported_program")
     args = example_tuple(example_inputs)
     with torch.no_grad():
-        return torch.export.export(model, args, dynamic_shapes=dynamic_shapes(args, static_axes))
+        spec = dynamic_shapes(args, static_axes) if shapes is None else shapes
+        return torch.export.export(model, args, dynamic_shapes=spec)
 
 
 def save_exported_program(
