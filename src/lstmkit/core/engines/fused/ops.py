@@ -43,6 +43,7 @@ __all__ = ["SAVED", "decode_config", "encode_config", "fused_backward", "fused_f
 
 #: what the forward saves for the backward pass (``csrc/tensors.h``: ``Saved``)
 SAVED = ("h_all", "c_all", "a_all", "gates", "ln_stats", "x_product", "h_product")
+_STEP_RECORDS = ("gates", "ln_stats", "x_product", "h_product")  # (L, N, .) saved per step
 _OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
 _WEIGHTS = LSTMParams._fields
 _MASKS = ("h_mask", "keep_h", "keep_c", "mask")
@@ -143,6 +144,9 @@ def fused_forward(
     masks = dict(zip(_MASKS, (h_mask, keep_h, keep_c, mask)))
     outputs, saved = require_extension().forward(decode_config(config), x, h0, c0, a0, weights, masks, save)
     inputs = (x, h0, c0, a0, *weights.values(), *masks.values())
+    if mask is not None:  # the kernel leaves the step records of padded steps unwritten
+        rows = mask.unsqueeze(-1)
+        saved |= {k: torch.where(rows, saved[k], 0) for k in _STEP_RECORDS if saved[k] is not None}
     found = [outputs[k] for k in _OUTPUTS] + [saved[k] for k in SAVED]
     return tuple(_fresh(found, x, inputs))
 
