@@ -88,7 +88,7 @@ def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> 
             f"lengths: expected shape ({batch},) to match the batch size, got {tuple(lengths.shape)}"
         )
     lengths = lengths.to("cpu", torch.int64)
-    if batch and (int(lengths.min()) < 0 or int(lengths.max()) > max_len):
+    if batch and not tracing() and (int(lengths.min()) < 0 or int(lengths.max()) > max_len):
         raise ValueError(
             f"lengths: expected values in [0, {max_len}] (the sequence length), "
             f"got min {int(lengths.min())}, max {int(lengths.max())}"

@@ -7,15 +7,18 @@ takes any batch size and sequence length.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from lstmkit.core.layers.stacked import StackedRecurrent
+from lstmkit.io.atomic import check_output_file
 
-__all__ = ["check_exportable", "dynamic_shapes", "example_tuple"]
+__all__ = ["check_exportable", "check_new_file", "dynamic_shapes", "example_tuple", "free_axes"]
 
 
 def example_tuple(example_inputs: Any) -> tuple[Any, ...]:
@@ -30,19 +33,41 @@ def example_tuple(example_inputs: Any) -> tuple[Any, ...]:
     )
 
 
+def free_axes(arg: Any, static: Sequence[int] | None = None) -> list[int]:
+    """The axes of an argument that an exported graph leaves free: of a floating tensor every
+    axis but its last (the features), of an integer or bool tensor every axis (token ids
+    (N, L), lengths (N,), masks (L, N)), none of anything else; minus the axes in ``static``."""
+    if not isinstance(arg, Tensor) or arg.dim() == 0:
+        return []
+    last = arg.dim() - 1 if arg.dtype.is_floating_point else arg.dim()
+    return [d for d in range(last) if static is None or d not in static]
+
+
 def dynamic_shapes(args: tuple[Any, ...], static: Sequence[int] | None = None) -> tuple[Any, ...]:
-    """``dynamic_shapes`` for ``torch.export``: every axis of every floating or integer tensor
-    argument of two or more axes is free except the last (the features) and the axes in
-    ``static``; other arguments stay constants. Axes of equal size in the examples are told apart
-    by name, so a batch of 4 sequences of 4 steps still gives two symbols."""
+    """``dynamic_shapes`` for ``torch.export``: the :func:`free_axes` of each argument, sized
+    by torch (``Dim.AUTO``: axes of equal size in different arguments are taken to be one, as the
+    batch of an input and of its lengths). Two free axes of one argument must differ in size in
+    the examples (``ValueError`` otherwise), or the graph could not tell them apart."""
     spec: list[Any] = []
-    for k, a in enumerate(args):
-        if not isinstance(a, Tensor) or a.dim() < 2:
-            spec.append(None)
-            continue
-        free = [d for d in range(a.dim() - 1) if static is None or d not in static]
-        spec.append({d: torch.export.Dim(f"arg{k}_axis{d}", min=1) for d in free} or None)
+    for k, arg in enumerate(args):
+        free = free_axes(arg, static)
+        sizes = [arg.shape[d] for d in free]
+        if len(set(sizes)) < len(sizes):
+            raise ValueError(
+                f"example_inputs: argument {k} has free axes {free} of sizes {sizes}; give them "
+                "different sizes (e.g. 6 steps of a batch of 2) so that the graph keeps them apart"
+            )
+        spec.append({d: torch.export.Dim.AUTO for d in free} or None)
     return tuple(spec)
+
+
+def check_new_file(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """The file an exporter writes, checked before the work: writable, and not an existing file
+    unless ``overwrite`` (``FileExistsError`` naming it)."""
+    target = check_output_file(path, "path")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"path: {os.fspath(target)!r} exists; pass overwrite=True to replace it")
+    return target
 
 
 def check_exportable(model: nn.Module, what: str) -> None:

@@ -32,8 +32,8 @@ from torch.utils._pytree import tree_leaves
 
 from lstmkit.core.engines.fused.ops import decode_config
 from lstmkit.core.engines.select import onnx_native_lstm
-from lstmkit.export.axes import check_exportable, dynamic_shapes, example_tuple
-from lstmkit.io.atomic import atomic_write_bytes, check_output_file
+from lstmkit.export.axes import check_exportable, check_new_file, dynamic_shapes, example_tuple, free_axes
+from lstmkit.io.atomic import atomic_write_bytes
 
 __all__ = ["OPSET", "check_onnx", "to_onnx"]
 
@@ -136,6 +136,27 @@ def _translations() -> dict[Any, Any]:
     return {torch.ops.lstmkit.fused_forward.default: _lstm_translation}
 
 
+def _onnx_program(
+    model: nn.Module, args: tuple[Any, ...], shapes: Any, native: bool, names: dict[str, Any]
+) -> Any:
+    """``torch.onnx.export`` of ``model`` on ``args`` with free axes ``shapes`` (quietly)."""
+    context = onnx_native_lstm() if native else contextlib.nullcontext()
+    with context, contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+        program = torch.onnx.export(
+            model,
+            args,
+            dynamo=True,
+            dynamic_shapes=shapes,
+            custom_translation_table=_translations() if native else None,
+            opset_version=OPSET,
+            optimize=True,
+            verbose=False,
+            **names,
+        )
+    assert program is not None
+    return program
+
+
 def to_onnx(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -157,45 +178,26 @@ def to_onnx(
         example_inputs: a tensor or a tuple of the model's arguments, to trace the graph.
         native: use ONNX's ``LSTM`` operator where it computes the call (module docstring);
             ``False`` writes a ``Scan`` of the step for every call.
-        static_axes: axes to keep at the examples' sizes; by default every axis of every tensor
-            argument but its last is free (batch and sequence length; the examples should not
-            give two axes of one tensor the same size).
-        shapes: ``dynamic_shapes`` as ``torch.export`` takes them, instead of the free axes
-            above (one batch ``torch.export.Dim`` shared by several arguments, a free last axis
-            of token ids); the check still grows only the axes ``static_axes`` leaves free.
+        static_axes: axes to keep at the examples' sizes; the others are free
+            (:func:`~lstmkit.export.axes.free_axes`: batch and length, token ids, lengths).
+        shapes: ``dynamic_shapes`` as ``torch.export`` takes them, instead of the free axes.
         input_names, output_names: names of the graph's inputs and outputs.
-        check: run the file with onnxruntime on the examples and on inputs of other batch and
-            sequence sizes, against the eager model (float32: max abs diff <= 1e-4).
-
-    Returns:
-        The path written.
+        check: run the file with onnxruntime on the examples and on inputs 3 longer on every
+            free axis, against the eager model (max abs diff <= 1e-4).
 
     Raises:
         ValueError: the model is in training mode, or the check fails.
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
     check_exportable(model, "to_onnx")
-    target = check_output_file(path, "path")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"path: {os.fspath(target)!r} exists; pass overwrite=True to replace it")
+    target = check_new_file(path, overwrite)
     args = example_tuple(example_inputs)
     shapes = dynamic_shapes(args, static_axes) if shapes is None else shapes
-    context = onnx_native_lstm() if native else contextlib.nullcontext()
-    with context, contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
-        program = torch.onnx.export(
-            model,
-            args,
-            dynamo=True,
-            dynamic_shapes=shapes,
-            input_names=list(input_names) if input_names else None,
-            output_names=list(output_names) if output_names else None,
-            custom_translation_table=_translations() if native else None,
-            opset_version=OPSET,
-            optimize=True,
-            verbose=False,
-        )
-    assert program is not None
-    data = program.model_proto.SerializeToString()
+    names = {
+        "input_names": input_names and list(input_names),
+        "output_names": output_names and list(output_names),
+    }
+    data = _onnx_program(model, args, shapes, native, names).model_proto.SerializeToString()
     if check:
         check_onnx(data, model, args, static_axes)
     atomic_write_bytes(target, data)
@@ -203,14 +205,15 @@ def to_onnx(
 
 
 def _grown(args: tuple[Any, ...], static_axes: Sequence[int] | None) -> tuple[Any, ...]:
-    """Inputs like ``args`` with every free axis 3 longer (random values of the same kind)."""
+    """Inputs like ``args`` with every free axis (:func:`~.axes.free_axes`) 3 longer: random
+    values for floating tensors, zeros for the others (token 0, length 0, padding)."""
     out = []
     for a in args:
-        if not isinstance(a, Tensor) or a.dim() < 2:
+        free = free_axes(a, static_axes)
+        if not free:
             out.append(a)
             continue
-        free = [d < a.dim() - 1 and (static_axes is None or d not in static_axes) for d in range(a.dim())]
-        size = [n + 3 if grow else n for grow, n in zip(free, a.shape)]
+        size = [n + 3 if d in free else n for d, n in enumerate(a.shape)]
         out.append(torch.randn(size, dtype=a.dtype) if a.dtype.is_floating_point else a.new_zeros(size))
     return tuple(out)
 

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lstmkit.export.axes import check_exportable, dynamic_shapes, example_tuple
-from lstmkit.io.atomic import atomic_write_bytes, check_output_file
+from lstmkit.export.axes import check_exportable, check_new_file, dynamic_shapes, example_tuple
+from lstmkit.io.atomic import atomic_write_bytes
 
 __all__ = ["save_exported_program", "to_exported_program"]
 
@@ -57,9 +57,7 @@ def save_exported_program(
 ) -> Path:
     """Write ``program`` as a ``.pt2`` file (atomically; an existing file only with
     ``overwrite``); ``torch.export.load`` reads it back (after ``import lstmkit``)."""
-    target = check_output_file(path, "path")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"path: {os.fspath(target)!r} exists; pass overwrite=True to replace it")
+    target = check_new_file(path, overwrite)
     import io
 
     buffer = io.BytesIO()

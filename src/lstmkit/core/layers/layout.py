@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.core.scan import check_finite, check_lengths, lengths_to_mask
+from lstmkit.core.scan import check_finite, check_lengths, lengths_to_mask, tracing
 from lstmkit.core.tree import State, map_state
 
 __all__ = ["Layout", "check_finite_input", "restore_layout", "time_mask", "to_time_major"]
@@ -80,8 +80,8 @@ def time_mask(
         raise ValueError("lengths, mask: give one of them, not both")
     if lengths is not None:
         lens = check_lengths([lengths] if isinstance(lengths, int) else lengths, batch, max_len)
-        if bool((lens == max_len).all()) or device.type == "meta":
-            return None
+        if device.type == "meta" or (not tracing() and bool((lens == max_len).all())):
+            return None  # (a traced graph keeps the mask: the lengths are an input there)
         return lengths_to_mask(lens, max_len, device)
     if mask is None:
         return None
