@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +138,33 @@ def _translations() -> dict[Any, Any]:
     return {torch.ops.lstmkit.fused_forward.default: _lstm_translation}
 
 
+#: the loggers of torch's exporter and its ONNX libraries
+_CHATTY = ("onnx_ir", "onnxscript", "torch.onnx")
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporter's loggers at ERROR while it runs (INFO lines per pass, warnings about
+    torchvision's operators), and torch's own deprecation notices off."""
+    loggers = [logging.getLogger(name) for name in _CHATTY]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.getEffectiveLevel(), logging.ERROR))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
+
+
 def _onnx_program(
     model: nn.Module, args: tuple[Any, ...], shapes: Any, native: bool, names: dict[str, Any]
 ) -> Any:
     """``torch.onnx.export`` of ``model`` on ``args`` with free axes ``shapes`` (quietly)."""
     context = onnx_native_lstm() if native else contextlib.nullcontext()
-    with context, contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+    with context, _quiet(), contextlib.redirect_stdout(io.StringIO()):  # it prints its progress
         program = torch.onnx.export(
             model,
             args,
