@@ -271,6 +271,16 @@ def stream_jobs(
                     _, state = torch_lstm(x[None], state)
 
         jobs["torch.nn.LSTM"] = torch_steps
+        cell = nn.LSTMCell(H, H).eval()
+        cell.load_state_dict({k.removesuffix("_l0"): v for k, v in torch_lstm.state_dict().items()})
+
+        def cell_steps() -> None:
+            with torch.no_grad():
+                state = None
+                for x in xs:
+                    state = cell(x, state)
+
+        jobs["torch.nn.LSTMCell"] = cell_steps
     return jobs
 
 
@@ -327,7 +337,7 @@ def latency_study(sizes: Sizes, workdir: Path) -> dict[str, Any]:
                 per = {k: v / unit for k, v in t.seconds.items()}
                 scale, label = (1e6, "µs/step") if unit > 1 else (1e3, "ms")
                 cells = []
-                for name in ("lstmkit", "torch.nn.LSTM", "onnxruntime"):
+                for name in ("lstmkit", "torch.nn.LSTM", "torch.nn.LSTMCell", "onnxruntime"):
                     if name in per:
                         ratio = "" if name == "lstmkit" else f" ({t.ratio[name]:.2f}x)"
                         cells.append(f"{per[name] * scale:.1f}{ratio}")
@@ -338,7 +348,15 @@ def latency_study(sizes: Sizes, workdir: Path) -> dict[str, Any]:
                     {"H": H, "variant": variant, "workload": workload, "seconds": per, "speedup": t.ratio}
                 )
     text = table(
-        ["H (= input)", "cell", "workload", "lstmkit eager", "torch.nn.LSTM eager", "onnxruntime (1 thread)"],
+        [
+            "H (= input)",
+            "cell",
+            "workload",
+            "lstmkit eager",
+            "torch.nn.LSTM eager",
+            "torch.nn.LSTMCell eager",
+            "onnxruntime (1 thread)",
+        ],
         rows,
     )
     return {"rows": raw, "table": text}
@@ -706,8 +724,9 @@ def fine_tune(model: nn.Module, ids: list[int], steps: int, lr: float) -> float:
 def students(
     sizes: Sizes, cache: Cache, teacher: nn.Module, tokenizer: Any, steps: int
 ) -> dict[str, tuple[nn.Module, dict[str, Any]]]:
-    """The pruned (and fine-tuned) teacher, the distilled 1xS student and the same student
-    trained on the text alone for as many steps (each made once, then cached)."""
+    """The pruned teacher (as is and fine-tuned), the teacher fine-tuned as long (the control),
+    the distilled 1xS student and the same student trained on the text alone for as many steps
+    (each made once, then cached)."""
     from lstmkit.apps.language.lm import LanguageModel
     from lstmkit.compress import distill, prune_units
 
@@ -725,6 +744,12 @@ def students(
         cpu = fine_tune(tuned, ids, sizes.finetune_steps, 2e-3)
         cache.save_module("pruned-ft.pt", tuned, {"cpu_seconds": cpu, "steps": sizes.finetune_steps})
     out["pruned-ft"] = cache.load_module("pruned-ft.pt")
+    if cache.fresh("teacher-ft.pt"):  # the control: the unpruned teacher trained as many more steps
+        log(f"prune-distill: the teacher fine-tuned as long ({sizes.finetune_steps} steps)")
+        tuned = copy.deepcopy(teacher)
+        cpu = fine_tune(tuned, ids, sizes.finetune_steps, 2e-3)
+        cache.save_module("teacher-ft.pt", tuned, {"cpu_seconds": cpu, "steps": sizes.finetune_steps})
+    out["teacher-ft"] = cache.load_module("teacher-ft.pt")
     vocab = len(tokenizer.vocab)
     if cache.fresh("distilled.pt"):
         log(f"prune-distill: distilling into 1x{sizes.student_hidden} ({steps} steps)")
@@ -770,20 +795,15 @@ def students(
     return out
 
 
-def scoring_speed(model: nn.Module, ids: list[int]) -> float:
-    """Characters per second scored by ``stream_nll`` (batch 8, chunks of 512)."""
-    start = time.perf_counter()
-    lm_bits(model, ids)
-    return len(ids) / (time.perf_counter() - start)
+def generate_job(model: nn.Module, n: int) -> Callable[[], None]:
+    """``n`` characters of ``LanguageModel.generate`` (batch 1, sampling, one token per call)."""
 
+    def run() -> None:
+        gen = torch.Generator().manual_seed(0)
+        for _ in model.generate([5, 6, 7], n, temperature=0.8, generator=gen):  # type: ignore[operator]
+            pass
 
-def generation_speed(model: nn.Module, n: int) -> float:
-    """Characters per second of ``LanguageModel.generate`` (batch 1, sampling)."""
-    gen = torch.Generator().manual_seed(0)
-    start = time.perf_counter()
-    for _ in model.generate([5, 6, 7], n, temperature=0.8, generator=gen):  # type: ignore[operator]
-        pass
-    return n / (time.perf_counter() - start)
+    return run
 
 
 def prune_distill_study(sizes: Sizes, cache: Cache) -> dict[str, Any]:
@@ -795,40 +815,40 @@ def prune_distill_study(sizes: Sizes, cache: Cache) -> dict[str, Any]:
     made = students(sizes, cache, teacher, tokenizer, steps)
     _, _, test = kjv_texts(sizes)
     ids = tokenizer.encode(test)
-    speed_ids = ids[: 20_000 if sizes.eval_chars is None else 1_000]
-    gen_n = 2_000 if sizes.eval_chars is None else 50
+    speed_ids = ids[: 10_000 if sizes.eval_chars is None else 1_000]
+    gen_n = 300 if sizes.eval_chars is None else 20
     models: list[tuple[str, nn.Module, dict[str, Any]]] = [
         (f"teacher {sizes.lm_layers}x{sizes.lm_hidden} (unpruned, undistilled)", teacher, info),
         ("pruned 50% units (prune_units), no fine-tuning", *made["pruned"]),
         (f"pruned 50% units + {sizes.finetune_steps} fine-tuning steps", *made["pruned-ft"]),
+        (f"control: teacher + the same {sizes.finetune_steps} steps, unpruned", *made["teacher-ft"]),
         (f"student 1x{sizes.student_hidden}, distilled (T=2, alpha=0.5)", *made["distilled"]),
         (f"student 1x{sizes.student_hidden}, trained on the text alone", *made["student-alone"]),
     ]
     models.append(("teacher int8 (quantize_dynamic), for scale", quantize_dynamic(teacher), {}))
-    log("prune-distill: bits/char, sizes and speeds")
+    log("prune-distill: bits/char and sizes")
+    names = [name for name, _, _ in models]
+    bits = {name: lm_bits(model, ids) for name, model, _ in models}
+    log("prune-distill: speeds (every model in turn within each repeat, ratios to the teacher)")
+    repeats = max(2, sizes.repeats // 2)
+    score = paired({n: (lambda m=m: lm_bits(m, speed_ids)) for n, m, _ in models}, names[0], repeats)
+    gen = paired({n: generate_job(m, gen_n) for n, m, _ in models}, names[0], repeats)
     rows, raw = [], []
-    base: dict[str, float] = {}
+    base_params, base_bytes = count_parameters(teacher), state_bytes(teacher)
     for name, model, extra in models:
-        bits = lm_bits(model, ids)
         nbytes = state_bytes(model)
-        params = count_parameters(model) if not name.startswith("teacher int8") else count_parameters(teacher)
-        # the speeds in turn, median of three, on the same (shared) machine
-        score = statistics.median(scoring_speed(model, speed_ids) for _ in range(3))
-        gen = statistics.median(generation_speed(model, gen_n) for _ in range(3))
-        if not base:
-            base = {"bits": bits, "bytes": nbytes, "params": params, "score": score, "gen": gen}
-        hidden = [
-            m.hidden_size for m in model.modules() if hasattr(m, "hidden_size") and hasattr(m, "num_layers")
-        ]
+        params = count_parameters(model) if not name.startswith("teacher int8") else base_params
+        score_s, gen_s = len(speed_ids) / score.seconds[name], gen_n / gen.seconds[name]
         raw.append(
             {
                 "model": name,
-                "hidden": hidden[:1],
-                "bits": bits,
+                "bits": bits[name],
                 "params": params,
                 "bytes": nbytes,
-                "score_chars_s": score,
-                "generate_chars_s": gen,
+                "score_chars_s": score_s,
+                "score_speedup": score.ratio[name],
+                "generate_chars_s": gen_s,
+                "generate_speedup": gen.ratio[name],
                 "train_cpu_s": extra.get("cpu_seconds"),
                 "steps": extra.get("steps"),
             }
@@ -836,11 +856,11 @@ def prune_distill_study(sizes: Sizes, cache: Cache) -> dict[str, Any]:
         rows.append(
             [
                 name,
-                f"{bits:.3f} ({rel(bits, base['bits'])})",
-                f"{params:,} ({params / base['params']:.2f}x)",
-                f"{nbytes / 1e6:.2f} ({nbytes / base['bytes']:.2f}x)",
-                f"{score:,.0f} ({score / base['score']:.2f}x)",
-                f"{gen:,.0f} ({gen / base['gen']:.2f}x)",
+                f"{bits[name]:.3f} ({rel(bits[name], bits[names[0]])})",
+                f"{params:,} ({params / base_params:.2f}x)",
+                f"{nbytes / 1e6:.2f} ({nbytes / base_bytes:.2f}x)",
+                f"{score_s:,.0f} ({score.ratio[name]:.2f}x)",
+                f"{gen_s:,.0f} ({gen.ratio[name]:.2f}x)",
                 f"{extra.get('cpu_seconds', 0) or 0:.0f}",
             ]
         )
