@@ -75,7 +75,7 @@ bench-speed: $(STAMP) $(FUSED_EXT)
 
 # Deployment (issue 14, docs/deployment.md): onnxruntime vs eager latency, int8 speed, size and task
 # metrics, pruning and distillation of the KJV char LM; one thread, trained models cached in
-# runs/bench-compress (30-60 min the first time on 2 shared cores).
+# runs/bench-compress (about 30 min the first time on 2 shared cores, 10 min after).
 .PHONY: bench-compress
 bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/compress.py --markdown docs/deployment.md

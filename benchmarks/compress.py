@@ -24,7 +24,7 @@ Run with one thread (``OMP_NUM_THREADS=1``); the load average is printed with ev
 Trained models are kept in ``--cache`` (default ``runs/bench-compress``) and reused by later
 runs (``--retrain`` trains them again), so the timing studies can be rerun on a quieter machine.
 
-    OMP_NUM_THREADS=1 python benchmarks/compress.py --markdown docs/deployment.md   # all (30-60 min)
+    OMP_NUM_THREADS=1 python benchmarks/compress.py --markdown docs/deployment.md   # all (~30 min, then ~10)
     OMP_NUM_THREADS=1 python benchmarks/compress.py --only latency,int8
     OMP_NUM_THREADS=1 python benchmarks/compress.py --quick                         # smoke run, < 1 min
 """
