@@ -227,6 +227,31 @@ def test_file_about_four_times_smaller() -> None:
     assert names == {f"{name}{suffix}_l0" for name in MATRICES[:2] for suffix in ("", "_scale")}
 
 
+def test_a_text_model_with_its_vocabulary_table_gets_four_times_smaller() -> None:
+    """The embedding is quantized too (8 bits per entry, a scale and offset per row): a word
+    model whose table is most of its bytes shrinks like its LSTM, and still generates. (With
+    tied weights the table is stored twice once quantized, as the embedding and the output
+    layer: docs/deployment.md.)"""
+    from lstmkit.apps.language.lm import LanguageModel, stream_nll
+
+    torch.manual_seed(0)
+    lm = LanguageModel(vocab_size=2000, embed_dim=64, hidden_size=64, num_layers=1, tie_weights=False).eval()
+    q = quantize_dynamic(lm)
+    sizes = []
+    for module in (lm, q):
+        buffer = io.BytesIO()
+        torch.save(module.state_dict(), buffer)
+        sizes.append(buffer.tell())
+    # 64 bytes per row of 64 entries, plus a float scale and offset per row (a float table alone: 1.9x)
+    assert sizes[0] / sizes[1] >= 3.0, sizes
+    tokens = torch.randint(0, 2000, (2, 9))
+    with torch.no_grad():
+        assert (q(tokens)[0] - lm(tokens)[0]).abs().max() < 0.05
+    ids = list(range(3, 300))
+    assert abs(stream_nll(q, ids, batch_size=2) - stream_nll(lm, ids, batch_size=2)) < 0.01
+    assert len(list(q.generate([5, 6], max_new_tokens=4))) == 4
+
+
 def test_torch_ao_quantize_dynamic_converts_lstmkit_layers() -> None:
     torch.manual_seed(0)
     float_model = Tagger().eval()

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.ao.quantization.qconfig import per_channel_dynamic_qconfig
+from torch.ao.quantization.qconfig import float_qparams_weight_only_qconfig, per_channel_dynamic_qconfig
 from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
 from torch.nn.utils.rnn import PackedSequence
 
@@ -298,7 +298,9 @@ def quantize_dynamic(
 ) -> nn.Module:
     """int8 dynamic quantization of a model for CPU inference: every :class:`lstmkit.LSTM`
     becomes a :class:`QuantizedLSTM`, every ``nn.Linear`` torch's dynamic int8 linear
-    (``torch.ao.nn.quantized.dynamic.Linear``, per-channel weights); the rest stays as it is.
+    (``torch.ao.nn.quantized.dynamic.Linear``, per-channel weights), every ``nn.Embedding``
+    torch's 8-bit embedding (one scale and offset per row: a vocabulary table is often most of a
+    text model's bytes); the rest stays as it is.
 
     Args:
         model: a float32 model on the CPU (an :class:`lstmkit.LSTM` itself, or containing some).
@@ -328,9 +330,8 @@ def quantize_dynamic(
     _swap_lstms(model)
     with warnings.catch_warnings():  # torch.ao's eager quantization announces its move to torchao
         warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
-        torch.ao.quantization.quantize_dynamic(
-            model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True
-        )
+        specs = {nn.Linear: per_channel_dynamic_qconfig, nn.Embedding: float_qparams_weight_only_qconfig}
+        torch.ao.quantization.quantize_dynamic(model, specs, dtype=torch.qint8, inplace=True)
     return model.eval()
 
 

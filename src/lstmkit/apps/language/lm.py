@@ -81,14 +81,24 @@ def check_token_ids(name: str, ids: Tensor, vocab_size: int) -> None:
         )
 
 
-def embedding_dropout(weight: Tensor, ids: Tensor, p: float, training: bool) -> Tensor:
-    """Look up ``ids`` in ``weight`` after dropping whole rows with probability ``p`` (Gal &
-    Ghahramani 2016): a dropped token is zero at every position of the batch; the kept rows
-    are scaled by 1 / (1 - p)."""
+def module_device(module: nn.Module) -> torch.device:
+    """Where ``module``'s tensors live (its first parameter or buffer; the CPU without any, as
+    an int8 model of :func:`lstmkit.compress.quantize_dynamic` may be)."""
+    for t in (*module.parameters(), *module.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def embedding_dropout(embedding: nn.Module, ids: Tensor, p: float, training: bool) -> Tensor:
+    """Look up ``ids`` in the ``embedding`` after dropping whole rows with probability ``p`` (Gal
+    & Ghahramani 2016): a dropped token is zero at every position of the batch; the kept rows
+    are scaled by 1 / (1 - p). Without dropout it calls the module itself (so an int8
+    embedding of :func:`lstmkit.compress.quantize_dynamic` works too)."""
     if not training or p == 0.0:
-        return F.embedding(ids, weight)
+        return embedding(ids.contiguous())  # (torch's int8 table reads contiguous ids only)
+    weight = embedding.weight
     mask = variational_mask((weight.shape[0], 1), p, weight.dtype, weight.device)  # (V, 1)
-    return F.embedding(ids, weight * mask)
+    return F.embedding(ids, weight * mask, embedding.padding_idx)
 
 
 def filter_logits(
@@ -219,7 +229,7 @@ class LanguageModel(nn.Module):
         self, tokens: Tensor, state: State | None = None, lengths: Tensor | None = None
     ) -> tuple[Tensor, State]:
         check_token_ids("tokens", tokens, self.vocab_size)
-        x = embedding_dropout(self.embedding.weight, tokens, self.embed_dropout, self.training)  # (N, L, E)
+        x = embedding_dropout(self.embedding, tokens, self.embed_dropout, self.training)  # (N, L, E)
         out, state = self.lstm(x, state, lengths)  # (N, L, H)
         if self.training and self.dropout:
             out = out * variational_mask((out.shape[0], 1, out.shape[2]), self.dropout, out.dtype, out.device)
@@ -257,7 +267,7 @@ class LanguageModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            device = self.embedding.weight.device
+            device = module_device(self)
             tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
             logits, state = self(tokens)
             banned = self._banned(suppress_ids, device)
@@ -353,7 +363,7 @@ def stream_nll(
     was_training = model.training
     model.eval()
     try:
-        rows = batchify(ids, batch_size).to(model.embedding.weight.device)  # (N, T)
+        rows = batchify(ids, batch_size).to(module_device(model))  # (N, T)
         state = None
         total, count = 0.0, 0
         for start in range(0, rows.shape[1] - 1, bptt):

@@ -129,7 +129,7 @@ class TextClassifier(nn.Module):
         lengths = torch.as_tensor(lengths, dtype=torch.long)
         if bool((lengths < 1).any()):
             raise ValueError("lengths: every text needs at least one token (got an empty text)")
-        x = embedding_dropout(self.embedding.weight, tokens, self.embed_dropout, self.training)  # (N, L, E)
+        x = embedding_dropout(self.embedding, tokens, self.embed_dropout, self.training)  # (N, L, E)
         out, state = self.lstm(x, lengths=lengths)  # (N, L, D*H)
         mask = lengths_to_mask(lengths, tokens.shape[1], tokens.device).t()  # (N, L)
         weights = None
