@@ -96,6 +96,7 @@ def embedding_dropout(embedding: nn.Module, ids: Tensor, p: float, training: boo
     embedding of :func:`lstmkit.compress.quantize_dynamic` works too)."""
     if not training or p == 0.0:
         return embedding(ids.contiguous())  # (torch's int8 table reads contiguous ids only)
+    assert isinstance(embedding, nn.Embedding)  # training: a float table
     weight = embedding.weight
     mask = variational_mask((weight.shape[0], 1), p, weight.dtype, weight.device)  # (V, 1)
     return F.embedding(ids, weight * mask, embedding.padding_idx)
