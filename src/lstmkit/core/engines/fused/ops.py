@@ -208,15 +208,8 @@ def fused_backward(
 
 
 @fused_backward.register_fake
-def _(
-    config: str,
-    grads: list[Tensor | None],
-    x: Tensor,
-    weights: list[Tensor | None],
-    masks: list[Tensor | None],
-    saved: list[Tensor | None],
-    wanted: list[bool],
-) -> list[Tensor]:
+def _(config: str, grads: Any, x: Tensor, weights: list[Tensor | None], *constants: Any) -> list[Tensor]:
+    saved, wanted = constants[1], constants[2]  # (after the masks)
     h_all, c_all, a_all = saved[0], saved[1], saved[2]
     assert h_all is not None and c_all is not None
     N = x.shape[1]
