@@ -34,12 +34,11 @@ from torch.ao.quantization.quantization_mappings import get_default_dynamic_quan
 from torch.nn.utils.rnn import PackedSequence
 
 from lstmkit.compress.int8_stream import QuantizedStream
-from lstmkit.core.cells.lstm import FGRState, LSTMSpec, LSTMState, lstm_param_shapes
+from lstmkit.core.cells.lstm import FGRState, LSTMSpec, LSTMState
 from lstmkit.core.engines.fused.binding import kernel_config
 from lstmkit.core.engines.fused.build import require_extension
-from lstmkit.core.layers.lstm import LSTM
+from lstmkit.core.layers.lstm import LSTM, LSTMContract
 from lstmkit.core.layers.options import LayerOptions
-from lstmkit.core.layers.stacked import StackedRecurrent
 from lstmkit.core.regularizers import zoneout_keep
 from lstmkit.core.scan import RunResult
 from lstmkit.core.tree import State
@@ -67,7 +66,7 @@ def quantize_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
     return q, scale
 
 
-class QuantizedLSTM(StackedRecurrent):
+class QuantizedLSTM(LSTMContract):
     r"""An :class:`lstmkit.LSTM` with int8 weights and int8 products: inference only, CPU float32.
 
     Made by :meth:`from_float` (or :func:`quantize_dynamic`); the same forward API as the float
@@ -117,31 +116,6 @@ class QuantizedLSTM(StackedRecurrent):
         if not isinstance(mod, LSTM):
             raise TypeError(f"QuantizedLSTM.from_float: expected an lstmkit.LSTM, got {type(mod).__name__}")
         return cls(mod)
-
-    # ------------------------------------------------------------------ contract
-    @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
-
-    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
-        return lstm_param_shapes(
-            self.spec, self.layer_input_size(layer), self.hidden_size, self.proj_size, self.bias
-        )
-
-    def _state_sizes(self) -> tuple[int, ...]:
-        sizes = (self.output_size, self.hidden_size)
-        if self.spec.full_gate_recurrence:
-            return (*sizes, len(self.spec.sigmoid_gates) * self.hidden_size)
-        return sizes
-
-    def _wrap_state(self, fields: Sequence[Tensor]) -> State:
-        return FGRState(*fields) if self.spec.full_gate_recurrence else LSTMState(*fields)
-
-    def _state_names(self) -> tuple[str, ...]:
-        return ("h", "c", "gates") if self.spec.full_gate_recurrence else ("h", "c")
-
-    def _cell(self) -> LSTMSpec:
-        return self.spec
 
     def _reference_tensor(self) -> Tensor:
         return getattr(self, self.param_name("weight_ih_scale", 0, 0))

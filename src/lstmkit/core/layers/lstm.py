@@ -28,10 +28,43 @@ from lstmkit.core.layers.stacked import StackedRecurrent
 from lstmkit.core.regularizers import check_probability, check_zoneout, drop_connect
 from lstmkit.core.tree import State
 
-__all__ = ["LSTM"]
+__all__ = ["LSTM", "LSTMContract"]
 
 
-class LSTM(StackedRecurrent):
+class LSTMContract(StackedRecurrent):
+    """What every LSTM layer shares beyond :class:`StackedRecurrent`: its parameters and state
+    per its :class:`~lstmkit.core.cells.LSTMSpec` (:class:`LSTM`, and the int8
+    :class:`lstmkit.compress.QuantizedLSTM`, which holds the same tensors as buffers)."""
+
+    spec: LSTMSpec
+    proj_size: int
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        return lstm_param_shapes(
+            self.spec, self.layer_input_size(layer), self.hidden_size, self.proj_size, self.bias
+        )
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        sizes = (self.output_size, self.hidden_size)
+        if self.spec.full_gate_recurrence:
+            return (*sizes, len(self.spec.sigmoid_gates) * self.hidden_size)
+        return sizes
+
+    def _wrap_state(self, fields: Sequence[Tensor]) -> State:
+        return FGRState(*fields) if self.spec.full_gate_recurrence else LSTMState(*fields)
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("h", "c", "gates") if self.spec.full_gate_recurrence else ("h", "c")
+
+    def _cell(self) -> LSTMSpec:
+        return self.spec
+
+
+class LSTM(LSTMContract):
     r"""A multi-layer LSTM of any variant, with PyTorch's parameter contract.
 
     For each layer and step the cell computes (classic variant; the others are in
@@ -162,34 +195,12 @@ class LSTM(StackedRecurrent):
         self._register_parameters(device, dtype)
         self.reset_parameters()
 
-    # ------------------------------------------------------------------ contract
-    @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
-
-    def _param_shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
-        return lstm_param_shapes(
-            self.spec, self.layer_input_size(layer), self.hidden_size, self.proj_size, self.bias
-        )
-
     def _cudnn_weights(self, layer: int, direction: int) -> tuple[str, list[Tensor]] | None:
         if native_unsupported(self.spec) is not None:
             return None
         params = self.layer_params(layer, direction)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
         return "lstm", [params[name] for name in names if name in params]
-
-    def _state_sizes(self) -> tuple[int, ...]:
-        sizes = (self.output_size, self.hidden_size)
-        if self.spec.full_gate_recurrence:
-            return (*sizes, len(self.spec.sigmoid_gates) * self.hidden_size)
-        return sizes
-
-    def _wrap_state(self, fields: Sequence[Tensor]) -> State:
-        return FGRState(*fields) if self.spec.full_gate_recurrence else LSTMState(*fields)
-
-    def _state_names(self) -> tuple[str, ...]:
-        return ("h", "c", "gates") if self.spec.full_gate_recurrence else ("h", "c")
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, layer-norm gains 1 and shifts 0, then the chosen options."""
@@ -217,9 +228,6 @@ class LSTM(StackedRecurrent):
         return LSTMParams(**self.layer_params(layer, direction))
 
     # ------------------------------------------------------------------ running
-    def _cell(self) -> LSTMSpec:
-        return self.spec
-
     def _prepare(self, layer: int, direction: int, x: Tensor) -> tuple[LSTMParams, Regularizers]:
         params = self.params(layer, direction)
         if self.weight_drop:
