@@ -16,7 +16,7 @@ import torch
 from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.engines.fused.binding import kernel_config
 from lstmkit.core.engines.fused.build import require_extension
-from lstmkit.core.engines.fused.stream import LSTMStream
+from lstmkit.core.engines.fused.stream import LSTMStream, check_streamable
 
 __all__ = ["QuantizedStream"]
 
@@ -54,13 +54,7 @@ class QuantizedStream(LSTMStream):
     """
 
     def __init__(self, layer: _Int8Layer, batch_size: int = 1) -> None:
-        if layer.bidirectional:
-            raise ValueError(
-                "stream: a bidirectional layer needs the whole sequence (its reverse direction starts "
-                "at the end); stream a unidirectional layer"
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
+        check_streamable(layer, batch_size)
         self._layer: Any = layer
         self.batch_size = batch_size
         self._spec = spec = layer.spec

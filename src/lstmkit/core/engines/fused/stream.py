@@ -24,7 +24,7 @@ from lstmkit.core.engines.fused.binding import fused_unsupported, kernel_config
 from lstmkit.core.engines.fused.build import load_extension, warn_unavailable
 from lstmkit.core.scan import check_finite
 
-__all__ = ["LSTMStream"]
+__all__ = ["LSTMStream", "check_streamable"]
 
 
 class _StreamableLSTM(Protocol):
@@ -42,6 +42,18 @@ class _StreamableLSTM(Protocol):
     def params(self, layer: int, direction: int = 0) -> LSTMParams: ...
 
     def parameters(self, recurse: bool = True) -> Any: ...
+
+
+def check_streamable(layer: Any, batch_size: object) -> None:
+    """One-line ``ValueError`` where ``layer`` cannot stream ``batch_size`` sequences: a
+    bidirectional layer, a batch size that is not an int >= 1."""
+    if layer.bidirectional:
+        raise ValueError(
+            "stream: a bidirectional layer needs the whole sequence (its reverse direction starts "
+            "at the end); stream a unidirectional layer"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
 
 
 class LSTMStream:
@@ -74,13 +86,7 @@ class LSTMStream:
     """
 
     def __init__(self, layer: _StreamableLSTM, batch_size: int = 1) -> None:
-        if layer.bidirectional:
-            raise ValueError(
-                "stream: a bidirectional layer needs the whole sequence (its reverse direction starts "
-                "at the end); stream a unidirectional layer"
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
+        check_streamable(layer, batch_size)
         self._layer = layer
         self.batch_size = batch_size
         spec = layer.spec
