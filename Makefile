@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
-bench: bench-speed bench-accuracy bench-nlp bench-experiments
+bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
