@@ -144,3 +144,11 @@ def test_missing_and_foreign_files(tmp_path: Path, caplog: pytest.LogCaptureFixt
     assert main(["compress", "--checkpoint", str(foreign), "--method", "quantize"]) == 1
     record = caplog.records[-1]
     assert "is not an lstmkit model file" in record.getMessage() and record.exc_info is None
+
+
+def test_unknown_format(forecaster_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--format", "tflite", "--checkpoint", str(forecaster_file)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'tflite'" in err and "onnx" in err and "exported-program" in err
