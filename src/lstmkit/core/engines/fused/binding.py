@@ -176,36 +176,11 @@ class FusedLSTMFunction(torch.autograd.Function):
         h0: Tensor,
         c0: Tensor,
         a0: Tensor | None,
-        weight_ih: Tensor,
-        weight_hh: Tensor,
-        bias_ih: Tensor | None,
-        bias_hh: Tensor | None,
-        weight_ch: Tensor | None,
-        weight_gh: Tensor | None,
-        weight_hr: Tensor | None,
-        ln_ih_weight: Tensor | None,
-        ln_hh_weight: Tensor | None,
-        ln_c_weight: Tensor | None,
-        ln_c_bias: Tensor | None,
-        h_mask: Tensor | None,
-        keep_h: Tensor | None,
-        keep_c: Tensor | None,
-        mask: Tensor | None,
+        *constants: Any,
     ) -> tuple[Tensor | None, ...]:
-        weights = LSTMParams(
-            weight_ih,
-            weight_hh,
-            bias_ih,
-            bias_hh,
-            weight_ch,
-            weight_gh,
-            weight_hr,
-            ln_ih_weight,
-            ln_hh_weight,
-            ln_c_weight,
-            ln_c_bias,
-        )._asdict()
-        masks = KernelMasks(h_mask, keep_h, keep_c, mask)._asdict()
+        n = len(LSTMParams._fields)  # constants: the weights in LSTMParams' order, then KernelMasks'
+        weights = LSTMParams(*constants[:n])._asdict()
+        masks = KernelMasks(*constants[n:])._asdict()
         outputs, saved = require_extension().forward(cfg, x, h0, c0, a0, weights, masks, True)
         _save_named(ctx, cfg, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
         return _in_output_order(outputs)

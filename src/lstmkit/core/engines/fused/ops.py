@@ -106,42 +106,23 @@ def _present(t: Tensor | None) -> Tensor | None:
     return None if t is None or (t.dim() == 1 and t.numel() == 0) else t
 
 
-_FORWARD_SCHEMA = (
-    "(str config, Tensor x, Tensor h0, Tensor c0, Tensor? a0, Tensor weight_ih, Tensor weight_hh, "
-    "Tensor? bias_ih, Tensor? bias_hh, Tensor? weight_ch, Tensor? weight_gh, Tensor? weight_hr, "
-    "Tensor? ln_ih_weight, Tensor? ln_hh_weight, Tensor? ln_c_weight, Tensor? ln_c_bias, "
-    "Tensor? h_mask, Tensor? keep_h, Tensor? keep_c, Tensor? mask, bool save) -> "
-    f"({', '.join(['Tensor'] * (len(_OUTPUTS) + len(SAVED)))})"
-)
+def _forward_schema() -> str:
+    """The forward operator's schema, its tensors named as :class:`LSTMParams` and
+    :class:`~.binding.KernelMasks` name them (``weight_ih`` and ``weight_hh`` always present)."""
+    weights = [f"Tensor{'' if name in ('weight_ih', 'weight_hh') else '?'} {name}" for name in _WEIGHTS]
+    inputs = ["str config", "Tensor x", "Tensor h0", "Tensor c0", "Tensor? a0", *weights]
+    inputs += [f"Tensor? {name}" for name in _MASKS] + ["bool save"]
+    return f"({', '.join(inputs)}) -> ({', '.join(['Tensor'] * (len(_OUTPUTS) + len(SAVED)))})"
 
 
-@torch.library.custom_op("lstmkit::fused_forward", mutates_args=(), schema=_FORWARD_SCHEMA)
+@torch.library.custom_op("lstmkit::fused_forward", mutates_args=(), schema=_forward_schema())
 def fused_forward(
-    config: str,
-    x: Tensor,
-    h0: Tensor,
-    c0: Tensor,
-    a0: Tensor | None,
-    weight_ih: Tensor,
-    weight_hh: Tensor,
-    bias_ih: Tensor | None,
-    bias_hh: Tensor | None,
-    weight_ch: Tensor | None,
-    weight_gh: Tensor | None,
-    weight_hr: Tensor | None,
-    ln_ih_weight: Tensor | None,
-    ln_hh_weight: Tensor | None,
-    ln_c_weight: Tensor | None,
-    ln_c_bias: Tensor | None,
-    h_mask: Tensor | None,
-    keep_h: Tensor | None,
-    keep_c: Tensor | None,
-    mask: Tensor | None,
-    save: bool,
+    config: str, x: Tensor, h0: Tensor, c0: Tensor, a0: Tensor | None, *constants: Any
 ) -> tuple[Tensor, ...]:
-    weights = dict(zip(_WEIGHTS, (weight_ih, weight_hh, bias_ih, bias_hh, weight_ch, weight_gh, weight_hr)))
-    weights |= dict(zip(_WEIGHTS[7:], (ln_ih_weight, ln_hh_weight, ln_c_weight, ln_c_bias)))
-    masks = dict(zip(_MASKS, (h_mask, keep_h, keep_c, mask)))
+    """``constants``: the 11 weights of :class:`LSTMParams`, the 4 masks, then ``save``."""
+    weights = dict(zip(_WEIGHTS, constants[:11]))
+    masks = dict(zip(_MASKS, constants[11:15]))
+    save, mask = constants[15], masks["mask"]
     outputs, saved = require_extension().forward(decode_config(config), x, h0, c0, a0, weights, masks, save)
     inputs = (x, h0, c0, a0, *weights.values(), *masks.values())
     if mask is not None:  # the kernel leaves the step records of padded steps unwritten
