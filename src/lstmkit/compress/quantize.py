@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -176,26 +175,10 @@ class QuantizedLSTM(LSTMContract):
                 "QuantizedLSTM: inference only, no backward: detach the input or use torch.no_grad()"
             )
 
-    def forward(
-        self,
-        input: Tensor | PackedSequence,
-        state: LSTMState | FGRState | tuple[Tensor, ...] | None = None,
-        lengths: Tensor | Sequence[int] | None = None,
-        *,
-        mask: Tensor | None = None,
-        return_cell_states: bool = False,
-    ) -> Any:
-        """As :meth:`lstmkit.LSTM.forward`: ``(output, state)`` (and every step's cell state
-        with ``return_cell_states``)."""
-        self._check_inference(input)
-        output, final, cells = self._forward(input, state, lengths, mask, return_cell_states)
-        if return_cell_states:
-            return output, final, cells
-        return output, final
-
-    def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+    def _forward(self, x: Tensor | PackedSequence, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`forward` and :meth:`step` (as :class:`lstmkit.LSTM`'s), refused in training."""
         self._check_inference(x)
-        return super().step(x, state)
+        return super()._forward(x, *args, **kwargs)
 
     def stream(self, batch_size: int = 1) -> QuantizedStream:
         """A streaming-inference runtime with int8 products (as :meth:`lstmkit.LSTM.stream`);

@@ -63,6 +63,22 @@ class LSTMContract(StackedRecurrent):
     def _cell(self) -> LSTMSpec:
         return self.spec
 
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        state: LSTMState | FGRState | tuple[Tensor, ...] | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+        *,
+        mask: Tensor | None = None,
+        return_cell_states: bool = False,
+    ) -> Any:
+        """Run the layer; see the class docstring for shapes. Returns ``(output, state)``
+        (``(output, state, cell_states)`` with ``return_cell_states``)."""
+        output, final, cells = self._forward(input, state, lengths, mask, return_cell_states)
+        if return_cell_states:
+            return output, final, cells
+        return output, final
+
 
 class LSTM(LSTMContract):
     r"""A multi-layer LSTM of any variant, with PyTorch's parameter contract.
@@ -254,22 +270,6 @@ class LSTM(LSTMContract):
             torch.Size([4, 16])
         """
         return LSTMStream(self, batch_size)
-
-    def forward(
-        self,
-        input: Tensor | PackedSequence,
-        state: LSTMState | FGRState | tuple[Tensor, ...] | None = None,
-        lengths: Tensor | Sequence[int] | None = None,
-        *,
-        mask: Tensor | None = None,
-        return_cell_states: bool = False,
-    ) -> Any:
-        """Run the layer; see the class docstring for shapes. Returns ``(output, state)``
-        (``(output, state, cell_states)`` with ``return_cell_states``)."""
-        output, final, cells = self._forward(input, state, lengths, mask, return_cell_states)
-        if return_cell_states:
-            return output, final, cells
-        return output, final
 
     # ------------------------------------------------------------------ torch interop
     @classmethod
