@@ -31,7 +31,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from lstmkit.core.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState
 from lstmkit.core.engines.fused.build import require_extension
-from lstmkit.core.engines.fused.ops import run_op
+from lstmkit.core.engines.fused.ops import GRADIENTS, OUTPUTS, run_op
 from lstmkit.core.scan import RunResult, State
 
 __all__ = [
@@ -51,10 +51,6 @@ __all__ = [
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 #: The activations the kernels compute (``csrc/lstm_math.h``).
 KERNEL_ACTIVATIONS = ("tanh", "sigmoid", "identity", "hs97_g", "hs97_h")
-#: The kernel's outputs, in the order :class:`FusedLSTMFunction` returns them.
-OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
-#: The kernel's gradients: of x, of the initial state, then of each weight.
-GRADIENTS = ("x", "h0", "c0", "a0", *LSTMParams._fields)
 
 
 def fused_unsupported(spec: LSTMSpec, x: Tensor) -> str | None:

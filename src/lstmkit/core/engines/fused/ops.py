@@ -39,15 +39,26 @@ from torch import Tensor
 from lstmkit.core.cells.lstm import LSTMParams, LSTMSpec
 from lstmkit.core.engines.fused.build import require_extension
 
-__all__ = ["SAVED", "decode_config", "encode_config", "fused_backward", "fused_forward", "run_op"]
+__all__ = [
+    "GRADIENTS",
+    "OUTPUTS",
+    "SAVED",
+    "decode_config",
+    "encode_config",
+    "fused_backward",
+    "fused_forward",
+    "run_op",
+]
 
 #: what the forward saves for the backward pass (``csrc/tensors.h``: ``Saved``)
 SAVED = ("h_all", "c_all", "a_all", "gates", "ln_stats", "x_product", "h_product")
 _STEP_RECORDS = ("gates", "ln_stats", "x_product", "h_product")  # (L, N, .) saved per step
-_OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
+#: The kernel's outputs, in the order the operator (and ``FusedLSTMFunction``) returns them.
+OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
 _WEIGHTS = LSTMParams._fields
 _MASKS = ("h_mask", "keep_h", "keep_c", "mask")
-_GRADIENTS = ("x", "h0", "c0", "a0", *_WEIGHTS)
+#: The kernel's gradients: of x, of the initial state, then of each weight.
+GRADIENTS = ("x", "h0", "c0", "a0", *_WEIGHTS)
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(LSTMSpec))
@@ -112,7 +123,7 @@ def _forward_schema() -> str:
     weights = [f"Tensor{'' if name in ('weight_ih', 'weight_hh') else '?'} {name}" for name in _WEIGHTS]
     inputs = ["str config", "Tensor x", "Tensor h0", "Tensor c0", "Tensor? a0", *weights]
     inputs += [f"Tensor? {name}" for name in _MASKS] + ["bool save"]
-    return f"({', '.join(inputs)}) -> ({', '.join(['Tensor'] * (len(_OUTPUTS) + len(SAVED)))})"
+    return f"({', '.join(inputs)}) -> ({', '.join(['Tensor'] * (len(OUTPUTS) + len(SAVED)))})"
 
 
 @torch.library.custom_op("lstmkit::fused_forward", mutates_args=(), schema=_forward_schema())
@@ -128,7 +139,7 @@ def fused_forward(
     if mask is not None:  # the kernel leaves the step records of padded steps unwritten
         rows = mask.unsqueeze(-1)
         saved |= {k: torch.where(rows, saved[k], 0) for k in _STEP_RECORDS if saved[k] is not None}
-    found = [outputs[k] for k in _OUTPUTS] + [saved[k] for k in SAVED]
+    found = [outputs[k] for k in OUTPUTS] + [saved[k] for k in SAVED]
     return tuple(_fresh(found, x, inputs))
 
 
@@ -178,14 +189,14 @@ def fused_backward(
 ) -> list[Tensor]:
     named = require_extension().backward(
         decode_config(config),
-        dict(zip(_OUTPUTS, map(_present, grads))),
+        dict(zip(OUTPUTS, map(_present, grads))),
         x,
         dict(zip(_WEIGHTS, map(_present, weights))),
         dict(zip(_MASKS, masks)),
         dict(zip(SAVED, map(_present, saved))),
-        [name for name, want in zip(_GRADIENTS, wanted) if want],
+        [name for name, want in zip(GRADIENTS, wanted) if want],
     )
-    return _fresh([named[k] for k in _GRADIENTS], x, (x, *weights, *masks, *saved, *grads))
+    return _fresh([named[k] for k in GRADIENTS], x, (x, *weights, *masks, *saved, *grads))
 
 
 @fused_backward.register_fake
@@ -211,10 +222,10 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     config, x, *tensors = inputs[:-1]  # tensors: h0, c0, a0, the 11 weights, the 4 masks
     ctx.config = config
     ctx.set_materialize_grads(False)
-    ctx.mark_non_differentiable(*output[len(_OUTPUTS) :])
+    ctx.mark_non_differentiable(*output[len(OUTPUTS) :])
     constants = tensors[3:]  # the weights and the masks
     ctx.present = [t is not None for t in constants]
-    ctx.save_for_backward(x, *(t for t in constants if t is not None), *output[len(_OUTPUTS) :])
+    ctx.save_for_backward(x, *(t for t in constants if t is not None), *output[len(OUTPUTS) :])
 
 
 def _backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
@@ -229,7 +240,7 @@ def _backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
     constants = [next(given) if here else None for here in ctx.present]
     needs = list(ctx.needs_input_grad[1:16])  # x, h0, c0, a0, the weights
     weights, masks, saved = constants[:11], constants[11:], list(rest[n:])
-    got = fused_backward(ctx.config, list(grads[: len(_OUTPUTS)]), x, weights, masks, saved, needs)
+    got = fused_backward(ctx.config, list(grads[: len(OUTPUTS)]), x, weights, masks, saved, needs)
     return (None, *(g if need else None for g, need in zip(got, needs)), None, None, None, None, None)
 
 
@@ -241,4 +252,4 @@ def run_op(cfg: Any, x: Tensor, state: Any, params: LSTMParams, masks: Any, save
     h0, c0 = state[0], state[1]
     a0 = state[2] if cfg.spec.full_gate_recurrence else None
     out = fused_forward(encode_config(cfg), x, h0, c0, a0, *params, *masks, save)
-    return {name: _present(t) for name, t in zip(_OUTPUTS, out)}
+    return {name: _present(t) for name, t in zip(OUTPUTS, out)}
