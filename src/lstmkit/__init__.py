@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lstmkit import _moved
 from lstmkit.core.cells import VARIANTS, FGRState, LSTMSpec, LSTMState
-from lstmkit.core.layers import GRU, LSTM, RNN, Bidirectional, Recurrent
+from lstmkit.core.layers import GRU, LSTM, RNN, Bidirectional, GateTrace, Recurrent
 from lstmkit.core.scan import scan
 from lstmkit.core.tree import detach_state
 
@@ -77,6 +77,7 @@ __all__ = [
     "Bidirectional",
     "FGRState",
     "Forecaster",
+    "GateTrace",
     "LSTMSpec",
     "LSTMState",
     "LanguageModel",

@@ -161,8 +161,10 @@ class QuantizedLSTM(LSTMContract):
         return state
 
     # ------------------------------------------------------------------ running
-    def direction(self, layer: int, direction: int = 0, *, return_states: bool = False) -> Any:
-        return _Int8Direction(self, layer, direction, return_states)
+    def direction(
+        self, layer: int, direction: int = 0, *, return_states: bool = False, return_gates: bool = False
+    ) -> Any:
+        return _Int8Direction(self, layer, direction, return_states, return_gates)
 
     def _check_inference(self, x: Tensor | PackedSequence) -> None:
         if self.training:
@@ -198,8 +200,11 @@ class QuantizedLSTM(LSTMContract):
 class _Int8Direction:
     """One layer and direction of a :class:`QuantizedLSTM` as a runner (the int8 kernel)."""
 
-    def __init__(self, module: QuantizedLSTM, layer: int, direction: int, return_states: bool) -> None:
+    def __init__(
+        self, module: QuantizedLSTM, layer: int, direction: int, return_states: bool, return_gates: bool
+    ) -> None:
         self.module, self.layer, self.index, self.return_states = module, layer, direction, return_states
+        self.return_gates = return_gates
 
     def run(self, x: Tensor, state: State, *, mask: Tensor | None = None, reverse: bool = False) -> RunResult:
         m = self.module

@@ -53,12 +53,16 @@ class RunResult(NamedTuple):
     ``output`` (L, N, *) (``(N, L, *)`` with ``batch_first``) is the step outputs, zero at
     padded steps; ``state`` is the final state; ``states`` is every step's state stacked on
     the time dimension (same layout as ``output``, also zero at padded steps) when asked
-    for, else ``None``.
+    for, else ``None``. ``gates`` is an LSTM engine's every step's gate activations (L, N, G*H),
+    the blocks of its spec's gates side by side, zero at padded steps, when the
+    :class:`~lstmkit.core.engines.base.Call` asks for them (a pair of them for a bidirectional
+    layer), else ``None``.
     """
 
     output: Tensor
     state: State
     states: State | None
+    gates: Any = None
 
 
 def _default_output(state: State) -> Tensor:

@@ -52,6 +52,7 @@ from lstmkit.core.cells.activations import get_activation
 # the spec and its names; then the math of one step
 __all__ = ["VARIANTS", "FGRState", "LSTMParams", "LSTMSpec", "LSTMState", "resolve_variant", "variant_name"]
 __all__ += ["lstm_cell", "lstm_initial_state", "lstm_input_projection", "lstm_param_shapes", "lstm_step"]
+__all__ += ["lstm_gate_step"]
 
 
 class LSTMState(NamedTuple):
@@ -284,6 +285,32 @@ def lstm_step(
     ``h_mask`` (N, H_out) is a variational (Gal & Ghahramani) dropout mask on h_{t-1}.
     Returns the new state; the step's output is its ``h``. See the module docstring.
     """
+    return _lstm_step(xw, state, params, spec, h_mask)[0]
+
+
+def lstm_gate_step(
+    xw: Tensor,
+    state: LSTMState | FGRState,
+    params: LSTMParams,
+    spec: LSTMSpec,
+    h_mask: Tensor | None = None,
+) -> tuple[LSTMState | FGRState, Tensor]:
+    """:func:`lstm_step` and the step's gate activations (N, G*H): the blocks of
+    ``spec.gates`` side by side (i, f, g, o, leaving out the absent ones; CIFG's f = 1 - i is
+    not stored), as the fused kernel saves them."""
+    new, act = _lstm_step(xw, state, params, spec, h_mask)
+    return new, torch.cat([act[name] for name in spec.gates], dim=-1)
+
+
+def _lstm_step(
+    xw: Tensor,
+    state: LSTMState | FGRState,
+    params: LSTMParams,
+    spec: LSTMSpec,
+    h_mask: Tensor | None,
+) -> tuple[LSTMState | FGRState, dict[str, Tensor]]:
+    """The step of :func:`lstm_step`, and its gate activations by name (``i``, ``f``, ``g``,
+    ``o``: those of ``spec.gates``)."""
     h_prev, c_prev = state[0], state[1]
     if h_mask is not None:
         h_prev = h_prev * h_mask
@@ -322,9 +349,10 @@ def lstm_step(
         h = act["o"] * h
     if params.weight_hr is not None:
         h = F.linear(h, params.weight_hr)
+    act["g"] = g
     if spec.full_gate_recurrence:
-        return FGRState(h, c, torch.cat([act[name] for name in spec.sigmoid_gates], dim=-1))
-    return LSTMState(h, c)
+        return FGRState(h, c, torch.cat([act[name] for name in spec.sigmoid_gates], dim=-1)), act
+    return LSTMState(h, c), act
 
 
 def lstm_cell(

@@ -94,6 +94,8 @@ class Call:
         training: the layer's mode (zoneout draws masks in training, uses its expectation
             otherwise; torch's kernels take the flag too).
         regularizers: the :class:`Regularizers` of this call.
+        return_gates: (LSTM family) also return every step's gate activations
+            (:attr:`~lstmkit.core.scan.RunResult.gates`).
 
     Shapes: N = batch size, L = sequence length, H_in = input features, H = hidden size,
     H_out = the size of h (a projected LSTM's ``proj_size``, else H).
@@ -108,6 +110,7 @@ class Call:
     return_states: bool = False
     training: bool = False
     regularizers: Regularizers = field(default_factory=Regularizers)
+    return_gates: bool = False
 
     @property
     def family(self) -> str:

@@ -280,6 +280,8 @@ class NativeEngine:
     families = frozenset({"lstm", "gru", "rnn"})
 
     def unsupported(self, call: Call) -> str | None:
+        if call.return_gates:
+            return "torch's kernel does not return the gate activations (return_gates=True)"
         return native_unsupported(
             call.cell,
             regularizers=call.regularizers.active,

@@ -17,11 +17,20 @@ torch's generator in training, the constant :math:`z` in evaluation).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor
 
 from lstmkit.core.cells.gru import GRUParams, gru_input_projection, gru_step
-from lstmkit.core.cells.lstm import LSTMParams, LSTMSpec, lstm_input_projection, lstm_step
+from lstmkit.core.cells.lstm import (
+    FGRState,
+    LSTMParams,
+    LSTMSpec,
+    LSTMState,
+    lstm_gate_step,
+    lstm_input_projection,
+    lstm_step,
+)
 from lstmkit.core.cells.rnn import RNNParams, rnn_input_projection, rnn_step
 from lstmkit.core.engines.base import Call
 from lstmkit.core.regularizers import zoneout, zoneout_keep
@@ -50,19 +59,42 @@ def _run_lstm(call: Call) -> RunResult:
     assert isinstance(spec, LSTMSpec) and isinstance(params, LSTMParams)
     keep = _lstm_zoneout_keep(call)
     xw = lstm_input_projection(call.x, params, spec, regs.x_mask)  # (L, N, G*H)
+    inputs = xw if keep is None else (xw, *keep)
 
-    def step(xw_t: Tensor, s: State) -> State:
-        return lstm_step(xw_t, s, params, spec, regs.h_mask)
+    def advance(inp: Tensor | tuple[Tensor, ...], s: State, traced: bool) -> Any:
+        """One step (and its gate activations when ``traced``), then zoneout."""
+        xw_t = inp if isinstance(inp, Tensor) else inp[0]
+        if traced:
+            new, act = lstm_gate_step(xw_t, s, params, spec, regs.h_mask)
+        else:
+            new, act = lstm_step(xw_t, s, params, spec, regs.h_mask), None
+        if not isinstance(inp, Tensor):  # (xw_t, keep_h, keep_c)
+            new = new._replace(h=zoneout(s.h, new.h, inp[1]), c=zoneout(s.c, new.c, inp[2]))
+        return (new, act) if traced else new
 
-    if keep is None:
-        return _scan(call, step, xw)
+    if not call.return_gates:
+        return _scan(call, lambda inp, s: advance(inp, s, False), inputs)
+    return _run_traced(call, spec, inputs, lambda inp, s: advance(inp, s, True))
 
-    def zoned(inp: tuple[Tensor, ...], s: State) -> State:
-        xw_t, keep_h, keep_c = inp
-        new = lstm_step(xw_t, s, params, spec, regs.h_mask)
-        return new._replace(h=zoneout(s.h, new.h, keep_h), c=zoneout(s.c, new.c, keep_c))
 
-    return _scan(call, zoned, (xw, *keep))
+def _run_traced(
+    call: Call, spec: LSTMSpec, inputs: Tensor | tuple[Tensor, ...], step: Callable[..., Any]
+) -> RunResult:
+    """Run ``step`` (returning ``(state, gate activations)``) with the gate activations riding
+    along as the last field of the runner's state: the runner's padding rules then hold for them
+    too (zero at padded steps)."""
+    wrap = FGRState if spec.full_gate_recurrence else LSTMState
+    xw = inputs if isinstance(inputs, Tensor) else inputs[0]
+
+    def traced(inp: Tensor | tuple[Tensor, ...], s: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        new, act = step(inp, wrap(*s[:-1]))
+        return (*new, act)
+
+    start = (*call.state, xw.new_zeros(xw.shape[1:]))  # (N, G*H): no step has run yet
+    res = scan(traced, inputs, start, mask=call.mask, reverse=call.reverse, return_states=True)
+    assert res.states is not None
+    states = wrap(*res.states[:-1]) if call.return_states else None
+    return RunResult(res.output, wrap(*res.state[:-1]), states, res.states[-1])
 
 
 def _run_gru(call: Call) -> RunResult:

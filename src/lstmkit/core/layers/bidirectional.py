@@ -55,12 +55,14 @@ def bidirectional(
     Returns:
         :class:`~lstmkit.core.scan.RunResult` ``(output (L, N, H_fwd + H_bwd), (final state of
         forward, of backward), (every step's states of each, where the runners return them)
-        or None)``.
+        or None), (the gate activations of each, where the runners return them) or None)``.
     """
     ahead = forward.run(x, state[0], mask=mask, reverse=False)
     behind = backward.run(x, state[1], mask=mask, reverse=True)
     states = None if ahead.states is None or behind.states is None else (ahead.states, behind.states)
-    return RunResult(torch.cat([ahead.output, behind.output], -1), (ahead.state, behind.state), states)
+    gates = None if ahead.gates is None or behind.gates is None else (ahead.gates, behind.gates)
+    output = torch.cat([ahead.output, behind.output], -1)
+    return RunResult(output, (ahead.state, behind.state), states, gates)
 
 
 class Bidirectional(nn.Module):

@@ -61,5 +61,5 @@ class HiddenStateLayer(StackedRecurrent):
         mask: Tensor | None = None,
     ) -> tuple[Any, Tensor]:
         """Run the layer: ``(output, h_n)``; shapes in the class docstring."""
-        output, final, _ = self._forward(input, state, lengths, mask, False)
+        output, final = self._forward(input, state, lengths, mask, False)[:2]
         return output, final

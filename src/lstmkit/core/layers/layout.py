@@ -12,14 +12,14 @@ Shapes: N = batch size, L = sequence length, H_in = input features.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lstmkit.core.scan import check_finite, check_lengths, lengths_to_mask, tracing
-from lstmkit.core.tree import State, map_state
+from lstmkit.core.tree import State, map_state, tree_map
 
 __all__ = ["Layout", "check_finite_input", "restore_layout", "time_mask", "to_time_major"]
 
@@ -129,19 +129,19 @@ def _pack_like(padded: Tensor, packed: PackedSequence, lengths: Tensor) -> Packe
 
 
 def restore_layout(
-    output: Tensor, state: State, extra: Tensor | None, layout: Layout
-) -> tuple[Tensor | PackedSequence, State, Tensor | None]:
-    """The time-major ``output`` (L, N, *) and ``extra`` (every step's cell state, or ``None``)
-    laid out as the input was, and the final ``state`` (D * num_layers, N, *) without N for
-    an unbatched input. A packed input gives a packed output, and the data of ``extra``."""
+    output: Tensor, state: State, extra: Any, layout: Layout
+) -> tuple[Tensor | PackedSequence, State, Any]:
+    """The time-major ``output`` (L, N, *) and ``extra`` (tensors (L, N, *) in any nest of
+    tuples, ``None`` passing through: every step's cell state, a gate trace) laid out as the
+    input was, and the final ``state`` (D * num_layers, N, *) without N for an unbatched input.
+    A packed input gives a packed output, and the packed data of ``extra``."""
     if layout.packed is not None and layout.lengths is not None:
-        packed = _pack_like(output, layout.packed, layout.lengths)
-        if extra is not None:
-            extra = _pack_like(extra, layout.packed, layout.lengths).data
-        return packed, state, extra
+        packed, lengths = layout.packed, layout.lengths
+        extra = tree_map(lambda e: _pack_like(e, packed, lengths).data, extra)
+        return _pack_like(output, packed, lengths), state, extra
     if layout.unbatched:
         squeezed = map_state(lambda s: s.squeeze(1), state)
-        return output.squeeze(1), squeezed, None if extra is None else extra.squeeze(1)
+        return output.squeeze(1), squeezed, tree_map(lambda e: e.squeeze(1), extra)
     if layout.batch_first:
-        return output.transpose(0, 1), state, None if extra is None else extra.transpose(0, 1)
+        return output.transpose(0, 1), state, tree_map(lambda e: e.transpose(0, 1), extra)
     return output, state, extra

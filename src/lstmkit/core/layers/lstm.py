@@ -23,6 +23,7 @@ from lstmkit.core.cells.lstm import (
 from lstmkit.core.engines.base import Regularizers
 from lstmkit.core.engines.fused.stream import LSTMStream
 from lstmkit.core.engines.native import native_unsupported
+from lstmkit.core.layers.gates import GateTrace, gate_trace
 from lstmkit.core.layers.options import LayerOptions, check_positive_int
 from lstmkit.core.layers.stacked import StackedRecurrent
 from lstmkit.core.regularizers import check_probability, check_zoneout, drop_connect
@@ -71,13 +72,20 @@ class LSTMContract(StackedRecurrent):
         *,
         mask: Tensor | None = None,
         return_cell_states: bool = False,
+        return_gates: bool = False,
     ) -> Any:
-        """Run the layer; see the class docstring for shapes. Returns ``(output, state)``
-        (``(output, state, cell_states)`` with ``return_cell_states``)."""
-        output, final, cells = self._forward(input, state, lengths, mask, return_cell_states)
-        if return_cell_states:
-            return output, final, cells
-        return output, final
+        """Run the layer; see the class docstring for shapes. Returns ``(output, state)``, then
+        the cell states of ``return_cell_states`` and the :class:`GateTrace` of ``return_gates``
+        where asked for: ``(output, state, cell_states)``, ``(output, state, gates)`` or
+        ``(output, state, cell_states, gates)``."""
+        run = self._forward(input, state, lengths, mask, return_cell_states, return_gates=return_gates)
+        extra = ((run.cells,) if return_cell_states else ()) + ((run.gates,) if return_gates else ())
+        return (run.output, run.state, *extra)
+
+    def _gate_trace(self, records: list[tuple[Tensor, State]], mask: Tensor | None) -> GateTrace:
+        if len(records) != self.num_layers * self.num_directions:  # an engine that returned none
+            raise ValueError(f"return_gates: {type(self).__name__} returns no gate trace")
+        return gate_trace(self.spec, records, mask)
 
 
 class LSTM(LSTMContract):
@@ -151,6 +159,12 @@ class LSTM(LSTMContract):
         * **state**: the final (h_n, c_n), each sequence's state at its last real step.
         * with ``return_cell_states=True`` a third item: every step's c_t of the last layer,
           laid out like ``output`` with D * H features.
+        * with ``return_gates=True`` a last item, a :class:`~lstmkit.core.layers.GateTrace`:
+          every step's gates i, f, g, o and states c, h of every layer and direction, each
+          (L, N, num_layers * D, H) in the output's time layout, zero at padded steps (absent
+          gates as the constant of the variant: NIG i = 1, NFG / 1997 f = 1, CIFG f = 1 - i,
+          NOG o = 1). The engines return what they compute anyway (the fused kernel's saved
+          activations); on the fused engine the trace carries no gradient.
 
     where N = batch size, L = sequence length, D = 2 if bidirectional else 1,
     H_out = proj_size or hidden_size.

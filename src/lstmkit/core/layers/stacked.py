@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -150,10 +150,13 @@ class StackedRecurrent(nn.Module):
         here for the time-major ``x``, in training)."""
         raise NotImplementedError
 
-    def direction(self, layer: int, direction: int = 0, *, return_states: bool = False) -> _Direction:
+    def direction(
+        self, layer: int, direction: int = 0, *, return_states: bool = False, return_gates: bool = False
+    ) -> _Direction:
         """One layer and direction as a :class:`~lstmkit.core.layers.bidirectional.Runner`
-        (which also returns every step's state with ``return_states``)."""
-        return _Direction(self, layer, direction, return_states)
+        (which also returns every step's state with ``return_states``, and its gate activations
+        with ``return_gates``)."""
+        return _Direction(self, layer, direction, return_states, return_gates)
 
     @staticmethod
     def param_name(name: str, layer: int, direction: int) -> str:
@@ -348,12 +351,14 @@ class StackedRecurrent(nn.Module):
         return_states: bool,
         *,
         check_values: bool = True,
-    ) -> tuple[Tensor | PackedSequence, State, Tensor | None]:
+        return_gates: bool = False,
+    ) -> LayerResult:
         """Validate, run every layer and direction, and lay the result out like the input.
 
         With ``check_values`` (and ``self.check_finite``) the input's real steps are checked
-        for NaN/inf (``step`` checks its own input and passes ``False``). Returns ``(output,
-        final state, every step's cell state of the last layer or None)``.
+        for NaN/inf (``step`` checks its own input and passes ``False``). ``return_states``:
+        every step's cell state of the last layer; ``return_gates``: the gate trace of every
+        layer (:meth:`_gate_trace`).
         """
         x, lengths, layout = to_time_major(x, lengths, mask, self.batch_first)  # (L, N, H_in)
         self._check_input(x)
@@ -374,36 +379,48 @@ class StackedRecurrent(nn.Module):
             state = self.initial_state(x.shape[1], dtype=x.dtype, device=x.device)
         else:
             state = self._check_state(state, x.shape[1], layout.unbatched, x)
-        output, finals, extra = self._run_layers(x, state, real, return_states)
-        return restore_layout(output, stack_states(finals), extra, layout)
+        output, finals, cells, records = self._run_layers(x, state, real, return_states, return_gates)
+        gates = self._gate_trace(records, real) if return_gates else None
+        output, final, (cells, gates) = restore_layout(output, stack_states(finals), (cells, gates), layout)
+        return LayerResult(output, final, cells, gates)
+
+    def _gate_trace(self, records: list[tuple[Tensor, State]], mask: Tensor | None) -> Any:
+        """The gate trace of ``return_gates`` from each layer and direction's ``(gate
+        activations, every step's state)`` (layer-major), time-major; the LSTM family has one."""
+        raise ValueError(f"return_gates: {type(self).__name__} has no gate trace; an LSTM has")
 
     def _run_layers(
-        self, x: Tensor, state: State, mask: Tensor | None, return_states: bool
-    ) -> tuple[Tensor, list[State], Tensor | None]:
+        self, x: Tensor, state: State, mask: Tensor | None, return_states: bool, return_gates: bool = False
+    ) -> tuple[Tensor, list[State], Tensor | None, list[tuple[Tensor, State]]]:
         """Every layer over the time-major ``x``: ``(output of the last layer, the final state
-        of each layer and direction, every step's cell state of the last layer or None)``."""
+        of each layer and direction, every step's cell state of the last layer or None, and with
+        ``return_gates`` each layer and direction's (gate activations, every step's state))``."""
         finals: list[State] = []
+        records: list[tuple[Tensor, State]] = []
         cells = None
         for layer in range(self.num_layers):
             last = layer == self.num_layers - 1
             first = layer * self.num_directions
             start = [map_state(lambda s, i=first + d: s[i], state) for d in range(self.num_directions)]
-            keep = return_states and last
-            runners = [self.direction(layer, d, return_states=keep) for d in range(self.num_directions)]
+            keep = (return_states and last) or return_gates
+            runners = [
+                self.direction(layer, d, return_states=keep, return_gates=return_gates)
+                for d in range(self.num_directions)
+            ]
             if self.bidirectional:
                 res = bidirectional(runners[0], runners[1], x, (start[0], start[1]), mask)
                 finals.extend(res.state)
-                steps = list(res.states) if res.states is not None else []
             else:
                 res = runners[0].run(x, start[0], mask=mask)
                 finals.append(res.state)
-                steps = [res.states] if res.states is not None else []
+            steps = _per_direction(res.states, self.bidirectional)
+            records += zip(_per_direction(res.gates, self.bidirectional), steps)
             x = res.output
             if self.dropout and self.training and not last:
                 x = F.dropout(x, self.dropout, True)
-            if keep:
+            if return_states and last:
                 cells = torch.cat([s[1] for s in steps], -1)  # every step's c, directions side by side
-        return x, finals, cells
+        return x, finals, cells, records
 
     def _dropout_masks(self, layer: int, batch: int, ref: Tensor) -> tuple[Tensor | None, Tensor | None]:
         """Variational masks for this forward pass: on the layer input (N, H_in) and on h (N, H_out)."""
@@ -440,7 +457,7 @@ class StackedRecurrent(nn.Module):
         if self.check_finite:
             assert_finite("x", x, axes=("batch", "feature")[2 - x.dim() :])
         seq = x.unsqueeze(0) if x.dim() == 1 else x.unsqueeze(1 if self.batch_first else 0)
-        output, new_state, _ = self._forward(seq, state, None, None, False, check_values=False)
+        output, new_state = self._forward(seq, state, None, None, False, check_values=False)[:2]
         assert isinstance(output, Tensor)
         return (output[:, 0] if self.batch_first and x.dim() == 2 else output[0]), new_state
 
@@ -464,12 +481,34 @@ def _torch_ao_maps(cls: type) -> bool:
     return cls in get_default_dynamic_quant_module_mappings()
 
 
+def _per_direction(found: Any, bidirectional: bool) -> list[Any]:
+    """A layer's per-step records (states or gate activations) as a list, one per direction
+    (empty where the engines returned none)."""
+    if found is None:
+        return []
+    return list(found) if bidirectional else [found]
+
+
+class LayerResult(NamedTuple):
+    """What :meth:`StackedRecurrent._forward` returns, laid out like the input: the output, the
+    final state, every step's cell state of the last layer (``return_states``) and the gate
+    trace (``return_gates``), ``None`` where not asked for."""
+
+    output: Tensor | PackedSequence
+    state: State
+    cells: Tensor | None
+    gates: Any
+
+
 class _Direction:
     """One layer and direction of a stacked layer as a runner: its call goes to the engine the
     layer's ``engine`` setting and the policy table pick."""
 
-    def __init__(self, module: StackedRecurrent, layer: int, direction: int, return_states: bool) -> None:
+    def __init__(
+        self, module: StackedRecurrent, layer: int, direction: int, return_states: bool, return_gates: bool
+    ) -> None:
         self.module, self.layer, self.index, self.return_states = module, layer, direction, return_states
+        self.return_gates = return_gates
 
     def call(self, x: Tensor, state: State, mask: Tensor | None = None, reverse: bool = False) -> Call:
         """This layer and direction over the time-major ``x`` (L, N, H_in) as the engines take it
@@ -477,7 +516,8 @@ class _Direction:
         module = self.module
         params, regularizers = module._prepare(self.layer, self.index, x)
         keep, training = self.return_states, module.training
-        return Call(module._cell(), x, state, params, mask, reverse, keep, training, regularizers)
+        gates = self.return_gates
+        return Call(module._cell(), x, state, params, mask, reverse, keep, training, regularizers, gates)
 
     def run(self, x: Tensor, state: State, *, mask: Tensor | None = None, reverse: bool = False) -> RunResult:
         return run_call(self.module.engine, self.call(x, state, mask, reverse))
