@@ -218,7 +218,8 @@ class _Int8Direction:
         if zh or zc:  # evaluation-mode zoneout: keep = z, an expanded constant
             masks["keep_h"] = zoneout_keep((*lead, state[0].shape[-1]), zh, False, x.dtype, x.device)
             masks["keep_c"] = zoneout_keep((*lead, state[1].shape[-1]), zc, False, x.dtype, x.device)
-        cfg = kernel_config(spec, reverse=reverse, need_states=self.return_states)
+        states, gates = self.return_states, self.return_gates
+        cfg = kernel_config(spec, reverse=reverse, need_states=states, need_gates=gates)
         h0, c0 = state[0], state[1]
         a0 = state[2] if spec.full_gate_recurrence else None
         out = require_extension().forward_int8(
@@ -231,9 +232,8 @@ class _Int8Direction:
             m.packed(self.layer, self.index),
             masks,
         )
-        return RunResult(
-            out["output"], _state(spec, out, "h_n", "c_n", "a_n"), _states(spec, out, cfg.need_states)
-        )
+        states = _states(spec, out, cfg.need_states)
+        return RunResult(out["output"], _state(spec, out, "h_n", "c_n", "a_n"), states, out["gate_states"])
 
 
 def _state(spec: LSTMSpec, out: dict[str, Any], h: str, c: str, a: str) -> State:

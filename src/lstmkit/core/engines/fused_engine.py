@@ -31,8 +31,6 @@ class FusedEngine:
     def unsupported(self, call: Call) -> str | None:
         assert isinstance(call.cell, LSTMSpec)
         reason = fused_unsupported(call.cell, call.x)
-        if reason is None and call.return_gates:
-            reason = "the fused kernel does not return the gate activations yet"  # TODO kernel
         if reason is None and not extension_available():
             return Unavailable("the fused extension is unavailable")
         return reason
@@ -63,6 +61,7 @@ class FusedEngine:
             mask=call.mask,
             reverse=call.reverse,
             return_states=call.return_states,
+            return_gates=call.return_gates,
         )
 
 

@@ -1,7 +1,7 @@
 """The modules users hold: recurrent layers, the Bidirectional combinator, regularizers, attention."""
 
+from lstmkit.core.gates import GateTrace
 from lstmkit.core.layers.bidirectional import Bidirectional
-from lstmkit.core.layers.gates import GateTrace
 from lstmkit.core.layers.gru import GRU
 from lstmkit.core.layers.lstm import LSTM
 from lstmkit.core.layers.recurrent import Recurrent

@@ -23,7 +23,7 @@ from lstmkit.core.cells.lstm import (
 from lstmkit.core.engines.base import Regularizers
 from lstmkit.core.engines.fused.stream import LSTMStream
 from lstmkit.core.engines.native import native_unsupported
-from lstmkit.core.layers.gates import GateTrace, gate_trace
+from lstmkit.core.gates import GateTrace, gate_trace
 from lstmkit.core.layers.options import LayerOptions, check_positive_int
 from lstmkit.core.layers.stacked import StackedRecurrent
 from lstmkit.core.regularizers import check_probability, check_zoneout, drop_connect

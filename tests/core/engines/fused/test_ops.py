@@ -17,9 +17,12 @@ from lstmkit.core.engines.fused.binding import OUTPUTS, KernelMasks, kernel_conf
 
 CASES = {
     "classic": (VARIANTS["classic"], {}),
-    "vanilla-reverse-states": (VARIANTS["vanilla"], dict(reverse=True, need_states=True)),
+    "vanilla-reverse-states-gates": (
+        VARIANTS["vanilla"],
+        dict(reverse=True, need_states=True, need_gates=True),
+    ),
     "fgr": (VARIANTS["fgr"], {}),
-    "cifg-mask": (VARIANTS["cifg"], dict(mask=True)),
+    "cifg-mask-gates": (VARIANTS["cifg"], dict(mask=True, need_gates=True)),
     "layer-norm-projection": (VARIANTS["vanilla"].with_options(layer_norm=True), dict(proj=2)),
     "original1997": (VARIANTS["original1997"], dict(need_states=True)),
 }
@@ -40,7 +43,12 @@ def make_call(name: str, dtype: torch.dtype = torch.float64) -> tuple[Any, ...]:
     if opts.get("mask"):
         mask = torch.ones(5, 2, dtype=torch.bool)
         mask[3:, 1] = False
-    cfg = kernel_config(spec, reverse=opts.get("reverse", False), need_states=opts.get("need_states", False))
+    cfg = kernel_config(
+        spec,
+        reverse=opts.get("reverse", False),
+        need_states=opts.get("need_states", False),
+        need_gates=opts.get("need_gates", False),
+    )
     return cfg, x, state, params, KernelMasks(mask=mask)
 
 
@@ -59,7 +67,8 @@ def test_torch_opcheck(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_operator_path_equals_eager_path(name: str) -> None:
     cfg, x, state, params, masks = make_call(name)
-    opts = dict(mask=masks.mask, reverse=cfg.reverse, return_states=cfg.need_states)
+    opts = dict(mask=masks.mask, reverse=cfg.reverse)
+    opts |= dict(return_states=cfg.need_states, return_gates=cfg.need_gates)
     eager = lstm_fused(x, state, params, cfg.spec, **opts)
     got = ops.run_op(cfg, x, state, params, masks, True)
     assert_close(got["output"], eager.output, 0)
@@ -69,6 +78,10 @@ def test_operator_path_equals_eager_path(name: str) -> None:
         assert eager.states is not None
         assert_close(got["h_states"], eager.states[0], 0)
         assert_close(got["c_states"], eager.states[1], 0)
+    if cfg.need_gates:
+        assert eager.gates is not None and not eager.gates.requires_grad
+        assert_close(got["gate_states"], eager.gates, 0)
+        assert not got["gate_states"].requires_grad
     leaves = [t for t in (x, *state, *params) if t is not None and t.requires_grad]
     loss_eager = (eager.output**2).sum() + eager.state[1].sin().sum()
     loss_op = (got["output"] ** 2).sum() + got["c_n"].sin().sum()
@@ -81,7 +94,8 @@ def test_operator_path_equals_eager_path(name: str) -> None:
 def test_config_round_trip() -> None:
     for spec in VARIANTS.values():
         seeds = [1, 2, 3, 2**32 + 4]
-        cfg = kernel_config(spec, reverse=True, need_states=True, zoneout=(0.1, 0.25), seeds=seeds)
+        needs = dict(need_states=True, need_gates=True)
+        cfg = kernel_config(spec, reverse=True, **needs, zoneout=(0.1, 0.25), seeds=seeds)
         assert ops.decode_config(ops.encode_config(cfg)) == cfg
 
 

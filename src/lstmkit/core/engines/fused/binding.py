@@ -74,6 +74,7 @@ class KernelConfig:
         spec: the cell (its fields cross as they are).
         reverse: walk the steps from last to first.
         need_states: also return every step's state.
+        need_gates: also return every step's gate activations (``gate_states``).
         zoneout_h, zoneout_c: the zoneout probabilities of h and c. With ``seeds`` the kernel
             draws the keep weights itself; the streaming runtime uses them as its
             evaluation-mode keep weights.
@@ -83,6 +84,7 @@ class KernelConfig:
     spec: LSTMSpec
     reverse: bool = False
     need_states: bool = False
+    need_gates: bool = False
     zoneout_h: float = 0.0
     zoneout_c: float = 0.0
     seeds: tuple[int, ...] = ()
@@ -93,6 +95,7 @@ def kernel_config(
     *,
     reverse: bool = False,
     need_states: bool = False,
+    need_gates: bool = False,
     zoneout: tuple[float, float] = (0.0, 0.0),
     seeds: Sequence[int] = (),
 ) -> KernelConfig:
@@ -110,6 +113,7 @@ def kernel_config(
         spec,
         bool(reverse),
         bool(need_states),
+        bool(need_gates),
         float(zoneout[0]),
         float(zoneout[1]),
         tuple(int(s) & 0xFFFFFFFF for s in seeds),
@@ -160,7 +164,8 @@ class FusedLSTMFunction(torch.autograd.Function):
     ``apply(cfg, x, h0, c0, a0, *params, h_mask, keep_h, keep_c, mask)`` with ``cfg`` a
     :class:`KernelConfig` and ``params`` the fields of :class:`~lstmkit.core.cells.LSTMParams` in
     their order (``None`` where absent). Returns the :data:`OUTPUTS` ``(output, h_n, c_n, a_n,
-    h_states, c_states, a_states)`` (``None`` where absent). Masks and zoneout keep weights are
+    h_states, c_states, a_states, gate_states)`` (``None`` where absent; ``gate_states`` without
+    gradient). Masks and zoneout keep weights are
     constants (no gradient). Not twice differentiable.
     """
 
@@ -179,6 +184,8 @@ class FusedLSTMFunction(torch.autograd.Function):
         masks = KernelMasks(*constants[n:])._asdict()
         outputs, saved = require_extension().forward(cfg, x, h0, c0, a0, weights, masks, True)
         _save_named(ctx, cfg, {"input": {"x": x}, "weights": weights, "masks": masks, "saved": saved})
+        if outputs["gate_states"] is not None:  # the activations as they are: no gradient
+            ctx.mark_non_differentiable(outputs["gate_states"])
         return _in_output_order(outputs)
 
     @staticmethod
@@ -216,6 +223,7 @@ def _call_config(
     *,
     reverse: bool,
     return_states: bool,
+    return_gates: bool,
 ) -> KernelConfig:
     """The :class:`KernelConfig` of an :func:`lstm_fused` call, its arguments checked."""
     reason = fused_unsupported(spec, x)
@@ -232,6 +240,7 @@ def _call_config(
         spec,
         reverse=reverse,
         need_states=return_states,
+        need_gates=return_gates,
         zoneout=zoneout or (0.0, 0.0),
         seeds=seeds if drawn else (),
     )
@@ -273,7 +282,7 @@ def _run_result(cfg: KernelConfig, outputs: dict[str, Any]) -> RunResult:
         return LSTMState(outputs[h], outputs[c])
 
     states = state("h_states", "c_states", "a_states") if cfg.need_states else None
-    return RunResult(outputs["output"], state("h_n", "c_n", "a_n"), states)
+    return RunResult(outputs["output"], state("h_n", "c_n", "a_n"), states, outputs["gate_states"])
 
 
 def lstm_fused(
@@ -291,6 +300,7 @@ def lstm_fused(
     mask: Tensor | None = None,
     reverse: bool = False,
     return_states: bool = False,
+    return_gates: bool = False,
 ) -> RunResult:
     r"""Run one LSTM layer and direction over a sequence with the fused kernel.
 
@@ -313,9 +323,13 @@ def lstm_fused(
             their input is read as zeros (whatever it holds reaches no output or gradient).
         reverse: walk the steps from last to first.
         return_states: also return every step's state.
+        return_gates: also return every step's gate activations (L, N, G*H), the blocks of
+            ``spec.gates``, zero at padded steps: those the kernel computes (and saves for the
+            backward pass); they carry no gradient.
 
     Returns:
-        :class:`~lstmkit.core.engines.RunResult` ``(output (L, N, H_out), final state, states)``.
+        :class:`~lstmkit.core.engines.RunResult` ``(output (L, N, H_out), final state, states,
+        gates)``.
 
     Example::
 
@@ -327,6 +341,7 @@ def lstm_fused(
         torch.Size([5, 2, 4])
     """
     masks = KernelMasks(h_mask, keep_h, keep_c, mask)
-    cfg = _call_config(spec, x, masks, zoneout, seeds, reverse=reverse, return_states=return_states)
+    returns = dict(return_states=return_states, return_gates=return_gates)
+    cfg = _call_config(spec, x, masks, zoneout, seeds, reverse=reverse, **returns)
     outputs = _run_kernel(cfg, _kernel_input(x, x_mask, mask), state, params, masks)
     return _run_result(cfg, outputs)

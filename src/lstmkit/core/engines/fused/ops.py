@@ -10,8 +10,8 @@ its sequence length and batch size stay symbolic (``torch.export.Dim``)::
                            Tensor? weight_ch, Tensor? weight_gh, Tensor? weight_hr,
                            Tensor? ln_ih_weight, Tensor? ln_hh_weight, Tensor? ln_c_weight,
                            Tensor? ln_c_bias, Tensor? h_mask, Tensor? keep_h, Tensor? keep_c,
-                           Tensor? mask, bool save) -> (Tensor x 14)
-    lstmkit::fused_backward(str config, Tensor?[7] grads, Tensor x, Tensor?[11] weights,
+                           Tensor? mask, bool save) -> (Tensor x 15)
+    lstmkit::fused_backward(str config, Tensor?[8] grads, Tensor x, Tensor?[11] weights,
                             Tensor?[4] masks, Tensor?[7] saved, bool[15] wanted) -> Tensor[15]
 
 ``config`` is a :class:`~lstmkit.core.engines.fused.binding.KernelConfig` as JSON
@@ -54,7 +54,7 @@ __all__ = [
 SAVED = ("h_all", "c_all", "a_all", "gates", "ln_stats", "x_product", "h_product")
 _STEP_RECORDS = ("gates", "ln_stats", "x_product", "h_product")  # (L, N, .) saved per step
 #: The kernel's outputs, in the order the operator (and ``FusedLSTMFunction``) returns them.
-OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states")
+OUTPUTS = ("output", "h_n", "c_n", "a_n", "h_states", "c_states", "a_states", "gate_states")
 _WEIGHTS = LSTMParams._fields
 _MASKS = ("h_mask", "keep_h", "keep_c", "mask")
 #: The kernel's gradients: of x, of the initial state, then of each weight.
@@ -62,7 +62,7 @@ GRADIENTS = ("x", "h0", "c0", "a0", *_WEIGHTS)
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(LSTMSpec))
-_CALL_FIELDS = ("reverse", "need_states", "zoneout_h", "zoneout_c")
+_CALL_FIELDS = ("reverse", "need_states", "need_gates", "zoneout_h", "zoneout_c")
 
 
 def _json(value: bool | float | str) -> str:
@@ -164,6 +164,7 @@ def _(
         new(states, L, N, Hout),
         new(states, L, N, H),
         new(states and fgr, L, N, SH),
+        new(cfg.need_gates, L, N, GH),
     ]
     saved = [
         new(save, L + 1, N, Hout),
@@ -222,7 +223,7 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     config, x, *tensors = inputs[:-1]  # tensors: h0, c0, a0, the 11 weights, the 4 masks
     ctx.config = config
     ctx.set_materialize_grads(False)
-    ctx.mark_non_differentiable(*output[len(OUTPUTS) :])
+    ctx.mark_non_differentiable(output[OUTPUTS.index("gate_states")], *output[len(OUTPUTS) :])
     constants = tensors[3:]  # the weights and the masks
     ctx.present = [t is not None for t in constants]
     ctx.save_for_backward(x, *(t for t in constants if t is not None), *output[len(OUTPUTS) :])

@@ -14,14 +14,22 @@ one warning.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 import torch
 from torch import Tensor
 
-from lstmkit.core.cells.lstm import FGRState, LSTMParams, LSTMSpec, LSTMState, lstm_cell
+from lstmkit.core.cells.lstm import (
+    FGRState,
+    LSTMParams,
+    LSTMSpec,
+    LSTMState,
+    lstm_gate_step,
+    lstm_input_projection,
+)
 from lstmkit.core.engines.fused.binding import fused_unsupported, kernel_config
 from lstmkit.core.engines.fused.build import load_extension, warn_unavailable
+from lstmkit.core.gates import GateTrace, step_trace
 from lstmkit.core.scan import check_finite
 
 __all__ = ["LSTMStream", "check_streamable"]
@@ -105,6 +113,8 @@ class LSTMStream:
         self._h = torch.zeros(layers, n, self._out, **opts)  # (layers, N, H_out)
         self._c = torch.zeros(layers, n, self._hidden, **opts)  # (layers, N, H)
         self._a = torch.zeros(layers, n, self._sh, **opts) if self._sh else None  # (layers, N, S*H)
+        gh = spec.num_gates * self._hidden
+        self._act = torch.zeros(layers, n, gh, **opts)  # (layers, N, G*H): the reference step's gates
         self._runtime: Any = None
         self._bind()
         if self._ext is not None:
@@ -188,11 +198,31 @@ class LSTMStream:
             self._a.zero_()
 
     # ------------------------------------------------------------------ stepping
-    def step(self, x: Tensor, out: Tensor | None = None) -> Tensor:
+    @overload
+    def step(
+        self, x: Tensor, out: Tensor | None = None, *, return_gates: Literal[False] = False
+    ) -> Tensor: ...
+    @overload
+    def step(
+        self, x: Tensor, out: Tensor | None = None, *, return_gates: Literal[True]
+    ) -> tuple[Tensor, GateTrace]: ...
+    def step(self, x: Tensor, out: Tensor | None = None, *, return_gates: bool = False) -> Any:
         """Advance every layer by one step: x (N, H_in) -> the last layer's h (N, H_out).
 
-        ``out`` (N, H_out), if given, receives the result (no allocation).
+        ``out`` (N, H_out), if given, receives the result (no allocation). With
+        ``return_gates``, returns ``(h, gates)``: ``gates`` a
+        :class:`~lstmkit.core.layers.GateTrace` of this step, each field (N, num_layers, H)
+        (``h``: H_out), as a layer's ``return_gates`` gives them for one step (copies).
         """
+        y = self._advance(x, out)
+        if not return_gates:
+            return y
+        act = self._runtime.gates() if self._runtime is not None else self._act.clone()  # (layers, N, G*H)
+        h, c = self._h.transpose(0, 1).clone(), self._c.transpose(0, 1).clone()  # (N, layers, *)
+        return y, step_trace(self._spec, act.transpose(0, 1), h, c)
+
+    def _advance(self, x: Tensor, out: Tensor | None) -> Tensor:
+        """:meth:`step` without the gates."""
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"x: expected a Tensor of shape ({self.batch_size}, {self._layer.input_size}) (N, H_in), "
@@ -229,7 +259,7 @@ class LSTMStream:
                 if self._a is not None
                 else LSTMState(self._h[k], self._c[k])
             )
-            new = lstm_cell(inp, prev, p, self._spec)
+            new, self._act[k] = lstm_gate_step(lstm_input_projection(inp, p, self._spec), prev, p, self._spec)
             # zoneout's evaluation form, keep = z (lstmkit.core.layers.regularizers.zoneout)
             h = zh * prev.h + (1 - zh) * new.h if zh else new.h
             c = zc * prev.c + (1 - zc) * new.c if zc else new.c

@@ -10,7 +10,7 @@
 //       spec: an lstmkit.core.cells.LSTMSpec (input_gate, forget_gate, output_gate, coupled,
 //           peepholes, full_gate_recurrence, cell_activation, output_activation, layer_norm,
 //           layer_norm_eps)
-//       reverse, need_states: bool; zoneout_h, zoneout_c: float; seeds: () or 4 ints
+//       reverse, need_states, need_gates: bool; zoneout_h, zoneout_c: float; seeds: () or 4 ints
 //   weights: LSTMParams._asdict(): {weight_ih [GH,I], weight_hh [GH,Hout], bias_ih [GH],
 //       bias_hh [GH], weight_ch [S,H], weight_gh [SH,SH], weight_hr [Hout,H], ln_ih_weight [GH],
 //       ln_hh_weight [GH], ln_c_weight [H], ln_c_bias [H]}
@@ -19,7 +19,7 @@
 //   forward(config, x [L,N,I], h0 [N,Hout], c0 [N,H], a0 [N,SH] | None, weights, masks, save)
 //       -> (outputs, saved)
 //     outputs: {output [L,N,Hout], h_n [N,Hout], c_n [N,H], a_n [N,SH], h_states [L,N,Hout],
-//         c_states [L,N,H], a_states [L,N,SH]}
+//         c_states [L,N,H], a_states [L,N,SH], gate_states [L,N,GH] (need_gates)}
 //     saved (what backward needs; every entry None unless save): {h_all [L+1,N,Hout],
 //         c_all [L+1,N,H], a_all [L+1,N,SH], gates [L,N,GH], ln_stats [L,N,6],
 //         x_product [L,N,GH], h_product [L,N,GH]}
@@ -30,7 +30,8 @@
 //         shaped as the weight}, None where the input is absent or its gradient not wanted
 //   StreamRuntime(config, layers, h [layers,N,Hout], c [layers,N,H], a [layers,N,SH] | None,
 //           input_size): layers is a list of weights dicts, first layer first
-//     .step(x [N,I], out [N,Hout] | None) -> [N,Hout]; .rebind(layers); .refresh()
+//     .step(x [N,I], out [N,Hout] | None) -> [N,Hout]; .gates() -> [layers,N,GH] the last step's gate
+//         activations; .rebind(layers); .refresh()
 //   zoneout_keep(L, N, D, z, seed [2 ints], dtype) -> [L,N,D]
 //   set_gemm_backend(name, min_rows); gemm_backend() -> str
 //
@@ -239,6 +240,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
           "rebind", [](StreamRuntime& self, const std::vector<py::dict>& layers) { self.rebind(layers_from(layers)); },
           "take new parameter tensors", py::arg("layers"))
       .def("refresh", &StreamRuntime::refresh, "re-pack the weights at the next step")
+      .def(
+          "gates", [](const StreamRuntime& self) { return self.gates().clone(); },
+          "the last step's gate activations [layers,N,GH]")
       .def(
           "set_int8",
           [](StreamRuntime& self, const std::vector<py::dict>& layers) {

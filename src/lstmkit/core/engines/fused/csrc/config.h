@@ -43,19 +43,20 @@ struct CellSpec {
 //   spec: the cell (CellSpec)
 //   reverse: walk the steps t = L-1 .. 0
 //   need_states: also return every step's state
+//   need_gates: also return every step's gate activations (gate_states)
 //   zoneout_h, zoneout_c: zoneout probabilities of h and of c; with `seeds`, lstm_forward and
 //       lstm_backward draw the keep weights Bernoulli(z) themselves (zoneout.h); the streaming
 //       runtime uses them as its evaluation-mode keep weight
 //   seeds: none, or 4 32-bit integers: the keys (k1, k2) of the h draws, then of the c draws
 struct KernelConfig {
   CellSpec spec;
-  bool reverse = false, need_states = false;
+  bool reverse = false, need_states = false, need_gates = false;
   double zoneout_h = 0.0, zoneout_c = 0.0;
   std::vector<int64_t> seeds;
 
   template <typename F>
   void each(F&& f) {  // f(name, field) for every field but spec
-    f("reverse", reverse), f("need_states", need_states);
+    f("reverse", reverse), f("need_states", need_states), f("need_gates", need_gates);
     f("zoneout_h", zoneout_h), f("zoneout_c", zoneout_c), f("seeds", seeds);
   }
 };

@@ -37,7 +37,8 @@ class ForwardPass {
               const QLayer* q = nullptr)
       : c(cell), p(params_of<T>(w)), L(x.size(0)), N(x.size(1)), I(x.size(2)), H(cell.H), Hout(cell.Hout),
         GH(cell.GH), SH(cell.SH), proj(w.weight_hr.defined() || (q && q->hr.defined())), save(save),
-        full(save || cfg.need_states), whole(q || cell.ln || x.size(1) < 8), q(q),
+        full(save || cfg.need_states), every_act(save || cfg.need_gates), need_gates(cfg.need_gates),
+        whole(q || cell.ln || x.size(1) < 8), q(q),
         keeps(m, x.size(1), cell.Hout, cell.H, cfg.zoneout_h, cfg.zoneout_c, cfg.seeds) {
     allocate(x, m);
     pack(x, w);
@@ -87,6 +88,7 @@ class ForwardPass {
   const Params<T> p;
   const int64_t L, N, I, H, Hout, GH, SH;
   const bool proj, save, full;
+  const bool every_act, need_gates;  // ACT holds every step's activations; they are returned
   // The input product: all steps in one product P (L, N, GH) when layer norm keeps it for the
   // backward pass or the batch is so small that every step would re-read W_ih for a few rows;
   // else per step, with the recurrent product, into a (N, GH) buffer (the same packed kernel; no
@@ -111,7 +113,7 @@ void ForwardPass<T>::allocate(const Tensor& x, const Masks& m) {
   Hbuf = at::empty({L + 1, N, Hout}, opt);
   Cbuf = at::empty({full ? L + 1 : 2, N, H}, opt);
   Abuf = c.fgr ? at::empty({full ? L + 1 : 2, N, SH}, opt) : Tensor();
-  ACT = at::empty({save ? L : 1, N, GH}, opt);
+  ACT = at::empty({every_act ? L : 1, N, GH}, opt);
   STATS = c.ln ? at::empty({save ? L : 1, N, 6}, opt) : Tensor();
   Y = m.mask.defined() ? at::zeros({L, N, Hout}, opt) : Tensor();
   // layer norm keeps the raw products for the backward pass (x-product P, h-product REC)
@@ -184,7 +186,7 @@ void ForwardPass<T>::row(int64_t t, int64_t n, const Slots& sl, T* zs, T* ks) {
     return;
   }
   const int64_t ts = (save ? t : 0) * N + n;  // row of the saved per-step buffers
-  T* act = ACTp + ts * GH;
+  T* act = ACTp + ((every_act ? t : 0) * N + n) * GH;
   T* cnew = c_direct ? c_out : CNp + n * H;
   T* r = h_direct ? h_out : Rp + n * H;
   T* st = c.ln ? STp + ts * 6 : nullptr;
@@ -243,6 +245,7 @@ Forward ForwardPass<T>::finish(bool need_states, const Tensor& mask) {
       if (c.fgr) o.a_states = at::where(m3, o.a_states, at::Scalar(0));
     }
   }
+  if (need_gates) o.gate_states = mask.defined() ? at::where(mask.unsqueeze(-1), ACT, at::Scalar(0)) : ACT;
   if (save) f.saved = Saved{Hbuf, Cbuf, Abuf, ACT, STATS, c.ln ? P : Tensor(), REC};
   return f;
 }

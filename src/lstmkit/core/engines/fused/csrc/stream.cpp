@@ -46,7 +46,7 @@ StreamRuntime::StreamRuntime(const KernelConfig& cfg, std::vector<Weights> layer
   z_ = at::empty({N_, cell_.GH}, opt);
   rec_ = at::empty({N_, cell_.GH}, opt);
   fg_ = at::empty({N_, std::max<int64_t>(cell_.SH, 1)}, opt);
-  act_ = at::empty({N_, cell_.GH}, opt);
+  act_ = at::zeros({n_layers_, N_, cell_.GH}, opt);  // each layer's activations (gates())
   cn_ = at::empty({N_, cell_.H}, opt);
   r_ = at::empty({N_, cell_.H}, opt);
   hn_ = at::empty({N_, cell_.Hout}, opt);
@@ -133,7 +133,7 @@ void StreamRuntime::layer_step(int64_t l, const T* inp, int64_t in_size) {
   const bool proj = w.weight_hr.defined() || (!q_.empty() && q_[l].hr.defined());
   const Keep<T> kh = evaluation_keep<T>(zh_), kc = evaluation_keep<T>(zc_);
   const Params<T> p = params_of<T>(w);
-  T *zp = z_.data_ptr<T>(), *recp = rec_.data_ptr<T>(), *fgp = fg_.data_ptr<T>(), *actp = act_.data_ptr<T>();
+  T *zp = z_.data_ptr<T>(), *recp = rec_.data_ptr<T>(), *fgp = fg_.data_ptr<T>(), *actp = act_.data_ptr<T>() + l * N * GH;
   T *cnp = cn_.data_ptr<T>(), *rp = r_.data_ptr<T>(), *stp = stats_.data_ptr<T>(), *hn = hn_.data_ptr<T>();
   T* hp = h_.data_ptr<T>() + l * N * Hout;
   T* cp = c_.data_ptr<T>() + l * N * H;

@@ -47,6 +47,10 @@ class StreamRuntime {
   // Returns out: the last layer's h after the step.
   Tensor step(const Tensor& x, const Tensor& out);
 
+  // The gate activations of the last step: [layers,N,GH], blocks i, f, g, o of the cell (a view of
+  // the workspace: the next step overwrites it).
+  const Tensor& gates() const { return act_; }
+
  private:
   struct Packed {
     Tensor data;

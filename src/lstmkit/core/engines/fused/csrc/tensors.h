@@ -24,6 +24,8 @@
 //   h_n: [N,Hout], c_n: [N,H], a_n: [N,SH] the final state (a_n: the FGR gates)
 //   h_states: [L,N,Hout], c_states: [L,N,H], a_states: [L,N,SH] every step's state (need_states;
 //       0 at padded steps)
+//   gate_states: [L,N,GH] every step's gate activations, blocks i, f, g, o of the cell (need_gates;
+//       0 at padded steps; no gradient flows back through them)
 // Saved: what lstm_backward needs from lstm_forward (`save`).
 //   h_all: [L+1,N,Hout] h before the first step and after each (in the order of t)
 //   c_all: [L+1,N,H], a_all: [L+1,N,SH] the same for c and the FGR gates
@@ -49,7 +51,7 @@ using at::Tensor;
   X(weight_ih) X(weight_hh) X(bias_ih) X(bias_hh) X(weight_ch) X(weight_gh) X(weight_hr) X(ln_ih_weight) \
   X(ln_hh_weight) X(ln_c_weight) X(ln_c_bias)
 #define LSTMKIT_MASKS(X) X(h_mask) X(keep_h) X(keep_c) X(mask)
-#define LSTMKIT_OUTPUTS(X) X(output) X(h_n) X(c_n) X(a_n) X(h_states) X(c_states) X(a_states)
+#define LSTMKIT_OUTPUTS(X) X(output) X(h_n) X(c_n) X(a_n) X(h_states) X(c_states) X(a_states) X(gate_states)
 #define LSTMKIT_SAVED(X) X(h_all) X(c_all) X(a_all) X(gates) X(ln_stats) X(x_product) X(h_product)
 #define LSTMKIT_GRADIENTS(X) X(x) X(h0) X(c0) X(a0) LSTMKIT_WEIGHTS(X)
 

@@ -23,7 +23,7 @@ from torch import Tensor
 from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.tree import State
 
-__all__ = ["GateTrace", "gate_trace"]
+__all__ = ["GateTrace", "gate_trace", "step_trace"]
 
 
 class GateTrace(NamedTuple):
@@ -59,6 +59,12 @@ def _fields(spec: LSTMSpec, act: Tensor, states: State, mask: Tensor | None) -> 
     f = blocks.get("f", (1 - i) * real if spec.coupled else real)
     o = blocks.get("o", real)
     return {"i": i, "f": f, "g": g, "o": o, "c": states[1], "h": states[0]}
+
+
+def step_trace(spec: LSTMSpec, act: Tensor, h: Tensor, c: Tensor) -> GateTrace:
+    """The :class:`GateTrace` of one streaming step: ``act`` (N, K, G*H) the gate activations
+    (blocks of ``spec.gates``), ``h`` (N, K, H_out) and ``c`` (N, K, H) the new state, K layers."""
+    return GateTrace(**_fields(spec, act, (h, c), None))
 
 
 def gate_trace(spec: LSTMSpec, records: Sequence[tuple[Tensor, State]], mask: Tensor | None) -> GateTrace:
