@@ -64,6 +64,19 @@ def test_the_riemann_rule_misses_more_than_gauss_legendre_on_a_curved_function()
     assert float(relative_gap(gl).max()) < 1e-4
 
 
+def test_a_tolerance_refines_the_examples_a_kink_leaves_incomplete() -> None:
+    x = torch.ones(3, 10, dtype=torch.float64) * torch.tensor([[1.0], [0.97], [2.0]], dtype=torch.float64)
+    f = lambda v: torch.relu(v.sum(1) - 9.05)  # noqa: E731  (a kink on the path of examples 0, 1)
+    coarse = integrated_gradients(f, x, n_steps=4)
+    assert float(relative_gap(coarse).max()) > 0.01
+    fine = integrated_gradients(f, x, n_steps=4, tolerance=0.01)
+    assert float(relative_gap(fine).max()) <= 0.01
+    capped = integrated_gradients(f, x, n_steps=4, tolerance=1e-9, max_steps=8)
+    assert float(relative_gap(capped).max()) > 1e-9  # it stops at max_steps
+    with pytest.raises(ValueError, match="max_steps: expected an int >= n_steps"):
+        integrated_gradients(f, x, n_steps=16, max_steps=8)
+
+
 def test_occlusion_finds_the_one_element_that_matters() -> None:
     x = torch.randn(4, 8, 3)
     f = lambda v: v[:, 3, 1] * 2  # noqa: E731

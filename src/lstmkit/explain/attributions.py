@@ -197,6 +197,46 @@ def _scalar_outputs(
 
 
 # ---------------------------------------------------------------------- integrated gradients
+def _rows(args: tuple[Any, ...], idx: Tensor, n: int) -> tuple[Any, ...]:
+    """``args`` with the tensors of batch size ``n`` cut to the rows ``idx``."""
+    return tuple(a[idx] if isinstance(a, Tensor) and a.dim() and a.shape[0] == n else a for a in args)
+
+
+def _check_refinement(tolerance: float | None, n_steps: int, max_steps: int) -> None:
+    if tolerance is not None and (isinstance(tolerance, bool) or not tolerance > 0):
+        raise ValueError(f"tolerance: expected a positive number or None, got {tolerance!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < n_steps:
+        raise ValueError(f"max_steps: expected an int >= n_steps ({n_steps}), got {max_steps!r}")
+
+
+def _refined(
+    compute: Callable[[Tensor, int], Tensor],
+    out: Tensor,
+    base: Tensor,
+    *,
+    n_steps: int,
+    tolerance: float | None,
+    max_steps: int,
+) -> Attribution:
+    """Attributions ``compute(rows, steps)`` of every example with ``n_steps``; with a
+    ``tolerance``, the examples whose relative gap exceeds it again with twice the steps, until
+    none does or ``max_steps`` is reached."""
+    n = out.shape[0]
+    rows = torch.arange(n, device=out.device)
+    values = compute(rows, n_steps).detach()
+    steps = n_steps
+    while True:
+        attr = Attribution(values, values.reshape(n, -1).sum(1) - (out - base), out, base)
+        if tolerance is None or 2 * steps > max_steps:
+            return attr
+        rows = torch.nonzero(relative_gap(attr) > tolerance)[:, 0]
+        if not len(rows):
+            return attr
+        steps *= 2
+        values = values.clone()
+        values[rows] = compute(rows, steps).detach()
+
+
 def integrated_gradients(
     forward: Callable[..., Tensor],
     inputs: Tensor,
@@ -207,6 +247,8 @@ def integrated_gradients(
     method: str = "gausslegendre",
     additional_args: Any = None,
     internal_batch_size: int | None = None,
+    tolerance: float | None = None,
+    max_steps: int = 4096,
 ) -> Attribution:
     """Integrated gradients of ``forward`` at ``inputs`` from ``baselines`` (captum's
     :class:`~captum.attr.IntegratedGradients`).
@@ -221,6 +263,11 @@ def integrated_gradients(
         additional_args: further arguments of ``forward`` (tensors with a batch dimension N
             are repeated along the path by captum).
         internal_batch_size: examples x steps evaluated at once (``None``: all).
+        tolerance: the relative completeness gap (:func:`relative_gap`) to reach: examples
+            above it are computed again with twice the steps, up to ``max_steps`` (ReLU layers
+            put kinks into the integrand, where a quadrature converges slowly). ``None``: one
+            pass of ``n_steps``.
+        max_steps: the most quadrature points of a refinement.
 
     Returns:
         an :class:`Attribution` (``values`` the shape of ``inputs``).
@@ -229,23 +276,27 @@ def integrated_gradients(
     x = _check_inputs("inputs", inputs).detach()
     b = _check_baselines(baselines, x).detach()
     _check_steps(n_steps, method)
+    _check_refinement(tolerance, n_steps, max_steps)
     tgt = _target_tensor(target, x.shape[0], x.device)
     args = _as_args(additional_args)
     out, base = _scalar_outputs(forward, x, args, tgt), _scalar_outputs(forward, b, args, tgt)
-    with torch.enable_grad():
-        values = IntegratedGradients(forward).attribute(
-            x,
-            baselines=b,
-            target=tgt,
-            additional_forward_args=args or None,
-            n_steps=n_steps,
-            method=method,
-            internal_batch_size=internal_batch_size,
-        )
-    assert isinstance(values, Tensor)
-    values = values.detach()
-    delta = values.reshape(x.shape[0], -1).sum(1) - (out - base)
-    return Attribution(values, delta, out, base)
+    ig, n = IntegratedGradients(forward), x.shape[0]
+
+    def compute(rows: Tensor, steps: int) -> Tensor:
+        with torch.enable_grad():
+            values = ig.attribute(
+                x[rows],
+                baselines=b[rows],
+                target=None if tgt is None else tgt[rows],
+                additional_forward_args=_rows(args, rows, n) or None,
+                n_steps=steps,
+                method=method,
+                internal_batch_size=internal_batch_size,
+            )
+        assert isinstance(values, Tensor)
+        return values
+
+    return _refined(compute, out, base, n_steps=n_steps, tolerance=tolerance, max_steps=max_steps)
 
 
 def layer_integrated_gradients(
@@ -258,6 +309,8 @@ def layer_integrated_gradients(
     n_steps: int = 128,
     method: str = "gausslegendre",
     additional_args: Any = None,
+    tolerance: float | None = None,
+    max_steps: int = 4096,
 ) -> Attribution:
     """Integrated gradients over the output of ``layer`` (captum's
     :class:`~captum.attr.LayerIntegratedGradients`): the path runs from the layer's output at
@@ -265,7 +318,8 @@ def layer_integrated_gradients(
     attributions are (N, L, E); a token's attribution is their sum over E.
 
     Args:
-        forward, target, n_steps, method, additional_args: as :func:`integrated_gradients`.
+        forward, target, n_steps, method, additional_args, tolerance, max_steps: as
+            :func:`integrated_gradients`.
         layer: a submodule that ``forward`` calls once.
         inputs: (N, ...) the inputs of ``forward`` (any dtype, e.g. int64 token ids).
         baselines: the baseline inputs, the shape of ``inputs`` (e.g. padding tokens, whose
@@ -278,22 +332,26 @@ def layer_integrated_gradients(
         shapes = [tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__ for t in (inputs, baselines)]
         raise ValueError(f"baselines: expected a tensor the shape of inputs {shapes[0]}, got {shapes[1]}")
     _check_steps(n_steps, method)
+    _check_refinement(tolerance, n_steps, max_steps)
     tgt = _target_tensor(target, inputs.shape[0], inputs.device)
     args = _as_args(additional_args)
     out, base = _scalar_outputs(forward, inputs, args, tgt), _scalar_outputs(forward, baselines, args, tgt)
-    with torch.enable_grad():
-        values = LayerIntegratedGradients(forward, layer).attribute(
-            inputs,
-            baselines=baselines,
-            target=tgt,
-            additional_forward_args=args or None,
-            n_steps=n_steps,
-            method=method,
-        )
-    assert isinstance(values, Tensor)
-    values = values.detach()
-    delta = values.reshape(inputs.shape[0], -1).sum(1) - (out - base)
-    return Attribution(values, delta, out, base)
+    lig, n = LayerIntegratedGradients(forward, layer), inputs.shape[0]
+
+    def compute(rows: Tensor, steps: int) -> Tensor:
+        with torch.enable_grad():
+            values = lig.attribute(
+                inputs[rows],
+                baselines=baselines[rows],
+                target=None if tgt is None else tgt[rows],
+                additional_forward_args=_rows(args, rows, n) or None,
+                n_steps=steps,
+                method=method,
+            )
+        assert isinstance(values, Tensor)
+        return values
+
+    return _refined(compute, out, base, n_steps=n_steps, tolerance=tolerance, max_steps=max_steps)
 
 
 # ---------------------------------------------------------------------- occlusion
