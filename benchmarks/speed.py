@@ -8,7 +8,9 @@ Prints markdown tables (``make bench-speed`` also writes them into docs/performa
    torch.nn.LSTM (classic) and to lstmkit's reference path;
 2. streaming step latency at N=1 against torch.nn.LSTMCell and torch.nn.LSTM with carried state;
 3. the memory saved for backward (unique storages seen by ``saved_tensors_hooks``) against
-   torch.nn.LSTM.
+   torch.nn.LSTM;
+4. the cost of ``return_gates=True`` (the gate trace) on the fused engine: the same forward with
+   and without it, at (100, 32, 256, 256) (``--gates-only``: this table alone).
 
 Timings are medians of ``--repeats`` runs after ``--warmup`` runs; within a shape every
 configuration is timed round-robin (one run of each per round), so a change in machine load
@@ -53,6 +55,7 @@ VARIANTS: list[tuple[str, dict[str, Any], str]] = [
     ("classic + zoneout", {"zoneout": 0.1}, "auto"),
 ]
 STREAM_SIZES = [128, 256, 512]
+GATES_SHAPE = (100, 32, 256, 256)
 MARK_BEGIN, MARK_END = "<!-- speed-tables:begin -->", "<!-- speed-tables:end -->"
 
 
@@ -177,6 +180,46 @@ def speed_table(
     return head + "\n" + "\n".join(rows)
 
 
+def gates_table(shape: tuple[int, int, int, int], timer: Timer) -> str:
+    """Time of the same fused forward with and without ``return_gates=True``: inference (no
+    grad), training forward (grad on: the kernel saves the activations anyway) and fwd+bwd."""
+    T, N, I, H = shape
+    log(f"return_gates at (T, N, I, H) = {shape} ...")
+    torch.manual_seed(0)
+    x = torch.randn(T, N, I)
+    layer = LSTM(I, H, engine="fused").train()
+
+    def infer(gates: bool) -> Callable[[], object]:
+        def job() -> object:
+            with torch.no_grad():
+                return layer(x, return_gates=gates)
+
+        return job
+
+    def forward(gates: bool) -> Callable[[], object]:
+        return lambda: layer(x, return_gates=gates)
+
+    def train(gates: bool) -> Callable[[], object]:
+        def job() -> object:
+            layer(x, return_gates=gates)[0].sum().backward()
+            layer.zero_grad(set_to_none=True)
+            return None
+
+        return job
+
+    kinds = {"forward, no grad": infer, "forward, grad on": forward, "forward + backward": train}
+    jobs = {f"{kind} {gates}": make(gates) for kind, make in kinds.items() for gates in (False, True)}
+    ms = timer.run(jobs)
+    rows = [
+        f"| {shape} | {kind} | {ms[f'{kind} False']:.2f} | {ms[f'{kind} True']:.2f} "
+        f"| {ms[f'{kind} True'] / ms[f'{kind} False']:.3f} |"
+        for kind in kinds
+    ]
+    head = "| shape (T, N, I, H) | pass | without ms | return_gates=True ms | ratio |"
+    head += "\n|---|---|---:|---:|---:|"
+    return head + "\n" + "\n".join(rows)
+
+
 def stream_table(sizes: list[int], timer: Timer, steps: int) -> str:
     rows = []
     for H in sizes:
@@ -294,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) reference-path timings")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (a smoke run)")
+    parser.add_argument("--gates-only", action="store_true", help="only the return_gates table")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables into FILE between markers")
     parser.add_argument(
         "--device",
@@ -324,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     load_before = load()
     started = time.strftime("%Y-%m-%d %H:%M")
+    gates = None if gpu else gates_table(QUICK_SHAPES[0] if args.quick else GATES_SHAPE, timer)
+    if args.gates_only:
+        print(f"Measured {started} on {machine()}; load before {load_before}, after {load()}.\n\n{gates}")
+        return 0
     speed = speed_table(shapes, timer, reference=not args.no_reference, device=args.device)
     stream = (
         None
@@ -350,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
         + "**Memory saved for backward** (unique storages saved by autograd in one training "
         "forward, input and weights included; ratio to torch.nn.LSTM).\n\n"
         f"{memory}"
+        + (
+            ""
+            if gates is None
+            else "\n\n**Gate traces** (`return_gates=True` on the fused engine, classic cell; ratio = "
+            f"time with / time without).\n\n{gates}"
+        )
     )
     print(text)
     if args.markdown:
