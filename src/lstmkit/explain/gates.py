@@ -294,10 +294,10 @@ def _shown_units(order: np.ndarray, max_units: int) -> np.ndarray:
 
 
 def _colour_scale(name: str, values: np.ndarray) -> tuple[str, float, float]:
-    """(colour map, vmin, vmax): gates on [0, 1]; g, c and h symmetric around 0."""
+    """(colour map, vmin, vmax): gates on [0, 1]; g, c and h on [-m, m], m their largest magnitude."""
     if name in SATURATING_GATES:
         return "viridis", 0.0, 1.0
-    lim = max(float(np.abs(values).max()) if values.size else 0.0, 1.0 if name in ("g", "h") else 1e-6)
+    lim = max(float(np.abs(values).max()) if values.size else 0.0, 1e-6)
     return "RdBu_r", -lim, lim
 
 
@@ -357,9 +357,8 @@ def plot_gate_heatmaps(
     constant = [n for n in SATURATING_GATES if np.ptp(fields[n]) == 0]
     names = [n for n in HEATMAP_FIELDS if n not in constant]
     plt = _plt()
-    fig, axes = plt.subplots(
-        len(names), 1, figsize=(11, 0.6 + 1.9 * len(names)), squeeze=False, sharex=True, layout="constrained"
-    )
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 0.5 + 1.45 * len(names)), squeeze=False, sharex=True)
+    fig.subplots_adjust(hspace=0.3, top=1 - 0.75 / (0.5 + 1.45 * len(names)))
     label = SaturationTable({}, {}, {}, 0, 0.0, 1.0, directions).label(k)
     for ax, name in zip(axes[:, 0], names):
         values = fields[name]

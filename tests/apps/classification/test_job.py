@@ -16,6 +16,10 @@ def test_run_returns_the_accuracies_and_writes_the_report(tmp_path, capsys) -> N
     assert result.confusion.shape == (2, 2) and result.confusion.sum() == len(result.data.y_test)
     folder = tmp_path / "classify-italypowerdemand-lstm-fcn"
     assert json.loads((folder / "metrics.json").read_text())["test_accuracy"] == result.test_accuracy
+    page = (folder / "index.html").read_text()
+    assert "LSTM gates and cell states" in page and "the dimension-shuffled series" in page
+    for png in ("gates_saturation.png", "gates_heatmaps.png"):
+        assert f"<img src='{png}'" in page and (folder / png).stat().st_size > 1000
     assert capsys.readouterr().out == ""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from lstmkit.apps.classification.data import ClassificationData, load_classification
 from lstmkit.apps.classification.estimator import SequenceClassifier
+from lstmkit.apps.common.gates import gate_sections
 from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, write_summary
 from lstmkit.fit.evaluation import confusion_matrix
@@ -188,4 +189,21 @@ def write_report(result: ClassifyJobResult, config: ClassifyJobConfig) -> None:
     ]
     with run_folder(result.folder, "classify", overwrite=config.overwrite) as tmp:
         plots.plot_losses(clf.history_, os.path.join(tmp, "loss.png"), title="training loss (first member)")
+        sections += _gate_sections(result, tmp)
         write_summary(tmp, f"lstmkit classify: {result.data.name}", sections, metrics)
+
+
+def _gate_sections(result: ClassifyJobResult, folder: str) -> list[tuple[str, str]]:
+    """The gates of the first member's LSTM on the first 4 test sequences, cut to 200 steps
+    (unless the LSTM reads the dimension-shuffled series: then its steps are the channels)."""
+    clf, data, n = result.classifier, result.data, min(4, len(result.data.x_test))
+    shuffled = clf.config.architecture == "lstm-fcn" and clf.config.shuffle
+    steps = data.x_test.shape[1] if shuffled else 200
+    x, lengths = data.x_test[:n, :steps], np.minimum(data.lengths_test[:n], steps)
+    reads = "the dimension-shuffled series (a step per channel)" if shuffled else f"at most {steps} steps"
+    return gate_sections(
+        clf.nets_[0],
+        lambda: clf.predict_proba(x, lengths),
+        folder,
+        what=f"the first ensemble member, on the first {n} test sequences ({reads})",
+    )
