@@ -15,6 +15,9 @@ def test_run_scores_and_evaluates_the_test_part(tmp_path) -> None:
     assert len(result.scores) == 1000 and result.downsample == 1
     assert {"precision", "recall", "f1", "roc_auc"} <= set(result.metrics)
     assert (tmp_path / "detect-yahoo" / "scores.png").is_file()
+    page = (tmp_path / "detect-yahoo" / "index.html").read_text()
+    assert "LSTM gates and cell states" in page and "scoring the first 200 test samples" in page
+    assert (tmp_path / "detect-yahoo" / "gates_heatmaps.png").stat().st_size > 1000
 
 
 def test_an_unlabelled_signal_counts_flagged_samples() -> None:

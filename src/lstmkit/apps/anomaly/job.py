@@ -33,6 +33,7 @@ import numpy as np
 
 from lstmkit.apps.anomaly.data import AnomalyData, load_anomaly
 from lstmkit.apps.anomaly.estimator import AnomalyDetector
+from lstmkit.apps.common.gates import gate_sections
 from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, html_value_rows, write_summary
 from lstmkit.io import plots
@@ -202,4 +203,20 @@ def write_report(result: DetectJobResult, *, overwrite: bool = False) -> None:
             spans={"validation": (a, b), "test": (b, len(x))},
             title=f"{data.name}: signal (red: labelled anomalies)",
         )
+        sections += _gate_sections(result, tmp)
         write_summary(tmp, f"lstmkit detect: {data.name}", sections, result.metrics)
+
+
+def _gate_sections(result: DetectJobResult, folder: str) -> list[tuple[str, str]]:
+    """The gates of the detector's (first) LSTM while it scores the start of the test part
+    (200 downsampled samples, at least a window)."""
+    det, b = result.detector, result.split[1]
+    cfg = det.config
+    part = result.data.values[b : b + max(200, cfg.window) * cfg.downsample]
+    reads = "the signal as one sequence" if cfg.method == "forecast" else "its windows"
+    return gate_sections(
+        det.nets_[0],
+        lambda: det.score(part),
+        folder,
+        what=f"the {cfg.method} network, scoring the first {len(part)} test samples ({reads})",
+    )
