@@ -35,4 +35,7 @@ def test_write_report_writes_every_file(result, tmp_path) -> None:
     assert expected | {"forecast.csv", "backtest.csv", "model.pt"} <= names
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["series"] == "sales" and metrics["horizon"] == 6 and len(metrics["metrics"]) == 2
-    assert "Backtest metrics" in (folder / "index.html").read_text()
+    page = (folder / "index.html").read_text()
+    assert "Backtest metrics" in page and "LSTM gates and cell states" in page
+    assert "The layer encoder (LSTM(" in page and "of the last 4 forecast origins, 6 steps apart" in page
+    assert {"gates_saturation.png", "gates_heatmaps.png"} <= names

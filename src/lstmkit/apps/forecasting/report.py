@@ -9,6 +9,7 @@ the run folder of a :class:`~lstmkit.apps.forecasting.job.RunJobResult`:
 ``forecast.png``        the forecast beyond the data with its 80% and 95% intervals
 ``backtest.png``        each model's forecasts over the backtest windows
 ``loss.png``            the LSTM's training and validation loss per epoch
+``gates_*.png``         the encoder's gate saturation per unit and gate heatmaps (last windows)
 ``metrics.csv/.json``   the metrics table; the JSON adds the settings and the data
 ``forecast.csv``        the forecast; ``backtest.csv`` every backtest window
 ``model.pt``            the final forecaster (``lstmkit.Forecaster.load``)
@@ -30,8 +31,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
+from lstmkit.apps.common.gates import gate_sections
 from lstmkit.apps.common.reports import write_summary
+from lstmkit.apps.forecasting.inputs import window_inputs
 from lstmkit.io import plots
 from lstmkit.io.html import format_table, metrics_table_html
 from lstmkit.io.runfolder import run_folder
@@ -78,7 +82,8 @@ def write_report(result: RunJobResult, folder: str, *, overwrite: bool = False) 
         _write_tables(result, tmp)
         result.final.save(os.path.join(tmp, "model.pt"))
         with np.errstate(all="ignore"):
-            write_summary(tmp, f"lstmkit run: {result.series.name}", _sections(result), _metrics(result))
+            sections = _sections(result) + _gate_sections(result, tmp)
+            write_summary(tmp, f"lstmkit run: {result.series.name}", sections, _metrics(result))
 
 
 def _write_plots(result: RunJobResult, tmp: str) -> None:
@@ -160,6 +165,28 @@ def _sections(result: RunJobResult) -> list[tuple[str, str]]:
             "(<code>lstmkit.Forecaster.load('model.pt')</code>)</p>",
         ),
     ]
+
+
+def _gate_sections(result: RunJobResult, folder: str) -> list[tuple[str, str]]:
+    """The gates of the first ensemble member's encoder on the input windows of the last (up to)
+    4 forecast origins, a horizon apart (the last one: the end of the series)."""
+    fc, series = result.final, result.series
+    L, H = fc.layout_["window"], fc.config.horizon
+    origins = np.array([o for o in range(len(series) - 3 * H, len(series) + 1, H) if o >= L])
+    if not len(origins):
+        return []
+    prepared = fc._prepare(series, H, fit_stats=False)
+    past, future, _ = window_inputs(prepared, origins, L, H, fc.config.normalize)
+    net = fc.nets_[0]
+    dev, dtype = next(net.parameters()).device, next(net.parameters()).dtype
+    past_t, future_t = (torch.as_tensor(a, dtype=dtype, device=dev) for a in (past, future))
+    return gate_sections(
+        net,
+        lambda: net(past_t, future_t),
+        folder,
+        what=f"the first ensemble member, on the input windows ({L} steps) of the last {len(origins)} "
+        f"forecast origins, {H} steps apart",
+    )
 
 
 def _lstm_description(result: RunJobResult) -> str:
