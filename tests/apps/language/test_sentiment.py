@@ -45,6 +45,9 @@ def test_the_train_and_predict_jobs_as_a_library(tmp_path) -> None:
     result = run(SentimentJobConfig(options, model=model, ensemble=2, baseline=False))
     assert len(result.members) == 2 and 0 <= result.test_acc <= 1 and 0 <= result.test_f1 <= 1
     assert result.lines[-1].startswith("ensemble of 2")
+    page = (tmp_path / "s" / "report.html").read_text()
+    assert "LSTM gates and cell states" in page and "ensemble member, on the first 4 test" in page
+    assert (tmp_path / "s" / "gates_saturation.png").is_file()
     lines = predict(PredictJobConfig(str(tmp_path / "s"), ["a gorgeous film", "dull"], attention=True))
     assert len(lines) == 2 and all(line.split("\t")[0] in ("negative", "positive") for line in lines)
     assert "attention:" in lines[0]

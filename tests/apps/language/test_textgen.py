@@ -92,6 +92,9 @@ def test_the_train_and_sample_jobs_as_a_library(tmp_path) -> None:
     assert isinstance(result, TextgenJobResult) and result.lm.steps == 3 and result.test_bits is None
     assert [r[0].split()[0] for r in result.rows] == ["LSTM", "Kneser-Ney", "Kneser-Ney"]
     assert len(result.sample) > 0 and (tmp_path / "run" / "model.pt").is_file()
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "LSTM gates and cell states" in page and "on 1 chunk of 180 validation chars" in page
+    assert (tmp_path / "run" / "gates_heatmaps.png").is_file() and page.rstrip().endswith("</html>")
     out = sample(SampleJobConfig(str(tmp_path / "run"), prime="the ", length=6, seed=1))
     assert len(out) > 0
 

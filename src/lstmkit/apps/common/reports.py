@@ -15,15 +15,24 @@ Example::
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lstmkit.fit.config import resolve_device
+from lstmkit.io.atomic import atomic_write_text
 from lstmkit.io.html import write_json, write_page
 
-__all__ = ["OutputOptions", "check_device", "check_folder_name", "html_value_rows", "write_summary"]
+__all__ = [
+    "OutputOptions",
+    "add_sections",
+    "check_device",
+    "check_folder_name",
+    "html_value_rows",
+    "write_summary",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,3 +80,18 @@ def write_summary(
     HTML) ``sections``) into ``folder``."""
     write_json(os.path.join(folder, "metrics.json"), dict(metrics))
     write_page(os.path.join(folder, "index.html"), title, sections)
+
+
+def add_sections(page: str | os.PathLike[str], sections: Sequence[tuple[str, str]]) -> bool:
+    """Add the (heading, HTML) ``sections`` at the end of the body of the HTML file ``page``
+    written earlier (a trainer's ``report.html``), atomically; ``False`` (nothing written) when
+    there is no such file or no section."""
+    if not sections or not os.path.isfile(page):
+        return False
+    with open(page, encoding="utf-8") as fh:
+        text = fh.read()
+    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{b}" if h else b for h, b in sections)
+    end = text.rfind("</body>")
+    text = text + body if end < 0 else f"{text[:end]}{body}\n{text[end:]}"
+    atomic_write_text(page, text)
+    return True

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
+from lstmkit.apps.common.gates import gate_sections
+from lstmkit.apps.common.reports import add_sections
 from lstmkit.apps.language.batching import BucketBatches, BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
@@ -305,6 +307,14 @@ def run(config: SentimentJobConfig) -> SentimentJobResult:
             tokenizers={"text": res.tokenizer},
             extra=extra,
         )
+        texts = data.test.texts[:4]
+        gates = gate_sections(
+            models[0],
+            lambda: classify(models[0], res.tokenizer, texts),
+            run_dir,
+            what=f"the first ensemble member, on the first {len(texts)} test texts",
+        )
+        add_sections(Path(run_dir) / "report.html", gates)
         lines = _table(config, data, members, acc, f1)
         if config.echo:
             print("\n".join(lines))

@@ -9,7 +9,8 @@ The model is measured in bits per token on the validation (and test) text,
     \\text{perplexity} = 2^{\\text{bits}}
 
 The training job writes the run folder (``model.pt``, ``metrics.csv``, ``curves.png``,
-``report.html``) and prints the table of the LSTM and the baselines and a sample.
+``report.html`` with the LSTM's gates on validation text, ``gates_*.png``) and prints the
+table of the LSTM and the baselines and a sample.
 
 Example::
 
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import torch
 
+from lstmkit.apps.common.gates import gate_sections
+from lstmkit.apps.common.reports import add_sections
 from lstmkit.apps.language.batching import StreamBatches
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import load_text_corpus
@@ -333,6 +336,8 @@ def run(config: TextgenJobConfig) -> TextgenJobResult:
             tokenizers={"text": tokenizer},
             extra=extra,
         )
+        unit = "char" if config.tokenizer == "char" else "token"
+        _add_gate_section(Path(run_dir), res.model, tokenizer.encode(valid[:6400]), unit)
         headers, rows = _table(config, res, test_bits, (train, valid, test), orders)
         if config.echo:
             ids = f"tokenizer {config.tokenizer} ({len(tokenizer)} ids)"
@@ -344,6 +349,19 @@ def run(config: TextgenJobConfig) -> TextgenJobResult:
             print(text)
         log.info("model written to %s/model.pt (%.0f s in all)", final_dir, time.perf_counter() - start)
     return TextgenJobResult(res, test_bits, headers, rows, text, final_dir)
+
+
+def _add_gate_section(run_dir: Path, model: LanguageModel, ids: list[int], unit: str) -> None:
+    """Add the gates of the model's LSTM on (up to) 4 chunks of 200 validation tokens ``ids``
+    to the trainer's ``report.html``."""
+    steps = min(200, len(ids))
+    if steps < 2:
+        return
+    n = min(4, len(ids) // steps)
+    tokens = torch.tensor(ids[: n * steps], dtype=torch.long, device=next(model.parameters()).device)
+    tokens = tokens.reshape(n, steps)  # (N, L)
+    what = f"the language model, on {n} chunk{'s' if n > 1 else ''} of {steps} validation {unit}s"
+    add_sections(run_dir / "report.html", gate_sections(model, lambda: model(tokens), run_dir, what=what))
 
 
 def _table(
