@@ -32,9 +32,7 @@ Example::
 from __future__ import annotations
 
 import html
-import inspect
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,32 +165,17 @@ def _char_ids(tokenizer: Tokenizer, text: str) -> torch.Tensor:
 
 
 def _traced_chunks(model: LanguageModel, ids: torch.Tensor, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every step's (c, h) of every layer, each (T, K, H), read by ``return_gates`` over chunks
-    of ``chunk`` characters with the state carried."""
+    """Every step's (c, h) of every layer, each (T, K, H), read from the LSTM's gate trace
+    (:class:`~lstmkit.core.layers.GateTrace`) over chunks of ``chunk`` characters with the
+    state carried."""
     c_parts, h_parts = [], []
     state = None
-    with warnings.catch_warnings():  # the gate trace may take the reference path: expected here
-        warnings.filterwarnings("ignore", message=".*no fast path.*", category=RuntimeWarning)
-        for start in range(0, ids.numel(), chunk):
-            x = model.embedding(ids[None, start : start + chunk])  # (1, L, E)
-            _, state, trace = model.lstm(x, state, return_gates=True)
-            c_parts.append(trace.c[0])  # (L, K, H)
-            h_parts.append(trace.h[0])
+    for start in range(0, ids.numel(), chunk):
+        x = model.embedding(ids[None, start : start + chunk])  # (1, L, E)
+        _, state, trace = model.lstm(x, state, return_gates=True)
+        c_parts.append(trace.c[0])  # (L, K, H)
+        h_parts.append(trace.h[0])
     return torch.cat(c_parts), torch.cat(h_parts)
-
-
-def _streamed(model: LanguageModel, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every step's (c, h) of every layer, each (T, K, H), one character at a time (for an
-    LSTM without gate traces)."""
-    stream = model.lstm.stream(1)
-    x = model.embedding(ids[None])  # (1, T, E)
-    cs, hs = [], []
-    for t in range(ids.numel()):
-        stream.step(x[:, t])
-        h, c = stream.state[0], stream.state[1]  # (K, 1, H) each
-        cs.append(c[:, 0].clone())
-        hs.append(h[:, 0].clone())
-    return torch.stack(cs), torch.stack(hs)
 
 
 @torch.no_grad()
@@ -229,8 +212,7 @@ def lm_unit_activations(
     was_training = model.training
     model.eval()
     try:
-        traced = "return_gates" in inspect.signature(model.lstm.forward).parameters
-        c, h = _traced_chunks(model, ids, chunk) if traced else _streamed(model, ids)
+        c, h = _traced_chunks(model, ids, chunk)
     finally:
         model.train(was_training)
     values = {"c": c, "h": h, "tanh_c": torch.tanh(c)}
