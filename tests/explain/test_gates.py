@@ -115,7 +115,7 @@ def _files(folder: str) -> list[str]:
 
 def test_plots_are_png_files_written_atomically(tmp_path, monkeypatch) -> None:
     torch.manual_seed(1)
-    lstm = lstmkit.LSTM(2, 70, batch_first=True, variant="nog")
+    lstm = lstmkit.LSTM(2, 70, batch_first=True, variant="nog", proj_size=5)  # h: 5 features
     with torch.no_grad():
         _, _, trace = lstm(torch.randn(2, 12, 2), lengths=torch.tensor([12, 4]), return_gates=True)
     sat, heat = tmp_path / "s.png", tmp_path / "h.png"

@@ -54,6 +54,7 @@ __all__ = [
     "plot_saturation",
     "real_steps",
     "saturation",
+    "slice_label",
 ]
 
 #: the gates whose saturation is counted (the sigmoid gates)
@@ -95,11 +96,8 @@ class SaturationTable:
         return next(iter(self.left.values())).shape[0] if self.left else 0
 
     def label(self, k: int) -> str:
-        """The name of row ``k`` of K: ``"layer 1"``, or ``"layer 1 backward"`` with two directions."""
-        layer, direction = divmod(k, self.directions)
-        if self.directions == 1:
-            return f"layer {layer + 1}"
-        return f"layer {layer + 1} {'backward' if direction else 'forward'}"
+        """The name of row ``k`` of K (:func:`slice_label`)."""
+        return slice_label(k, self.directions)
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per gate and layer/direction (:data:`SUMMARY_COLUMNS`): the mean shares over
@@ -119,6 +117,14 @@ class SaturationTable:
                     }
                 )
         return out
+
+
+def slice_label(k: int, directions: int) -> str:
+    """The name of slice ``k`` of K: ``"layer 1"``, or ``"layer 1 backward"`` with two directions."""
+    layer, direction = divmod(k, directions)
+    if directions == 1:
+        return f"layer {layer + 1}"
+    return f"layer {layer + 1} {'backward' if direction else 'forward'}"
 
 
 # ---------------------------------------------------------------------- statistics
@@ -359,7 +365,7 @@ def plot_gate_heatmaps(
     plt = _plt()
     fig, axes = plt.subplots(len(names), 1, figsize=(9, 0.5 + 1.45 * len(names)), squeeze=False, sharex=True)
     fig.subplots_adjust(hspace=0.3, top=1 - 0.75 / (0.5 + 1.45 * len(names)))
-    label = SaturationTable({}, {}, {}, 0, 0.0, 1.0, directions).label(k)
+    label = slice_label(k, directions)
     for ax, name in zip(axes[:, 0], names):
         values = fields[name]
         same = values.shape[1] == fields["i"].shape[1]  # h has proj_size features with projection
@@ -367,6 +373,7 @@ def plot_gate_heatmaps(
         order_note = f"sorted by {key}" if same else "unsorted (projected)"
         _draw_field(ax, fig, name, values, shown, f"{HEATMAP_FIELDS[name]}: {label}, units {order_note}")
     axes[-1, 0].set_xlabel("step")
+    axes[-1, 0].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     held = f"; constant, not drawn: {', '.join(constant)}" if constant else ""
     fig.suptitle(
         f"sequence {example}, {len(fields['i'])} steps, {len(units)} of {len(order)} units{held}", fontsize=10
