@@ -71,10 +71,25 @@ def test_a_tolerance_refines_the_examples_a_kink_leaves_incomplete() -> None:
     assert float(relative_gap(coarse).max()) > 0.01
     fine = integrated_gradients(f, x, n_steps=4, tolerance=0.01)
     assert float(relative_gap(fine).max()) <= 0.01
-    capped = integrated_gradients(f, x, n_steps=4, tolerance=1e-9, max_steps=8)
-    assert float(relative_gap(capped).max()) > 1e-9  # it stops at max_steps
-    with pytest.raises(ValueError, match="max_steps: expected an int >= n_steps"):
-        integrated_gradients(f, x, n_steps=16, max_steps=8)
+    capped = integrated_gradients(f, x, n_steps=4, tolerance=1e-9, max_depth=1)
+    assert float(relative_gap(capped).max()) > 1e-9  # it stops at max_depth
+    with pytest.raises(ValueError, match="max_depth: expected an int in"):
+        integrated_gradients(f, x, n_steps=16, max_depth=-1)
+
+
+def test_a_tolerance_resolves_a_near_jump_on_the_path() -> None:
+    x = torch.ones(2, 5, dtype=torch.float64) * torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    f = lambda v: 10 * torch.tanh(2000 * (v.sum(1) - 2.3))  # noqa: E731  (steep at t = 0.46)
+    coarse = integrated_gradients(f, x, n_steps=64)
+    assert float(relative_gap(coarse)[0]) > 0.1  # the quadrature misses the jump
+    fine = integrated_gradients(f, x, n_steps=64, tolerance=0.005)
+    assert float(relative_gap(fine).max()) <= 0.005
+    torch.testing.assert_close(
+        fine.values[0],
+        torch.full((5,), (fine.output[0] - fine.baseline_output[0]).item() / 5, dtype=torch.float64),
+        rtol=0.01,
+        atol=0,
+    )
 
 
 def test_occlusion_finds_the_one_element_that_matters() -> None:

@@ -237,6 +237,73 @@ def _refined(
         values[rows] = compute(rows, steps).detach()
 
 
+def _check_depth(max_depth: int) -> None:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 0 <= max_depth <= 40:
+        raise ValueError(f"max_depth: expected an int in [0, 40], got {max_depth!r}")
+
+
+@dataclass
+class _Path:
+    """The straight paths ``b + t (x - b)`` of N examples, and the attribution of a batch of
+    their segments ``[t0, t1]`` (captum's integrated gradients from ``b + t0 (x - b)`` to
+    ``b + t1 (x - b)``; by additivity along the path, segments' attributions add up)."""
+
+    forward: Callable[..., Tensor]
+    x: Tensor
+    b: Tensor
+    target: Tensor | None
+    args: tuple[Any, ...]
+    n_steps: int
+    method: str
+    internal_batch_size: int | None
+
+    def point(self, rows: Tensor, t: Tensor) -> Tensor:
+        shape = (-1,) + (1,) * (self.x.dim() - 1)
+        return self.b[rows] + t.to(self.x).view(shape) * (self.x[rows] - self.b[rows])
+
+    def segments(self, rows: Tensor, t0: Tensor, t1: Tensor) -> tuple[Tensor, Tensor]:
+        """Attributions (S, ...) of the segments and their deltas (S,)."""
+        lo, hi = self.point(rows, t0), self.point(rows, t1)
+        tgt = None if self.target is None else self.target[rows]
+        args = _rows(self.args, rows, self.x.shape[0])
+        with torch.enable_grad():
+            values = IntegratedGradients(self.forward).attribute(
+                hi,
+                baselines=lo,
+                target=tgt,
+                additional_forward_args=args or None,
+                n_steps=self.n_steps,
+                method=self.method,
+                internal_batch_size=self.internal_batch_size,
+            )
+        assert isinstance(values, Tensor)
+        values = values.detach()
+        diff = _scalar_outputs(self.forward, hi, args, tgt) - _scalar_outputs(self.forward, lo, args, tgt)
+        return values, values.reshape(len(rows), -1).sum(1) - diff
+
+
+def _bisect(path: _Path, values: Tensor, bad: Tensor, budget: Tensor, max_depth: int) -> Tensor:
+    """``values`` with the rows ``bad`` recomputed by adaptive bisection of their paths: a
+    segment of length ``w`` is kept once its delta is within ``budget[row] * w`` (or at
+    ``max_depth`` halvings), else its halves are computed."""
+    values = values.clone()
+    values[bad] = 0
+    rows = bad.repeat_interleave(2)
+    t0 = torch.tensor([0.0, 0.5], dtype=torch.float64).repeat(len(bad))
+    width = 0.5
+    for depth in range(1, max_depth + 1):
+        seg, delta = path.segments(rows, t0, t0 + width)
+        ok = (delta.abs() <= budget[rows] * width) | (depth == max_depth) | (len(rows) > 8192)
+        values.index_add_(0, rows[ok], seg[ok])
+        if bool(ok.all()):
+            break
+        split = ~ok
+        width /= 2
+        rows = rows[split].repeat_interleave(2)
+        t0 = (t0[split][:, None] + torch.tensor([0.0, width], dtype=torch.float64)).reshape(-1)
+    return values
+
+
 def integrated_gradients(
     forward: Callable[..., Tensor],
     inputs: Tensor,
@@ -248,7 +315,7 @@ def integrated_gradients(
     additional_args: Any = None,
     internal_batch_size: int | None = None,
     tolerance: float | None = None,
-    max_steps: int = 4096,
+    max_depth: int = 20,
 ) -> Attribution:
     """Integrated gradients of ``forward`` at ``inputs`` from ``baselines`` (captum's
     :class:`~captum.attr.IntegratedGradients`).
@@ -258,16 +325,17 @@ def integrated_gradients(
         inputs: (N, ...) floating-point.
         baselines: a tensor broadcastable to ``inputs``, a number, or ``None`` (zeros).
         target: (N,) class indices (or one int) of (N, K) outputs; ``None`` for (N,) outputs.
-        n_steps: quadrature points of the path integral.
+        n_steps: quadrature points of the path integral (of each segment, see ``tolerance``).
         method: one of :data:`METHODS`.
         additional_args: further arguments of ``forward`` (tensors with a batch dimension N
             are repeated along the path by captum).
         internal_batch_size: examples x steps evaluated at once (``None``: all).
-        tolerance: the relative completeness gap (:func:`relative_gap`) to reach: examples
-            above it are computed again with twice the steps, up to ``max_steps`` (ReLU layers
-            put kinks into the integrand, where a quadrature converges slowly). ``None``: one
-            pass of ``n_steps``.
-        max_steps: the most quadrature points of a refinement.
+        tolerance: the relative completeness gap (:func:`relative_gap`) to reach. The path of
+            an example above it is cut in halves, each integrated with ``n_steps`` points, and
+            a half whose own gap exceeds its share of the tolerance is halved again (adaptive
+            quadrature: steep transitions of saturated units and ReLU kinks get the points).
+            ``None``: one pass of ``n_steps``.
+        max_depth: the most halvings of a segment.
 
     Returns:
         an :class:`Attribution` (``values`` the shape of ``inputs``).
@@ -276,27 +344,24 @@ def integrated_gradients(
     x = _check_inputs("inputs", inputs).detach()
     b = _check_baselines(baselines, x).detach()
     _check_steps(n_steps, method)
-    _check_refinement(tolerance, n_steps, max_steps)
+    _check_refinement(tolerance, n_steps, n_steps)
+    _check_depth(max_depth)
     tgt = _target_tensor(target, x.shape[0], x.device)
     args = _as_args(additional_args)
     out, base = _scalar_outputs(forward, x, args, tgt), _scalar_outputs(forward, b, args, tgt)
-    ig, n = IntegratedGradients(forward), x.shape[0]
-
-    def compute(rows: Tensor, steps: int) -> Tensor:
-        with torch.enable_grad():
-            values = ig.attribute(
-                x[rows],
-                baselines=b[rows],
-                target=None if tgt is None else tgt[rows],
-                additional_forward_args=_rows(args, rows, n) or None,
-                n_steps=steps,
-                method=method,
-                internal_batch_size=internal_batch_size,
-            )
-        assert isinstance(values, Tensor)
-        return values
-
-    return _refined(compute, out, base, n_steps=n_steps, tolerance=tolerance, max_steps=max_steps)
+    path = _Path(forward, x, b, tgt, args, n_steps, method, internal_batch_size)
+    whole = torch.arange(x.shape[0], device=x.device)
+    ones = torch.ones(x.shape[0], dtype=torch.float64)
+    values, delta = path.segments(whole, 0 * ones, ones)
+    attr = Attribution(values, delta, out, base)
+    if tolerance is None or max_depth == 0:
+        return attr
+    bad = torch.nonzero(relative_gap(attr) > tolerance)[:, 0]
+    if len(bad):
+        budget = tolerance * (out - base).abs().to(torch.float64)
+        values = _bisect(path, values, bad, budget, max_depth)
+        attr = Attribution(values, values.reshape(x.shape[0], -1).sum(1) - (out - base), out, base)
+    return attr
 
 
 def layer_integrated_gradients(
