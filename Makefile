@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
-bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress
+bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
@@ -79,6 +79,13 @@ bench-speed: $(STAMP) $(FUSED_EXT)
 .PHONY: bench-compress
 bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/compress.py --markdown docs/deployment.md
+
+# Interpretable units (issue 15, docs/interpretability.md): 2x256 char LMs on KJV (600 CPU s) and
+# Python's docs (420 CPU s) in runs/units-*, then every cell correlated with named text properties
+# (about 20 minutes of CPU on one thread; --reuse in ARGS searches the trained models again).
+.PHONY: bench-units
+bench-units: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/units.py $(ARGS)
 
 # The 1997 LSTM paper's experiments (LSTM, GRU, Elman RNN; bounded budgets, ~1 h on one core).
 .PHONY: bench-experiments

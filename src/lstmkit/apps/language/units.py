@@ -53,6 +53,7 @@ from lstmkit.explain.units import (
 )
 
 __all__ = [
+    "INPUT_PROPERTIES",
     "PROPERTIES",
     "FoundUnits",
     "excerpt_window",
@@ -154,6 +155,10 @@ def text_properties(text: str) -> dict[str, np.ndarray]:
 
 #: The property names of :func:`text_properties`, in its order.
 PROPERTIES = tuple(text_properties("a"))
+
+#: The properties that name the current character itself: a unit can follow them from its input
+#: alone, without remembering anything.
+INPUT_PROPERTIES = ("line start", "is space", "is upper")
 
 
 def _char_ids(tokenizer: Tokenizer, text: str) -> torch.Tensor:

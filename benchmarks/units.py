@@ -1,0 +1,124 @@
+"""Interpretable units of character language models: `make bench-units` (or `python benchmarks/units.py`).
+
+For each corpus, trains a 2x256 character LM with ``lstmkit textgen train`` (one torch thread, a
+budget of training CPU seconds), then runs it over the first ``--chars`` characters of the
+validation split, correlates every layer's cell state c and hidden state h with named properties
+of the text (:func:`lstmkit.apps.language.units.text_properties`) and prints the best units of
+every property. Writes ``runs/units-<corpus>/units/units.html`` (the text coloured by the best
+unit of each property), ``docs/images/units-<corpus>-<property>.png`` for the two strongest
+properties a unit must remember (not the current character itself) and
+``benchmarks/results/units.json``.
+
+    OMP_NUM_THREADS=1 python benchmarks/units.py                        # train both, then search
+    OMP_NUM_THREADS=1 python benchmarks/units.py --reuse --only pydoc   # search a trained model again
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "runs"
+IMAGES = ROOT / "docs" / "images"
+RESULTS = ROOT / "benchmarks" / "results" / "units.json"
+
+#: corpus -> (training CPU seconds, extra textgen arguments)
+CORPORA: dict[str, tuple[int, list[str]]] = {
+    "kjv": (600, ["--epochs", "20"]),
+    "pydoc": (420, ["--epochs", "40", "--dropout", "0.1"]),
+}
+
+
+def train_command(corpus: str, budget: int, extra: list[str]) -> list[str]:
+    """The ``lstmkit textgen train`` arguments of ``corpus``'s model."""
+    return ["textgen", "train", "--corpus", corpus, "--tokenizer", "char", "--embed-dim", "64",
+            "--hidden-size", "256", "--layers", "2", "--bptt", "64", "--batch-size", "32", "--lr", "5e-3",
+            "--time-budget", str(budget), "--budget-clock", "cpu", "--ngram-orders", "", "--threads", "1",
+            *extra, "--run-dir", str(RUNS / f"units-{corpus}"), "--no-progress"]  # fmt: skip
+
+
+def train(cmd: list[str]) -> None:
+    """Run one ``lstmkit`` command in this process; stop the study if it fails."""
+    from lstmkit.cli import main
+
+    print(f"\n$ lstmkit {shlex.join(cmd)}", flush=True)
+    start = time.perf_counter()
+    rc = main(cmd)
+    print(f"(exit {rc}, {time.perf_counter() - start:.0f} s wall)", flush=True)
+    if rc != 0:
+        raise SystemExit(rc)
+
+
+def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
+    """Find the units of ``corpus``'s trained model over its validation text; print and save."""
+    from lstmkit.apps.language.bundle import load_bundle
+    from lstmkit.apps.language.corpora import load_text_corpus
+    from lstmkit.apps.language.lm import LanguageModel
+    from lstmkit.apps.language.units import (
+        INPUT_PROPERTIES,
+        find_interpretable_units,
+        ranked_properties,
+        unit_excerpt,
+        units_markdown,
+        units_report,
+    )
+    from lstmkit.explain.units import text_heat_png
+
+    run = RUNS / f"units-{corpus}"
+    bundle, tokenizers = load_bundle(run, "lm")
+    model = LanguageModel(**bundle["config"])
+    model.load_state_dict(bundle["model"])
+    text = load_text_corpus(corpus).valid[:chars]
+    start = time.perf_counter()
+    found = find_interpretable_units(model, tokenizers["text"], text, k=k)
+    seconds = time.perf_counter() - start
+    print(f"\n{corpus}: {found.table.correlations.shape[0]} units (c and h of 2 layers) over the first "
+          f"{len(text):,} validation characters ({seconds:.0f} s)\n")  # fmt: skip
+    print(units_markdown(found, k))
+    units_report(found, run / "units")
+    memory = [p for p in ranked_properties(found) if p not in INPUT_PROPERTIES]
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    for prop in memory[:2]:
+        excerpt, values, score = unit_excerpt(found, prop, 600)
+        title = f"{corpus}, {prop}: unit {score.unit}, r = {score.r:+.2f}"
+        text_heat_png(excerpt, values, IMAGES / f"units-{corpus}-{'-'.join(prop.split())}.png", title=title)
+    best = {p: [(s.unit, round(s.r, 4)) for s in scores] for p, scores in found.best.items()}
+    return {"run": str(run.relative_to(ROOT)), "chars": len(text), "seconds": round(seconds, 1), "best": best}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Interpretable units of character LMs.")
+    parser.add_argument("--only", default=",".join(CORPORA), help="comma-separated corpora (kjv, pydoc)")
+    parser.add_argument("--chars", type=int, default=30000, help="validation characters (default 30000)")
+    parser.add_argument("--k", type=int, default=3, help="best units printed per property (default 3)")
+    parser.add_argument("--reuse", action="store_true", help="search the trained models in runs/ again")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), python {sys.version.split()[0]}")
+    corpora = [c.strip() for c in args.only.split(",") if c.strip()]
+    unknown = [c for c in corpora if c not in CORPORA]
+    if unknown:
+        parser.error(f"--only: expected some of {list(CORPORA)}, got {unknown}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for corpus in corpora:
+        budget, extra = CORPORA[corpus]
+        if not (args.reuse and (RUNS / f"units-{corpus}" / "model.pt").exists()):
+            train([*train_command(corpus, budget, extra), "--overwrite"])
+        results[corpus] = {"command": "lstmkit " + shlex.join(train_command(corpus, budget, extra))}
+        results[corpus].update(search(corpus, args.chars, args.k))
+    from lstmkit.io.atomic import atomic_write_text
+
+    atomic_write_text(RESULTS, json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
