@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.experiments.commands.experiment",
     "lstmkit.apps.experiments.commands.tune",
     "lstmkit.apps.deploy.command",
+    "lstmkit.apps.explain.command",
 )
 
 log = logging.getLogger("lstmkit")

@@ -168,6 +168,8 @@ class RunJobResult:
         selected: each baseline's selected model (ARIMA orders, ETS form), or ``None``.
         folder: the report folder (``None`` without one). started: ``time.perf_counter()`` at
             the start.
+        source: where the series came from (``metrics.json`` records it, so that ``lstmkit
+            explain`` finds the data again).
     """
 
     series: TimeSeries
@@ -183,6 +185,7 @@ class RunJobResult:
     selected: dict[str, Any]
     folder: str | None
     started: float
+    source: SeriesSource | None = None
 
 
 @dataclass(frozen=True)
@@ -352,6 +355,7 @@ def run(config: RunJobConfig) -> RunJobResult:
         selected,
         folder,
         started,
+        config.series,
     )
     _deliver(result, config)
     return result

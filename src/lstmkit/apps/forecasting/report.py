@@ -111,11 +111,23 @@ def _write_tables(result: RunJobResult, tmp: str) -> None:
     write_csv(backtests, os.path.join(tmp, "backtest.csv"), index=False)
 
 
+def _source(result: RunJobResult) -> dict[str, Any] | None:
+    """The series' source as :class:`~lstmkit.apps.forecasting.job.SeriesSource` fields (a CSV
+    file's absolute path), for ``lstmkit explain``."""
+    if result.source is None:
+        return None
+    fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(result.source).items()}
+    if fields.get("csv"):
+        fields["csv"] = os.path.abspath(str(fields["csv"]))
+    return fields
+
+
 def _metrics(result: RunJobResult) -> dict[str, Any]:
     """``metrics.json``: the data, the backtest's shape, the metrics and the settings."""
     main, final = result.series, result.final
     return {
         "series": main.name,
+        "data": _source(result),
         "description": main.description,
         "length": len(main),
         "freq": main.freq,
