@@ -34,6 +34,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "units.json"
 CORPORA: dict[str, tuple[int, list[str]]] = {
     "kjv": (600, ["--epochs", "20"]),
     "pydoc": (420, ["--epochs", "40", "--dropout", "0.1"]),
+    "fortunes": (600, ["--epochs", "20"]),
 }
 
 
@@ -96,7 +97,7 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Interpretable units of character LMs.")
-    parser.add_argument("--only", default=",".join(CORPORA), help="comma-separated corpora (kjv, pydoc)")
+    parser.add_argument("--only", default=",".join(CORPORA), help="corpora, comma-separated")
     parser.add_argument("--chars", type=int, default=30000, help="validation characters (default 30000)")
     parser.add_argument("--k", type=int, default=3, help="best units printed per property (default 3)")
     parser.add_argument("--reuse", action="store_true", help="search the trained models in runs/ again")

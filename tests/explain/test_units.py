@@ -96,3 +96,11 @@ def test_png_is_written(tmp_path) -> None:
     text_heat_png(text, np.sin(np.arange(len(text))), path, title="unit", columns=20)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["heat.png"]
+
+
+def test_png_rows_wrap_after_spaces() -> None:
+    from lstmkit.explain.units import _wrapped_rows
+
+    text = "ab cd efgh\nijklmnop"
+    rows = ["".join(text[i] for i in row) for row in _wrapped_rows(text, 6)]
+    assert rows == ["ab cd ", "efgh", "ijklmn", "op"]

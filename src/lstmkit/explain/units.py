@@ -229,16 +229,21 @@ def text_heat_html(
 
 
 def _wrapped_rows(text: str, columns: int) -> list[list[int]]:
-    """Character indices of ``text`` laid out in rows: a new row at each newline and after
-    ``columns`` characters (the newline itself is not drawn)."""
+    """Character indices of ``text`` laid out in rows: a new row at each newline and, when a row
+    is full, after its last space (mid-word for a word longer than a row); the newline itself
+    is not drawn."""
     rows: list[list[int]] = [[]]
     for i, ch in enumerate(text):
         if ch == "\n":
             rows.append([])
             continue
-        if len(rows[-1]) == columns:
-            rows.append([])
-        rows[-1].append(i)
+        row = rows[-1]
+        if len(row) == columns:
+            spaces = [k for k, j in enumerate(row) if text[j] == " "]
+            cut = spaces[-1] + 1 if spaces and spaces[-1] + 1 < columns else columns
+            rows[-1], row = row[:cut], row[cut:]
+            rows.append(row)
+        row.append(i)
     return rows
 
 
