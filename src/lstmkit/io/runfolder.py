@@ -40,6 +40,7 @@ from lstmkit.io.atomic import atomic_write_text, check_writable_folder, new_file
 __all__ = [
     "MARKER",
     "OVERWRITE_HELP",
+    "add_to_run",
     "claim_folder",
     "prepare_run_folder",
     "recover_run_folders",
@@ -269,6 +270,19 @@ def _swap(tmp: Path, final: Path) -> None:
     os.replace(final, old)
     os.replace(tmp, final)  # a kill before this line is undone by the next run (_recover)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def add_to_run(folder: str | os.PathLike[str], names: list[str]) -> None:
+    """Record files lstmkit wrote later into a finished run folder (``lstmkit explain``'s page)
+    in its marker, so that the folder stays one lstmkit may replace (``--overwrite``) and knows
+    unchanged. A folder written in place lists no files; one without a marker is left alone."""
+    path = Path(folder)
+    marker = _read_marker(path)
+    if marker is None or marker.get("in_place"):
+        return
+    current = _manifest(path)
+    marker["files"].update({name: current[name] for name in names if name in current})
+    atomic_write_text(path / MARKER, json.dumps(marker, indent=1) + "\n")
 
 
 def claim_folder(path: str | os.PathLike[str], kind: str, *, what: str = "run_dir") -> Path:

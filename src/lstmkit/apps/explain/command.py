@@ -10,7 +10,7 @@ from lstmkit.apps.explain import job
 
 HELP = "explain a saved model: attributions, covariate importance, interpretable units, gate heatmaps"
 DESCRIPTION = """
-Write <out>/<name>/explain.html (default: beside the checkpoint, runs/<name>/explain.html) with
+Write runs/<name>/explain.html (--out, --name; default name: the checkpoint's folder) with
 what fits the model: for a forecaster (run / forecast) integrated gradients and occlusion of every
 horizon step over the input window's steps and channels, and the covariates' permutation importance
 (MASE increase); for a classifier (classify) and an anomaly detector (detect) the time steps or
@@ -40,9 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--future-covariates", type=opt.comma_list, default=[], help="comma-separated known-future covariates"
     )
-    p.add_argument(
-        "--out", default=None, help="parent folder of the page's folder (default: the checkpoint's)"
-    )
+    p.add_argument("--out", default="runs", help="parent folder of the page's folder (default runs)")
     p.add_argument("--name", default=None, help="the page's folder name (default: the checkpoint's folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing explain.html")
     p.add_argument("--n-steps", type=int, default=128, help="integrated gradients' points (default 128)")

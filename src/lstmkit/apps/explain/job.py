@@ -1,9 +1,11 @@
 """``lstmkit explain``: one page of explanations of a saved model, ``<out>/<name>/explain.html``.
 
-The folder is the checkpoint's run folder by default (``runs/airline/model.pt`` ->
-``runs/airline/explain.html``): a folder lstmkit made, or a new one; the page, its pictures
-(``explain_*.png``) and ``explain.json`` (the numbers) are written beside the run's own files,
-each atomically, and an existing ``explain.html`` is replaced only with ``overwrite``.
+The folder is ``runs/<name>``, ``name`` the checkpoint's folder name (``runs/airline/model.pt``
+-> ``runs/airline/explain.html``, beside the run's own report): a folder lstmkit made (its
+marker then lists the new files, so the run stays one lstmkit may replace) or a new one, never
+a folder of someone else's files. The page, its pictures (``explain_*.png``) and
+``explain.json`` (the numbers) are each written atomically; an existing ``explain.html`` is
+replaced only with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from lstmkit.apps.deploy.models import load_model
 from lstmkit.apps.explain.kinds import KINDS
 from lstmkit.io.html import write_json, write_page
-from lstmkit.io.runfolder import claim_folder
+from lstmkit.io.runfolder import add_to_run, claim_folder
 
 __all__ = ["ExplainJobConfig", "ExplainJobResult", "explain"]
 
@@ -39,8 +41,8 @@ class ExplainJobConfig:
             bundled dataset; a text file for the language models (one text per line for
             sentiment and translation). Default: the data the run's ``metrics.json`` or the
             language bundle records.
-        out, name: the page goes to ``out/name/explain.html``; ``name`` defaults to the
-            checkpoint's folder name (``out`` defaults to that folder's parent).
+        out, name: the page goes to ``out/name/explain.html`` (default ``runs`` and the
+            checkpoint's folder name).
         overwrite: replace an existing ``explain.html``.
         n_steps: integrated gradients' quadrature points (refined where completeness misses).
         examples: sequences or texts explained (classifier, sentiment, translation).
@@ -55,7 +57,7 @@ class ExplainJobConfig:
     time: str | None = None
     covariates: tuple[str, ...] = ()
     future_covariates: tuple[str, ...] = ()
-    out: str | None = None
+    out: str = "runs"
     name: str | None = None
     overwrite: bool = False
     n_steps: int = 128
@@ -76,9 +78,7 @@ class ExplainJobResult:
 
 def _folder(config: ExplainJobConfig) -> Path:
     """``out/name``, defaulting to the checkpoint's own folder."""
-    ckpt = Path(config.checkpoint).resolve()
-    out = Path(config.out) if config.out is not None else ckpt.parent.parent
-    return out / (config.name or ckpt.parent.name)
+    return Path(config.out) / (config.name or Path(config.checkpoint).resolve().parent.name)
 
 
 def _check(config: ExplainJobConfig) -> None:
@@ -112,6 +112,7 @@ def explain(config: ExplainJobConfig) -> ExplainJobResult:
     write_json(folder / "explain.json", metrics)
     title = f"lstmkit explain: {Path(config.checkpoint).name} ({loaded.kind.name})"
     write_page(page, title, sections)
+    add_to_run(folder, sorted(p.name for p in folder.glob("explain*")))
     log.info("explanations of %s written to %s", config.checkpoint, page)
     if config.echo:
         print(page)
