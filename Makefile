@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
-bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units
+bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units bench-explain
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
@@ -87,6 +87,13 @@ bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 .PHONY: bench-units
 bench-units: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/units.py $(ARGS)
+
+# The forecaster's explanations on held-out weeks of Seattle's weather (issue 15,
+# docs/interpretability.md): attributions and the covariates' permutation importance; pictures into
+# docs/images (a few minutes on one thread).
+.PHONY: bench-explain
+bench-explain: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/interpretability.py
 
 # The 1997 LSTM paper's experiments (LSTM, GRU, Elman RNN; bounded budgets, ~1 h on one core).
 .PHONY: bench-experiments
