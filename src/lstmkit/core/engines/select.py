@@ -171,8 +171,8 @@ POLICY: tuple[Rule, ...] = (
     Rule(
         "fused",
         "every other LSTM call (any variant or option: peepholes, CIFG, FGR, the 1997 cell, layer "
-        "norm, zoneout, variational dropout, DropConnect, return_cell_states, return_gates, masks with holes) on "
-        "the CPU in float32 / float64",
+        "norm, zoneout, variational dropout, DropConnect, return_cell_states, return_gates, masks "
+        "with holes) on the CPU in float32 / float64",
     ),
     Rule(
         "reference",

@@ -13,16 +13,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from lstmkit.core.engines.base import Call, Cell, CellParams, Regularizers
-from lstmkit.core.engines.select import check_engine, run_call
+from lstmkit.core.engines.base import Cell, CellParams, Regularizers
+from lstmkit.core.engines.select import check_engine
 from lstmkit.core.layers.bidirectional import bidirectional
+from lstmkit.core.layers.direction import Direction, LayerResult, per_direction
 from lstmkit.core.layers.layout import check_finite_input, restore_layout, time_mask, to_time_major
 from lstmkit.core.layers.options import (
     LayerOptions,
@@ -31,7 +32,6 @@ from lstmkit.core.layers.options import (
     check_positive_int,
 )
 from lstmkit.core.regularizers import check_probability, variational_mask
-from lstmkit.core.scan import RunResult
 from lstmkit.core.scan import check_finite as assert_finite
 from lstmkit.core.tree import State, map_state, stack_states
 
@@ -152,11 +152,11 @@ class StackedRecurrent(nn.Module):
 
     def direction(
         self, layer: int, direction: int = 0, *, return_states: bool = False, return_gates: bool = False
-    ) -> _Direction:
+    ) -> Direction:
         """One layer and direction as a :class:`~lstmkit.core.layers.bidirectional.Runner`
         (which also returns every step's state with ``return_states``, and its gate activations
         with ``return_gates``)."""
-        return _Direction(self, layer, direction, return_states, return_gates)
+        return Direction(self, layer, direction, return_states, return_gates)
 
     @staticmethod
     def param_name(name: str, layer: int, direction: int) -> str:
@@ -413,8 +413,8 @@ class StackedRecurrent(nn.Module):
             else:
                 res = runners[0].run(x, start[0], mask=mask)
                 finals.append(res.state)
-            steps = _per_direction(res.states, self.bidirectional)
-            records += zip(_per_direction(res.gates, self.bidirectional), steps)
+            steps = per_direction(res.states, self.bidirectional)
+            records += zip(per_direction(res.gates, self.bidirectional), steps)
             x = res.output
             if self.dropout and self.training and not last:
                 x = F.dropout(x, self.dropout, True)
@@ -479,45 +479,3 @@ def _torch_ao_maps(cls: type) -> bool:
     from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
 
     return cls in get_default_dynamic_quant_module_mappings()
-
-
-def _per_direction(found: Any, bidirectional: bool) -> list[Any]:
-    """A layer's per-step records (states or gate activations) as a list, one per direction
-    (empty where the engines returned none)."""
-    if found is None:
-        return []
-    return list(found) if bidirectional else [found]
-
-
-class LayerResult(NamedTuple):
-    """What :meth:`StackedRecurrent._forward` returns, laid out like the input: the output, the
-    final state, every step's cell state of the last layer (``return_states``) and the gate
-    trace (``return_gates``), ``None`` where not asked for."""
-
-    output: Tensor | PackedSequence
-    state: State
-    cells: Tensor | None
-    gates: Any
-
-
-class _Direction:
-    """One layer and direction of a stacked layer as a runner: its call goes to the engine the
-    layer's ``engine`` setting and the policy table pick."""
-
-    def __init__(
-        self, module: StackedRecurrent, layer: int, direction: int, return_states: bool, return_gates: bool
-    ) -> None:
-        self.module, self.layer, self.index, self.return_states = module, layer, direction, return_states
-        self.return_gates = return_gates
-
-    def call(self, x: Tensor, state: State, mask: Tensor | None = None, reverse: bool = False) -> Call:
-        """This layer and direction over the time-major ``x`` (L, N, H_in) as the engines take it
-        (the regularizers of the call drawn now, in training)."""
-        module = self.module
-        params, regularizers = module._prepare(self.layer, self.index, x)
-        keep, training = self.return_states, module.training
-        gates = self.return_gates
-        return Call(module._cell(), x, state, params, mask, reverse, keep, training, regularizers, gates)
-
-    def run(self, x: Tensor, state: State, *, mask: Tensor | None = None, reverse: bool = False) -> RunResult:
-        return run_call(self.module.engine, self.call(x, state, mask, reverse))
