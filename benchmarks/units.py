@@ -65,6 +65,7 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
     from lstmkit.apps.language.lm import LanguageModel
     from lstmkit.apps.language.units import (
         INPUT_PROPERTIES,
+        confirm_units,
         find_interpretable_units,
         ranked_properties,
         unit_excerpt,
@@ -77,13 +78,16 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
     bundle, tokenizers = load_bundle(run, "lm")
     model = LanguageModel(**bundle["config"])
     model.load_state_dict(bundle["model"])
-    text = load_text_corpus(corpus).valid[:chars]
+    splits = load_text_corpus(corpus)
+    text, other = splits.valid[:chars], splits.test[:chars]
     start = time.perf_counter()
     found = find_interpretable_units(model, tokenizers["text"], text, k=k)
+    confirmed = confirm_units(found, model, tokenizers["text"], other)
     seconds = time.perf_counter() - start
-    print(f"\n{corpus}: {found.table.correlations.shape[0]} units (c and h of 2 layers) over the first "
-          f"{len(text):,} validation characters ({seconds:.0f} s)\n")  # fmt: skip
-    print(units_markdown(found, k))
+    print(f"\n{corpus}: {found.table.correlations.shape[0]} units (c, h, tanh(c) of 2 layers) chosen on the "
+          f"first {len(text):,} validation characters, checked on the first {len(other):,} test characters "
+          f"({seconds:.0f} s)\n")  # fmt: skip
+    print(units_markdown(found, k, confirmed))
     units_report(found, run / "units")
     memory = [p for p in ranked_properties(found) if p not in INPUT_PROPERTIES]
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -92,7 +96,8 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
         title = f"{corpus}, {prop}: unit {score.unit}, r = {score.r:+.2f}"
         text_heat_png(excerpt, values, IMAGES / f"units-{corpus}-{'-'.join(prop.split())}.png", title=title)
     best = {p: [(s.unit, round(s.r, 4)) for s in scores] for p, scores in found.best.items()}
-    return {"run": str(run.relative_to(ROOT)), "chars": len(text), "seconds": round(seconds, 1), "best": best}
+    test_r = {p: round(r, 4) for p, r in confirmed.items()}
+    return {"run": str(run.relative_to(ROOT)), "chars": len(text), "best": best, "best_r_on_test": test_r}
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ from lstmkit.apps.language.lm import LanguageModel
 from lstmkit.apps.language.tokenizers import CharTokenizer, WordTokenizer
 from lstmkit.apps.language.units import (
     PROPERTIES,
+    confirm_units,
     find_interpretable_units,
     lm_unit_activations,
     text_properties,
@@ -90,6 +91,11 @@ def test_report_writes_escaped_coloured_text(tmp_path) -> None:
     assert set(found.best) == set(PROPERTIES) and len(found.best["in quotes"]) == 2
     table = units_markdown(found, 1)
     assert table.count("\n") == len(PROPERTIES) + 1 and "| in quotes | `l" in table
+    same = confirm_units(found, model, tok, text)  # on the text they were chosen on: the same r
+    assert all(same[p] == pytest.approx(found.best[p][0].r, abs=1e-9) for p in PROPERTIES)
+    other = confirm_units(found, model, tok, 'no quotes "here" at all (none)\n' * 20)
+    assert set(other) == set(PROPERTIES) and other["after colon"] == 0.0  # no colon: constant
+    assert f"| {other['in quotes']:+.3f} |" in units_markdown(found, 2, other)
     signals = {name: text_properties(text)[name] for name in ("in quotes", "in parens")}
     found = find_interpretable_units(model, tok, text, properties=signals)
     fragment = units_report(found, tmp_path / "rep", length=50, png=True)

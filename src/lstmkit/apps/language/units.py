@@ -56,6 +56,7 @@ __all__ = [
     "INPUT_PROPERTIES",
     "PROPERTIES",
     "FoundUnits",
+    "confirm_units",
     "excerpt_window",
     "find_interpretable_units",
     "lm_unit_activations",
@@ -235,6 +236,7 @@ class FoundUnits:
         activations: (T, U) the activations the table was computed from.
         properties: property -> its (T,) signal.
         text: the T characters.
+        states: the states of every layer in ``activations`` (see :func:`lm_unit_activations`).
     """
 
     table: UnitTable
@@ -242,6 +244,7 @@ class FoundUnits:
     activations: np.ndarray
     properties: dict[str, np.ndarray]
     text: str
+    states: tuple[str, ...] = ("c", "h")
 
 
 def find_interpretable_units(
@@ -250,7 +253,7 @@ def find_interpretable_units(
     text: str,
     *,
     k: int = 5,
-    states: Sequence[str] = ("c", "h"),
+    states: Sequence[str] = ("c", "h", "tanh_c"),
     properties: dict[str, np.ndarray] | None = None,
 ) -> FoundUnits:
     """Correlate every layer's states over ``text`` with named properties of the text.
@@ -264,7 +267,21 @@ def find_interpretable_units(
     signals = text_properties(text) if properties is None else properties
     acts, labels = lm_unit_activations(model, tokenizer, text, states=states)
     table = unit_correlations(acts, signals, labels=labels)
-    return FoundUnits(table, best_units(table, k), acts, dict(signals), text)
+    return FoundUnits(table, best_units(table, k), acts, dict(signals), text, tuple(states))
+
+
+def confirm_units(
+    found: FoundUnits, model: LanguageModel, tokenizer: Tokenizer, text: str
+) -> dict[str, float]:
+    """The correlation of each property's best unit (chosen on ``found.text``) with the same
+    property of other ``text``: how well the choice holds on text it was not chosen on."""
+    acts, labels = lm_unit_activations(model, tokenizer, text, states=found.states)
+    signals = text_properties(text)
+    unknown = [p for p in found.best if p not in signals]
+    if unknown:
+        raise ValueError(f"found: expected the properties of text_properties, got {unknown}")
+    table = unit_correlations(acts, {p: signals[p] for p in found.best}, labels=labels)
+    return {p: float(table.column(p)[scores[0].column]) for p, scores in found.best.items()}
 
 
 def ranked_properties(found: FoundUnits) -> list[str]:
@@ -272,11 +289,15 @@ def ranked_properties(found: FoundUnits) -> list[str]:
     return sorted(found.best, key=lambda prop: -abs(found.best[prop][0].r))
 
 
-def units_markdown(found: FoundUnits, k: int = 1) -> str:
-    """A Markdown table of the ``k`` best units of every property, strongest property first."""
-    lines = ["| property | unit | r | |r| |", "|---|---|---:|---:|"]
+def units_markdown(found: FoundUnits, k: int = 1, confirmed: dict[str, float] | None = None) -> str:
+    """A Markdown table of the ``k`` best units of every property, strongest property first;
+    with ``confirmed`` (:func:`confirm_units`), the best unit's r on the other text too."""
+    extra = ("", "") if confirmed is None else (" r on other text |", "---:|")
+    lines = [f"| property | unit | r | |r| |{extra[0]}", f"|---|---|---:|---:|{extra[1]}"]
     for prop in ranked_properties(found):
-        lines += [f"| {prop} | `{s.unit}` | {s.r:+.3f} | {abs(s.r):.3f} |" for s in found.best[prop][:k]]
+        for rank, s in enumerate(found.best[prop][:k]):
+            other = "" if confirmed is None else (f" {confirmed[prop]:+.3f} |" if rank == 0 else " |")
+            lines.append(f"| {prop} | `{s.unit}` | {s.r:+.3f} | {abs(s.r):.3f} |{other}")
     return "\n".join(lines)
 
 
