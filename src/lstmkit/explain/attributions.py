@@ -42,8 +42,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients, LayerIntegratedGradients, Occlusion
+from captum.attr import LayerIntegratedGradients, Occlusion
 from torch import Tensor, nn
+
+from lstmkit.explain.paths import Path, batch_rows, bisect, check_depth, scalar_outputs
 
 __all__ = [
     "METHODS",
@@ -173,35 +175,7 @@ def _as_args(additional_args: Any) -> tuple[Any, ...]:
     return tuple(additional_args) if isinstance(additional_args, (tuple, list)) else (additional_args,)
 
 
-def _scalar_outputs(
-    forward: Callable[..., Tensor], x: Tensor, args: tuple[Any, ...], target: Tensor | None
-) -> Tensor:
-    """(N,) the output of each example: forward's (N,) values, or its (N, K) scores at ``target``."""
-    with torch.no_grad():
-        out = forward(x, *args)
-    n = x.shape[0]
-    if not isinstance(out, Tensor):
-        raise ValueError(f"forward: expected a tensor output, got {type(out).__name__}")
-    if target is None:
-        if out.shape not in ((n,), (n, 1)):
-            raise ValueError(
-                f"forward: expected (N,) = ({n},) outputs without a target, got {tuple(out.shape)}; "
-                "pass target= to pick a class of (N, K) outputs"
-            )
-        return out.reshape(n)
-    if out.dim() != 2 or out.shape[0] != n:
-        raise ValueError(f"forward: expected (N, K) outputs with a target, got {tuple(out.shape)}")
-    if bool((target < 0).any()) or bool((target >= out.shape[1]).any()):
-        raise ValueError(f"target: expected class indices in [0, {out.shape[1]}), got {target.tolist()}")
-    return out.gather(1, target[:, None])[:, 0]
-
-
 # ---------------------------------------------------------------------- integrated gradients
-def _rows(args: tuple[Any, ...], idx: Tensor, n: int) -> tuple[Any, ...]:
-    """``args`` with the tensors of batch size ``n`` cut to the rows ``idx``."""
-    return tuple(a[idx] if isinstance(a, Tensor) and a.dim() and a.shape[0] == n else a for a in args)
-
-
 def _check_refinement(tolerance: float | None, n_steps: int, max_steps: int) -> None:
     if tolerance is not None and (isinstance(tolerance, bool) or not tolerance > 0):
         raise ValueError(f"tolerance: expected a positive number or None, got {tolerance!r}")
@@ -235,73 +209,6 @@ def _refined(
         steps *= 2
         values = values.clone()
         values[rows] = compute(rows, steps).detach()
-
-
-def _check_depth(max_depth: int) -> None:
-    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or not 0 <= max_depth <= 40:
-        raise ValueError(f"max_depth: expected an int in [0, 40], got {max_depth!r}")
-
-
-@dataclass
-class _Path:
-    """The straight paths ``b + t (x - b)`` of N examples, and the attribution of a batch of
-    their segments ``[t0, t1]`` (captum's integrated gradients from ``b + t0 (x - b)`` to
-    ``b + t1 (x - b)``; by additivity along the path, segments' attributions add up)."""
-
-    forward: Callable[..., Tensor]
-    x: Tensor
-    b: Tensor
-    target: Tensor | None
-    args: tuple[Any, ...]
-    n_steps: int
-    method: str
-    internal_batch_size: int | None
-
-    def point(self, rows: Tensor, t: Tensor) -> Tensor:
-        shape = (-1,) + (1,) * (self.x.dim() - 1)
-        return self.b[rows] + t.to(self.x).view(shape) * (self.x[rows] - self.b[rows])
-
-    def segments(self, rows: Tensor, t0: Tensor, t1: Tensor) -> tuple[Tensor, Tensor]:
-        """Attributions (S, ...) of the segments and their deltas (S,)."""
-        lo, hi = self.point(rows, t0), self.point(rows, t1)
-        tgt = None if self.target is None else self.target[rows]
-        args = _rows(self.args, rows, self.x.shape[0])
-        with torch.enable_grad():
-            values = IntegratedGradients(self.forward).attribute(
-                hi,
-                baselines=lo,
-                target=tgt,
-                additional_forward_args=args or None,
-                n_steps=self.n_steps,
-                method=self.method,
-                internal_batch_size=self.internal_batch_size,
-            )
-        assert isinstance(values, Tensor)
-        values = values.detach()
-        diff = _scalar_outputs(self.forward, hi, args, tgt) - _scalar_outputs(self.forward, lo, args, tgt)
-        return values, values.reshape(len(rows), -1).sum(1) - diff
-
-
-def _bisect(path: _Path, values: Tensor, bad: Tensor, budget: Tensor, max_depth: int) -> Tensor:
-    """``values`` with the rows ``bad`` recomputed by adaptive bisection of their paths: a
-    segment of length ``w`` is kept once its delta is within ``budget[row] * w`` (or at
-    ``max_depth`` halvings), else its halves are computed."""
-    values = values.clone()
-    values[bad] = 0
-    rows = bad.repeat_interleave(2)
-    t0 = torch.tensor([0.0, 0.5], dtype=torch.float64).repeat(len(bad))
-    width = 0.5
-    for depth in range(1, max_depth + 1):
-        seg, delta = path.segments(rows, t0, t0 + width)
-        ok = (delta.abs() <= budget[rows] * width) | (depth == max_depth) | (len(rows) > 8192)
-        values.index_add_(0, rows[ok], seg[ok])
-        if bool(ok.all()):
-            break
-        split = ~ok
-        width /= 2
-        rows = rows[split].repeat_interleave(2)
-        t0 = (t0[split][:, None] + torch.tensor([0.0, width], dtype=torch.float64)).reshape(-1)
-    return values
 
 
 def integrated_gradients(
@@ -345,11 +252,11 @@ def integrated_gradients(
     b = _check_baselines(baselines, x).detach()
     _check_steps(n_steps, method)
     _check_refinement(tolerance, n_steps, n_steps)
-    _check_depth(max_depth)
+    check_depth(max_depth)
     tgt = _target_tensor(target, x.shape[0], x.device)
     args = _as_args(additional_args)
-    out, base = _scalar_outputs(forward, x, args, tgt), _scalar_outputs(forward, b, args, tgt)
-    path = _Path(forward, x, b, tgt, args, n_steps, method, internal_batch_size)
+    out, base = scalar_outputs(forward, x, args, tgt), scalar_outputs(forward, b, args, tgt)
+    path = Path(forward, x, b, tgt, args, n_steps, method, internal_batch_size)
     whole = torch.arange(x.shape[0], device=x.device)
     ones = torch.ones(x.shape[0], dtype=torch.float64)
     values, delta = path.segments(whole, 0 * ones, ones)
@@ -359,7 +266,7 @@ def integrated_gradients(
     bad = torch.nonzero(relative_gap(attr) > tolerance)[:, 0]
     if len(bad):
         budget = tolerance * (out - base).abs().to(torch.float64)
-        values = _bisect(path, values, bad, budget, max_depth)
+        values = bisect(path, values, bad, budget, max_depth)
         attr = Attribution(values, values.reshape(x.shape[0], -1).sum(1) - (out - base), out, base)
     return attr
 
@@ -400,7 +307,7 @@ def layer_integrated_gradients(
     _check_refinement(tolerance, n_steps, max_steps)
     tgt = _target_tensor(target, inputs.shape[0], inputs.device)
     args = _as_args(additional_args)
-    out, base = _scalar_outputs(forward, inputs, args, tgt), _scalar_outputs(forward, baselines, args, tgt)
+    out, base = scalar_outputs(forward, inputs, args, tgt), scalar_outputs(forward, baselines, args, tgt)
     lig, n = LayerIntegratedGradients(forward, layer), inputs.shape[0]
 
     def compute(rows: Tensor, steps: int) -> Tensor:
@@ -409,7 +316,7 @@ def layer_integrated_gradients(
                 inputs[rows],
                 baselines=baselines[rows],
                 target=None if tgt is None else tgt[rows],
-                additional_forward_args=_rows(args, rows, n) or None,
+                additional_forward_args=batch_rows(args, rows, n) or None,
                 n_steps=steps,
                 method=method,
             )
@@ -476,7 +383,7 @@ def occlusion(
         raise ValueError(f"baseline: expected a number, got {baseline!r}")
     tgt = _target_tensor(target, x.shape[0], x.device)
     args = _as_args(additional_args)
-    _scalar_outputs(forward, x, args, tgt)  # checks the output's shape
+    scalar_outputs(forward, x, args, tgt)  # checks the output's shape
     with torch.no_grad():
         values = Occlusion(forward).attribute(
             x,
