@@ -118,7 +118,8 @@ def main() -> int:
         budget, extra = CORPORA[corpus]
         if not (args.reuse and (RUNS / f"units-{corpus}" / "model.pt").exists()):
             train([*train_command(corpus, budget, extra), "--overwrite"])
-        results[corpus] = {"command": "lstmkit " + shlex.join(train_command(corpus, budget, extra))}
+        command = "lstmkit " + shlex.join(train_command(corpus, budget, extra))
+        results[corpus] = {"command": command.replace(f"{ROOT}/", "")}
         results[corpus].update(search(corpus, args.chars, args.k))
     from lstmkit.io.atomic import atomic_write_text
 
