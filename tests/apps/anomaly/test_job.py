@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from lstmkit.apps.anomaly.estimator import AnomalyDetector
 from lstmkit.apps.anomaly.job import DetectJobConfig, DetectJobResult, run
 
 
@@ -18,6 +20,8 @@ def test_run_scores_and_evaluates_the_test_part(tmp_path) -> None:
     page = (tmp_path / "detect-yahoo" / "index.html").read_text()
     assert "LSTM gates and cell states" in page and "scoring the first 200 test samples" in page
     assert (tmp_path / "detect-yahoo" / "gates_heatmaps.png").stat().st_size > 1000
+    saved = AnomalyDetector.load(tmp_path / "detect-yahoo" / "model.pt")  # the fitted detector
+    assert np.allclose(saved.score(result.data.values), result.scores, equal_nan=True)
 
 
 def test_an_unlabelled_signal_counts_flagged_samples() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from lstmkit.apps.classification.estimator import SequenceClassifier
 from lstmkit.apps.classification.job import ClassifyJobConfig, ClassifyJobResult, run
 
 
@@ -20,6 +22,8 @@ def test_run_returns_the_accuracies_and_writes_the_report(tmp_path, capsys) -> N
     assert "LSTM gates and cell states" in page and "the dimension-shuffled series" in page
     for png in ("gates_saturation.png", "gates_heatmaps.png"):
         assert f"<img src='{png}'" in page and (folder / png).stat().st_size > 1000
+    saved = SequenceClassifier.load(folder / "model.pt")  # the folder holds the fitted model
+    assert np.array_equal(saved.predict(result.data.x_test), result.classifier.predict(result.data.x_test))
     assert capsys.readouterr().out == ""
 
 

@@ -204,6 +204,7 @@ def write_report(result: DetectJobResult, *, overwrite: bool = False) -> None:
             title=f"{data.name}: signal (red: labelled anomalies)",
         )
         sections += _gate_sections(result, tmp)
+        result.detector.save(os.path.join(tmp, "model.pt"))  # for export, compress and explain
         write_summary(tmp, f"lstmkit detect: {data.name}", sections, result.metrics)
 
 

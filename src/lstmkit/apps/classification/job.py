@@ -190,6 +190,7 @@ def write_report(result: ClassifyJobResult, config: ClassifyJobConfig) -> None:
     with run_folder(result.folder, "classify", overwrite=config.overwrite) as tmp:
         plots.plot_losses(clf.history_, os.path.join(tmp, "loss.png"), title="training loss (first member)")
         sections += _gate_sections(result, tmp)
+        clf.save(os.path.join(tmp, "model.pt"))  # for predict, export, compress and explain
         write_summary(tmp, f"lstmkit classify: {result.data.name}", sections, metrics)
 
 
