@@ -86,7 +86,7 @@ def plot_series_attribution(
     fig, axes = plt.subplots(
         len(attributions), 1, figsize=(10, 2.6 * len(attributions)), sharex=True, squeeze=False
     )
-    for ax, (name, a) in zip(axes[:, 0], attributions):
+    for k, (ax, (name, a)) in enumerate(zip(axes[:, 0], attributions)):
         a = np.asarray(a, dtype=np.float64)
         if a.shape != s.shape:
             raise ValueError(
@@ -96,9 +96,8 @@ def plot_series_attribution(
         ax.plot(t, s, color="#999999", lw=0.8, zorder=1)
         pts = ax.scatter(t, s, c=a, cmap="RdBu_r", vmin=-lim, vmax=lim, s=14, zorder=2)
         fig.colorbar(pts, ax=ax, fraction=0.03, pad=0.01)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(f"{title}: {name}" if title and k == 0 else name, fontsize=9)  # (a suptitle overlaps)
         ax.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=10)
     save_figure(fig, path)
 
 
