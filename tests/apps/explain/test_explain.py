@@ -111,7 +111,7 @@ def test_sentiment_attributions_beside_attention(tmp_path: Path) -> None:
     torch.manual_seed(0)
     net = TextClassifier(len(tokenizer), 2, embed_dim=8, hidden_size=8).eval()
     ckpt = tmp_path / "sent" / "model.pt"
-    extra = {"classes": ["negative", "positive"], "dataset": "movies"}
+    extra = {"classes": ["negative", "positive"], "dataset": "vader-movies"}  # as sentiment train saves it
     save_bundle(ckpt, kind="sentiment", model=net, tokenizers={"text": tokenizer}, extra=extra)
     lines = tmp_path / "texts.txt"
     lines.write_text("\n".join(texts) + "\n\n", encoding="utf-8")
@@ -120,6 +120,10 @@ def test_sentiment_attributions_beside_attention(tmp_path: Path) -> None:
     page, metrics = _explained(tmp_path / "runs" / "sent")
     assert metrics["kind"] == "sentiment" and metrics["max_relative_gap"] <= 0.01
     assert "attention" in page.lower() and "LSTM gates and cell states" in page
+    # without --input: the first test texts of the dataset the bundle records
+    argv = ["explain", "--checkpoint", str(ckpt), "--examples", "2", "--n-steps", "16", "--name", "bundled"]
+    assert main([*argv, "--out", str(tmp_path / "runs")]) == 0
+    assert _explained(tmp_path / "runs" / "bundled")[1]["kind"] == "sentiment"
 
 
 def test_missing_input_and_bad_numbers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

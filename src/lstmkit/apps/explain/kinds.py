@@ -175,7 +175,8 @@ def sentiment(loaded: Loaded, config: Any, folder: str) -> Sections:
         name = extra.get("dataset")
         if not name:
             raise ValueError("--input: expected a text file, one text per line (the bundle names no dataset)")
-        return list(load_vader(str(name), binary=True).test.texts)
+        subset = str(name).removeprefix("vader-")  # the bundle records the splits' name, vader-<subset>
+        return list(load_vader(subset, binary=True).test.texts)
 
     texts = _texts(config, bundled)[: config.examples]
     classes = extra.get("classes")
