@@ -29,7 +29,7 @@ def trained():
     )
 
 
-def test_token_attributions_are_complete_and_shown_beside_attention(trained) -> None:
+def test_token_attributions_are_complete_and_shown_beside_attention(trained, tmp_path) -> None:
     ex = explain_sentiment(trained.model, trained.tokenizer, TEXTS, classes=["negative", "positive"])
     assert ex.max_gap <= 0.01, [t.gap for t in ex.texts]
     first, second = ex.texts[0], ex.texts[1]
@@ -42,8 +42,10 @@ def test_token_attributions_are_complete_and_shown_beside_attention(trained) -> 
     # the sentiment words push towards the predicted class (a briefly trained model: the sum)
     for t, words in ((first, {"gorgeous", "moving", "funny"}), (second, {"dull", "tedious"})):
         assert sum(a for w, a in zip(t.tokens, t.attribution) if w in words) > 0, t
-    html = ex.write(".")[0][1]
+    html = ex.write(tmp_path, limit=1)[0][1]
     assert html.count("<span title=") == 2 * sum(len(t.tokens) for t in ex.texts)
+    assert (tmp_path / "sentiment_tokens_0.png").stat().st_size > 1000 and "sentiment_tokens_0.png" in html
+    assert not (tmp_path / "sentiment_tokens_1.png").exists()
     assert "Attention is not explanation" in html
 
 

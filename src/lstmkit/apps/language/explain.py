@@ -40,6 +40,7 @@ from lstmkit.explain.attributions import (
     rank_agreement,
     relative_gap,
 )
+from lstmkit.explain.units import text_heat_png
 from lstmkit.io.html import metrics_table_html
 
 __all__ = ["SentimentExplanation", "TextAttribution", "explain_sentiment"]
@@ -84,11 +85,16 @@ class SentimentExplanation:
             "mean_rank_agreement": float(np.mean(agreements)) if agreements else float("nan"),
         }
 
-    def write(self, folder: str | os.PathLike[str], prefix: str = "sentiment_") -> list[tuple[str, str]]:
-        """The (heading, HTML) sections: each text coloured by attribution and by attention
-        (nothing is written to ``folder``: the colouring is HTML)."""
-        del folder, prefix
+    def write(
+        self, folder: str | os.PathLike[str], prefix: str = "sentiment_", *, limit: int = 2
+    ) -> list[tuple[str, str]]:
+        """The (heading, HTML) sections: each text coloured by attribution and by attention (HTML),
+        and the first ``limit`` texts also as pictures in ``folder`` (``<prefix>tokens_<i>.png``)."""
         rows, parts = [], []
+        for i, t in enumerate(self.texts[:limit]):
+            name = f"{prefix}tokens_{i}.png"
+            _tokens_png(t, self._name(t.target), os.path.join(os.fspath(folder), name))
+            parts.append(f"<img src='{name}' alt='text {i}'>")
         for i, t in enumerate(self.texts):
             rows.append(
                 {
@@ -111,6 +117,30 @@ class SentimentExplanation:
             + "".join(parts)
         )
         return [("Token attributions and attention", body)]
+
+
+def _tokens_png(t: TextAttribution, label: str, path: str) -> None:
+    """One text drawn twice, its tokens coloured by attribution then by attention (a picture of
+    the HTML colouring, for documents)."""
+    text = " ".join(t.tokens)
+    lines = [(f"attribution to {label} (p = {t.probability:.3f})", t.attribution)]
+    if t.attention is not None:
+        lines.append((f"attention (rank agreement {t.agreement:.2f})", t.attention))
+    body = "\n".join(f"{head}:\n{text}" for head, _ in lines)
+    values = []
+    for head, v in lines:
+        lim = float(np.abs(v).max()) or 1.0
+        per_token = [np.full(len(tok), x / lim) for tok, x in zip(t.tokens, v)]
+        values += [0.0] * (len(head) + 2) + list(np.concatenate(_spaced(per_token))) + [0.0]
+    text_heat_png(body, np.array(values[: len(body)]), path, vmin=-1.0, vmax=1.0)
+
+
+def _spaced(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """``parts`` with a zero between neighbours (the spaces that join the tokens)."""
+    out: list[np.ndarray] = []
+    for k, p in enumerate(parts):
+        out += [p] if k == 0 else [np.zeros(1), p]
+    return out
 
 
 def _log_odds(model: TextClassifier) -> Any:
