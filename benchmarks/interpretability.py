@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     series, horizon = load_series("seattle_weather"), 7
     epochs, repeats = (2, 2) if args.quick else (args.epochs, args.repeats)
     model = Forecaster(
-        horizon=horizon, window=28, hidden_size=32, ensemble=1 if args.quick else 3, max_epochs=epochs
+        horizon=horizon,
+        window=28,
+        hidden_size=32,
+        ensemble=1 if args.quick else 3,
+        max_epochs=epochs,
+        progress=False,
     )
     started = time.process_time()
     model.fit(series.head(len(series) - args.windows * horizon))
