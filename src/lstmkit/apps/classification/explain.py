@@ -4,9 +4,10 @@ its time steps (and channels) for the predicted class.
 The explained output is the log-odds :math:`\log p - \log(1 - p)` of a class (the predicted
 one unless told) under the ensemble's mean probabilities :math:`p`, as
 :meth:`~lstmkit.apps.classification.estimator.SequenceClassifier.predict_proba` gives them
-without test-time views (log-odds, as a probability near 1 hardly moves whatever the input). Attributions are over the standardized series the networks
-read; the baseline is zeros, the training mean of each channel. Padding past a sequence's
-length is zero in both, so it never gets any attribution.
+without test-time views (log-odds, as a probability near 1 hardly moves whatever the input).
+Attributions are over the standardized series the networks read; the baseline is zeros, the
+training mean of each channel. Padding past a sequence's length is zero in both, so it never
+gets any attribution.
 
 Shapes: N series, L steps, C channels, K classes.
 
