@@ -91,3 +91,28 @@ def test_compile_has_no_graph_break_and_trains_like_eager(variant: str) -> None:
 def test_training_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="training mode"):
         to_exported_program(net("classic").train(), torch.randn(5, 2, 3))
+
+
+class Traced(nn.Module):
+    """A layer whose program returns its gate trace (the fused operator's ``gate_states``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = lstmkit.LSTM(3, 4, num_layers=2, variant="cifg")
+
+    def forward(self, x: Tensor) -> Any:
+        return self.lstm(x, return_gates=True)[2]
+
+
+def test_a_program_returns_the_gate_trace(tmp_path: Path) -> None:
+    model = Traced().eval()
+    program = to_exported_program(model, torch.randn(5, 2, 3))
+    assert any("fused_forward" in t for t in calls(program))
+    loaded = torch.export.load(str(save_exported_program(program, tmp_path / "gates.pt2")))
+    x = torch.randn(9, 3, 3)  # another length and batch
+    with torch.no_grad():
+        want = model(x)
+    for got in (program.module()(x), loaded.module()(x)):
+        assert isinstance(got, lstmkit.GateTrace)
+        for a, b in zip(got, want):
+            assert_close(a, b, 1e-6)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.utils import _pytree
 
 from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.tree import State
@@ -46,6 +47,10 @@ class GateTrace(NamedTuple):
     o: Tensor
     c: Tensor
     h: Tensor
+
+
+# torch.export.save writes the output structure of a program: name the trace for it
+_pytree._register_namedtuple(GateTrace, serialized_type_name="lstmkit.GateTrace")
 
 
 def _fields(spec: LSTMSpec, act: Tensor, states: State, mask: Tensor | None) -> dict[str, Tensor]:
