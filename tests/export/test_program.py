@@ -96,18 +96,20 @@ def test_training_mode_is_refused() -> None:
 class Traced(nn.Module):
     """A layer whose program returns its gate trace (the fused operator's ``gate_states``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: str) -> None:
         super().__init__()
-        self.lstm = lstmkit.LSTM(3, 4, num_layers=2, variant="cifg")
+        self.lstm = lstmkit.LSTM(3, 4, num_layers=2, variant="cifg", engine=engine)
 
     def forward(self, x: Tensor) -> Any:
         return self.lstm(x, return_gates=True)[2]
 
 
-def test_a_program_returns_the_gate_trace(tmp_path: Path) -> None:
-    model = Traced().eval()
+@pytest.mark.parametrize("engine", ["fused", "reference"])
+def test_a_program_returns_the_gate_trace(engine: str, tmp_path: Path) -> None:
+    model = Traced(engine).eval()
     program = to_exported_program(model, torch.randn(5, 2, 3))
-    assert any("fused_forward" in t for t in calls(program))
+    loop = "fused_forward" if engine == "fused" else "scan"  # the reference engine: torch's scan
+    assert any(loop in t for t in calls(program))
     loaded = torch.export.load(str(save_exported_program(program, tmp_path / "gates.pt2")))
     x = torch.randn(9, 3, 3)  # another length and batch
     with torch.no_grad():

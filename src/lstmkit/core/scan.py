@@ -245,7 +245,8 @@ def _scan_graph(
     from torch._higher_order_ops.scan import scan as scan_op
 
     # the operator takes tensors and plain tuples: a NamedTuple state crosses as a tuple
-    wrap: Callable[[Any], State] = (lambda s: s) if isinstance(state, Tensor) else (lambda s: type(state)(*s))
+    plain = isinstance(state, Tensor) or type(state) is tuple
+    wrap: Callable[[Any], State] = (lambda s: s) if plain else (lambda s: type(state)(*s))
     bare: Callable[[State], Any] = (lambda s: s) if isinstance(state, Tensor) else tuple
 
     def body(carry: Any, inp: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -255,7 +256,7 @@ def _scan_graph(
         new = map_state(torch.clone, new)  # the carry may alias neither the input nor the output
         if kept is None:
             return bare(new), y
-        return bare(new), (y, bare(kept))
+        return bare(new), (y, bare(map_state(torch.clone, kept)))  # (kept holds y itself)
 
     xs = (seq, mask) if mask is not None else (seq,)
     final, ys = scan_op(body, bare(state), xs, reverse=reverse)
