@@ -11,22 +11,12 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from lstmkit.io.plots import save_figure
+from lstmkit.io.plots import pyplot, save_figure
 
 __all__ = ["plot_bars", "plot_heatmap", "plot_series_attribution", "tokens_html"]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _limit(values: np.ndarray) -> float:
@@ -51,7 +41,7 @@ def plot_heatmap(
         raise ValueError(
             f"values: expected ({len(row_labels)}, {len(col_labels)}) like the labels, got {v.shape}"
         )
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(min(2 + 0.28 * v.shape[1], 14), min(1.5 + 0.32 * v.shape[0], 10)))
     lim = _limit(v)
     im = ax.imshow(v, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, origin="lower")
@@ -82,7 +72,7 @@ def plot_series_attribution(
     """A series (L,) drawn once per attribution (L,), its points coloured by it (one panel each)."""
     s = np.asarray(series, dtype=np.float64)
     t = np.arange(len(s)) if x is None else np.asarray(x)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(attributions), 1, figsize=(10, 2.6 * len(attributions)), sharex=True, squeeze=False
     )
@@ -111,7 +101,7 @@ def plot_bars(
     xlabel: str = "",
 ) -> None:
     """Horizontal bars ``means`` with error bars ``spreads`` (one per name)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.4 * len(names)))
     ax.barh(range(len(names)), means, xerr=spreads, color="#d62728", alpha=0.8, capsize=3)
     ax.set_yticks(range(len(names)), list(names))

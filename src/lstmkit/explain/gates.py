@@ -44,7 +44,7 @@ from torch import Tensor
 
 from lstmkit.core.layers import GateTrace
 from lstmkit.io.html import metrics_table_html
-from lstmkit.io.plots import _plt, save_figure
+from lstmkit.io.plots import pyplot, save_figure
 
 __all__ = [
     "SATURATING_GATES",
@@ -210,7 +210,7 @@ def saturation(
 def plot_saturation(table: SaturationTable, path: str | os.PathLike[str], *, title: str = "") -> None:
     """Karpathy et al. 2015 Fig. 3: per gate a panel, per unit a point (x = share of steps left
     saturated, y = right saturated), a colour per layer and direction; PNG at ``path``."""
-    plt = _plt()
+    plt = pyplot()
     gates = table.gates or ["none"]
     fig, axes = plt.subplots(1, len(gates), figsize=(4.2 * len(gates), 4.2), squeeze=False)
     colours = plt.get_cmap("tab10")
@@ -362,7 +362,7 @@ def plot_gate_heatmaps(
     units = _shown_units(order, max_units)
     constant = [n for n in SATURATING_GATES if np.ptp(fields[n]) == 0]
     names = [n for n in HEATMAP_FIELDS if n not in constant]
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(len(names), 1, figsize=(9, 0.5 + 1.45 * len(names)), squeeze=False, sharex=True)
     fig.subplots_adjust(hspace=0.3, top=1 - 0.75 / (0.5 + 1.45 * len(names)))
     label = slice_label(k, directions)

@@ -266,7 +266,7 @@ def text_heat_png(
         title, vmin, vmax: as :func:`text_heat_html`.
         columns: characters per drawn row.
     """
-    from lstmkit.io.plots import _plt, save_figure
+    from lstmkit.io.plots import pyplot, save_figure
 
     vals = _text_values(text, values)
     lo, hi = _value_range(vals, vmin, vmax)
@@ -274,7 +274,7 @@ def text_heat_png(
         raise ValueError(f"columns: expected an int >= 1, got {columns!r}")
     rows = _wrapped_rows(text, columns)
     image = np.ones((len(rows), columns, 3))
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(0.095 * columns, 0.2 * len(rows) + (0.35 if title else 0.1)))
     for y, row in enumerate(rows):
         for x, i in enumerate(row):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_anomaly", "plot_backtest", "plot_forecast", "plot_losses", "save_figure"]
+__all__ = ["plot_anomaly", "plot_backtest", "plot_forecast", "plot_losses", "pyplot", "save_figure"]
 
 COLORS = {
     "LSTM": "#d62728",
@@ -19,7 +19,9 @@ COLORS = {
 }
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files only, no display); an ``ImportError`` that
+    names the package when matplotlib is missing."""
     try:
         import matplotlib
     except ImportError as exc:
@@ -40,14 +42,14 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        _plt().close(fig)
+        pyplot().close(fig)
 
 
 def plot_forecast(
     series: Any, forecast: Any, path: str | os.PathLike[str], *, history: int | None = None, title: str = ""
 ) -> None:
     """History (the last ``history`` steps) and the forecast with its 80% and 95% intervals."""
-    plt = _plt()
+    plt = pyplot()
     n = len(series) if history is None else min(history, len(series))
     fig, ax = plt.subplots(figsize=(10, 4.2))
     ax.plot(series.index[-n:], series.values[-n:], color="black", lw=1.2, label=f"{series.name} (observed)")
@@ -66,7 +68,7 @@ def plot_forecast(
 
 def plot_backtest(results: Mapping[str, Any], series: Any, path: str | os.PathLike[str]) -> None:
     """Backtest: every model's forecasts over the actuals, MASE per window, and MAE by step ahead."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [2.2, 1, 1]})
     ax = axes[0]
     first = min(w.origin for r in results.values() for w in r.windows)
@@ -109,7 +111,7 @@ def plot_backtest(results: Mapping[str, Any], series: Any, path: str | os.PathLi
 
 def plot_losses(curves: Mapping[str, Sequence[float]], path: str | os.PathLike[str], title: str = "") -> None:
     """Training and validation loss per epoch (and the refit on all data, if any)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = {"train_loss": "training", "val_loss": "validation", "refit_loss": "refit on all data"}
     for key, values in curves.items():
@@ -135,7 +137,7 @@ def plot_anomaly(
     title: str = "",
 ) -> None:
     """Signal with labelled anomalies shaded, and the scores with the threshold."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(13, 5.5), sharex=True)
     t = np.arange(len(values))
     axes[0].plot(t, values[:, 0] if values.ndim == 2 else values, lw=0.6, color="black")

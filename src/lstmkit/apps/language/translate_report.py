@@ -17,24 +17,16 @@ import torch
 
 from lstmkit.fit.logs import save_png
 from lstmkit.io.atomic import atomic_write_text
+from lstmkit.io.plots import pyplot
 
 __all__ = ["plot_attention", "write_attention_report"]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_attention(
     examples: list[tuple[list[str], list[str], torch.Tensor]], path: str | Path, *, title: str = ""
 ) -> None:
     """Heat maps of attention weights: one panel per (source tokens, output tokens, (T, S) weights)."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(examples)
     fig, axes = plt.subplots(1, n, figsize=(5 * n, 4.5), squeeze=False)
     for ax, (src, out, w) in zip(axes[0], examples):
