@@ -93,16 +93,21 @@ def test_char_lm_units_and_gates(tmp_path: Path) -> None:
     tokenizer = CharTokenizer().fit([TEXT])
     torch.manual_seed(0)
     lm = LanguageModel(len(tokenizer), embed_dim=8, hidden_size=12, num_layers=2).eval()
-    ckpt = tmp_path / "lm" / "model.pt"
-    save_bundle(ckpt, kind="lm", model=lm, tokenizers={"text": tokenizer}, extra={"corpus": "toy"})
+    runs = tmp_path / "runs"
+    with run_folder(runs / "lm", "textgen") as tmp:  # a finished run folder lstmkit made
+        save_bundle(Path(tmp) / "model.pt", kind="lm", model=lm, tokenizers={"text": tokenizer}, extra={})
     text = tmp_path / "held-out.txt"
     text.write_text(TEXT, encoding="utf-8")
-    runs = tmp_path / "runs"
-    assert main(["explain", "--checkpoint", str(ckpt), "--input", str(text), "--out", str(runs)]) == 0
+    argv = ["explain", "--checkpoint", str(runs / "lm" / "model.pt"), "--input", str(text)]
+    assert main([*argv, "--out", str(runs)]) == 0
     page, metrics = _explained(runs / "lm")
     assert metrics["kind"] == "lm" and metrics["characters"] == len(TEXT)
     assert {"in quotes", "in parens", "line position"} <= set(metrics["best_units"])
     assert "Interpretable units" in page and "LSTM gates and cell states" in page
+    # every file explain wrote is in the run's marker (units.html too): the run stays replaceable
+    marker = json.loads((runs / "lm" / MARKER).read_text(encoding="utf-8"))
+    assert {p.name for p in (runs / "lm").iterdir() if p.name != MARKER} == set(marker["files"])
+    prepare_run_folder(runs / "lm", "textgen")
 
 
 def test_sentiment_attributions_beside_attention(tmp_path: Path) -> None:

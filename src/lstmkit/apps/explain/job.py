@@ -81,6 +81,12 @@ def _folder(config: ExplainJobConfig) -> Path:
     return Path(config.out) / (config.name or Path(config.checkpoint).resolve().parent.name)
 
 
+def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """The files of ``folder`` (top level) with their size and modification time: what explain
+    wrote is what changed between two of these."""
+    return {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder) if e.is_file()}
+
+
 def _check(config: ExplainJobConfig) -> None:
     for name in ("n_steps", "examples", "max_chars"):
         value = getattr(config, name)
@@ -104,6 +110,7 @@ def explain(config: ExplainJobConfig) -> ExplainJobResult:
     if page.exists() and not config.overwrite:
         raise FileExistsError(f"--overwrite: {os.fspath(page)!r} exists; pass --overwrite to replace it")
     claim_folder(folder, "explain", what="--out/--name")
+    before = _stamps(folder)
     started = time.perf_counter()
     with np.errstate(all="ignore"):
         sections, metrics = KINDS[loaded.kind.name](loaded, config, os.fspath(folder))
@@ -112,7 +119,8 @@ def explain(config: ExplainJobConfig) -> ExplainJobResult:
     write_json(folder / "explain.json", metrics)
     title = f"lstmkit explain: {Path(config.checkpoint).name} ({loaded.kind.name})"
     write_page(page, title, sections)
-    add_to_run(folder, sorted(p.name for p in folder.glob("explain*")))
+    after = _stamps(folder)
+    add_to_run(folder, sorted(name for name, stamp in after.items() if before.get(name) != stamp))
     log.info("explanations of %s written to %s", config.checkpoint, page)
     if config.echo:
         print(page)
