@@ -143,3 +143,8 @@ def test_missing_input_and_bad_numbers(tmp_path: Path, caplog: pytest.LogCapture
     assert not list((tmp_path / "runs").rglob("explain.html"))
     assert main([*argv, "--n-steps", "0"]) == 1
     assert "--n-steps: expected an int >= 1" in caplog.records[-1].getMessage()
+    int8 = tmp_path / "model.int8.pt"
+    assert main(["compress", "--checkpoint", str(tmp_path / "model.pt"), "--method", "quantize"]) == 0
+    assert main(["explain", "--checkpoint", str(int8), "--input", "airline"]) == 1
+    message = caplog.records[-1].getMessage()
+    assert "int8 networks" in message and "explain the float model" in message and "\n" not in message

@@ -104,6 +104,11 @@ def explain(config: ExplainJobConfig) -> ExplainJobResult:
     """
     _check(config)
     loaded = load_model(config.checkpoint)
+    if (loaded.method or {}).get("name") == "quantize":
+        raise ValueError(
+            f"--checkpoint: {config.checkpoint!r} holds int8 networks (lstmkit compress --method quantize), "
+            "which have no gradients for attributions; explain the float model it was made from"
+        )
     loaded.path = Path(config.checkpoint)
     folder = _folder(config)
     page = folder / "explain.html"
