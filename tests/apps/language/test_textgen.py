@@ -104,3 +104,19 @@ def test_ngram_orders_are_checked_before_training() -> None:
 
     with pytest.raises(ValueError, match="--ngram-orders"):
         run(TextgenJobConfig(ngram_orders="3,x"))
+
+
+def test_wrap_breaks_long_lines_at_spaces_and_keeps_newlines() -> None:
+    from lstmkit.apps.language.textgen import TextgenJobConfig, _load_texts, wrap_lines
+
+    verse = "And God said, Let there be light: and there was light.\nAnd God saw the light, that it was good."
+    wrapped = wrap_lines(verse, 20)
+    assert wrapped.split() == verse.split()  # the same words in the same order
+    assert max(len(line) for line in wrapped.split("\n")) <= 20
+    assert wrapped.count("\n") > verse.count("\n") and "light.\nAnd God" in wrapped  # the verse break
+    assert wrap_lines("a " + "x" * 30, 12) == "a\n" + "x" * 30  # a long word stays whole
+    with pytest.raises(ValueError, match="--wrap: expected an int >= 10"):
+        wrap_lines(verse, 5)
+    _, valid, test, _ = _load_texts(TextgenJobConfig(corpus="pydoc", wrap=60))
+    assert test is not None
+    assert max(len(line) for line in valid.split("\n") if " " in line.strip()) <= 60

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -240,6 +241,8 @@ class TextgenJobConfig:
         corpus: a bundled corpus (``kjv``, ``fortunes``, ``pydoc``), unless ``text_file``.
         text_file: train on this text file instead (its last 10% is the validation text).
         encoding: the encoding of ``text_file``.
+        wrap: hard-wrap every split's lines at this many columns (at spaces; a line stays one
+            line where it fits), as Karpathy et al. (2015) trained on wrapped text; ``None``: as is.
         tokenizer: ``"char"``, ``"word"`` or ``"bpe"``. vocab_size: cap on the vocabulary.
         bpe_merges: BPE merge operations. max_train_chars: use only the first N training characters.
         model: keyword arguments of :class:`LanguageModel` (``embed_dim``, ``hidden_size``,
@@ -254,6 +257,7 @@ class TextgenJobConfig:
     corpus: str = "kjv"
     text_file: str | None = None
     encoding: str = "utf-8"
+    wrap: int | None = None
     tokenizer: str = "char"
     vocab_size: int | None = None
     bpe_merges: int = 2000
@@ -278,7 +282,34 @@ class TextgenJobResult:
     folder: str
 
 
+def wrap_lines(text: str, width: int) -> str:
+    """``text`` with every line longer than ``width`` broken at spaces into lines of at most
+    ``width`` characters (a word longer than that stays whole); newlines are kept.
+
+    Example::
+
+        >>> wrap_lines("in the beginning god created\nthe heaven", 12)
+        'in the\nbeginning\ngod created\nthe heaven'
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or width < 10:
+        raise ValueError(f"--wrap: expected an int >= 10 (columns), got {width!r}")
+    lines = text.split("\n")
+    wrapped = [
+        textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""] for line in lines
+    ]
+    return "\n".join("\n".join(parts) for parts in wrapped)
+
+
 def _load_texts(config: TextgenJobConfig) -> tuple[str, str, str | None, str]:
+    """(train, valid, test or None, name) of the corpus or of the text file, wrapped with ``wrap``."""
+    train, valid, test, name = _read_texts(config)
+    if config.wrap is None:
+        return train, valid, test, name
+    w = config.wrap
+    return wrap_lines(train, w), wrap_lines(valid, w), None if test is None else wrap_lines(test, w), name
+
+
+def _read_texts(config: TextgenJobConfig) -> tuple[str, str, str | None, str]:
     """(train, valid, test or None, name) of the corpus or of the text file."""
     if config.text_file:
         text = read_text(config.text_file, encoding=config.encoding)

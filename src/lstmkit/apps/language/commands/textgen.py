@@ -37,6 +37,9 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     )
     src.add_argument("--encoding", default="utf-8", help="encoding of --text-file (default utf-8)")
     src.add_argument(
+        "--wrap", type=int, default=None, help="hard-wrap lines at N columns (as Karpathy et al. 2015)"
+    )
+    src.add_argument(
         "--tokenizer", choices=("char", "word", "bpe"), default="char", help="token unit (default char)"
     )
     src.add_argument(
