@@ -80,10 +80,10 @@ bench-speed: $(STAMP) $(FUSED_EXT)
 bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/compress.py --markdown docs/deployment.md
 
-# Interpretable units (issue 15, docs/interpretability.md): 2x256 char LMs on KJV (600 CPU s),
-# Python's docs (420 CPU s) and fortunes (600 CPU s) in runs/units-*, then every cell correlated
-# with named text properties (about 30 minutes of CPU on one thread; ARGS=--reuse searches the
-# trained models again).
+# Interpretable units (issue 15, docs/interpretability.md): 2x256 char LMs on KJV (2400 CPU s), KJV
+# wrapped at 80 columns (1500 CPU s), Python's docs (420 CPU s) and fortunes (600 CPU s) in
+# runs/units-*, then every cell correlated with named text properties (about 85 minutes of CPU on
+# one thread; ARGS=--reuse searches the trained models again).
 .PHONY: bench-units
 bench-units: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/units.py $(ARGS)

@@ -1,11 +1,12 @@
 """Interpretable units of character language models: `make bench-units` (or `python benchmarks/units.py`).
 
-For each corpus, trains a 2x256 character LM with ``lstmkit textgen train`` (one torch thread, a
+For each study (a corpus, its lines as they are or wrapped at 80 columns), trains a 2x256
+character LM with ``lstmkit textgen train`` (one torch thread, a
 budget of training CPU seconds), then runs it over the first ``--chars`` characters of the
 validation split, correlates every layer's cell state c and hidden state h with named properties
 of the text (:func:`lstmkit.apps.language.units.text_properties`) and prints the best units of
-every property. Writes ``runs/units-<corpus>/units/units.html`` (the text coloured by the best
-unit of each property), ``docs/images/units-<corpus>-<property>.png`` for the two strongest
+every property. Writes ``runs/units-<name>/units/units.html`` (the text coloured by the best
+unit of each property), ``docs/images/units-<name>-<property>.png`` for the two strongest
 properties a unit must remember (not the current character itself) and
 ``benchmarks/results/units.json``.
 
@@ -30,20 +31,23 @@ RUNS = ROOT / "runs"
 IMAGES = ROOT / "docs" / "images"
 RESULTS = ROOT / "benchmarks" / "results" / "units.json"
 
-#: corpus -> (training CPU seconds, extra textgen arguments)
-CORPORA: dict[str, tuple[int, list[str]]] = {
-    "kjv": (600, ["--epochs", "20"]),
-    "pydoc": (420, ["--epochs", "40", "--dropout", "0.1"]),
-    "fortunes": (600, ["--epochs", "20"]),
+#: study name (runs/units-<name>) -> (corpus, training CPU seconds, lines wrapped at, extra arguments)
+CORPORA: dict[str, tuple[str, int, int | None, list[str]]] = {
+    "kjv": ("kjv", 2400, None, ["--epochs", "40"]),
+    "kjv-wrapped": ("kjv", 1500, 80, ["--epochs", "40"]),
+    "pydoc": ("pydoc", 420, None, ["--epochs", "40", "--dropout", "0.1"]),
+    "fortunes": ("fortunes", 600, None, ["--epochs", "20"]),
 }
 
 
-def train_command(corpus: str, budget: int, extra: list[str]) -> list[str]:
-    """The ``lstmkit textgen train`` arguments of ``corpus``'s model."""
+def train_command(name: str) -> list[str]:
+    """The ``lstmkit textgen train`` arguments of study ``name``'s model."""
+    corpus, budget, wrap, extra = CORPORA[name]
+    extra = [*extra, "--wrap", str(wrap)] if wrap else extra
     return ["textgen", "train", "--corpus", corpus, "--tokenizer", "char", "--embed-dim", "64",
             "--hidden-size", "256", "--layers", "2", "--bptt", "64", "--batch-size", "32", "--lr", "5e-3",
             "--time-budget", str(budget), "--budget-clock", "cpu", "--ngram-orders", "", "--threads", "1",
-            *extra, "--run-dir", str(RUNS / f"units-{corpus}"), "--no-progress"]  # fmt: skip
+            *extra, "--run-dir", str(RUNS / f"units-{name}"), "--no-progress"]  # fmt: skip
 
 
 def train(cmd: list[str]) -> None:
@@ -58,11 +62,13 @@ def train(cmd: list[str]) -> None:
         raise SystemExit(rc)
 
 
-def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
-    """Find the units of ``corpus``'s trained model over its validation text; print and save."""
+def search(name: str, chars: int, k: int) -> dict[str, Any]:
+    """Find the units of study ``name``'s trained model over its validation text (wrapped as its
+    training text was); print and save."""
     from lstmkit.apps.language.bundle import load_bundle
     from lstmkit.apps.language.corpora import load_text_corpus
     from lstmkit.apps.language.lm import LanguageModel
+    from lstmkit.apps.language.textgen import wrap_lines
     from lstmkit.apps.language.units import (
         INPUT_PROPERTIES,
         confirm_units,
@@ -74,17 +80,21 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
     )
     from lstmkit.explain.units import text_heat_png
 
-    run = RUNS / f"units-{corpus}"
+    corpus, _, wrap, _ = CORPORA[name]
+    run = RUNS / f"units-{name}"
     bundle, tokenizers = load_bundle(run, "lm")
     model = LanguageModel(**bundle["config"])
     model.load_state_dict(bundle["model"])
     splits = load_text_corpus(corpus)
-    text, other = splits.valid[:chars], splits.test[:chars]
+    text, other = splits.valid, splits.test
+    if wrap:
+        text, other = wrap_lines(text, wrap), wrap_lines(other, wrap)
+    text, other = text[:chars], other[:chars]
     start = time.perf_counter()
     found = find_interpretable_units(model, tokenizers["text"], text, k=k)
     confirmed = confirm_units(found, model, tokenizers["text"], other)
     seconds = time.perf_counter() - start
-    print(f"\n{corpus}: {found.table.correlations.shape[0]} units (c, h, tanh(c) of 2 layers) chosen on the "
+    print(f"\n{name}: {found.table.correlations.shape[0]} units (c, h, tanh(c) of 2 layers) chosen on the "
           f"first {len(text):,} validation characters, checked on the first {len(other):,} test characters "
           f"({seconds:.0f} s)\n")  # fmt: skip
     print(units_markdown(found, k, confirmed))
@@ -93,8 +103,8 @@ def search(corpus: str, chars: int, k: int) -> dict[str, Any]:
     IMAGES.mkdir(parents=True, exist_ok=True)
     for prop in memory[:2]:
         excerpt, values, score = unit_excerpt(found, prop, 600)
-        title = f"{corpus}, {prop}: unit {score.unit}, r = {score.r:+.2f}"
-        text_heat_png(excerpt, values, IMAGES / f"units-{corpus}-{'-'.join(prop.split())}.png", title=title)
+        title = f"{name}, {prop}: unit {score.unit}, r = {score.r:+.2f}"
+        text_heat_png(excerpt, values, IMAGES / f"units-{name}-{'-'.join(prop.split())}.png", title=title)
     best = {p: [(s.unit, round(s.r, 4)) for s in scores] for p, scores in found.best.items()}
     test_r = {p: round(r, 4) for p, r in confirmed.items()}
     return {"run": str(run.relative_to(ROOT)), "chars": len(text), "best": best, "best_r_on_test": test_r}
@@ -114,13 +124,12 @@ def main() -> int:
     if unknown:
         parser.error(f"--only: expected some of {list(CORPORA)}, got {unknown}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for corpus in corpora:
-        budget, extra = CORPORA[corpus]
-        if not (args.reuse and (RUNS / f"units-{corpus}" / "model.pt").exists()):
-            train([*train_command(corpus, budget, extra), "--overwrite"])
-        command = "lstmkit " + shlex.join(train_command(corpus, budget, extra))
-        results[corpus] = {"command": command.replace(f"{ROOT}/", "")}
-        results[corpus].update(search(corpus, args.chars, args.k))
+    for name in corpora:
+        if not (args.reuse and (RUNS / f"units-{name}" / "model.pt").exists()):
+            train([*train_command(name), "--overwrite"])
+        command = "lstmkit " + shlex.join(train_command(name))
+        results[name] = {"command": command.replace(f"{ROOT}/", "")}
+        results[name].update(search(name, args.chars, args.k))
     from lstmkit.io.atomic import atomic_write_text
 
     atomic_write_text(RESULTS, json.dumps(results, indent=2) + "\n")
