@@ -67,8 +67,8 @@ def search(name: str, chars: int, k: int) -> dict[str, Any]:
     training text was); print and save."""
     from lstmkit.apps.language.bundle import load_bundle
     from lstmkit.apps.language.corpora import load_text_corpus
+    from lstmkit.apps.language.corpora.plain import wrap_lines
     from lstmkit.apps.language.lm import LanguageModel
-    from lstmkit.apps.language.textgen import wrap_lines
     from lstmkit.apps.language.units import (
         INPUT_PROPERTIES,
         confirm_units,

@@ -107,7 +107,8 @@ def test_ngram_orders_are_checked_before_training() -> None:
 
 
 def test_wrap_breaks_long_lines_at_spaces_and_keeps_newlines() -> None:
-    from lstmkit.apps.language.textgen import TextgenJobConfig, _load_texts, wrap_lines
+    from lstmkit.apps.language.corpora.plain import wrap_lines
+    from lstmkit.apps.language.textgen import TextgenJobConfig, _load_texts
 
     verse = "And God said, Let there be light: and there was light.\nAnd God saw the light, that it was good."
     wrapped = wrap_lines(verse, 20)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from lstmkit.apps.common.reports import add_sections
 from lstmkit.apps.language.batching import StreamBatches
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import load_text_corpus
+from lstmkit.apps.language.corpora.plain import wrap_lines
 from lstmkit.apps.language.lm import LanguageModel, bits_per_token, perplexity, stream_nll
 from lstmkit.apps.language.ngram import ngram_baseline, ngram_orders
 from lstmkit.apps.language.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
@@ -280,24 +280,6 @@ class TextgenJobResult:
     rows: list[list[Any]]
     sample: str
     folder: str
-
-
-def wrap_lines(text: str, width: int) -> str:
-    """``text`` with every line longer than ``width`` broken at spaces into lines of at most
-    ``width`` characters (a word longer than that stays whole); newlines are kept.
-
-    Example::
-
-        >>> wrap_lines("in the beginning god created\nthe heaven", 12)
-        'in the\nbeginning\ngod created\nthe heaven'
-    """
-    if isinstance(width, bool) or not isinstance(width, int) or width < 10:
-        raise ValueError(f"--wrap: expected an int >= 10 (columns), got {width!r}")
-    lines = text.split("\n")
-    wrapped = [
-        textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""] for line in lines
-    ]
-    return "\n".join("\n".join(parts) for parts in wrapped)
 
 
 def _load_texts(config: TextgenJobConfig) -> tuple[str, str, str | None, str]:

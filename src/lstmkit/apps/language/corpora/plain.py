@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from lstmkit.apps.language.corpora.catalogue import not_installed, split_of, unique
 
-__all__ = ["TextSplits", "load_text_corpus"]
+__all__ = ["TextSplits", "load_text_corpus", "wrap_lines"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,21 @@ def load_text_corpus(name: str) -> TextSplits:
     for k, e in enumerate(entries):
         parts[split_of(k)].append(e)
     return TextSplits(name, *("\n".join(parts[s]) + "\n" for s in ("train", "valid", "test")))
+
+
+def wrap_lines(text: str, width: int) -> str:
+    r"""``text`` with every line longer than ``width`` broken at spaces into lines of at most
+    ``width`` characters (a word longer than that stays whole); newlines are kept.
+
+    Example::
+
+        >>> wrap_lines("in the beginning god created\nthe heaven", 12)
+        'in the\nbeginning\ngod created\nthe heaven'
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or width < 10:
+        raise ValueError(f"--wrap: expected an int >= 10 (columns), got {width!r}")
+    lines = text.split("\n")
+    wrapped = [
+        textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""] for line in lines
+    ]
+    return "\n".join("\n".join(parts) for parts in wrapped)
