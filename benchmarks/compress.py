@@ -54,6 +54,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from common import load_average
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "compress.json"
 CACHE = "runs/bench-compress"
@@ -94,13 +96,6 @@ def machine() -> str:
         f"thread(s); torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; "
         f"fused kernels: {backends}"
     )
-
-
-def load() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 @dataclass
@@ -941,7 +936,7 @@ def main(argv: list[str] | None = None) -> int:
         if json_path is not None and json_path.exists():
             results = json.loads(json_path.read_text())
         for study in args.studies:
-            before, started, t0 = load(), time.strftime("%Y-%m-%d %H:%M"), time.perf_counter()
+            before, started, t0 = load_average(), time.strftime("%Y-%m-%d %H:%M"), time.perf_counter()
             if study == "latency":
                 out = latency_study(sizes, Path(tmp))
             elif study == "int8":
@@ -951,14 +946,14 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 out = prune_distill_study(sizes, cache)
             seconds = time.perf_counter() - t0
-            head = header(command, started, before, load(), seconds)
+            head = header(command, started, before, load_average(), seconds)
             out |= {
                 "command": command,
                 "started": started,
                 "seconds": seconds,
                 "machine": machine(),
                 "load_before": before,
-                "load_after": load(),
+                "load_after": load_average(),
                 "quick": args.quick,
             }
             results[study] = out

@@ -19,13 +19,13 @@ Usage: ``python benchmarks/nlp.py [--only lm,sentiment,translate] [--lm-budget S
 from __future__ import annotations
 
 import argparse
-import shlex
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import torch
+
+from common import run_lstmkit
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs"
@@ -82,17 +82,6 @@ def numbers_commands() -> list[list[str]]:
     ]  # fmt: skip
 
 
-def run(cmd: list[str]) -> None:
-    from lstmkit.cli import main
-
-    print(f"\n$ lstmkit {shlex.join(cmd)}", flush=True)
-    start = time.perf_counter()
-    rc = main(cmd)
-    print(f"(exit {rc}, {time.perf_counter() - start:.0f} s wall)", flush=True)
-    if rc != 0:
-        raise SystemExit(rc)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description="Language benchmarks behind docs/nlp.md.")
     parser.add_argument("--only", default="lm,sentiment,translate,numbers", help="comma-separated tasks")
@@ -115,7 +104,7 @@ def main() -> int:
         else:
             parser.error(f"--only: unknown task {task!r}")
         for cmd in cmds:
-            run(cmd)
+            run_lstmkit(cmd)
         if task == "translate":
             IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(RUNS / "bench-translate-en-fr" / "attention.png", IMAGES / "nlp-attention.png")

@@ -38,6 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from common import load_average
 from lstmkit.core.engines.fused.build import load_extension
 from lstmkit.core.layers import LSTM
 from lstmkit.io.atomic import atomic_write_text
@@ -85,13 +86,6 @@ def gpu_machine() -> str:
         f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}; "
         f"Python {platform.python_version()}"
     )
-
-
-def load() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 @dataclass
@@ -366,11 +360,12 @@ def main(argv: list[str] | None = None) -> int:
         clock=clock,
         sync=torch.cuda.synchronize if gpu else None,
     )
-    load_before = load()
+    load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M")
     gates = None if gpu else gates_table(QUICK_SHAPES[0] if args.quick else GATES_SHAPE, timer)
     if args.gates_only:
-        print(f"Measured {started} on {machine()}; load before {load_before}, after {load()}.\n\n{gates}")
+        after = load_average()
+        print(f"Measured {started} on {machine()}; load before {load_before}, after {after}.\n\n{gates}")
         return 0
     speed = speed_table(shapes, timer, reference=not args.no_reference, device=args.device)
     stream = (
@@ -379,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         else stream_table([16] if args.quick else STREAM_SIZES, timer, steps=20 if args.quick else 200)
     )
     memory = memory_table(shapes[:1] if args.quick else SHAPES[:3], device=args.device)
-    load_after = load()
+    load_after = load_average()
     text = (
         f"Measured {started} on {gpu_machine() if gpu else machine()}. Load average (1/5/15 min) before: "
         f"{load_before}, after: {load_after}. Medians of {timer.repeats} runs after {timer.warmup} warm-up "

@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from common import run_lstmkit
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs"
 IMAGES = ROOT / "docs" / "images"
@@ -48,18 +50,6 @@ def train_command(name: str) -> list[str]:
             "--hidden-size", "256", "--layers", "2", "--bptt", "64", "--batch-size", "32", "--lr", "5e-3",
             "--time-budget", str(budget), "--budget-clock", "cpu", "--ngram-orders", "", "--threads", "1",
             *extra, "--run-dir", str(RUNS / f"units-{name}"), "--no-progress"]  # fmt: skip
-
-
-def train(cmd: list[str]) -> None:
-    """Run one ``lstmkit`` command in this process; stop the study if it fails."""
-    from lstmkit.cli import main
-
-    print(f"\n$ lstmkit {shlex.join(cmd)}", flush=True)
-    start = time.perf_counter()
-    rc = main(cmd)
-    print(f"(exit {rc}, {time.perf_counter() - start:.0f} s wall)", flush=True)
-    if rc != 0:
-        raise SystemExit(rc)
 
 
 def search(name: str, chars: int, k: int) -> dict[str, Any]:
@@ -126,7 +116,7 @@ def main() -> int:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in corpora:
         if not (args.reuse and (RUNS / f"units-{name}" / "model.pt").exists()):
-            train([*train_command(name), "--overwrite"])
+            run_lstmkit([*train_command(name), "--overwrite"])
         command = "lstmkit " + shlex.join(train_command(name))
         results[name] = {"command": command.replace(f"{ROOT}/", "")}
         results[name].update(search(name, args.chars, args.k))
