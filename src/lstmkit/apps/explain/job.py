@@ -109,7 +109,6 @@ def explain(config: ExplainJobConfig) -> ExplainJobResult:
             f"--checkpoint: {config.checkpoint!r} holds int8 networks (lstmkit compress --method quantize), "
             "which have no gradients for attributions; explain the float model it was made from"
         )
-    loaded.path = Path(config.checkpoint)
     folder = _folder(config)
     page = folder / "explain.html"
     if page.exists() and not config.overwrite:

@@ -101,9 +101,13 @@ def forecaster(loaded: Loaded, config: Any, folder: str) -> Sections:
             )
         source = SeriesSource(**data)
     elif os.path.isfile(config.input):
-        source = SeriesSource(csv=config.input, target=config.target, time=config.time)
-        source = SeriesSource(**{**vars(source), "covariates": tuple(config.covariates)})
-        source = SeriesSource(**{**vars(source), "future_covariates": tuple(config.future_covariates)})
+        source = SeriesSource(
+            csv=config.input,
+            target=config.target,
+            time=config.time,
+            covariates=tuple(config.covariates),
+            future_covariates=tuple(config.future_covariates),
+        )
     else:
         source = SeriesSource(dataset=config.input)
     found, _ = load_series(source)
