@@ -1,10 +1,25 @@
-"""The modules users hold: recurrent layers, the Bidirectional combinator, regularizers, attention."""
+"""The modules users hold: recurrent layers, the Bidirectional combinator, regularizers, attention,
+and the models they are compared with (Transformer, TCN) behind one encoder."""
 
 from lstmkit.core.gates import GateTrace
 from lstmkit.core.layers.bidirectional import Bidirectional
+from lstmkit.core.layers.encoder import EncoderSettings, SequenceEncoder
 from lstmkit.core.layers.gru import GRU
 from lstmkit.core.layers.lstm import LSTM
 from lstmkit.core.layers.recurrent import Recurrent
 from lstmkit.core.layers.rnn import RNN
+from lstmkit.core.layers.tcn import TCN
+from lstmkit.core.layers.transformer import Transformer
 
-__all__ = ["GRU", "LSTM", "RNN", "Bidirectional", "GateTrace", "Recurrent"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "TCN",
+    "Bidirectional",
+    "EncoderSettings",
+    "GateTrace",
+    "Recurrent",
+    "SequenceEncoder",
+    "Transformer",
+]
