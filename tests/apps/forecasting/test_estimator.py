@@ -201,6 +201,7 @@ def test_a_file_saved_by_the_first_format_still_loads() -> None:
     t = np.arange(60)
     s = daily(10 + np.sin(2 * np.pi * t / 7), name="weekly")
     model = Forecaster.load(Path(__file__).parent / "saved" / "forecaster_v1.pt")
+    assert (model.config.architecture, model.name) == ("lstm", "LSTM")  # no architecture saved: an LSTM
     point = model.predict(series=s).point
     assert np.allclose(point, [9.877233184710066, 10.043534694243226, 9.765595257513564], rtol=1e-6, atol=0)
 
@@ -211,8 +212,9 @@ def test_every_argument_reaches_the_settings() -> None:
     from lstmkit.apps.forecasting.estimator import ForecasterConfig
 
     values = {
-        "window": 9, "strategy": "seq2seq", "likelihood": "gaussian", "hidden_size": 7, "num_layers": 2,
-        "dropout": 0.2, "variant": "cifg", "engine": "reference", "log": False, "normalize": "global",
+        "window": 9, "strategy": "seq2seq", "likelihood": "gaussian", "architecture": "gru",
+        "hidden_size": 7, "num_layers": 2, "dropout": 0.2, "variant": "cifg", "engine": "reference",
+        "num_heads": 7, "kernel_size": 5, "log": False, "normalize": "global",
         "calendar": False, "ensemble": 3, "max_epochs": 4, "patience": 5, "batch_size": 6, "lr": 0.01,
         "weight_decay": 0.02, "val_size": 8, "refit": False, "num_samples": 10, "seed": 11, "device": "cpu",
     }  # fmt: skip

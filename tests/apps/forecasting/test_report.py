@@ -37,5 +37,22 @@ def test_write_report_writes_every_file(result, tmp_path) -> None:
     assert metrics["series"] == "sales" and metrics["horizon"] == 6 and len(metrics["metrics"]) == 2
     page = (folder / "index.html").read_text()
     assert "Backtest metrics" in page and "LSTM gates and cell states" in page
-    assert "The layer encoder (LSTM(" in page and "of the last 4 forecast origins, 6 steps apart" in page
+    assert (
+        "The layer encoder.layer (LSTM(" in page and "of the last 4 forecast origins, 6 steps apart" in page
+    )
     assert {"gates_saturation.png", "gates_heatmaps.png"} <= names
+
+
+def test_another_architecture_is_named_in_the_table_and_the_report(tmp_path) -> None:
+    settings = ForecasterSettings(horizon=6, ensemble=1, max_epochs=1, architecture="tcn", kernel_size=2)
+    tcn = run(
+        RunJobConfig(
+            SeriesSource(dataset="shampoo"), settings, windows=1, baselines=("seasonal_naive",), out=None
+        )
+    )
+    assert (tcn.final.config.architecture, tcn.final.config.kernel_size) == ("tcn", 2)
+    assert [r["model"] for r in tcn.rows] == ["TCN", "seasonal naive"]
+    assert summary(tcn).splitlines()[-1].startswith("TCN vs seasonal naive: MASE")
+    write_report(tcn, str(tmp_path / "tcn"))
+    page = (tmp_path / "tcn" / "index.html").read_text()
+    assert "TCN forecaster: strategy direct" in page and "LSTM gates" not in page  # no LSTM, no gates

@@ -7,6 +7,10 @@ network outputs back into :class:`~lstmkit.apps.forecasting.base.Forecast` objec
 prediction intervals. The horizon strategies (``"direct"``, ``"seq2seq"``, ``"recursive"``)
 are described in :mod:`lstmkit.apps.forecasting.model`.
 
+The encoder is an LSTM unless ``architecture=`` names a comparison model (``"gru"``, ``"rnn"``,
+``"transformer"``, ``"tcn"``): the same windows, scaling, losses, training and ensemble, so
+the architectures compare on equal terms.
+
 Losses (``likelihood=``): ``"quantile"`` (21 monotone quantiles trained with the pinball
 loss), ``"gaussian"`` (mean and standard deviation, Gaussian NLL) or ``"point"`` (the L1 loss,
 a median forecast). The point forecast is always the median in data units.
@@ -43,7 +47,7 @@ from lstmkit.apps.forecasting.inputs import (
     window_inputs,
     window_targets,
 )
-from lstmkit.apps.forecasting.model import LIKELIHOODS, STRATEGIES, ForecastNet, check_head
+from lstmkit.apps.forecasting.model import ARCHITECTURES, LIKELIHOODS, STRATEGIES, ForecastNet, check_head
 from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
@@ -52,12 +56,15 @@ from lstmkit.fit.losses import gaussian_nll, masked_mae, quantile_loss
 from lstmkit.fit.step import StepOutput
 from lstmkit.io.progress import ProgressBar, shrink_total
 
-__all__ = ["LIKELIHOODS", "STRATEGIES", "ForecastNet", "Forecaster", "ForecasterConfig"]
+__all__ = ["ARCHITECTURES", "LIKELIHOODS", "STRATEGIES", "ForecastNet", "Forecaster", "ForecasterConfig"]
 
 log = logging.getLogger("lstmkit.forecast")
 
 FORMAT = "lstmkit.Forecaster"
 FORMAT_VERSION = 1
+
+#: the model's name in tables and plots, by architecture
+NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "transformer": "Transformer", "tcn": "TCN"}
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,14 @@ class ForecasterConfig:
     window: int | None = None
     strategy: str = "direct"
     likelihood: str = "quantile"
+    architecture: str = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.1
     variant: str = "classic"
     engine: str | None = None
+    num_heads: int = 4
+    kernel_size: int = 3
     log: bool | str = "auto"
     normalize: str = "auto"
     calendar: bool = True
@@ -91,8 +101,9 @@ class ForecasterConfig:
     def __post_init__(self) -> None:
         check_int("horizon", self.horizon, numpy=True)
         check_int("window", self.window, 2, optional=True, numpy=True)
-        for name in ("hidden_size", "num_layers", "ensemble", "max_epochs", "num_samples"):
+        for name in ("hidden_size", "num_layers", "ensemble", "max_epochs", "num_samples", "num_heads"):
             check_int(name, getattr(self, name), numpy=True)
+        check_int("kernel_size", self.kernel_size, 2, numpy=True)
         for name in ("batch_size", "patience", "val_size"):
             check_int(name, getattr(self, name), optional=True, numpy=True)
         if self.val_size is not None and self.val_size < self.horizon:
@@ -100,7 +111,12 @@ class ForecasterConfig:
                 f"val_size: expected at least the horizon ({self.horizon}) so that one validation "
                 f"window fits, got {self.val_size}"
             )
-        check_head(self.strategy, self.likelihood)
+        check_head(self.strategy, self.likelihood, self.architecture)
+        if self.architecture == "transformer" and self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"num_heads: expected a divisor of hidden_size={self.hidden_size} (the Transformer's "
+                f"width), got {self.num_heads}"
+            )
         if self.normalize not in ("auto", "window", "global"):
             raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {self.normalize!r}")
         if self.log not in (True, False, "auto"):
@@ -114,7 +130,8 @@ class ForecasterConfig:
 
 
 class Forecaster(Estimator, ForecastModel):
-    r"""An LSTM forecaster with sensible defaults: scaled windows, quantile output, an ensemble.
+    r"""An LSTM forecaster with sensible defaults: scaled windows, quantile output, an ensemble;
+    a GRU, Elman RNN, causal Transformer or TCN in the LSTM's place with ``architecture=``.
 
     Defaults that matter (each is an argument):
 
@@ -132,7 +149,14 @@ class Forecaster(Estimator, ForecastModel):
         window: L, input steps (``None``: :func:`~lstmkit.apps.forecasting.windows.auto_window`).
         strategy: ``"direct"``, ``"seq2seq"`` or ``"recursive"`` (see :mod:`~lstmkit.apps.forecasting.model`).
         likelihood: ``"quantile"``, ``"gaussian"`` or ``"point"``.
-        hidden_size, num_layers, dropout, variant, engine: the LSTM.
+        architecture: the encoder: ``"lstm"`` (default), ``"gru"``, ``"rnn"`` (Elman),
+            ``"transformer"`` (causal, pre-LN) or ``"tcn"`` (Bai et al. 2018); see
+            :mod:`lstmkit.core.layers.encoder`. ``"tcn"`` has no ``"seq2seq"`` strategy.
+        hidden_size, num_layers, dropout, variant, engine: the encoder (``variant`` and
+            ``engine`` of an LSTM; ``hidden_size`` is a Transformer's width and a TCN's
+            channels, ``num_layers`` its blocks).
+        num_heads: the Transformer's attention heads (dividing ``hidden_size``).
+        kernel_size: the TCN's kernel (at least 2).
         log, normalize: scaling (see :class:`~lstmkit.apps.forecasting.windows.SeriesScaler`).
         calendar: add calendar features of the time index as known-future inputs.
         ensemble: networks trained from different seeds.
@@ -161,6 +185,8 @@ class Forecaster(Estimator, ForecastModel):
         >>> fc = Forecaster(horizon=12).fit(y).predict()
         >>> fc.point.shape, fc.interval(0.8)[0].shape
         ((12,), (12,))
+        >>> Forecaster(horizon=12, architecture="transformer", num_heads=4).fit(y).name
+        'Transformer'
     """
 
     name = "LSTM"
@@ -175,11 +201,14 @@ class Forecaster(Estimator, ForecastModel):
         window: int | None = None,
         strategy: str = "direct",
         likelihood: str = "quantile",
+        architecture: str = "lstm",
         hidden_size: int = 64,
         num_layers: int = 1,
         dropout: float = 0.1,
         variant: str = "classic",
         engine: str | None = None,
+        num_heads: int = 4,
+        kernel_size: int = 3,
         log: bool | str = "auto",
         normalize: str = "auto",
         calendar: bool = True,
@@ -198,6 +227,7 @@ class Forecaster(Estimator, ForecastModel):
     ) -> None:
         ForecastModel.__init__(self)
         Estimator.__init__(self, settings(ForecasterConfig, locals()), progress)
+        self.name = NAMES[architecture]
         self.layout_: dict[str, Any] = {}
         self.stats_: dict[str, Any] = {}
 
@@ -270,6 +300,9 @@ class Forecaster(Estimator, ForecastModel):
             strategy=cfg.strategy,
             likelihood=cfg.likelihood,
             dropout=cfg.dropout,
+            architecture=cfg.architecture,
+            num_heads=cfg.num_heads,
+            kernel_size=cfg.kernel_size,
             **self._lstm_settings(),
         )
 

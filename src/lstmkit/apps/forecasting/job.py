@@ -108,8 +108,10 @@ class ForecasterSettings:
     Args:
         horizon: steps to forecast (``None``: one season, else up to 14).
         window: input steps (``None``: the forecaster's choice).
-        strategy, likelihood, variant: as :class:`~lstmkit.Forecaster`.
-        hidden: LSTM hidden size. layers: LSTM layers.
+        strategy, likelihood, architecture, variant, num_heads, kernel_size: as
+            :class:`~lstmkit.Forecaster` (``architecture``: ``"lstm"``, ``"gru"``, ``"rnn"``,
+            ``"transformer"`` or ``"tcn"``).
+        hidden: hidden size (a Transformer's width, a TCN's channels). layers: layers (blocks).
         ensemble: networks from different seeds. max_epochs: epochs per network.
         seed: base seed. device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     """
@@ -118,9 +120,12 @@ class ForecasterSettings:
     window: int | None = None
     strategy: str = "direct"
     likelihood: str = "quantile"
+    architecture: str = "lstm"
     hidden: int = 64
     layers: int = 1
     variant: str = "classic"
+    num_heads: int = 4
+    kernel_size: int = 3
     ensemble: int = 5
     max_epochs: int = 200
     seed: int = 0
@@ -129,7 +134,7 @@ class ForecasterSettings:
     def build(self, horizon: int, progress: bool = True) -> Forecaster:
         """An unfitted :class:`~lstmkit.Forecaster` with these settings."""
         same = pick(self, "window", "strategy", "likelihood", "variant", "ensemble", "max_epochs")
-        same |= pick(self, "seed", "device")
+        same |= pick(self, "architecture", "num_heads", "kernel_size", "seed", "device")
         return Forecaster(horizon, hidden_size=self.hidden, num_layers=self.layers, progress=progress, **same)
 
 

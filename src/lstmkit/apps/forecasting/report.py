@@ -1,7 +1,8 @@
 """The report of ``lstmkit run``: the metrics table for stdout, and the run folder.
 
 :func:`summary` is the text the command prints (what was backtested, the metrics of every
-model, the LSTM against seasonal naive and the best of ARIMA/ETS). :func:`write_report` writes
+model, the LSTM (or the architecture in its place) against seasonal naive and the best of
+ARIMA/ETS). :func:`write_report` writes
 the run folder of a :class:`~lstmkit.apps.forecasting.job.RunJobResult`:
 
 ======================  ==============================================================
@@ -56,7 +57,7 @@ def summary(result: RunJobResult) -> str:
     refit = "at every origin" if result.refit == "every" else "once"
     lines = [
         f"{result.label}: backtest over {result.windows} windows of {result.horizon} steps "
-        f"(stride {result.stride}), mean over windows; LSTM refit {refit}",
+        f"(stride {result.stride}), mean over windows; {rows[0]['model']} refit {refit}",
         format_table(rows, METRIC_COLUMNS),
     ]
     best_stat = min(
@@ -66,7 +67,7 @@ def summary(result: RunJobResult) -> str:
     snaive = next((r for r in rows if r["model"] == "seasonal naive"), None)
     verdict = []
     if snaive:
-        verdict.append(f"LSTM vs seasonal naive: MASE {lstm['MASE']:.3f} vs {snaive['MASE']:.3f}")
+        verdict.append(f"{lstm['model']} vs seasonal naive: MASE {lstm['MASE']:.3f} vs {snaive['MASE']:.3f}")
     if best_stat:
         verdict.append(f"vs best of ARIMA/ETS ({best_stat['model']}): {best_stat['MASE']:.3f}")
     if verdict:
@@ -93,12 +94,14 @@ def _write_plots(result: RunJobResult, tmp: str) -> None:
         result.forecast,
         os.path.join(tmp, "forecast.png"),
         history=max(4 * horizon, 3 * main.season),
-        title=f"{main.name}: LSTM forecast, {horizon} steps, 80% and 95% intervals",
+        title=f"{main.name}: {result.final.name} forecast, {horizon} steps, 80% and 95% intervals",
     )
     plots.plot_backtest(result.backtests, main, os.path.join(tmp, "backtest.png"))
     curves = result.final.history_ or {}
     plots.plot_losses(
-        curves, os.path.join(tmp, "loss.png"), title="LSTM (first ensemble member) loss per epoch"
+        curves,
+        os.path.join(tmp, "loss.png"),
+        title=f"{result.final.name} (first ensemble member) loss per epoch",
     )
 
 
@@ -155,7 +158,7 @@ def _sections(result: RunJobResult) -> list[tuple[str, str]]:
         f"{result.stride} steps apart, horizon {result.horizon}; every model forecasts the same windows; "
         "metrics are means over windows (MASE scaled by the in-sample seasonal naive error of each "
         "window's history; CRPS approximated by 19 quantiles; coverage of the 80% and 95% "
-        "intervals). Baselines are refitted at every origin; the LSTM "
+        f"intervals). Baselines are refitted at every origin; the {result.final.name} "
         f"{'too' if result.refit == 'every' else 'once, before the first origin'}.</p>"
     )
     return [
@@ -204,10 +207,11 @@ def _gate_sections(result: RunJobResult, folder: str) -> list[tuple[str, str]]:
 def _lstm_description(result: RunJobResult) -> str:
     final = result.final
     cfg = final.config
+    variant = f"variant {cfg.variant}, " if cfg.architecture == "lstm" else ""
     return (
-        f"<p>LSTM forecaster: strategy {cfg.strategy}, likelihood {cfg.likelihood}, window "
+        f"<p>{final.name} forecaster: strategy {cfg.strategy}, likelihood {cfg.likelihood}, window "
         f"{final.layout_['window']}, hidden {cfg.hidden_size} x {cfg.num_layers} layer(s), "
-        f"variant {cfg.variant}, "
+        f"{variant}"
         f"ensemble of {cfg.ensemble}, early stopping (patience {cfg.patience}) then refit on all data. "
         f"Total run time {time.perf_counter() - result.started:.0f} s.</p>"
     )

@@ -141,16 +141,28 @@ def _layer(
     return (GRU if s.architecture == "gru" else RNN)(input_size, s.hidden_size, s.num_layers, **options)
 
 
+def _bare_layer_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Load a state dict of the bare layer too (keys without ``layer.``): what a network saved
+    when it held the layer (an app's LSTM) itself."""
+    inner = prefix + "layer."
+    for key in [k for k in state_dict if k.startswith(prefix) and not k.startswith(inner)]:
+        state_dict[inner + key[len(prefix) :]] = state_dict.pop(key)
+
+
 class SequenceEncoder(nn.Module):
     """An encoder of :class:`EncoderSettings`: ``forward(x, state=None, lengths=None) ->
     (outputs (N, L, H_out), state)``; the state continues a stream (recurrent state, the
-    Transformer's ``KVCache``; ``None`` for a TCN, which sees only its input)."""
+    Transformer's ``KVCache``; ``None`` for a TCN, which sees only its input).
+
+    Its state dict holds the layer's under ``layer.``; a state dict of the bare layer (written
+    by a network that held the layer itself) loads too."""
 
     def __init__(self, settings: EncoderSettings, layer: nn.Module) -> None:
         super().__init__()
         self.settings, self.layer = settings, layer
         directions = 2 if getattr(layer, "bidirectional", False) else 1
         self.output_size: int = settings.hidden_size * directions
+        self.register_load_state_dict_pre_hook(_bare_layer_keys)
 
     @property
     def architecture(self) -> str:

@@ -7,6 +7,7 @@ import argparse
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.forecasting.job import ForecasterSettings, SeriesSource
+from lstmkit.apps.forecasting.model import ARCHITECTURES
 
 __all__ = ["add_model_args", "add_series_args", "model_settings", "series_source"]
 
@@ -49,7 +50,8 @@ def add_series_args(p: argparse.ArgumentParser, default_dataset: str | None = "a
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    """The options of the LSTM forecaster, its seed and device."""
+    """The options of the LSTM forecaster (or the architecture in the LSTM's place), its seed
+    and device."""
     g = p.add_argument_group("LSTM forecaster")
     g.add_argument(
         "--horizon", type=int, default=None, help="steps to forecast (default: one season, else 14)"
@@ -67,9 +69,20 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         choices=["quantile", "gaussian", "point"],
         help="output distribution: 21 quantiles, mean and deviation, or a median (default quantile)",
     )
-    g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
-    g.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
+    g.add_argument(
+        "--architecture",
+        default="lstm",
+        choices=list(ARCHITECTURES),
+        help="the encoder: an LSTM (default), a GRU, an Elman RNN, a causal Transformer or a TCN "
+        "(comparison models: same data, training and budget)",
+    )
+    g.add_argument("--hidden", type=int, default=64, help="hidden size (default 64)")
+    g.add_argument("--layers", type=int, default=1, help="layers (Transformer or TCN blocks; default 1)")
     g.add_argument("--variant", default="classic", help="LSTM variant (classic, vanilla, cifg, ...)")
+    g.add_argument(
+        "--heads", dest="num_heads", type=int, default=4, help="Transformer attention heads (default 4)"
+    )
+    g.add_argument("--kernel-size", type=int, default=3, help="TCN kernel size (default 3)")
     g.add_argument("--ensemble", type=int, default=5, help="networks from different seeds (default 5)")
     g.add_argument(
         "--max-epochs", type=int, default=200, help="epochs per network before early stopping (200)"
