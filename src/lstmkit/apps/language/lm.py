@@ -1,4 +1,5 @@
-r"""Recurrent language model (characters, words or subwords) with AWD-LSTM regularization.
+r"""Language model (characters, words or subwords): an LSTM with AWD-LSTM regularization, or a
+GRU, an Elman RNN, a causal Transformer or a TCN in its place.
 
 .. math::
 
@@ -12,6 +13,14 @@ Regularizers of AWD-LSTM (Merity, Keskar & Socher 2018), all training-only: embe
 dropout (whole rows of :math:`E`, so a word is dropped everywhere in the batch),
 variational dropout on every layer's input and on the LSTM output (one mask per sequence),
 variational recurrent dropout, DropConnect on the hidden-to-hidden weights.
+
+The other architectures (``architecture=``, :data:`~lstmkit.core.layers.encoder.ARCHITECTURES`)
+replace the LSTM by a :class:`~lstmkit.core.layers.encoder.SequenceEncoder`: a GRU or an RNN
+(which share the LSTM's variational dropouts), a causal Transformer that reads at most
+``context`` tokens, or a TCN that sees its receptive field. Only a recurrent network carries
+its state from one window of a stream to the next (:attr:`LanguageModel.carries_state`); the
+Transformer and the TCN read each training window afresh, and evaluation
+(:func:`stream_nll`) and generation give them the tokens before (their :attr:`~LanguageModel.window`).
 
 Generation streams one token at a time (:meth:`LanguageModel.generate` is a generator) with
 temperature, top-k and nucleus (top-p, Holtzman et al. 2020) sampling.
@@ -28,10 +37,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstmkit.apps.language.architectures import body_config, check_architecture, check_options, sequence_body
 from lstmkit.core.cells.lstm import LSTMSpec
+from lstmkit.core.layers.encoder import RECURRENT, EncoderSettings
 from lstmkit.core.layers.lstm import LSTM
 from lstmkit.core.layers.regularizers import check_probability, variational_mask
-from lstmkit.core.scan import State, detach_state
+from lstmkit.core.layers.tcn import TCN
+from lstmkit.core.scan import detach_state
 
 __all__ = [
     "LSTM_ARGUMENTS",
@@ -141,24 +153,39 @@ def filter_logits(
 
 
 class LanguageModel(nn.Module):
-    r"""Stacked-LSTM language model with tied embeddings and AWD-LSTM regularization.
+    r"""Language model with tied embeddings: a stacked LSTM with AWD-LSTM regularization, or
+    another architecture in its place.
 
     Args:
         vocab_size: V, number of token ids.
         embed_dim: E, embedding width.
-        hidden_size: H, LSTM width.
-        num_layers: stacked LSTM layers.
+        hidden_size: H, the body's width (the LSTM's, GRU's or RNN's state; the Transformer's
+            ``d_model``; the TCN's channels).
+        num_layers: stacked layers (Transformer blocks, TCN residual blocks).
+        architecture: ``"lstm"`` (default), ``"gru"``, ``"rnn"``, ``"transformer"`` (causal) or
+            ``"tcn"``.
         tie_weights: share the embedding matrix with the output layer; if E != H, a linear
             projection H -> E sits before the output.
-        variant: the LSTM variant (see :data:`lstmkit.core.cells.VARIANTS`).
-        dropout: variational dropout on the last LSTM output (AWD ``dropout``).
+        variant: the LSTM variant (see :data:`lstmkit.core.cells.VARIANTS`); LSTM only.
+        dropout: variational dropout on the body's output (AWD ``dropout``); a GRU or RNN also
+            drops between its layers, a Transformer or TCN inside its blocks.
         embed_dropout: probability of dropping a whole token type (AWD ``dropoute``).
-        input_dropout: variational dropout on every LSTM layer's input (AWD ``dropouti``/``dropouth``).
-        recurrent_dropout: variational dropout on h_{t-1}.
-        weight_drop: DropConnect on the recurrent weights (AWD ``wdrop``).
-        layer_norm: layer-normalized LSTM cells.
+        input_dropout: variational dropout on every recurrent layer's input (AWD
+            ``dropouti``/``dropouth``); LSTM, GRU, RNN.
+        recurrent_dropout: variational dropout on h_{t-1}; LSTM, GRU, RNN.
+        weight_drop: DropConnect on the recurrent weights (AWD ``wdrop``); LSTM only.
+        layer_norm: layer-normalized LSTM cells; LSTM only.
+        num_heads: the Transformer's attention heads (dividing H).
+        positions: the Transformer's positions, ``"learned"`` or ``"sinusoidal"``.
+        kernel_size: the TCN's kernel.
+        context: the most tokens the Transformer attends to (its learned positions; what
+            evaluation and generation keep).
 
-    Inputs: ``tokens`` (N, L) int64, optional ``state`` (the LSTM's), optional ``lengths`` (N,).
+    An option the architecture lacks (``weight_drop`` of a GRU) is refused when set.
+
+    Inputs: ``tokens`` (N, L) int64, optional ``state`` (the body's: an LSTM's ``LSTMState``, a
+    GRU's or RNN's h, the Transformer's ``KVCache``; ``None`` for a TCN), optional
+    ``lengths`` (N,).
 
     Outputs: ``logits`` (N, L, V) for the next token at every position, and the final state.
 
@@ -169,6 +196,7 @@ class LanguageModel(nn.Module):
         >>> logits.shape
         torch.Size([8, 35, 80])
         >>> text_ids = list(lm.generate([5, 6, 7], max_new_tokens=20, top_p=0.9))
+        >>> gpt = LanguageModel(80, 64, 64, 2, architecture="transformer", context=128)
     """
 
     def __init__(
@@ -178,6 +206,7 @@ class LanguageModel(nn.Module):
         hidden_size: int = 512,
         num_layers: int = 2,
         *,
+        architecture: str = "lstm",
         tie_weights: bool = True,
         variant: str | LSTMSpec = "classic",
         dropout: float = 0.0,
@@ -186,17 +215,36 @@ class LanguageModel(nn.Module):
         recurrent_dropout: float = 0.0,
         weight_drop: float = 0.0,
         layer_norm: bool = False,
+        num_heads: int = 4,
+        positions: str = "learned",
+        kernel_size: int = 3,
+        context: int = 256,
     ) -> None:
         super().__init__()
-        for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim)):
+        for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("context", context)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+        self.architecture = check_architecture(architecture)
         self.vocab_size, self.embed_dim = vocab_size, embed_dim
         self.dropout = check_probability("dropout", dropout)
         self.embed_dropout = check_probability("embed_dropout", embed_dropout)
         self.tie_weights = bool(tie_weights)
         self.embedding = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **lstm_arguments(locals()))
+        if architecture == "lstm":
+            self.lstm = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **lstm_arguments(locals()))
+        else:
+            check_options(architecture, lstm_arguments(locals()))
+            settings = EncoderSettings(
+                architecture, hidden_size, num_layers, num_heads=num_heads, positions=positions,
+                kernel_size=kernel_size,
+            )  # fmt: skip
+            self.encoder = sequence_body(
+                settings, embed_dim, dropout=self.dropout, max_len=context,
+                input_dropout=input_dropout, recurrent_dropout=recurrent_dropout,
+            )  # fmt: skip
+            self._own = body_config(
+                settings, input_dropout=input_dropout, recurrent_dropout=recurrent_dropout, context=context
+            )
         out_dim = hidden_size
         self.project: nn.Linear | None = None
         if self.tie_weights and hidden_size != embed_dim:
@@ -208,30 +256,50 @@ class LanguageModel(nn.Module):
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(self.decoder.bias)
 
+    @property
+    def body(self) -> nn.Module:
+        """The sequence layer: ``lstm`` (an LSTM) or ``encoder`` (a :class:`SequenceEncoder`)."""
+        return self.lstm if self.architecture == "lstm" else self.encoder
+
+    @property
+    def carries_state(self) -> bool:
+        """Whether the state continues a stream across windows (a recurrent body)."""
+        return self.architecture in RECURRENT
+
+    @property
+    def window(self) -> int | None:
+        """The most recent tokens a prediction depends on: the Transformer's ``context``, the
+        TCN's receptive field; ``None`` for a recurrent body (all of them, through its state)."""
+        if self.architecture == "transformer":
+            return int(self._own["context"])
+        if self.architecture == "tcn":
+            assert isinstance(self.encoder.layer, TCN)
+            return self.encoder.layer.receptive_field
+        return None
+
     def config(self) -> dict[str, Any]:
-        """Constructor arguments, for checkpoints (``LanguageModel(**config)`` rebuilds it)."""
+        """Constructor arguments, for checkpoints (``LanguageModel(**config)`` rebuilds it; a
+        config without ``architecture``, saved before there were others, is an LSTM's)."""
+        common = {"vocab_size": self.vocab_size, "embed_dim": self.embed_dim}
+        common |= {"architecture": self.architecture, "tie_weights": self.tie_weights}
+        common |= {"dropout": self.dropout, "embed_dropout": self.embed_dropout}
+        if self.architecture != "lstm":
+            return common | self._own
         lstm = self.lstm
-        return {
-            "vocab_size": self.vocab_size,
-            "embed_dim": self.embed_dim,
+        return common | {
             "hidden_size": lstm.hidden_size,
             "num_layers": lstm.num_layers,
-            "tie_weights": self.tie_weights,
             "variant": _variant_name(lstm.spec),
-            "dropout": self.dropout,
-            "embed_dropout": self.embed_dropout,
             "input_dropout": lstm.input_dropout,
             "recurrent_dropout": lstm.recurrent_dropout,
             "weight_drop": lstm.weight_drop,
             "layer_norm": lstm.spec.layer_norm,
         }
 
-    def forward(
-        self, tokens: Tensor, state: State | None = None, lengths: Tensor | None = None
-    ) -> tuple[Tensor, State]:
+    def forward(self, tokens: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         check_token_ids("tokens", tokens, self.vocab_size)
         x = embedding_dropout(self.embedding, tokens, self.embed_dropout, self.training)  # (N, L, E)
-        out, state = self.lstm(x, state, lengths)  # (N, L, H)
+        out, state = self.body(x, state, lengths)  # (N, L, H)
         if self.training and self.dropout:
             out = out * variational_mask((out.shape[0], 1, out.shape[2]), self.dropout, out.dtype, out.device)
         if self.project is not None:
@@ -254,6 +322,9 @@ class LanguageModel(nn.Module):
     ) -> Iterator[int]:
         """Sample a continuation of ``prime``, yielding each new token id as soon as it exists.
 
+        A recurrent body carries its state; a Transformer its ``KVCache`` up to ``context`` tokens,
+        then reads the last ``context // 2`` afresh; a TCN reads its receptive field for each token.
+
         Args:
             prime: ids to condition on; empty starts from ``start_id`` (``<bos>``).
             max_new_tokens: stop after this many new tokens.
@@ -269,10 +340,8 @@ class LanguageModel(nn.Module):
         self.eval()
         try:
             device = module_device(self)
-            tokens = torch.tensor([ids], dtype=torch.long, device=device)  # (1, P)
-            logits, state = self(tokens)
+            last, state = self._advance(ids, None, len(ids), device)
             banned = self._banned(suppress_ids, device)
-            last = logits[0, -1]  # (V,)
             stops = set(stop_ids)
             for _ in range(max_new_tokens):
                 if banned.numel():
@@ -281,10 +350,36 @@ class LanguageModel(nn.Module):
                 yield nxt
                 if nxt in stops:
                     return
-                logits, state = self(torch.tensor([[nxt]], dtype=torch.long, device=device), state)
-                last = logits[0, -1]
+                ids.append(nxt)
+                last, state = self._advance(ids, state, 1, device)
         finally:
             self.train(was_training)
+
+    def _advance(self, ids: list[int], state: Any, fresh: int, device: torch.device) -> tuple[Tensor, Any]:
+        """The logits (V,) of the token after ``ids`` and the new state, ``state`` having seen
+        all of ``ids`` but the last ``fresh``."""
+        window = self.window
+        if window is None:
+            feed = ids[-fresh:]
+        elif self.architecture == "tcn":
+            feed, state = ids[-window:], None
+        elif state is None or state.length + fresh > window:  # a Transformer starts (again)
+            feed, state = ids[-(window if state is None else max(1, window // 2)) :], None
+        else:
+            feed = ids[-fresh:]
+        logits, state = self(torch.tensor([feed], dtype=torch.long, device=device), state)  # (1, L, V)
+        return logits[0, -1], state
+
+    def _reading(self, bptt: int) -> tuple[int, int]:
+        """How :func:`stream_nll` reads a stream in steps of at most ``bptt`` tokens: (the
+        tokens before each step it reads again, the step)."""
+        window = self.window
+        if window is None:
+            return 0, bptt
+        if self.architecture == "tcn":
+            return window - 1, bptt
+        step = max(1, min(bptt, window // 2))
+        return window - step, step
 
     def _primed(self, prime: Sequence[int], start_id: int) -> list[int]:
         """The ids that condition the sample: ``prime``, or ``[start_id]``; each in the vocabulary."""
@@ -354,10 +449,13 @@ def _variant_name(spec: LSTMSpec) -> str | LSTMSpec:
 def stream_nll(
     model: LanguageModel, ids: Sequence[int] | Tensor, *, batch_size: int = 16, bptt: int = 256
 ) -> float:
-    """Mean negative log-likelihood (nats per token) of a token stream, state carried across chunks.
+    """Mean negative log-likelihood (nats per token) of a token stream.
 
     The stream is cut into ``batch_size`` contiguous rows (the tail is dropped) and read in
-    chunks of ``bptt`` steps; each row's first token is the only one not predicted.
+    chunks of ``bptt`` steps; each row's first token is the only one not predicted. A
+    recurrent model carries its state across chunks; a TCN reads its receptive field before
+    each chunk again (the same values as one pass); a Transformer reads chunks of at most
+    ``context // 2`` tokens, each after the tokens before it that fill its ``context``.
     """
     from lstmkit.apps.language.batching import batchify
 
@@ -365,14 +463,15 @@ def stream_nll(
     model.eval()
     try:
         rows = batchify(ids, batch_size).to(module_device(model))  # (N, T)
+        history, step = model._reading(bptt)
         state = None
         total, count = 0.0, 0
-        for start in range(0, rows.shape[1] - 1, bptt):
-            inp = rows[:, start : start + bptt]
-            tgt = rows[:, start + 1 : start + 1 + bptt]
-            inp = inp[:, : tgt.shape[1]]
-            logits, state = model(inp, state)
-            state = detach_state(state)
+        for start in range(0, rows.shape[1] - 1, step):
+            stop = min(start + step, rows.shape[1] - 1)
+            begin = max(0, start - history)
+            logits, state = model(rows[:, begin:stop], state)  # (N, stop - begin, V)
+            state = detach_state(state) if model.carries_state else None
+            logits, tgt = logits[:, start - begin :], rows[:, start + 1 : stop + 1]
             total += float(
                 F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="sum")
             )

@@ -1,5 +1,6 @@
 """The language-model jobs (``lstmkit textgen train|sample``): train a character / word / subword
-LSTM language model on real text next to Kneser-Ney n-gram baselines, and sample from it.
+language model (an LSTM, or a GRU, RNN, Transformer or TCN) on real text next to Kneser-Ney
+n-gram baselines, and sample from it.
 
 The model is measured in bits per token on the validation (and test) text,
 
@@ -9,8 +10,8 @@ The model is measured in bits per token on the validation (and test) text,
     \\text{perplexity} = 2^{\\text{bits}}
 
 The training job writes the run folder (``model.pt``, ``metrics.csv``, ``curves.png``,
-``report.html`` with the LSTM's gates on validation text, ``gates_*.png``) and prints the
-table of the LSTM and the baselines and a sample.
+``report.html`` with an LSTM's gates on validation text, ``gates_*.png``) and prints the
+table of the network and the baselines and a sample.
 
 Example::
 
@@ -34,6 +35,7 @@ import torch
 
 from lstmkit.apps.common.gates import gate_sections
 from lstmkit.apps.common.reports import add_sections
+from lstmkit.apps.language.architectures import ARCHITECTURE_NAMES
 from lstmkit.apps.language.batching import StreamBatches
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
 from lstmkit.apps.language.corpora import load_text_corpus
@@ -142,17 +144,18 @@ def train_language_model(
     if not tokenizer.fitted:
         tokenizer.fit([train_text], max_size=vocab_size)
     torch.manual_seed(opts.seed)
-    model = LanguageModel(len(tokenizer.vocab), **model_kwargs)
+    model = LanguageModel(len(tokenizer.vocab), **_with_context(model_kwargs, bptt))
     train_ids = tokenizer.encode(train_text)
     valid_ids = tokenizer.encode(valid_text)
     train = StreamBatches(train_ids, opts.batch_size, bptt)
     # validation after every epoch, for the curves (its time counts in the budget; a few seconds)
     valid = StreamBatches(valid_ids, 8, bptt) if len(valid_ids) > 16 * bptt else None
-    # truncated BPTT with the state carried across chunks, a constant rate, the last weights
+    # truncated BPTT with a recurrent state carried across chunks (a Transformer or a TCN reads
+    # each window afresh), a constant rate, the last weights
     task = {
         "optimizer": optimizer,
         "tbptt_k1": bptt,
-        "carry_state": True,
+        "carry_state": model.carries_state,
         "schedule": "constant",
         "restore_best": False,
         "monitor": "train_loss",  # the weights at the end of the budget are the result
@@ -164,6 +167,17 @@ def train_language_model(
     valid_bits = bits_per_token(stream_nll(model, valid_ids, batch_size=8, bptt=512))
     tokens_seen = steps * opts.batch_size * bptt
     return LMResult(model, tokenizer, budget.cpu, budget.wall, steps, tokens_seen, valid_bits, fitted.history)
+
+
+def _with_context(model_kwargs: dict[str, Any], bptt: int) -> dict[str, Any]:
+    """``model_kwargs`` with a Transformer's ``context`` (default: ``bptt``, the window it is
+    trained on); a ``bptt`` longer than the context is refused."""
+    if model_kwargs.get("architecture", "lstm") != "transformer":
+        return model_kwargs
+    context = model_kwargs.get("context", bptt)
+    if bptt > context:
+        raise ValueError(f"bptt: a Transformer reads at most context={context} tokens, got {bptt}")
+    return {**model_kwargs, "context": context}
 
 
 # ---------------------------------------------------------------------- sampling
@@ -245,8 +259,9 @@ class TextgenJobConfig:
             line where it fits), as Karpathy et al. (2015) trained on wrapped text; ``None``: as is.
         tokenizer: ``"char"``, ``"word"`` or ``"bpe"``. vocab_size: cap on the vocabulary.
         bpe_merges: BPE merge operations. max_train_chars: use only the first N training characters.
-        model: keyword arguments of :class:`LanguageModel` (``embed_dim``, ``hidden_size``,
-            ``num_layers``, ``variant``, ``tie_weights``, dropouts).
+        model: keyword arguments of :class:`LanguageModel` (``architecture``, ``embed_dim``,
+            ``hidden_size``, ``num_layers``, ``variant``, ``tie_weights``, dropouts; a
+            Transformer's ``context`` is ``bptt`` unless given).
         bptt: truncated-BPTT length. optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` or ``"ntasgd"``.
         sample_length: tokens sampled at the end.
         ngram_orders: orders of the Kneser-Ney baselines (comma-separated; empty: none).
@@ -384,13 +399,15 @@ def _table(
     texts: tuple[str, str, str | None],
     orders: list[int],
 ) -> tuple[list[str], list[list[Any]]]:
-    """The headers and rows of the table: the LSTM, then a Kneser-Ney model per order."""
+    """The headers and rows of the table: the network, then a Kneser-Ney model per order."""
     train, valid, test = texts
-    tokenizer, model = res.tokenizer, config.model
+    tokenizer = res.tokenizer
     unit = "char" if config.tokenizer == "char" else "token"
     headers = ["model", "params", "CPU s", "wall s", "steps", f"{unit}s seen"]
     headers += [f"valid bits/{unit}", "valid ppl", f"test bits/{unit}"]
-    lstm = f"LSTM {model.get('num_layers')}x{model.get('hidden_size')}, emb {model.get('embed_dim')}"
+    cfg = res.model.config()
+    name = ARCHITECTURE_NAMES[cfg["architecture"]]
+    lstm = f"{name} {cfg['num_layers']}x{cfg['hidden_size']}, emb {cfg['embed_dim']}"
     rows: list[list[Any]] = [
         [
             lstm,

@@ -212,6 +212,8 @@ def lm_unit_activations(
         raise ValueError(f"states: expected some of 'c', 'h', 'tanh_c', got {list(states)!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk: expected an int >= 1, got {chunk!r}")
+    if getattr(model, "architecture", "lstm") != "lstm":
+        raise ValueError(f"model: units are an LSTM's cells, got architecture={model.architecture!r}")
     ids = _char_ids(tokenizer, text).to(module_device(model))
     if ids.numel() < 2:
         raise ValueError(f"text: expected at least 2 characters, got {len(text)}")

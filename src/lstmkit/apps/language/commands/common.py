@@ -11,16 +11,19 @@ from typing import Any
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.language.training import TrainOptions
+from lstmkit.core.layers.encoder import ARCHITECTURES
 from lstmkit.io.runfolder import OVERWRITE_HELP
 
 __all__ = [
     "Job",
+    "add_architecture_args",
     "add_dropout_args",
     "add_jobs",
     "add_size_args",
     "add_subcommands",
     "add_texts_args",
     "add_train_args",
+    "architecture_values",
     "size_values",
     "train_options",
     "train_values",
@@ -96,6 +99,34 @@ def add_size_args(
 def size_values(args: argparse.Namespace) -> dict[str, Any]:
     """The model's arguments of :func:`add_size_args`' options (``--layers`` is ``num_layers``)."""
     return opt.pick(args, "embed_dim", "hidden_size") | {"num_layers": args.layers}
+
+
+def add_architecture_args(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, choices: tuple[str, ...] = ARCHITECTURES
+) -> None:
+    """``--architecture`` (one of ``choices``, default lstm) and the options of the others:
+    ``--heads`` (a Transformer's) and, where a TCN is a choice, ``--kernel-size``."""
+    p.add_argument(
+        "--architecture",
+        choices=choices,
+        default="lstm",
+        help="the network that reads the tokens (default lstm; the others are comparison models)",
+    )
+    p.add_argument("--heads", type=int, default=4, help="a Transformer's attention heads (default 4)")
+    if "tcn" in choices:
+        p.add_argument("--kernel-size", type=int, default=3, help="a TCN's kernel (default 3)")
+
+
+def architecture_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The model's arguments of :func:`add_architecture_args`' options: the architecture, and
+    the options of the chosen one only."""
+    arch = args.architecture
+    values: dict[str, Any] = {"architecture": arch}
+    if arch == "transformer":
+        values["num_heads"] = args.heads
+    if arch == "tcn":
+        values["kernel_size"] = args.kernel_size
+    return values
 
 
 def add_dropout_args(

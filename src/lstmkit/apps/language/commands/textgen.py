@@ -1,4 +1,4 @@
-"""``lstmkit textgen train|sample``: a character / word / subword LSTM language model on real text.
+"""``lstmkit textgen train|sample``: a character / word / subword language model on real text.
 The work is :func:`lstmkit.apps.language.textgen.run` and :func:`~lstmkit.apps.language.textgen.sample`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lstmkit.apps.language.commands import common
 __all__ = ["register"]
 
 
-HELP = "train a character/word LSTM language model on real text and sample from it"
+HELP = "train a character/word language model (LSTM or a comparison model) on real text and sample from it"
 DESCRIPTION = """
 Language model: train on a bundled corpus or your own UTF-8 text file, report validation bits per
 token, and generate text (temperature, top-k, nucleus sampling).
@@ -50,7 +50,11 @@ def _add_train(t: argparse.ArgumentParser) -> None:
         "--max-train-chars", type=int, default=None, help="use only the first N training characters"
     )
     m = t.add_argument_group("model")
-    common.add_size_args(m, embed_dim=64, hidden_size=256, layers=2)
+    common.add_architecture_args(m)
+    common.add_size_args(m, embed_dim=64, hidden_size=256, layers=2, width="width", depth="layers")
+    m.add_argument(
+        "--context", type=int, default=None, help="the tokens a Transformer attends to (default --bptt)"
+    )
     m.add_argument("--variant", default="classic", help="LSTM variant (default classic)")
     m.add_argument("--no-tie", action="store_true", help="do not tie input and output embeddings")
     common.add_dropout_args(m, **DROPOUTS)
@@ -76,6 +80,11 @@ def _train_values(args: argparse.Namespace) -> dict[str, Any]:
     """The training options and the language model's arguments; echo."""
     model = common.size_values(args) | opt.pick(args, "variant", "dropout", "embed_dropout", "input_dropout")
     model |= opt.pick(args, "recurrent_dropout", "weight_drop") | {"tie_weights": not args.no_tie}
+    model |= common.architecture_values(args)
+    if args.context is not None:
+        if args.architecture != "transformer":
+            raise ValueError(f"--context: a Transformer's option, got --architecture {args.architecture}")
+        model["context"] = args.context
     return common.train_values(args, model)
 
 
@@ -101,7 +110,8 @@ def _sample_values(args: argparse.Namespace) -> dict[str, Any]:
 TRAIN = common.Job(
     "train a language model",
     """
-Train an LSTM language model; prints validation/test bits per token and a sample, writes
+Train a language model (an LSTM, or --architecture gru, rnn, transformer, tcn); prints
+validation/test bits per token and a sample, writes
 RUN_DIR/model.pt, metrics.csv, curves.png and report.html.
 """,
     _add_train,

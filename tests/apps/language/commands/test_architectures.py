@@ -1,0 +1,40 @@
+"""`--architecture` of `lstmkit textgen|sentiment|translate train`: a comparison model trains, is
+saved and is used by the other subcommand; an option of another architecture is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lstmkit.apps.language.bundle import load_bundle
+from lstmkit.cli import main
+
+
+def test_textgen_cli_transformer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    text = tmp_path / "tiny.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    common = ["--text-file", str(text), "--embed-dim", "8", "--hidden-size", "16", "--layers", "1",
+              "--bptt", "16", "--batch-size", "4", "--max-steps", "3", "--no-progress",
+              "--sample-length", "20", "--ngram-orders", ""]  # fmt: skip
+    run = tmp_path / "gpt"
+    rc = main(
+        ["textgen", "train", *common, "--architecture", "transformer", "--heads", "2", "--run-dir", str(run)]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "Transformer 1x16, emb 8" in out
+    bundle, _ = load_bundle(run, "lm")
+    assert bundle["config"]["architecture"] == "transformer" and bundle["config"]["context"] == 16
+    assert bundle["config"]["num_heads"] == 2
+    rc = main(
+        ["textgen", "sample", "--checkpoint", str(run), "--prime", "the ", "--length", "40", "--seed", "1"]
+    )
+    assert rc == 0 and capsys.readouterr().out.startswith("the ")
+    assert main(["textgen", "train", *common, "--context", "64", "--run-dir", str(tmp_path / "x")]) == 1
+    assert "--context: a Transformer's option" in caplog.text
+    assert main(["textgen", "train", *common, "--architecture", "gru", "--weight-drop", "0.5",
+                 "--run-dir", str(tmp_path / "y")]) == 1  # fmt: skip
+    assert "weight_drop: an option of 'lstm' only" in caplog.text
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
