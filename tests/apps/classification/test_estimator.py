@@ -184,6 +184,7 @@ def test_a_file_saved_by_the_first_format_still_loads() -> None:
 
     x = np.random.default_rng(0).normal(size=(12, 10, 2))
     model = SequenceClassifier.load(Path(__file__).parent / "saved" / "classifier_v1.pt")
+    assert model.config.architecture == "lstm" and type(model.nets_[0]).__name__ == "EncoderClassifier"
     expected = [
         0.501382708549,
         0.51954638958,
@@ -208,7 +209,8 @@ def test_every_argument_reaches_the_settings() -> None:
 
     values = {
         "architecture": "bilstm", "pooling": "mean", "hidden_size": 7, "num_layers": 2, "dropout": 0.2,
-        "shuffle": True, "variant": "cifg", "engine": "reference", "max_epochs": 4, "batch_size": 6,
+        "shuffle": True, "variant": "cifg", "engine": "reference", "num_heads": 7, "kernel_size": 5,
+        "max_epochs": 4, "batch_size": 6,
         "lr": 0.01, "weight_decay": 0.02, "lr_factor": 0.3, "lr_patience": 3, "min_lr": 1e-5, "patience": 5,
         "ensemble": 2, "augment": "light", "test_views": 3, "seed": 11, "device": "cpu",
     }  # fmt: skip

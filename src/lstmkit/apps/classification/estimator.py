@@ -2,8 +2,9 @@ r"""Sequence classification: the :class:`SequenceClassifier` users hold (fit / p
 predict_proba / score / cross_validate / save / load).
 
 It standardizes channels, trains an ensemble of the networks of
-:mod:`lstmkit.apps.classification.model` (:class:`LSTMClassifier`, a (bi)LSTM with last / mean /
-attention pooling, or :class:`LSTMFCN`) with :class:`lstmkit.fit.Trainer`, optionally with
+:mod:`lstmkit.apps.classification.model` (:class:`LSTMFCN`, the :class:`FCN` alone, or an
+:class:`EncoderClassifier`: a (bi)LSTM, GRU, Elman RNN, Transformer or TCN with last / mean /
+attention pooling) with :class:`lstmkit.fit.Trainer`, optionally with
 training-time augmentation and test-time window slices; its fitting, ensembling, progress and
 saving come from :class:`lstmkit.fit.estimator.Estimator`.
 
@@ -26,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
-from lstmkit.apps.classification.model import LSTMFCN, POOLINGS, LSTMClassifier
+from lstmkit.apps.classification.model import FCN, LSTMFCN, POOLINGS, EncoderClassifier, LSTMClassifier
 from lstmkit.fit.arrays import as_lengths, as_sequences, scale_exponent
 from lstmkit.fit.augment import PRESETS, Augmentation, make_augmentation, slice_views
 from lstmkit.fit.config import TrainConfig
@@ -38,10 +39,12 @@ from lstmkit.io.progress import ProgressBar
 
 __all__ = [
     "ARCHITECTURES",
+    "FCN",
     "LSTMFCN",
     "POOLINGS",
     "ClassifierConfig",
     "CrossValidation",
+    "EncoderClassifier",
     "LSTMClassifier",
     "SequenceClassifier",
     "make_augmentation",
@@ -49,7 +52,9 @@ __all__ = [
     "stratified_folds",
 ]
 
-ARCHITECTURES = ("lstm", "bilstm", "lstm-fcn")
+ARCHITECTURES = ("lstm", "bilstm", "lstm-fcn", "fcn", "gru", "rnn", "transformer", "tcn")
+#: the architectures without a pooling of encoder outputs
+CONVOLUTIONAL = ("lstm-fcn", "fcn")
 AUGMENTATIONS = PRESETS
 FORMAT = "lstmkit.SequenceClassifier"
 
@@ -81,6 +86,8 @@ class ClassifierConfig:
     shuffle: bool = True
     variant: str = "classic"
     engine: str | None = None
+    num_heads: int = 4
+    kernel_size: int = 3
     max_epochs: int = 300
     batch_size: int = 32
     lr: float = 1e-3
@@ -104,6 +111,13 @@ class ClassifierConfig:
             raise ValueError(f"pooling: expected one of {POOLINGS}, got {self.pooling!r}")
         for name in ("max_epochs", "batch_size", "ensemble", "num_layers", "test_views", "hidden_size"):
             check_int(name, getattr(self, name))
+        check_int("num_heads", self.num_heads)
+        check_int("kernel_size", self.kernel_size, 2)
+        if self.architecture == "transformer" and self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"num_heads: expected a divisor of hidden_size={self.hidden_size} (the Transformer's "
+                f"width), got {self.num_heads}"
+            )
         check_rates(self)
         if not 0 <= self.min_lr < math.inf:
             raise ValueError(f"min_lr: expected a finite value >= 0, got {self.min_lr}")
@@ -111,10 +125,10 @@ class ClassifierConfig:
             isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0
         ):
             raise ValueError(f"patience: expected None or an int >= 0, got {self.patience!r}")
-        if self.architecture == "lstm-fcn" and self.pooling != "last":
+        if self.architecture in CONVOLUTIONAL and self.pooling != "last":
             raise ValueError(
-                f"pooling: only for architecture 'lstm' or 'bilstm' (LSTM-FCN reads the LSTM's final "
-                f"state), got {self.pooling!r} with 'lstm-fcn'"
+                f"pooling: not for architecture {self.architecture!r} (its convolutions are averaged "
+                f"over the steps; LSTM-FCN's LSTM gives its final state), got {self.pooling!r}"
             )
         if self.architecture != "lstm-fcn" and not self.shuffle:
             raise ValueError(
@@ -136,12 +150,21 @@ class SequenceClassifier(Estimator):
     class probabilities of an ``ensemble`` of seeds.
 
     Args:
-        architecture: ``"lstm-fcn"`` (default), ``"lstm"`` or ``"bilstm"``.
-        pooling: for ``lstm``/``bilstm``: ``"last"``, ``"mean"`` or ``"attention"``.
-        hidden_size: LSTM cells (default 8 for LSTM-FCN as the paper, 64 otherwise).
-        num_layers, variant, engine: of the LSTM.
-        dropout: default 0.8 for LSTM-FCN (the paper), 0.1 otherwise.
+        architecture: ``"lstm-fcn"`` (default; Karim et al. 2018), ``"lstm"``, ``"bilstm"``,
+            ``"fcn"`` (the convolutional branch alone, Wang et al. 2017), or a comparison
+            encoder: ``"gru"``, ``"rnn"`` (Elman), ``"transformer"`` (non-causal: every step
+            sees every real step) or ``"tcn"`` (Bai et al. 2018).
+        pooling: of an encoder's outputs (not ``lstm-fcn``, ``fcn``): ``"last"`` (a recurrent
+            encoder's final state, else the last real step), ``"mean"`` (over real steps) or
+            ``"attention"``.
+        hidden_size: LSTM cells (default 8 for LSTM-FCN as the paper, 64 otherwise; a
+            Transformer's width, a TCN's channels; unused by ``fcn``).
+        num_layers, variant, engine: of the encoder (Transformer or TCN blocks; ``variant`` and
+            ``engine`` of an LSTM).
+        dropout: default 0.8 for LSTM-FCN (the paper), 0.1 otherwise (unused by ``fcn``).
         shuffle: LSTM-FCN's dimension shuffle.
+        num_heads: the Transformer's attention heads (dividing ``hidden_size``).
+        kernel_size: the TCN's kernel (at least 2).
         max_epochs, batch_size, lr, weight_decay: training (Adam).
         lr_factor, lr_patience, min_lr: the rate is multiplied by ``lr_factor`` after
             ``lr_patience`` epochs without a lower training loss (``None``: ``max(10,
@@ -162,6 +185,7 @@ class SequenceClassifier(Estimator):
         >>> d = sources.load_classification("gunpoint")
         >>> clf = SequenceClassifier(max_epochs=100).fit(d.x_train, d.y_train, d.lengths_train)
         >>> clf.score(d.x_test, d.y_test, d.lengths_test)  # accuracy
+        >>> SequenceClassifier("transformer", pooling="mean", max_epochs=100).fit(d.x_train, d.y_train)
     """
 
     format = FORMAT
@@ -177,6 +201,8 @@ class SequenceClassifier(Estimator):
         shuffle: bool = True,
         variant: str = "classic",
         engine: str | None = None,
+        num_heads: int = 4,
+        kernel_size: int = 3,
         max_epochs: int = 300,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -199,18 +225,24 @@ class SequenceClassifier(Estimator):
         self.meta_: dict[str, Any] = {}
 
     def _build_net(self) -> nn.Module:
-        """LSTM-FCN or the (bi)LSTM classifier for the fitted data's channels, classes, length."""
+        """LSTM-FCN, the FCN or the encoder classifier for the fitted data's channels, classes,
+        length."""
         cfg, meta = self.config, self.meta_
         shapes = (meta["channels"], meta["num_classes"])
         if cfg.architecture == "lstm-fcn":
             return LSTMFCN(
                 *shapes, meta["max_length"], dropout=cfg.dropout, shuffle=cfg.shuffle, **self._lstm_settings()
             )
-        return LSTMClassifier(
+        if cfg.architecture == "fcn":
+            return FCN(*shapes)
+        return EncoderClassifier(
             *shapes,
+            architecture="lstm" if cfg.architecture == "bilstm" else cfg.architecture,
             bidirectional=cfg.architecture == "bilstm",
             pooling=cfg.pooling,
             dropout=cfg.dropout,
+            num_heads=cfg.num_heads,
+            kernel_size=cfg.kernel_size,
             **self._lstm_settings(),
         )
 

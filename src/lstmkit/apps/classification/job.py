@@ -48,10 +48,13 @@ class ClassifyJobConfig(OutputOptions):
 
     Args:
         dataset: a bundled classification dataset (``lstmkit data list --task classification``).
-        arch: ``"lstm-fcn"`` (Karim et al. 2018), ``"lstm"`` or ``"bilstm"``.
-        pooling: ``"last"``, ``"mean"`` or ``"attention"`` (``lstm``/``bilstm``).
-        hidden: LSTM cells (``None``: 8 for LSTM-FCN, else 64).
+        arch: ``"lstm-fcn"`` (Karim et al. 2018), ``"lstm"``, ``"bilstm"``, ``"fcn"`` (Wang et
+            al. 2017), ``"gru"``, ``"rnn"``, ``"transformer"`` or ``"tcn"`` (the
+            ``architecture`` of :class:`~lstmkit.apps.classification.estimator.SequenceClassifier`).
+        pooling: ``"last"``, ``"mean"`` or ``"attention"`` (not ``lstm-fcn``, ``fcn``).
+        hidden: hidden size (``None``: 8 for LSTM-FCN, else 64).
         shuffle: LSTM-FCN's dimension shuffle (``False``: the LSTM runs over time).
+        num_heads: the Transformer's attention heads. kernel_size: the TCN's kernel.
         epochs, batch_size, lr: training. ensemble: networks from different seeds.
         augment: ``"none"``, ``"light"`` (jitter, scaling) or ``"warp"`` (also time warping,
             window slicing). test_views: predictions averaged over the series and
@@ -66,6 +69,8 @@ class ClassifyJobConfig(OutputOptions):
     pooling: str = "last"
     hidden: int | None = None
     shuffle: bool = True
+    num_heads: int = 4
+    kernel_size: int = 3
     epochs: int = 300
     batch_size: int = 32
     lr: float = 1e-3
@@ -142,14 +147,14 @@ def run(config: ClassifyJobConfig) -> ClassifyJobResult:
 def _classifier(config: ClassifyJobConfig) -> SequenceClassifier:
     """The classifier of ``config`` (the settings named as its arguments pass through)."""
     same = pick(config, "pooling", "shuffle", "batch_size", "lr", "ensemble", "augment", "test_views")
-    same |= pick(config, "seed", "device", "progress")
+    same |= pick(config, "num_heads", "kernel_size", "seed", "device", "progress")
     return SequenceClassifier(config.arch, hidden_size=config.hidden, max_epochs=config.epochs, **same)
 
 
 def summary(result: ClassifyJobResult, config: ClassifyJobConfig) -> str:
     """The lines ``lstmkit classify`` prints: the data, the model, the accuracies, the time."""
     data, paper = result.data, result.paper
-    pooling = f" ({config.pooling} pooling)" if config.arch != "lstm-fcn" else ""
+    pooling = f" ({config.pooling} pooling)" if config.arch not in ("lstm-fcn", "fcn") else ""
     return "\n".join(
         [
             f"dataset {data.name}: {len(data.y_train)} train / {len(data.y_test)} test sequences, "
