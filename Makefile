@@ -44,7 +44,8 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
-bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units bench-explain
+bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units bench-explain \
+	bench-greff
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
@@ -99,6 +100,14 @@ bench-explain: $(STAMP) $(FUSED_EXT)
 .PHONY: bench-experiments
 bench-experiments: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/experiments.py
+
+# The LSTM variant study of Greff et al. 2017 (issue 16, docs/greff.md): vanilla and 8 variants x
+# 3 tasks (KJV char LM, Japanese Vowels, Seattle weather) x 30 paired random-search trials, a fixed
+# number of SGD steps each (about 2 hours on one thread); resumable, results in
+# benchmarks/results/greff.json. ARGS=--render rebuilds the page from them.
+.PHONY: bench-greff
+bench-greff: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/greff.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
