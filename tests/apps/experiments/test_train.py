@@ -17,7 +17,7 @@ def test_a_run_out_of_sequences_stops_and_is_tested():
 
 
 def test_continual_reber_is_one_stream_checked_every_eval_every_strings(monkeypatch):
-    checks, fresh_states = [], []
+    checks, fresh_states, zero_rows = [], [], []
     judge_stream = train._judge_stream
     forward = SequenceModel.forward
 
@@ -28,6 +28,8 @@ def test_continual_reber_is_one_stream_checked_every_eval_every_strings(monkeypa
     def watching_forward(self, x, state=None, lengths=None):
         if self.training:
             fresh_states.append(state is None)
+            if state is not None:  # rows whose stream ended at an error restart from zero
+                zero_rows.append(int(((state.h == 0).all(-1) & (state.c == 0).all(-1)).sum()))
         return forward(self, x, state, lengths)
 
     monkeypatch.setattr(train, "_judge_stream", counting_judge)
@@ -38,4 +40,16 @@ def test_continual_reber_is_one_stream_checked_every_eval_every_strings(monkeypa
     assert not seed.success and 6000 <= seed.sequences < 6100
     # checks at 2,000, 4,000 and 6,000 strings (5 streams each), then the test streams
     assert checks[:3] == [5, 5, 5] and len(checks) == 4
-    assert fresh_states[0] and not any(fresh_states[1:])  # the stream never restarts
+    # the state is carried from window to window (never reset between strings); a stream
+    # ends at its first error (Gers et al. 2000) and its row restarts from the zero state
+    assert fresh_states[0] and not any(fresh_states[1:])
+    assert sum(zero_rows) > 0
+
+
+def test_transformer_and_tcn_learn_the_adding_problem():
+    task = EXPERIMENTS["adding"].task(T=10)
+    untrained = run_seed(task, "transformer", 0, TrainSettings(hidden=16, max_sequences=1, test_size=256))
+    for cell, layers in (("transformer", 2), ("tcn", 3)):
+        settings = TrainSettings(hidden=16, num_layers=layers, lr=3e-3, max_sequences=12_000, test_size=256)
+        res = run_seed(task, cell, 0, settings)
+        assert res.test_loss < 0.2 * untrained.test_loss, (cell, res.test_loss, untrained.test_loss)

@@ -1,5 +1,5 @@
-r"""The network of the experiments: a recurrent layer (any LSTM variant, GRU or Elman RNN) and a
-linear readout at every step.
+r"""The network of the experiments: a recurrent layer (any LSTM variant, GRU or Elman RNN), or the
+models they are compared with (a causal Transformer, a TCN), and a linear readout at every step.
 
 .. math::
 
@@ -23,19 +23,25 @@ from torch import Tensor, nn
 
 from lstmkit.core.cells import VARIANTS
 from lstmkit.core.layers import GRU, LSTM, RNN
+from lstmkit.core.layers.encoder import EncoderSettings
 
-__all__ = ["CELLS", "SequenceModel"]
+__all__ = ["CELLS", "NON_RECURRENT", "SequenceModel"]
 
-#: the cells a :class:`SequenceModel` can have: every LSTM variant, ``"gru"`` and ``"rnn"``
-CELLS = (*VARIANTS.keys(), "gru", "rnn")
+#: the cells a :class:`SequenceModel` can have: every LSTM variant, ``"gru"``, ``"rnn"``, and
+#: the non-recurrent comparison models ``"transformer"`` and ``"tcn"``
+CELLS = (*VARIANTS.keys(), "gru", "rnn", "transformer", "tcn")
+NON_RECURRENT = ("transformer", "tcn")
 
 
 class SequenceModel(nn.Module):
-    """A recurrent layer (any lstmkit LSTM variant, GRU or Elman RNN) and a linear readout at
-    every step: (N, L, C) -> (N, L, K). Stateful: ``model(x, state, lengths) -> (y, state)``.
+    """A recurrent layer (any lstmkit LSTM variant, GRU or Elman RNN) or a comparison model
+    (causal Transformer, TCN) and a linear readout at every step: (N, L, C) -> (N, L, K).
+    Stateful: ``model(x, state, lengths) -> (y, state)`` (a Transformer's state is its
+    ``KVCache``; a TCN has none).
 
     Args:
-        cell: an LSTM variant name, ``"gru"`` or ``"rnn"``.
+        cell: an LSTM variant name, ``"gru"``, ``"rnn"``, ``"transformer"`` or ``"tcn"`` (the
+            last two: ``num_layers`` blocks of width ``hidden_size``; 4 heads, kernel 3).
         input_size, hidden_size, output_size: C, H, K.
         num_layers: stacked layers.
         dropout: between layers; recurrent_dropout: variational on h (all cells);
@@ -71,19 +77,33 @@ class SequenceModel(nn.Module):
             "dropout": dropout if num_layers > 1 else 0.0,
             "recurrent_dropout": recurrent_dropout,
         }
+        if cell in NON_RECURRENT:
+            if recurrent_dropout or zoneout or weight_drop:
+                raise ValueError(
+                    f"recurrent_dropout, zoneout, weight_drop: only for recurrent cells, got cell={cell!r}"
+                )
+            settings = EncoderSettings(
+                cell, hidden_size, num_layers, num_heads=_heads(hidden_size), positions="sinusoidal"
+            )
+            self.rnn: nn.Module = settings.encoder(input_size, dropout=dropout)
+            self.head = nn.Linear(hidden_size, output_size)
+            return
         if cell in ("gru", "rnn"):
             if zoneout or weight_drop:
                 raise ValueError(f"zoneout, weight_drop: only for LSTM cells, got cell={cell!r}")
         else:
             common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
-        self.rnn: nn.Module = _recurrent(
-            cell, (input_size, hidden_size, num_layers), common, memory_bias, engine
-        )
+        self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         out, state = self.rnn(x, state, lengths)  # (N, L, H)
         return self.head(out), state  # (N, L, K)
+
+
+def _heads(width: int) -> int:
+    """4 attention heads where the width allows, else the most that divide it."""
+    return next(h for h in (4, 2, 1) if width % h == 0)
 
 
 def _recurrent(

@@ -47,15 +47,19 @@ class TrainSettings:
     """How one seed is trained and judged.
 
     Args:
-        hidden: the hidden size. batch_size: sequences per mini-batch. lr: Adam's learning rate.
+        hidden: the hidden size. num_layers: stacked layers (Transformer or TCN blocks).
+        batch_size: sequences per mini-batch. lr: Adam's learning rate.
         max_sequences: the budget in training sequences. time_limit: the budget in seconds.
         window: the recent training sequences that must all be right.
         eval_every: sequences (continual Reber: strings) between the checks on fixed sets.
         test_size: test sequences (continual Reber: ``test_size // 256`` streams).
         memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
+        stream_symbols: continual Reber: a training stream ends after this many symbols (or
+            at its first wrong prediction) and a new one starts from the zero state.
     """
 
     hidden: int = 16
+    num_layers: int = 1
     batch_size: int = 32
     lr: float = 1e-2
     max_sequences: int = 200_000
@@ -64,6 +68,7 @@ class TrainSettings:
     eval_every: int = 1024
     test_size: int = 2560
     memory_bias: float = 5.0
+    stream_symbols: int = 100_000
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ Protocol: mini-batches and Adam (gradient norm clipped at 1) with :class:`lstmki
 * ``"max_sequences"`` or ``"time_limit"``: the budget is spent;
 * ``"diverged"``: the loss is no longer finite.
 
-Continual Reber trains on one endless stream cut into truncated-BPTT windows of 50 steps, the
-state carried across them (never reset).
+Continual Reber trains as Gers et al. (2000): each of ``batch_size`` streams of concatenated
+strings is cut into truncated-BPTT windows of 50 steps, the state carried across them (never
+reset between strings); a stream ends at its first wrong prediction or after
+``stream_symbols`` symbols, and the next one starts from the zero state.
 
 Example::
 
@@ -39,6 +41,7 @@ from torch import Tensor, nn
 from lstmkit.apps.experiments import tasks as syn
 from lstmkit.apps.experiments.model import SequenceModel
 from lstmkit.apps.experiments.registry import TrainSettings, activate, task_loss
+from lstmkit.core.tree import tree_map
 from lstmkit.fit import Callback, StepOutput, TrainConfig, Trainer
 
 __all__ = ["SeedResult", "TrainSettings", "run_seed"]
@@ -120,6 +123,7 @@ class _Run:
     start: float = field(default_factory=time.perf_counter)
     recent: collections.deque[bool] = field(default_factory=collections.deque)
     next_check: int = 0  # continual Reber: checked every `eval_every` strings
+    streams: syn.ReberStreams | None = None  # continual Reber: the training streams
 
     @property
     def continual(self) -> bool:
@@ -207,11 +211,13 @@ def _sampler(run: _Run, data_gen: torch.Generator) -> Callable[[], Any]:
             return _take(train_set, idx)
     elif run.continual:
         assert isinstance(task, syn.ContinualReber)
-        segments = task.segments(batch_size, 50, data_gen)
+        streams = run.streams = task.segments(
+            batch_size, 50, data_gen, max_symbols=run.settings.stream_symbols
+        )
 
         def draw() -> Any:
-            b = next(segments)
-            return (b.inputs, b.targets, b.mask, torch.tensor(b.info["strings_done"]))
+            b = next(streams)
+            return (b.inputs, b.targets, b.mask, torch.tensor(b.info["strings_done"]), b.info["fresh"])
     else:
 
         def draw() -> Any:
@@ -227,9 +233,16 @@ def _stepper(run: _Run) -> Callable[..., Any]:
 
     def step(model: nn.Module, batch: Any, carried: Any = None) -> Any:
         if run.continual:
-            inputs, targets, mask, done = batch
+            inputs, targets, mask, done, fresh = batch
+            if carried is not None:  # a new stream starts from the zero state
+                carried = tree_map(lambda t: t * (~fresh).to(t.dtype).view(1, -1, 1), carried)
             logits, new_state = model(inputs, carried)
             run.seen = int(done)
+            if model.training and run.streams is not None:  # a stream ends at its first error
+                batch_now = syn.SyntheticBatch(
+                    inputs, targets, mask, torch.full((len(inputs),), inputs.shape[1])
+                )
+                run.streams.restart(~task.correct(logits.detach(), batch_now))
             return StepOutput(task_loss(task, logits, targets, mask), weight=float(mask.sum())), new_state
         logits, _ = model(batch.inputs, None, batch.lengths)
         loss = task_loss(task, logits, batch.targets, batch.mask)
@@ -304,6 +317,7 @@ def run_seed(
         task.input_size,
         settings.hidden,
         task.output_size,
+        num_layers=settings.num_layers,
         memory_bias=settings.memory_bias,
         engine=engine,
     )

@@ -106,3 +106,18 @@ def test_continual_reber_counts_strings_once_their_last_symbol_is_emitted() -> N
         # complete embedded strings emitted so far, by the independent acceptor
         complete = sum(sum(1 for _ in EMBEDDED_RE.finditer(text)) for text in streams)
         assert batch.info["strings_done"] == complete
+
+
+def test_continual_reber_streams_restart_on_request_and_at_their_cap() -> None:
+    task = ContinualReber()
+    streams = task.segments(3, 20, torch.Generator().manual_seed(1), max_symbols=60)
+    first = next(streams)
+    assert first.info["fresh"].tolist() == [True, True, True]  # every stream starts at zero
+    streams.restart(torch.tensor([False, True, False]))
+    second = next(streams)
+    assert second.info["fresh"].tolist() == [False, True, False]
+    text = "".join(REBER_SYMBOLS[int(i)] for i in second.inputs[1].argmax(-1))
+    assert EMBEDDED_RE.match(text)  # the restarted row begins a new string
+    assert next(streams).info["fresh"].tolist() == [False, False, False]
+    # 60 symbols = 3 windows: rows 0 and 2 end their streams at the cap; row 1 restarted later
+    assert next(streams).info["fresh"].tolist() == [True, False, True]

@@ -25,6 +25,7 @@ __all__ = [
     "REBER_SYMBOLS",
     "ContinualReber",
     "EmbeddedReber",
+    "ReberStreams",
     "embedded_reber_string",
     "reber_next_sets",
     "reber_string",
@@ -197,26 +198,75 @@ class ContinualReber(Task):
         inputs, targets, mask, lengths = _reber_encode(list(texts), sets)
         return SyntheticBatch(inputs, targets, mask, lengths, {"strings": list(texts)})
 
-    def segments(self, n: int, length: int, generator: torch.Generator | None = None) -> Any:
+    def segments(
+        self, n: int, length: int, generator: torch.Generator | None = None, *, max_symbols: int | None = None
+    ) -> ReberStreams:
         """Endless segments (``SyntheticBatch`` of ``n`` rows, ``length`` steps) of ``n``
-        never-ending streams; ``info["strings_done"]`` counts the strings completed so far."""
-        buffers: list[tuple[str, list[set[str]], list[int]]] = [("", [], []) for _ in range(check_count(n))]
-        done = 0  # strings whose last symbol has been emitted
-        while True:
-            texts, sets = [], []
-            for i in range(n):
-                text, nxt, ends = buffers[i]
-                while len(text) < length:
-                    more, more_sets = self._stream(1, generator)
-                    text, nxt = text + more, nxt + more_sets
-                    ends.append(len(text))
-                done += sum(e <= length for e in ends)
-                texts.append(text[:length])
-                sets.append(nxt[:length])
-                buffers[i] = (text[length:], nxt[length:], [e - length for e in ends if e > length])
-            inputs, targets, mask, lengths = _reber_encode(texts, sets)
-            yield SyntheticBatch(inputs, targets, mask, lengths, {"strings_done": done})
+        streams (see :class:`ReberStreams`)."""
+        return ReberStreams(self, check_count(n), length, generator, max_symbols)
 
     def correct(self, prediction: Tensor, batch: SyntheticBatch) -> Tensor:
         check_prediction(prediction, batch, 7)
         return _top_k_correct(prediction, batch)
+
+
+class ReberStreams:
+    """``n`` parallel training streams of concatenated embedded Reber strings, cut into windows
+    of ``length`` symbols (an iterator of ``SyntheticBatch``).
+
+    As in Gers et al. (2000), a stream never resets between strings but ends at the learner's
+    request (:meth:`restart`, after its first wrong prediction) or after ``max_symbols``
+    symbols; the row then starts a new stream at its next window, and ``info["fresh"]`` (n,)
+    marks the rows whose window begins a stream (their state is to start from zero).
+    ``info["strings_done"]`` counts the strings completed so far over all streams.
+    """
+
+    def __init__(
+        self,
+        task: ContinualReber,
+        n: int,
+        length: int,
+        generator: torch.Generator | None,
+        max_symbols: int | None,
+    ) -> None:
+        self.task, self.n, self.length, self.generator = task, n, length, generator
+        self.max_symbols = max_symbols
+        self.buffers: list[tuple[str, list[set[str]], list[int]]] = [("", [], []) for _ in range(n)]
+        self.emitted = [0] * n  # symbols of each row's current stream
+        self.fresh = torch.ones(n, dtype=torch.bool)
+        self.done = 0  # strings whose last symbol has been emitted
+
+    def restart(self, rows: Tensor) -> None:
+        """End the streams of ``rows`` (bool, (n,)): new ones begin at the next window."""
+        for i in rows.nonzero().flatten().tolist():
+            self._end(i)
+
+    def _end(self, i: int) -> None:
+        self.buffers[i], self.emitted[i] = ("", [], []), 0
+        self.fresh[i] = True
+
+    def __iter__(self) -> ReberStreams:
+        return self
+
+    def __next__(self) -> SyntheticBatch:
+        texts, sets = [], []
+        for i in range(self.n):
+            if self.max_symbols is not None and self.emitted[i] >= self.max_symbols:
+                self._end(i)
+            text, nxt, ends = self.buffers[i]
+            while len(text) < self.length:
+                more, more_sets = self.task._stream(1, self.generator)
+                text, nxt = text + more, nxt + more_sets
+                ends.append(len(text))
+            self.done += sum(e <= self.length for e in ends)
+            texts.append(text[: self.length])
+            sets.append(nxt[: self.length])
+            self.buffers[i] = (
+                text[self.length :],
+                nxt[self.length :],
+                [e - self.length for e in ends if e > self.length],
+            )
+            self.emitted[i] += self.length
+        inputs, targets, mask, lengths = _reber_encode(texts, sets)
+        fresh, self.fresh = self.fresh, torch.zeros(self.n, dtype=torch.bool)
+        return SyntheticBatch(inputs, targets, mask, lengths, {"strings_done": self.done, "fresh": fresh})
