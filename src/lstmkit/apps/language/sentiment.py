@@ -1,6 +1,6 @@
-r"""The sentiment jobs (``lstmkit sentiment train|predict``): a biLSTM + attention classifier of
-VADER's human-rated sentences (Hutto & Gilbert 2014), next to a bag-of-words logistic
-regression, and predictions with a trained one.
+r"""The sentiment jobs (``lstmkit sentiment train|predict``): a biLSTM + attention classifier (or
+a GRU, RNN, Transformer or TCN) of VADER's human-rated sentences (Hutto & Gilbert 2014), next to
+a bag-of-words logistic regression, and predictions with a trained one.
 
 Training minimizes the cross-entropy of the labels plus, for the binary task, the squared
 error between the logit margin and the mean human rating :math:`r` (``rating_weight`` :math:`w`):
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from lstmkit.apps.common.gates import gate_sections
 from lstmkit.apps.common.reports import add_sections
+from lstmkit.apps.language.architectures import ARCHITECTURE_NAMES
 from lstmkit.apps.language.batching import BucketBatches, BucketBatchSampler, pad_sequences
 from lstmkit.apps.language.bow import BagOfWordsClassifier
 from lstmkit.apps.language.bundle import count_parameters, load_bundle, save_bundle
@@ -228,8 +229,8 @@ class SentimentJobConfig:
         dataset: the VADER set (``movies``, ``tweets``, ``amazon``, ``nyt``), binary labels.
         tokenizer: ``"word"`` (lowercased) or ``"bpe"``. vocab_size: vocabulary cap.
         min_freq: drop words seen fewer times.
-        model: keyword arguments of :class:`TextClassifier` (``embed_dim``, ``hidden_size``,
-            ``num_layers``, ``bidirectional``, ``pooling``, dropouts).
+        model: keyword arguments of :class:`TextClassifier` (``architecture``, ``embed_dim``,
+            ``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, dropouts).
         weight_decay: AdamW weight decay. rating_weight: weight of the rating loss.
         patience: early-stopping patience in epochs.
         ensemble: train K models (seeds s..s+K-1) and average their probabilities.
@@ -347,15 +348,14 @@ def _table(
     config: SentimentJobConfig, data: LabelledSplits, members: list[ClassifierResult], acc: float, f1: float
 ) -> list[str]:
     """The lines printed: the data, then a row per member, the ensemble and the baseline."""
-    model, seed = config.model, config.training.seed
+    seed = config.training.seed
     lines = [
         f"{data.name}: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)} texts "
         f"(binary: mean human rating < 0 vs > 0)",
         f"{'model':<34}{'params':>10}{'train s':>9}{'epochs':>7}"
         f"{'valid acc':>11}{'test acc':>10}{'test F1':>9}",
     ]
-    bi = "bi" if model.get("bidirectional", True) else ""
-    name = f"{bi}LSTM {model.get('hidden_size')} + {model.get('pooling')} pooling"
+    name = _network_name(members[0].model)
     for k, m in enumerate(members):
         t_acc, t_f1 = _accuracy_f1([m.model], m.tokenizer, data.test)
         label = f"{name}, seed {seed + k}" if config.ensemble > 1 else name
@@ -372,6 +372,13 @@ def _table(
     if config.baseline:
         lines.append(_bow_row(data))
     return lines
+
+
+def _network_name(model: TextClassifier) -> str:
+    """How the table names the classifier: ``biLSTM 128 + attention pooling``."""
+    cfg = model.config()
+    bi = "bi" if cfg.get("bidirectional") else ""
+    return f"{bi}{ARCHITECTURE_NAMES[cfg['architecture']]} {cfg['hidden_size']} + {cfg['pooling']} pooling"
 
 
 def _bow_row(data: LabelledSplits) -> str:

@@ -38,3 +38,24 @@ def test_textgen_cli_transformer(
                  "--run-dir", str(tmp_path / "y")]) == 1  # fmt: skip
     assert "weight_drop: an option of 'lstm' only" in caplog.text
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_sentiment_cli_transformer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    run = tmp_path / "sent"
+    common = ["sentiment", "train", "--embed-dim", "8", "--hidden-size", "8", "--max-steps", "3",
+              "--epochs", "1", "--no-progress", "--no-baseline"]  # fmt: skip
+    rc = main([*common, "--architecture", "transformer", "--heads", "2", "--run-dir", str(run)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Transformer 8 + mean pooling" in out
+    bundle, _ = load_bundle(run, "sentiment")
+    assert bundle["config"]["architecture"] == "transformer" and "input_dropout" not in bundle["config"]
+    rc = main(["sentiment", "predict", "--checkpoint", str(run), "a gorgeous film", "a dull one"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0 and len(lines) == 2 and lines[0].split("\t")[0] in ("negative", "positive")
+    assert (
+        main([*common, "--architecture", "tcn", "--input-dropout", "0.3", "--run-dir", str(tmp_path / "x")])
+        == 1
+    )
+    assert "input_dropout: an option of ('lstm', 'gru', 'rnn') only, got 0.3" in caplog.text

@@ -1,6 +1,7 @@
-"""``lstmkit sentiment train|predict``: a biLSTM + attention sentiment classifier on VADER's
-human-rated sentences, next to a bag-of-words logistic regression. The work is
-:func:`lstmkit.apps.language.sentiment.run` and :func:`~lstmkit.apps.language.sentiment.predict`."""
+"""``lstmkit sentiment train|predict``: a biLSTM + attention sentiment classifier (or a GRU, RNN,
+Transformer or TCN) on VADER's human-rated sentences, next to a bag-of-words logistic regression.
+The work is :func:`lstmkit.apps.language.sentiment.run` and
+:func:`~lstmkit.apps.language.sentiment.predict`."""
 
 from __future__ import annotations
 
@@ -11,21 +12,24 @@ from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import sentiment
 from lstmkit.apps.language.commands import common
 from lstmkit.apps.language.text_classifier import POOLINGS
+from lstmkit.core.layers.encoder import RECURRENT
 
 __all__ = ["register"]
 
 
-HELP = "train a biLSTM+attention sentiment classifier (VADER data) or predict with one"
+HELP = "train a biLSTM+attention sentiment classifier (VADER data; or a comparison model) or predict with one"
 DESCRIPTION = """
 Sentiment classification on the VADER ground-truth sentences (Hutto & Gilbert 2014), binary
 positive/negative, with a bag-of-words logistic-regression baseline on the same split.
 """
-#: The classifier's dropouts: (default, help) of each option.
+#: The classifier's dropouts: (default, help) of each option (``input_dropout``: a recurrent
+#: network's, :data:`INPUT_DROPOUT` unless given).
 DROPOUTS = {
     "dropout": (0.5, "dropout on the pooled vector (default 0.5)"),
     "embed_dropout": (0.2, "token-type dropout (default 0.2)"),
-    "input_dropout": (0.3, "variational input dropout (default 0.3)"),
+    "input_dropout": (None, "variational input dropout of a recurrent network (default 0.3)"),
 }
+INPUT_DROPOUT = 0.3
 
 
 def _add_train(t: argparse.ArgumentParser) -> None:
@@ -38,9 +42,17 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--tokenizer", choices=("word", "bpe"), default="word", help="token unit (default word)")
     t.add_argument("--vocab-size", type=int, default=20000, help="vocabulary cap (default 20000)")
     t.add_argument("--min-freq", type=int, default=1, help="drop words seen fewer times (default 1)")
-    common.add_size_args(t, embed_dim=128, hidden_size=128, layers=1, width="LSTM width per direction")
-    t.add_argument("--pooling", choices=POOLINGS, default="attention", help="pooling (default attention)")
-    t.add_argument("--unidirectional", action="store_true", help="one direction only")
+    common.add_architecture_args(t)
+    common.add_size_args(
+        t, embed_dim=128, hidden_size=128, layers=1, width="width (per direction)", depth="layers"
+    )
+    t.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default=None,
+        help="pooling (default attention; mean for a transformer or a tcn)",
+    )
+    t.add_argument("--unidirectional", action="store_true", help="one direction only (a recurrent network)")
     common.add_dropout_args(t, **DROPOUTS)
     t.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
     t.add_argument(
@@ -57,8 +69,11 @@ def _add_train(t: argparse.ArgumentParser) -> None:
 
 def _train_values(args: argparse.Namespace) -> dict[str, Any]:
     """The training options, the classifier's arguments and the baseline's flag; echo."""
-    model = common.size_values(args) | opt.pick(args, "pooling", "dropout", "embed_dropout", "input_dropout")
-    model |= {"recurrent_dropout": args.recurrent_dropout, "bidirectional": not args.unidirectional}
+    model = common.size_values(args) | common.architecture_values(args)
+    model |= opt.pick(args, "pooling", "dropout", "embed_dropout", "recurrent_dropout")
+    model["bidirectional"] = False if args.unidirectional else None
+    recurrent = args.architecture in RECURRENT
+    model["input_dropout"] = INPUT_DROPOUT if args.input_dropout is None and recurrent else args.input_dropout
     return common.train_values(args, model, baseline=not args.no_baseline)
 
 
@@ -74,7 +89,7 @@ TRAIN = common.Job(
     "train and evaluate (accuracy, F1) next to the BoW baseline",
     """
 Train on the train split, early-stop on validation accuracy, report test accuracy and macro F1 of
-the LSTM and of a TF-IDF logistic regression; write RUN_DIR/model.pt.
+the network and of a TF-IDF logistic regression; write RUN_DIR/model.pt.
 """,
     _add_train,
     sentiment.run,
