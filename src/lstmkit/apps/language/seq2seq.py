@@ -1,4 +1,5 @@
-r"""Sequence-to-sequence translation: an LSTM encoder-decoder with attention.
+r"""Sequence-to-sequence translation: an LSTM encoder-decoder with attention, or a Transformer
+encoder-decoder.
 
 Encoder: a (bi)LSTM over the source embeddings gives the memory :math:`m_{1..S}` and a final
 state that a learned bridge maps to the decoder's initial state
@@ -19,64 +20,80 @@ Decoder, two attention styles:
 Both predict :math:`P(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_o \tilde h_t + b_o)` and
 return the attention weights :math:`a_{ts}` for plotting. Decoding: greedy (batched) and beam
 search with the GNMT length penalty :math:`((5 + |y|) / 6)^\alpha` (Wu et al. 2016).
+
+``architecture="transformer"`` (Vaswani et al. 2017) reads the source with a non-causal
+Transformer (:class:`~lstmkit.core.layers.transformer.Transformer`, padding masked) and decodes
+with a :class:`~lstmkit.apps.language.transformer_decoder.TransformerDecoder` (causal
+self-attention, cross-attention to the memory); its state is the decoder's KV cache, and the
+weights it returns are the last block's cross-attention, averaged over heads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstmkit.apps.language.architectures import body_config, check_architecture, check_options
+from lstmkit.apps.language.beam import Beam, Hypothesis, normalized_score, ranked, search_done
 from lstmkit.apps.language.lm import _variant_name, check_token_ids, lstm_arguments
+from lstmkit.apps.language.transformer_decoder import DecoderState, TransformerDecoder
 from lstmkit.core.cells.lstm import LSTMSpec, LSTMState
 from lstmkit.core.layers.attention import AdditiveAttention, MultiplicativeAttention
+from lstmkit.core.layers.encoder import EncoderSettings
 from lstmkit.core.layers.lstm import LSTM
 from lstmkit.core.layers.regularizers import check_probability
 from lstmkit.core.scan import lengths_to_mask
 
-__all__ = ["ATTENTIONS", "Encoded", "Hypothesis", "Seq2Seq"]
+__all__ = ["ARCHITECTURES", "ATTENTIONS", "Encoded", "Hypothesis", "Seq2Seq"]
 
 ATTENTIONS = ("luong", "bahdanau")
+#: the encoder-decoders: LSTMs with attention, or Transformers
+ARCHITECTURES = ("lstm", "transformer")
 
 
 class Encoded(NamedTuple):
     """The encoder's result: ``memory`` (N, S, M), ``mask`` (N, S) of real source steps and the
-    decoder's initial ``state`` (each field (num_layers, N, H))."""
+    decoder's initial ``state`` (an LSTM's: each field (num_layers, N, H); a Transformer's:
+    ``None``, its cache of the memory is made at the first step)."""
 
     memory: Tensor
     mask: Tensor
-    state: LSTMState
+    state: LSTMState | DecoderState | None
 
 
-class Hypothesis(NamedTuple):
-    """A decoded target: token ids (without ``<bos>``, ending before ``<eos>``), the attention
-    weights (T, S) that produced them (T = len(tokens) + 1 if ``<eos>`` was produced) and the
-    total log-probability."""
-
-    tokens: list[int]
-    attention: Tensor
-    score: float
+def _select(state: LSTMState | DecoderState | None, index: Tensor | slice) -> Any:
+    """The decoder state of the sequences ``index`` of the batch."""
+    if isinstance(state, LSTMState):
+        return LSTMState(state.h[:, index], state.c[:, index])
+    return None if state is None else state.select(index)
 
 
 class Seq2Seq(nn.Module):
-    r"""LSTM encoder-decoder with Luong or Bahdanau attention.
+    r"""LSTM encoder-decoder with Luong or Bahdanau attention, or a Transformer encoder-decoder.
 
     Args:
         src_vocab_size, tgt_vocab_size: vocabulary sizes.
         embed_dim: E, both embeddings.
-        hidden_size: H of the decoder and of each encoder direction.
-        num_layers: layers of the encoder and of the decoder.
-        attention: ``"luong"`` (default) or ``"bahdanau"``.
+        hidden_size: H of the decoder and of each encoder direction (a Transformer's ``d_model``).
+        num_layers: layers of the encoder and of the decoder (Transformer blocks of each).
+        architecture: ``"lstm"`` (default) or ``"transformer"``.
+        attention: an LSTM's, ``"luong"`` (``None``: the default) or ``"bahdanau"``.
         score: Luong's score, ``"general"`` or ``"dot"`` (``"dot"`` needs an unidirectional encoder).
-        bidirectional_encoder: read the source both ways (memory width M = 2H).
-        dropout: dropout on embeddings and on the attentional output :math:`\tilde h_t`.
+        bidirectional_encoder: an LSTM encoder reads the source both ways (memory width M = 2H;
+            ``None``: it does).
+        dropout: dropout on embeddings and on the attentional output :math:`\tilde h_t` (a
+            Transformer's: inside its blocks).
         recurrent_dropout, weight_drop: the LSTMs' regularizers.
         variant: the LSTM variant.
         tie_embeddings: share the decoder's input embedding with the output layer (needs E == H).
+        num_heads, positions: a Transformer's attention heads and positions (``"sinusoidal"``
+            or ``"learned"``).
         pad_id, bos_id, eos_id: the special ids (as :class:`lstmkit.apps.language.text.Vocab`).
+
+    An LSTM's option (``attention``, ``weight_drop``...) set for a Transformer is refused.
 
     Inputs (forward, teacher forcing): ``src`` (N, S) int64, ``src_lengths`` (N,), ``tgt_in``
     (N, T) int64 = ``<bos>`` followed by the target without its last token.
@@ -89,6 +106,7 @@ class Seq2Seq(nn.Module):
         >>> logits = model(src, src_lengths, tgt_in)            # teacher forcing
         >>> hyps = model.beam_search(src[:1], src_lengths[:1], beam_size=5)
         >>> hyps[0].tokens, hyps[0].attention.shape
+        >>> transformer = Seq2Seq(5000, 6000, 128, 128, 3, architecture="transformer", num_heads=4)
     """
 
     def __init__(
@@ -99,72 +117,119 @@ class Seq2Seq(nn.Module):
         hidden_size: int = 256,
         num_layers: int = 1,
         *,
-        attention: str = "luong",
+        architecture: str = "lstm",
+        attention: str | None = None,
         score: str = "general",
-        bidirectional_encoder: bool = True,
+        bidirectional_encoder: bool | None = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         weight_drop: float = 0.0,
         variant: str | LSTMSpec = "classic",
         tie_embeddings: bool = False,
+        num_heads: int = 4,
+        positions: str = "sinusoidal",
         pad_id: int = 0,
         bos_id: int = 2,
         eos_id: int = 3,
     ) -> None:
         super().__init__()
-        if attention not in ATTENTIONS:
-            raise ValueError(f"attention: expected one of {ATTENTIONS}, got {attention!r}")
+        self.architecture = check_architecture(architecture, ARCHITECTURES)
+        if architecture == "lstm" and attention is not None and attention not in ATTENTIONS:
+            hint = " (a Transformer encoder-decoder is architecture='transformer')" * (
+                attention == "transformer"
+            )
+            raise ValueError(f"attention: expected one of {ATTENTIONS}, got {attention!r}{hint}")
         if tie_embeddings and embed_dim != hidden_size:
             raise ValueError(
                 f"tie_embeddings: needs embed_dim == hidden_size, got {embed_dim} and {hidden_size}"
             )
         self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
-        self.attention_kind, self.score = attention, score
+        self.attention_kind, self.score = attention or "luong", score
         self.dropout = check_probability("dropout", dropout)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.tie_embeddings = bool(tie_embeddings)
         self.src_embed = nn.Embedding(src_vocab_size, embed_dim, padding_idx=pad_id)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_dim, padding_idx=pad_id)
         reg = lstm_arguments(locals())  # variant, recurrent_dropout, weight_drop
+        if architecture == "transformer":
+            check_options(architecture, reg | {"bidirectional": bidirectional_encoder})
+            if attention is not None or score != "general":
+                raise ValueError(
+                    f"attention: an LSTM decoder's (with score), got attention={attention!r}, "
+                    f"score={score!r} with architecture='transformer'"
+                )
+            self._transformer(embed_dim, hidden_size, num_layers, num_heads, positions)
+        else:
+            bidirectional = True if bidirectional_encoder is None else bidirectional_encoder
+            self._lstm(embed_dim, hidden_size, num_layers, bidirectional, reg)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)
+        if self.tie_embeddings:
+            self.out.weight = self.tgt_embed.weight
+
+    def _lstm(self, embed_dim: int, hidden_size: int, num_layers: int, bidirectional: bool, reg: Any) -> None:
+        """The LSTM encoder, the bridge of its final state, the decoder and its attention."""
         self.encoder = LSTM(
-            embed_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional_encoder, **reg
+            embed_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional, **reg
         )
-        mem = hidden_size * (2 if bidirectional_encoder else 1)
+        mem = hidden_size * (2 if bidirectional else 1)
         self.memory_size = mem
         self.bridge_h = nn.Linear(mem, hidden_size)
         self.bridge_c = nn.Linear(mem, hidden_size)
-        if attention == "luong":
+        if self.attention_kind == "luong":
             self.decoder = LSTM(embed_dim, hidden_size, num_layers, batch_first=True, **reg)
-            self.attn: nn.Module = MultiplicativeAttention(hidden_size, mem, score)
+            self.attn: nn.Module = MultiplicativeAttention(hidden_size, mem, self.score)
             self.combine = nn.Linear(mem + hidden_size, hidden_size)
         else:
             self.decoder = LSTM(embed_dim + mem, hidden_size, num_layers, batch_first=True, **reg)
             self.attn = AdditiveAttention(hidden_size, mem, hidden_size)
             self.combine = nn.Linear(hidden_size + mem + embed_dim, hidden_size)
-        self.out = nn.Linear(hidden_size, tgt_vocab_size)
-        if self.tie_embeddings:
-            self.out.weight = self.tgt_embed.weight
+
+    def _transformer(
+        self, embed_dim: int, hidden_size: int, num_layers: int, num_heads: int, positions: str
+    ) -> None:
+        """The non-causal Transformer encoder and the Transformer decoder."""
+        settings = EncoderSettings(
+            "transformer", hidden_size, num_layers, num_heads=num_heads, positions=positions
+        )
+        self.encoder = settings.encoder(embed_dim, dropout=self.dropout, causal=False)
+        self.memory_size = hidden_size
+        self.decoder = TransformerDecoder(
+            embed_dim, hidden_size, num_layers, num_heads, dropout=self.dropout, positions=positions
+        )
+        self._own = body_config(settings)
 
     def config(self) -> dict[str, Any]:
-        """Constructor arguments, for checkpoints."""
-        return {
+        """Constructor arguments, for checkpoints (a config without ``architecture``, saved
+        before there were others, is an LSTM's)."""
+        common = {
             "src_vocab_size": self.src_vocab_size,
             "tgt_vocab_size": self.tgt_vocab_size,
             "embed_dim": self.src_embed.embedding_dim,
-            "hidden_size": self.decoder.hidden_size,
-            "num_layers": self.decoder.num_layers,
-            "attention": self.attention_kind,
-            "score": self.score,
-            "bidirectional_encoder": self.encoder.bidirectional,
+            "architecture": self.architecture,
             "dropout": self.dropout,
-            "recurrent_dropout": self.decoder.recurrent_dropout,
-            "weight_drop": self.decoder.weight_drop,
-            "variant": _variant_name(self.decoder.spec),
             "tie_embeddings": self.tie_embeddings,
             "pad_id": self.pad_id,
             "bos_id": self.bos_id,
             "eos_id": self.eos_id,
         }
+        if self.architecture == "transformer":
+            return common | self._own
+        encoder, decoder = self._lstms()
+        return common | {
+            "hidden_size": decoder.hidden_size,
+            "num_layers": decoder.num_layers,
+            "attention": self.attention_kind,
+            "score": self.score,
+            "bidirectional_encoder": encoder.bidirectional,
+            "recurrent_dropout": decoder.recurrent_dropout,
+            "weight_drop": decoder.weight_drop,
+            "variant": _variant_name(decoder.spec),
+        }
+
+    def _lstms(self) -> tuple[LSTM, LSTM]:
+        """The encoder and the decoder of an LSTM encoder-decoder."""
+        assert isinstance(self.encoder, LSTM) and isinstance(self.decoder, LSTM)
+        return self.encoder, self.decoder
 
     # ------------------------------------------------------------------ encoder
     def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> Encoded:
@@ -177,30 +242,40 @@ class Seq2Seq(nn.Module):
             raise ValueError(
                 "src_lengths: every source needs at least one token (append <eos> to empty input)"
             )
+        mask = lengths_to_mask(src_lengths, src.shape[1], src.device).t()  # (N, S)
+        if self.architecture == "transformer":
+            memory, _ = self.encoder(self.src_embed(src), None, src_lengths)  # (N, S, D)
+            return Encoded(memory, mask, None)
+        encoder, _ = self._lstms()
         x = F.dropout(self.src_embed(src), self.dropout, self.training)  # (N, S, E)
-        memory, (h, c) = self.encoder(x, lengths=src_lengths)  # (N, S, M), (L*D, N, H)
-        layers, d = self.encoder.num_layers, self.encoder.num_directions
+        memory, (h, c) = encoder(x, lengths=src_lengths)  # (N, S, M), (L*D, N, H)
+        layers, d = encoder.num_layers, encoder.num_directions
         n = src.shape[0]
 
         def merge(s: Tensor) -> Tensor:  # (L*D, N, H) -> (L, N, D*H)
             return s.view(layers, d, n, -1).permute(0, 2, 1, 3).reshape(layers, n, -1)
 
         state = LSTMState(torch.tanh(self.bridge_h(merge(h))), self.bridge_c(merge(c)))  # (L, N, H) each
-        mask = lengths_to_mask(src_lengths, src.shape[1], src.device).t()  # (N, S)
         return Encoded(memory, mask, state)
 
     # ------------------------------------------------------------------ decoder
-    def decode_step(self, prev: Tensor, state: LSTMState, enc: Encoded) -> tuple[Tensor, LSTMState, Tensor]:
+    def decode_step(self, prev: Tensor, state: Any, enc: Encoded) -> tuple[Tensor, Any, Tensor]:
         """One decoder step: ``prev`` (B,) previous target ids -> logits (B, V), new state,
         attention weights (B, S)."""
+        if self.architecture == "transformer":
+            h, w, state = self.decoder(
+                self.tgt_embed(prev)[:, None], enc.memory, enc.mask, state
+            )  # (B, 1, D)
+            return self.out(h[:, 0]), state, w[:, 0]
+        _, decoder = self._lstms()
         e = F.dropout(self.tgt_embed(prev), self.dropout, self.training)  # (B, E)
         if self.attention_kind == "luong":
-            h, state = self.decoder.step(e, state)  # (B, H)
+            h, state = decoder.step(e, state)  # (B, H)
             ctx, w = self.attn(h, enc.memory, enc.mask)  # (B, M), (B, S)
             combined = torch.tanh(self.combine(torch.cat([ctx, h], -1)))  # (B, H)
         else:
             ctx, w = self.attn(state.h[-1], enc.memory, enc.mask)  # (B, M), (B, S)
-            h, state = self.decoder.step(torch.cat([e, ctx], -1), state)  # (B, H)
+            h, state = decoder.step(torch.cat([e, ctx], -1), state)  # (B, H)
             combined = torch.tanh(self.combine(torch.cat([h, ctx, e], -1)))  # (B, H)
         logits = self.out(F.dropout(combined, self.dropout, self.training))  # (B, V)
         return logits, state, w
@@ -219,7 +294,10 @@ class Seq2Seq(nn.Module):
                 f"tgt_in: expected batch size {src.shape[0]} (the source's), got {tgt_in.shape[0]}"
             )
         enc = self.encode(src, src_lengths)
-        if self.attention_kind == "luong":
+        if self.architecture == "transformer":
+            h, w, _ = self.decoder(self.tgt_embed(tgt_in), enc.memory, enc.mask)  # (N, T, D), (N, T, S)
+            logits = self.out(h)  # (N, T, V)
+        elif self.attention_kind == "luong":
             e = F.dropout(self.tgt_embed(tgt_in), self.dropout, self.training)  # (N, T, E)
             h, _ = self.decoder(e, enc.state)  # (N, T, H)
             ctx, w = self.attn(h, enc.memory, enc.mask)  # (N, T, M), (N, T, S)
@@ -339,7 +417,7 @@ class Seq2Seq(nn.Module):
                 enc = Encoded(
                     enc_all.memory[i : i + 1, :s_len],
                     enc_all.mask[i : i + 1, :s_len],
-                    LSTMState(enc_all.state.h[:, i : i + 1], enc_all.state.c[:, i : i + 1]),
+                    _select(enc_all.state, slice(i, i + 1)),
                 )
                 limit = self._max_len(torch.tensor([s_len]), max_len)
                 results.append(self._beam_one(enc, beam_size, limit, length_penalty, min_len))
@@ -348,31 +426,31 @@ class Seq2Seq(nn.Module):
             self.train(was)
 
     def _beam_one(self, enc: Encoded, k: int, limit: int, alpha: float, min_len: int) -> Hypothesis:
-        beam = _Beam.start(enc, self.bos_id)
+        beam = Beam.start(enc.memory, enc.state, self.bos_id)
         finished: list[tuple[float, Hypothesis]] = []
         for step in range(limit):
             kept = self._beam_step(enc, beam, step, k, alpha, min_len, finished)
             if kept is None:
                 break
             beam = kept
-            if _search_done(finished, beam, k, alpha, limit):
+            if search_done(finished, beam, k, alpha, limit):
                 break
         else:  # max_len reached: the hypotheses still alive compete with the finished ones
-            finished += _ranked(beam.hypotheses(), alpha)
+            finished += ranked(beam.hypotheses(), alpha)
         if not finished:  # every allowed continuation was exhausted before any <eos>
-            finished = _ranked(beam.hypotheses(), alpha)
+            finished = ranked(beam.hypotheses(), alpha)
         return max(finished, key=lambda f: f[0])[1]
 
     def _beam_step(
         self,
         enc: Encoded,
-        beam: _Beam,
+        beam: Beam,
         step: int,
         k: int,
         alpha: float,
         min_len: int,
         finished: list[tuple[float, Hypothesis]],
-    ) -> _Beam | None:
+    ) -> Beam | None:
         """Extend the beam by one token: the best ``k`` continuations without ``<eos>`` (those with
         it go to ``finished``); ``None`` when none is left."""
         b = beam.prev.shape[0]
@@ -391,7 +469,7 @@ class Seq2Seq(nn.Module):
                 hyp = Hypothesis(
                     beam.seqs[bi].tolist(), torch.cat([beam.atts[bi], w[bi : bi + 1]], 0).cpu(), sc
                 )
-                finished.append((_normalized(sc, len(hyp.tokens) + 1, alpha), hyp))
+                finished.append((normalized_score(sc, len(hyp.tokens) + 1, alpha), hyp))
             else:
                 keep_b.append(bi)
                 keep_t.append(ti)
@@ -403,61 +481,10 @@ class Seq2Seq(nn.Module):
         device = enc.memory.device
         sel = torch.tensor(keep_b, device=device)
         new_tok = torch.tensor(keep_t, device=device)
-        return _Beam(
+        return Beam(
             torch.cat([beam.seqs[sel], new_tok[:, None]], 1),
             torch.cat([beam.atts[sel], w[sel].unsqueeze(1)], 1),
             torch.tensor(keep_s, device=device),
-            LSTMState(state.h[:, sel], state.c[:, sel]),
+            _select(state, sel),
             new_tok,
         )
-
-
-@dataclass
-class _Beam:
-    """The live hypotheses of a beam search."""
-
-    seqs: Tensor  # (B, t) their tokens
-    atts: Tensor  # (B, t, S) their attention
-    scores: Tensor  # (B,) their log-probabilities
-    state: LSTMState  # the decoder's state after them
-    prev: Tensor  # (B,) their last tokens
-
-    @staticmethod
-    def start(enc: Encoded, bos_id: int) -> _Beam:
-        device = enc.memory.device
-        return _Beam(
-            torch.full((1, 0), 0, dtype=torch.long, device=device),
-            torch.zeros(1, 0, enc.memory.shape[1], device=device),
-            torch.zeros(1, device=device),
-            enc.state,
-            torch.full((1,), bos_id, dtype=torch.long, device=device),
-        )
-
-    def hypotheses(self) -> list[Hypothesis]:
-        return [
-            Hypothesis(self.seqs[j].tolist(), self.atts[j].cpu(), float(self.scores[j]))
-            for j in range(self.seqs.shape[0])
-        ]
-
-
-def _normalized(score: float, length: int, alpha: float) -> float:
-    """A hypothesis' rank: ``score / ((5 + length) / 6) ** alpha``."""
-    return score / (((5 + length) / 6) ** alpha)
-
-
-def _ranked(hyps: list[Hypothesis], alpha: float) -> list[tuple[float, Hypothesis]]:
-    return [(_normalized(h.score, len(h.tokens), alpha), h) for h in hyps]
-
-
-def _search_done(
-    finished: list[tuple[float, Hypothesis]], beam: _Beam, k: int, alpha: float, limit: int
-) -> bool:
-    """Whether the search can stop: ``k`` finished and no live hypothesis ranks above the best of
-    them as it stands (a beam wider than useful finishes many poor ones early: they end no search
-    that is still improving), or no live hypothesis can still beat it (scores only decrease)."""
-    best_done = max((f[0] for f in finished), default=float("-inf"))
-    if len(finished) >= k and best_done >= _normalized(
-        float(beam.scores.max()), beam.seqs.shape[1] + 1, alpha
-    ):
-        return True
-    return bool(finished) and best_done > _normalized(float(beam.scores.max()), limit, alpha)

@@ -1,6 +1,7 @@
 r"""The translation jobs (``lstmkit translate train|predict``): an English -> French LSTM
-encoder-decoder with attention on real message-catalogue pairs, BLEU and chrF next to a
-word-by-word dictionary baseline, and translations with a trained one.
+encoder-decoder with attention (or a Transformer encoder-decoder) on real message-catalogue
+pairs, BLEU and chrF next to a word-by-word dictionary baseline, and translations with a
+trained one.
 
 Training minimizes the masked token cross-entropy with teacher forcing,
 
@@ -229,8 +230,8 @@ class TranslateJobConfig:
             (numbers in words, generated).
         tokenizer: ``"bpe"`` or ``"word"``. bpe_merges: BPE merges per language.
         vocab_size: vocabulary cap per language.
-        model: keyword arguments of :class:`Seq2Seq` (``embed_dim``, ``hidden_size``,
-            ``num_layers``, ``attention``, ``dropout``).
+        model: keyword arguments of :class:`Seq2Seq` (``architecture``, ``embed_dim``,
+            ``hidden_size``, ``num_layers``, ``attention``, ``dropout``).
         patience: early-stopping patience. beam: the beam size of the evaluation (>= 1).
         eval_limit: evaluate on the first N test pairs only.
         baseline: also score the FreeDict word-by-word translation.
@@ -312,6 +313,12 @@ def run(config: TranslateJobConfig) -> TranslateJobResult:
     return TranslateJobResult(res, rows, samples, final_dir)
 
 
+def _network_name(model: Seq2Seq) -> str:
+    """How the table names the encoder-decoder: ``LSTM bahdanau`` or ``Transformer``."""
+    cfg = model.config()
+    return f"LSTM {cfg['attention']}" if cfg["architecture"] == "lstm" else "Transformer"
+
+
 def _say(config: TranslateJobConfig, line: str) -> None:
     _say_line(config.echo, line)
 
@@ -331,7 +338,7 @@ def _scores(
         sec = time.perf_counter() - start
         sc = corpus_scores([o for o, _ in outputs[beam]], refs)
         decoding = "greedy" if beam == 1 else f"beam {beam}"
-        name = f"LSTM {config.model.get('attention')} {decoding} ({count_parameters(res.model):,} p)"
+        name = f"{_network_name(res.model)} {decoding} ({count_parameters(res.model):,} p)"
         rows.append({"system": name, "BLEU": sc["bleu"], "chrF": sc["chrf"], "decode s": sec})
         _say(config, f"{name:<40}{sc['bleu']:>7.2f}{sc['chrf']:>7.2f}{sec:>10.1f}")
     dict_out: list[str] = []
@@ -363,8 +370,9 @@ def _report(
     order = sorted(range(len(srcs)), key=lambda i: (len(srcs[i].split()) < 4, -len(srcs[i]) % 7, i))
     picks = [i for i in order if 4 <= len(srcs[i].split()) <= 9][:3] or list(range(min(3, len(srcs))))
     examples = [attention_example(res.src_tok, res.tgt_tok, srcs[i], best[i][1]) for i in picks]
-    attention = config.model.get("attention")
-    plot_attention(examples, run_dir / "attention.png", title=f"{attention} attention, test sentences")
+    cfg = res.model.config()
+    attention = f"{cfg['attention']} attention" if cfg["architecture"] == "lstm" else "cross-attention"
+    plot_attention(examples, run_dir / "attention.png", title=f"{attention}, test sentences")
     samples = [
         {"src": srcs[i], "ref": refs[i], "model": best[i][0], "dict": dict_out[i] if dict_out else ""}
         for i in range(min(20, len(srcs)))

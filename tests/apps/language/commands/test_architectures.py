@@ -59,3 +59,39 @@ def test_sentiment_cli_transformer(
         == 1
     )
     assert "input_dropout: an option of ('lstm', 'gru', 'rnn') only, got 0.3" in caplog.text
+
+
+def test_translate_cli_transformer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    run = tmp_path / "tr"
+    common = ["translate", "train", "--pairs", "numbers-en-fr", "--tokenizer", "word", "--embed-dim", "16",
+              "--hidden-size", "16", "--max-steps", "3", "--epochs", "1", "--eval-limit", "8", "--beam", "2",
+              "--no-progress", "--no-baseline"]  # fmt: skip
+    rc = main(
+        [*common, "--architecture", "transformer", "--heads", "2", "--layers", "2", "--run-dir", str(run)]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "Transformer greedy" in out and "Transformer beam 2" in out
+    assert (run / "attention.png").is_file()
+    bundle, _ = load_bundle(run, "translate")
+    assert bundle["config"]["architecture"] == "transformer" and bundle["config"]["num_layers"] == 2
+    png = tmp_path / "a.png"
+    rc = main(["translate", "predict", "--checkpoint", str(run), "--beam", "2", "--attention-png", str(png),
+               "twenty one", "three hundred"])  # fmt: skip
+    assert rc == 0 and len(capsys.readouterr().out.strip().splitlines()) == 2 and png.is_file()
+    assert (
+        main(
+            [
+                *common,
+                "--architecture",
+                "transformer",
+                "--attention",
+                "luong",
+                "--run-dir",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 1
+    )
+    assert "attention: an LSTM decoder's" in caplog.text

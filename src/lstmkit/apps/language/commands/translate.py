@@ -1,7 +1,7 @@
-"""``lstmkit translate train|predict``: English -> French LSTM encoder-decoder with attention on
-real message-catalogue pairs, BLEU and chrF next to a word-by-word dictionary baseline, and
-attention heat maps. The work is :func:`lstmkit.apps.language.translate.run` and
-:func:`~lstmkit.apps.language.translate.predict`."""
+"""``lstmkit translate train|predict``: English -> French LSTM encoder-decoder with attention (or
+a Transformer encoder-decoder) on real message-catalogue pairs, BLEU and chrF next to a
+word-by-word dictionary baseline, and attention heat maps. The work is
+:func:`lstmkit.apps.language.translate.run` and :func:`~lstmkit.apps.language.translate.predict`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from typing import Any
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.language import translate
 from lstmkit.apps.language.commands import common
-from lstmkit.apps.language.seq2seq import ATTENTIONS
+from lstmkit.apps.language.seq2seq import ARCHITECTURES, ATTENTIONS
 
 __all__ = ["register"]
 
 
-HELP = "train an attention encoder-decoder (English -> French) or translate with one"
+HELP = "train an attention encoder-decoder (LSTM or Transformer; English -> French) or translate with one"
+#: an LSTM's attention unless --attention says
+DEFAULT_ATTENTION = "bahdanau"
 DESCRIPTION = """
 Sequence-to-sequence translation on English/French pairs from Debian message catalogues; BLEU and
 chrF (sacrebleu) next to a FreeDict word-by-word baseline.
@@ -33,12 +35,13 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--tokenizer", choices=("bpe", "word"), default="bpe", help="token unit (default bpe)")
     t.add_argument("--bpe-merges", type=int, default=4000, help="BPE merges per language (default 4000)")
     t.add_argument("--vocab-size", type=int, default=8000, help="vocabulary cap per language (default 8000)")
+    common.add_architecture_args(t, ARCHITECTURES)
     t.add_argument(
         "--attention",
         choices=ATTENTIONS,
-        default="bahdanau",
-        help="attention (default bahdanau: on the Debian pairs it aligned and scored 26 BLEU against "
-        "luong's 18, see docs/nlp.md; luong trains faster)",
+        default=None,
+        help="an LSTM's attention (default bahdanau: on the Debian pairs it aligned and scored 26 BLEU "
+        "against luong's 18, see docs/nlp.md; luong trains faster)",
     )
     common.add_size_args(t, embed_dim=256, hidden_size=256, layers=1, depth="encoder and decoder layers")
     t.add_argument(
@@ -53,7 +56,9 @@ def _add_train(t: argparse.ArgumentParser) -> None:
 
 def _train_values(args: argparse.Namespace) -> dict[str, Any]:
     """The training options, the encoder-decoder's arguments and the baseline's flag; echo."""
-    model = common.size_values(args) | opt.pick(args, "attention", "dropout")
+    model = common.size_values(args) | common.architecture_values(args) | opt.pick(args, "dropout")
+    if args.attention is not None or args.architecture == "lstm":
+        model["attention"] = args.attention or DEFAULT_ATTENTION
     return common.train_values(args, model, baseline=not args.no_baseline)
 
 
