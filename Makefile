@@ -45,7 +45,7 @@ lint: $(STAMP)
 
 # Every study, one after the other (hours on 2 cores; never while other jobs run).
 bench: bench-speed bench-accuracy bench-nlp bench-experiments bench-compress bench-units bench-explain \
-	bench-greff
+	bench-greff bench-compare
 
 # Language data (issue 6, docs/nlp.md): Debian text packages (KJV Bible, fortunes, FreeDict,
 # French message catalogues) through apt-get, and the VADER ground truth from the vaderSentiment
@@ -100,6 +100,14 @@ bench-explain: $(STAMP) $(FUSED_EXT)
 .PHONY: bench-experiments
 bench-experiments: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/experiments.py
+
+# LSTM vs GRU, RNN, Transformer, TCN at equal parameter counts on every task of `lstmkit compare`
+# (rate search, seeds, equal budgets, streaming latency); resumable, results in
+# benchmarks/results/compare.json, then docs/comparison.md from them. ARGS="--only adding-50 --quick".
+.PHONY: bench-compare
+bench-compare: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/compare.py $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/compare.py --render
 
 # The LSTM variant study of Greff et al. 2017 (issue 16, docs/greff.md): vanilla and 8 variants x
 # 3 tasks (KJV char LM, Japanese Vowels, Seattle weather) x 30 paired random-search trials, a fixed

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.language.commands.translate",
     "lstmkit.apps.experiments.commands.experiment",
     "lstmkit.apps.experiments.commands.tune",
+    "lstmkit.apps.compare.command",
     "lstmkit.apps.deploy.command",
     "lstmkit.apps.explain.command",
 )
