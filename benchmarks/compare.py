@@ -5,8 +5,9 @@ For each task of :data:`lstmkit.apps.compare.registry.TASKS`: the LSTM, GRU, Elm
 Transformer and TCN at equal parameter counts (and the task's baselines), a rate search on
 validation, ``--seeds`` seeds at the chosen rate, equal budgets, and streaming latency at batch
 1 (:func:`lstmkit.apps.compare.study.study_task`). The json is saved after each task (a rerun
-skips the tasks it holds, unless ``--redo``); ``--render`` writes docs/comparison.md and
-docs/images/compare_*.png from the json alone. Run with OMP_NUM_THREADS=1 on a quiet machine:
+skips the tasks it holds from a run of the same kind, full or ``--quick``, unless ``--redo``);
+``--render`` writes docs/comparison.md and docs/images/compare_*.png from the json alone.
+Run with OMP_NUM_THREADS=1 on a quiet machine:
 the times are measured.
 
     python benchmarks/compare.py [--only TASK ...] [--seeds N] [--quick] [--render]
@@ -62,9 +63,10 @@ def measure(args: argparse.Namespace) -> None:
         "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
     }
     for name in args.only or list(TASKS):
-        if name in data["tasks"] and not args.redo:
+        held = data["tasks"].get(name)
+        if held is not None and held.get("quick") == args.quick and not args.redo:
             log(f"{name}: in {args.json} already (--redo to measure again)")
-            continue
+            continue  # (a smoke result is measured again by a full run, and the other way round)
         task = make_task(name, quick=args.quick)
         lengths = QUICK_LENGTHS if args.quick else LENGTHS
         study = study_task(task, seeds=args.seeds, lengths=lengths, repeats=args.repeats, echo=log)
