@@ -106,8 +106,10 @@ def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     settings = TrainSettings(
         **{k: v if overrides.get(k) is None else overrides[k] for k, v in defaults.items()}
     )
+    if settings.stream_end not in ("error", "cap"):
+        raise ValueError(f"stream_end: expected 'error' or 'cap', got {settings.stream_end!r}")
     for key, value in dataclasses.asdict(settings).items():
-        if key != "memory_bias" and not value > 0:
+        if key not in ("memory_bias", "stream_end") and not value > 0:
             raise ValueError(f"{key}: expected a value > 0, got {value}")
     return settings
 
@@ -155,6 +157,8 @@ def run_experiment(
     test_size: int | None = None,
     task_options: dict[str, Any] | None = None,
     memory_bias: float | None = None,
+    num_layers: int | None = None,
+    stream_end: str | None = None,
     engine: str | None = None,
     progress: bool = False,
 ) -> ExperimentResult:
@@ -172,6 +176,9 @@ def run_experiment(
         memory_bias: initial forget-gate (LSTM) / update-gate (GRU) bias (see
             :class:`~lstmkit.apps.experiments.model.SequenceModel`); default: the experiment's
             (1.0 for the Reber tasks, else 5.0).
+        num_layers: stacked layers (Transformer or TCN blocks).
+        stream_end: continual Reber: ``"error"`` (a training stream ends at its first error,
+            as Gers et al. 2000) or ``"cap"`` (only after ``stream_symbols`` symbols).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
     """
     spec, cell, seed_list = _check_run(name, cell, seeds)
@@ -181,7 +188,8 @@ def run_experiment(
         test_size = task.n_test
     overrides = {"hidden": hidden, "batch_size": batch_size, "lr": lr, "max_sequences": max_sequences,
                  "time_limit": time_limit, "window": window, "eval_every": eval_every,
-                 "test_size": test_size, "memory_bias": memory_bias}  # fmt: skip
+                 "test_size": test_size, "memory_bias": memory_bias, "num_layers": num_layers,
+                 "stream_end": stream_end}  # fmt: skip
     settings = _settings(spec, overrides)
     results = []
     with _quiet_training():

@@ -54,8 +54,10 @@ class TrainSettings:
         eval_every: sequences (continual Reber: strings) between the checks on fixed sets.
         test_size: test sequences (continual Reber: ``test_size // 256`` streams).
         memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
-        stream_symbols: continual Reber: a training stream ends after this many symbols (or
-            at its first wrong prediction) and a new one starts from the zero state.
+        stream_symbols: continual Reber: a training stream ends after this many symbols and
+            a new one starts from the zero state.
+        stream_end: continual Reber: ``"error"`` (Gers et al. 2000) also ends a stream at its
+            first wrong prediction; ``"cap"`` only at ``stream_symbols``.
     """
 
     hidden: int = 16
@@ -69,6 +71,7 @@ class TrainSettings:
     test_size: int = 2560
     memory_bias: float = 5.0
     stream_symbols: int = 100_000
+    stream_end: str = "error"
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         ExperimentSpec("continual-reber", "Gers et al. 2000, continual embedded Reber grammar (no resets)",
             syn.ContinualReber, "standard LSTM (no forget gate) fails; LSTM with forget gates solves it",
             None, hidden=16, batch_size=16, lr=1e-2, max_sequences=200_000, eval_every=2000, memory_bias=1.0,
-            cell="classic", options={"strings": 100}),
+            cell="classic", options={"strings": 1000}),
         ExperimentSpec("copy", "copy memory (10 symbols of 8 over T = 100 blanks)", syn.CopyMemory,
             "not in the 1997 paper (Arjovsky et al. 2016's form of the long-lag tasks)", None, hidden=32,
             batch_size=32, lr=5e-3, max_sequences=300_000, options={"T": 100}),

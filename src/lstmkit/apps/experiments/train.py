@@ -14,8 +14,9 @@ Protocol: mini-batches and Adam (gradient norm clipped at 1) with :class:`lstmki
 
 Continual Reber trains as Gers et al. (2000): each of ``batch_size`` streams of concatenated
 strings is cut into truncated-BPTT windows of 50 steps, the state carried across them (never
-reset between strings); a stream ends at its first wrong prediction or after
-``stream_symbols`` symbols, and the next one starts from the zero state.
+reset between strings); a stream ends at its first wrong prediction (``stream_end="error"``;
+``"cap"``: not) or after ``stream_symbols`` symbols, and the next one starts from the zero
+state.
 
 Example::
 
@@ -238,7 +239,7 @@ def _stepper(run: _Run) -> Callable[..., Any]:
                 carried = tree_map(lambda t: t * (~fresh).to(t.dtype).view(1, -1, 1), carried)
             logits, new_state = model(inputs, carried)
             run.seen = int(done)
-            if model.training and run.streams is not None:  # a stream ends at its first error
+            if model.training and run.streams is not None and run.settings.stream_end == "error":
                 batch_now = syn.SyntheticBatch(
                     inputs, targets, mask, torch.full((len(inputs),), inputs.shape[1])
                 )

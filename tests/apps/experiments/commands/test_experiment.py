@@ -39,7 +39,7 @@ def test_bad_input_exits_nonzero(caplog):
     assert main(["experiment", "reber", "--length", "50", "--seeds", "1"]) == 1  # reber has no T
     assert "--length" in caplog.text
     with pytest.raises(SystemExit):
-        main(["experiment", "reber", "--cell", "transformer"])
+        main(["experiment", "reber", "--cell", "mamba"])
 
 
 @pytest.mark.slow
@@ -61,4 +61,4 @@ def test_experiment_reber_reaches_full_success(tmp_path, capsys):
 def test_continual_reber_test_size_sets_its_streams(capsys):
     args = ["experiment", "continual-reber", "--seeds", "1", "--max-sequences", "50", "--test-size", "768"]
     assert main(args) == 0
-    assert "test error on 3 test streams of 100 strings" in capsys.readouterr().out
+    assert "test error on 3 test streams of 1000 strings" in capsys.readouterr().out

@@ -60,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="initial forget-gate (LSTM) / update-gate (GRU) bias (default 1 for the Reber tasks, else 5)",
     )
+    p.add_argument("--num-layers", type=int, help="stacked layers (Transformer or TCN blocks; default 1)")
+    p.add_argument(
+        "--stream-end",
+        choices=("error", "cap"),
+        help="continual-reber: a training stream ends at its first error (Gers et al. 2000; default) "
+        "or only after 100,000 symbols (cap)",
+    )
     p.add_argument("--engine", help="LSTM engine, if this lstmkit's LSTM has the option")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--progress", action="store_true", help="show a progress bar per seed")
@@ -67,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     settings = opt.pick(args, "seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window")
-    settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "engine", "progress")
+    settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "num_layers", "stream_end", "engine")
+    settings |= opt.pick(args, "progress")
     values = {"cells": args.cell or (), "echo": True, "settings": settings}
     job.run(opt.config_from_args(job.ExperimentJobConfig, args, values))
     return 0
