@@ -109,7 +109,7 @@ def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     if settings.stream_end not in ("error", "cap"):
         raise ValueError(f"stream_end: expected 'error' or 'cap', got {settings.stream_end!r}")
     for key, value in dataclasses.asdict(settings).items():
-        if key not in ("memory_bias", "stream_end") and not value > 0:
+        if key not in ("memory_bias", "input_bias", "stream_end") and not value > 0:
             raise ValueError(f"{key}: expected a value > 0, got {value}")
     return settings
 
@@ -158,6 +158,7 @@ def run_experiment(
     task_options: dict[str, Any] | None = None,
     memory_bias: float | None = None,
     num_layers: int | None = None,
+    input_bias: float | None = None,
     stream_end: str | None = None,
     engine: str | None = None,
     progress: bool = False,
@@ -177,6 +178,7 @@ def run_experiment(
             :class:`~lstmkit.apps.experiments.model.SequenceModel`); default: the experiment's
             (1.0 for the Reber tasks, else 5.0).
         num_layers: stacked layers (Transformer or TCN blocks).
+        input_bias: the LSTM's initial input-gate bias (the paper's remedy for state drift).
         stream_end: continual Reber: ``"error"`` (a training stream ends at its first error,
             as Gers et al. 2000) or ``"cap"`` (only after ``stream_symbols`` symbols).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
@@ -189,7 +191,7 @@ def run_experiment(
     overrides = {"hidden": hidden, "batch_size": batch_size, "lr": lr, "max_sequences": max_sequences,
                  "time_limit": time_limit, "window": window, "eval_every": eval_every,
                  "test_size": test_size, "memory_bias": memory_bias, "num_layers": num_layers,
-                 "stream_end": stream_end}  # fmt: skip
+                 "input_bias": input_bias, "stream_end": stream_end}  # fmt: skip
     settings = _settings(spec, overrides)
     results = []
     with _quiet_training():

@@ -50,6 +50,9 @@ class SequenceModel(nn.Module):
             variants that have one (``forget_bias``; 1.0 as Gers et al. 2000 advise, larger for
             long lags: sigma(5) = 0.993 keeps half the cell over 100 steps) and the update gate z
             of the GRU (h_t = (1 - z) n + z h_{t-1}); ``None``: the layers' defaults.
+        input_bias: initial bias of an LSTM's input gate (``None``: the layer's default). The
+            1997 paper starts it negative against "internal state drift": a mostly closed input
+            gate keeps irrelevant inputs out of the cell until learning opens it.
         engine: passed to :class:`~lstmkit.core.layers.LSTM` when it has that option.
     """
 
@@ -66,6 +69,7 @@ class SequenceModel(nn.Module):
         zoneout: float = 0.0,
         weight_drop: float = 0.0,
         memory_bias: float | None = 1.0,
+        input_bias: float | None = None,
         engine: str | None = None,
     ) -> None:
         super().__init__()
@@ -94,11 +98,25 @@ class SequenceModel(nn.Module):
         else:
             common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
         self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
+        if input_bias is not None:
+            _set_gate_bias(self.rnn, cell, "i", input_bias)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         out, state = self.rnn(x, state, lengths)  # (N, L, H)
         return self.head(out), state  # (N, L, K)
+
+
+def _set_gate_bias(rnn: nn.Module, cell: str, gate: str, value: float) -> None:
+    """Set the bias of ``gate`` of every layer of an LSTM of variant ``cell`` to ``value``
+    (``bias_ih``; ``bias_hh`` zero); ``ValueError`` if the cell has no such gate."""
+    gates = VARIANTS[cell].gates if cell in VARIANTS else ""
+    if gate not in gates:
+        raise ValueError(f"input_bias: cell {cell!r} has no input gate")
+    with torch.no_grad():
+        for k in range(rnn.num_layers):
+            getattr(rnn, f"bias_ih_l{k}").chunk(len(gates))[gates.index(gate)].fill_(value)
+            getattr(rnn, f"bias_hh_l{k}").chunk(len(gates))[gates.index(gate)].zero_()
 
 
 def _heads(width: int) -> int:

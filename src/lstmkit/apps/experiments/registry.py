@@ -54,6 +54,7 @@ class TrainSettings:
         eval_every: sequences (continual Reber: strings) between the checks on fixed sets.
         test_size: test sequences (continual Reber: ``test_size // 256`` streams).
         memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
+        input_bias: the initial input-gate bias of an LSTM (``None``: the layer's default).
         stream_symbols: continual Reber: a training stream ends after this many symbols and
             a new one starts from the zero state.
         stream_end: continual Reber: ``"error"`` (Gers et al. 2000) also ends a stream at its
@@ -70,6 +71,7 @@ class TrainSettings:
     eval_every: int = 1024
     test_size: int = 2560
     memory_bias: float = 5.0
+    input_bias: float | None = None
     stream_symbols: int = 100_000
     stream_end: str = "error"
 

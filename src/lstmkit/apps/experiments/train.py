@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.experiments import tasks as syn
-from lstmkit.apps.experiments.model import SequenceModel
+from lstmkit.apps.experiments.model import NON_RECURRENT, SequenceModel
 from lstmkit.apps.experiments.registry import TrainSettings, activate, task_loss
 from lstmkit.core.tree import tree_map
 from lstmkit.fit import Callback, StepOutput, TrainConfig, Trainer
@@ -320,6 +320,7 @@ def run_seed(
         task.output_size,
         num_layers=settings.num_layers,
         memory_bias=settings.memory_bias,
+        input_bias=settings.input_bias if cell not in ("gru", "rnn", *NON_RECURRENT) else None,
         engine=engine,
     )
     start = time.perf_counter()
