@@ -99,6 +99,8 @@ class SequenceModel(nn.Module):
             common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
         self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
         if input_bias is not None:
+            if not isinstance(self.rnn, LSTM):
+                raise ValueError(f"input_bias: only for LSTM cells, got cell={cell!r}")
             _set_gate_bias(self.rnn, cell, "i", input_bias)
         self.head = nn.Linear(hidden_size, output_size)
 
@@ -107,7 +109,7 @@ class SequenceModel(nn.Module):
         return self.head(out), state  # (N, L, K)
 
 
-def _set_gate_bias(rnn: nn.Module, cell: str, gate: str, value: float) -> None:
+def _set_gate_bias(rnn: LSTM, cell: str, gate: str, value: float) -> None:
     """Set the bias of ``gate`` of every layer of an LSTM of variant ``cell`` to ``value``
     (``bias_ih``; ``bias_hh`` zero); ``ValueError`` if the cell has no such gate."""
     gates = VARIANTS[cell].gates if cell in VARIANTS else ""
