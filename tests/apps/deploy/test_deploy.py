@@ -15,7 +15,7 @@ from lstmkit.apps.deploy.compress import CompressJobConfig, compress
 from lstmkit.apps.deploy.distill_lm import DistillSettings
 from lstmkit.apps.deploy.examples import LMLogits
 from lstmkit.apps.deploy.job import ExportJobConfig, export
-from lstmkit.apps.deploy.models import COMPRESSED, hidden_sizes, load_model
+from lstmkit.apps.deploy.models import COMPRESSED, hidden_sizes, load_model, method_transform
 from lstmkit.apps.forecasting.base import Forecast
 from lstmkit.apps.forecasting.estimator import Forecaster
 from lstmkit.apps.language.bundle import load_bundle
@@ -69,7 +69,8 @@ def test_quantize_forecaster_predicts_through_the_app(forecaster_file: Path, tmp
     result = compress(CompressJobConfig(str(forecaster_file), "quantize", output=str(out)))
     assert result.max_diff is not None and 0 < result.max_diff < 0.1
     loaded = load_model(out)
-    assert loaded.method == {"name": "quantize"} and isinstance(loaded.nets[0].encoder, QuantizedLSTM)
+    encoder = loaded.nets[0].get_submodule("encoder.layer")  # the LSTM in the SequenceEncoder
+    assert loaded.method == {"name": "quantize"} and isinstance(encoder, QuantizedLSTM)
     assert isinstance(loaded.estimator, Forecaster)
     fc = loaded.estimator.predict(series=SERIES)
     want = Forecaster.load(forecaster_file).predict(series=SERIES)
@@ -84,7 +85,7 @@ def test_prune_files_load_in_their_apps(forecaster_file: Path, lm_file: Path, tm
     out = tmp_path / "fc.pruned.pt"
     compress(CompressJobConfig(str(forecaster_file), "prune", amount=0.5, output=str(out)))
     model = Forecaster.load(out)
-    weight = model.nets_[0].encoder.weight_hh_l0
+    weight = model.nets_[0].encoder.layer.weight_hh_l0  # a SequenceEncoder holding the LSTM
     assert 0.45 <= float((weight == 0).float().mean()) <= 0.55
     # structured, language model: a textgen file with the new hidden size
     out = tmp_path / "lm.units.pt"
@@ -99,6 +100,14 @@ def test_prune_files_load_in_their_apps(forecaster_file: Path, lm_file: Path, tm
     compress(CompressJobConfig(str(forecaster_file), "prune", amount=0.5, structured=True, output=str(out)))
     assert torch.load(out, weights_only=True)["format"] == COMPRESSED
     assert hidden_sizes(load_model(out).nets[0]) == [4]
+
+
+def test_older_pruned_files_name_the_forecasters_lstm_encoder(forecaster_file: Path) -> None:
+    # files written before the forecaster's LSTM sat in a SequenceEncoder named it "encoder"
+    older = {"name": "prune-units", "amount": 0.5, "consumers": {"encoder": ["head.0", 0]}}
+    transform = method_transform(older)
+    assert transform is not None
+    assert hidden_sizes(transform(load_model(forecaster_file).nets[0])) == [4]
 
 
 def test_distill_char_lm(lm_file: Path, tmp_path: Path) -> None:

@@ -136,8 +136,9 @@ def _consumers(loaded: Loaded) -> dict[str, Any] | None:
         raise ValueError(
             f"--structured: pruning units of {refused} is unsupported; prune weights without --structured"
         )
-    if name == "forecaster":
-        return {"encoder": ["head.0", 0]} if cfg["strategy"] == "direct" else {"encoder": "head"}
+    if name == "forecaster":  # its LSTM sits in a SequenceEncoder (a bare LSTM in older files)
+        lstm = "encoder.layer" if hasattr(loaded.nets[0].get_submodule("encoder"), "layer") else "encoder"
+        return {lstm: ["head.0", 0]} if cfg["strategy"] == "direct" else {lstm: "head"}
     if name == "sentiment":
         return {"lstm": "head"}
     return None

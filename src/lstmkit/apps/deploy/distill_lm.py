@@ -34,7 +34,8 @@ class DistillSettings:
     """The student and its training.
 
     Args:
-        hidden, layers: the student's LSTM (default: half the teacher's units, one layer).
+        hidden, layers: the student's units and layers (default: half the teacher's units, one
+            layer); it is of the teacher's architecture (an LSTM, GRU, RNN, Transformer or TCN).
         text_file: train on this text (default: the teacher's bundled corpus); its last tenth
             measures bits per token.
         max_chars: at most this many characters of training text.
@@ -71,12 +72,28 @@ def _texts(loaded: Loaded, settings: DistillSettings) -> tuple[str, str]:
     return splits.train[: settings.max_chars], splits.valid[: max(settings.max_chars // 10, 1000)]
 
 
+#: what a student keeps of its teacher's config, per architecture (beyond vocabulary and embedding)
+_KEPT = {
+    "lstm": ("variant", "layer_norm"),
+    "transformer": ("num_heads", "positions", "context"),
+    "tcn": ("kernel_size",),
+}
+
+
 def _student(teacher: LanguageModel, settings: DistillSettings) -> LanguageModel:
+    """The student: the teacher's architecture (a config without one is an LSTM's), vocabulary,
+    embedding and architecture options, at ``hidden`` units and ``layers`` layers."""
     cfg = teacher.config()
+    arch = cfg.get("architecture", "lstm")
     hidden = settings.hidden or max(1, cfg["hidden_size"] // 2)
+    heads = cfg.get("num_heads", 1)
+    if arch == "transformer" and hidden % heads:
+        raise ValueError(
+            f"--hidden: a Transformer student needs a multiple of the teacher's {heads} heads, got {hidden}"
+        )
     torch.manual_seed(settings.seed)
-    keep = {k: cfg[k] for k in ("vocab_size", "embed_dim", "tie_weights", "variant", "layer_norm")}
-    return LanguageModel(hidden_size=hidden, num_layers=settings.layers, **keep)
+    keep = {k: cfg[k] for k in ("vocab_size", "embed_dim", "tie_weights", *_KEPT.get(arch, ())) if k in cfg}
+    return LanguageModel(hidden_size=hidden, num_layers=settings.layers, architecture=arch, **keep)
 
 
 def distill_lm(
@@ -97,8 +114,8 @@ def distill_lm(
     student = _student(teacher, settings)
     log.info(
         "distill: %d -> %d units, %d batches x %d epochs",
-        teacher.lstm.hidden_size,
-        student.lstm.hidden_size,
+        teacher.config()["hidden_size"],
+        student.config()["hidden_size"],
         len(batches),
         settings.epochs,
     )

@@ -48,7 +48,9 @@ class Forecast(nn.Module):
 
 class LMLogits(nn.Module):
     """A :class:`~lstmkit.apps.language.lm.LanguageModel`'s logits (N, L, V) for token ids
-    (N, L) int64, in evaluation mode (ids must lie in ``[0, V)``: nothing checks them)."""
+    (N, L) int64, in evaluation mode (ids must lie in ``[0, V)``: nothing checks them), from
+    the zero state (a recurrent body) or the ``L`` tokens alone (a Transformer, whose ``L``
+    may not exceed its ``context``; a TCN)."""
 
     def __init__(self, lm: LanguageModel) -> None:
         super().__init__()
@@ -56,7 +58,7 @@ class LMLogits(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         lm = self.lm
-        out, _ = lm.lstm(lm.embedding(tokens))  # (N, L, H)
+        out, _ = lm.body(lm.embedding(tokens))  # (N, L, H)
         if lm.project is not None:
             out = lm.project(out)  # (N, L, E)
         return lm.decoder(out)  # (N, L, V)
@@ -109,6 +111,8 @@ def example(loaded: Loaded) -> Example:
     cfg, g = loaded.config, torch.Generator().manual_seed(0)
     tokens_axes = {0: Dim("batch", min=1), 1: Dim("length", min=1)}
     if loaded.kind.name == "lm":
+        if cfg.get("architecture") == "transformer":  # its positions end at its context
+            tokens_axes[1] = Dim("length", min=1, max=int(cfg["context"]))
         tokens = torch.randint(0, cfg["vocab_size"], (2, 7), generator=g)
         return Example((tokens,), ["tokens"], ["logits"], (tokens_axes,), None, LMLogits)  # type: ignore[arg-type]
     if loaded.kind.name == "sentiment":
@@ -156,8 +160,9 @@ def preprocessing(loaded: Loaded, vocabulary: str | None) -> dict[str, Any]:
             "std": state["std"],
             "exponent": state.get("exponent"),
         }
+    most = f", L <= {cfg['context']}" if cfg.get("architecture") == "transformer" else ""
     return {
-        "inputs": "tokens: (N, L) int64 ids from the vocabulary file's tokenizer (ids in [0, V))",
+        "inputs": f"tokens: (N, L{most}) int64 ids from the vocabulary file's tokenizer (ids in [0, V))",
         "outputs": "logits: (N, L, V) of the next token at each position",
         "vocabulary": vocabulary,
         "tokenizer": loaded.tokenizers["text"].kind if "text" in loaded.tokenizers else None,

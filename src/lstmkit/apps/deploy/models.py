@@ -46,6 +46,7 @@ from lstmkit.apps.language.seq2seq import Seq2Seq
 from lstmkit.apps.language.text_classifier import TextClassifier
 from lstmkit.apps.language.tokenizers import Tokenizer, tokenizer_from_state
 from lstmkit.compress import prune_units, quantize_dynamic
+from lstmkit.core.layers.encoder import SequenceEncoder
 from lstmkit.core.layers.stacked import StackedRecurrent
 from lstmkit.fit.checkpoint import load_file
 from lstmkit.fit.estimator import Estimator
@@ -162,15 +163,21 @@ def method_transform(method: dict[str, Any] | None) -> Transform:
         return quantize_dynamic
     if name == "prune-units":
         amount, consumers = float(method["amount"]), method.get("consumers") or None
-        return lambda net: prune_units(net, amount, consumers=_consumers(consumers))
+        return lambda net: prune_units(net, amount, consumers=_consumers(consumers, net))
     raise ValueError(f"method: unknown compression {name!r} (this lstmkit knows quantize, prune-units)")
 
 
-def _consumers(saved: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Consumers as saved (lists) back to :func:`prune_units`'s form (tuples)."""
+def _consumers(saved: dict[str, Any] | None, net: nn.Module) -> dict[str, Any] | None:
+    """Consumers as saved (lists) back to :func:`prune_units`'s form (tuples); an LSTM saved
+    under a name that now holds a SequenceEncoder (a file of an older lstmkit) is its layer."""
     if saved is None:
         return None
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+    names = dict(net.named_modules())
+
+    def where(k: str) -> str:
+        return f"{k}.layer" if isinstance(names.get(k), SequenceEncoder) else k
+
+    return {where(k): tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
 
 
 # ---------------------------------------------------------------------- files
