@@ -26,3 +26,12 @@ def test_input_bias_closes_the_input_gate_at_the_start(cell: str) -> None:
 def test_input_bias_needs_an_input_gate() -> None:
     with pytest.raises(ValueError, match="input_bias"):
         SequenceModel("nig", 2, 8, 1, input_bias=-3.0)
+
+
+def test_init_range_is_uniform_and_keeps_the_gate_biases_asked_for() -> None:
+    model = SequenceModel("classic", 2, 8, 1, init_range=0.1, memory_bias=5.0, input_bias=-2.0)
+    bias = dict(model.named_parameters())["rnn.bias_ih_l0"].detach()
+    i, f, g, o = bias.chunk(4)
+    assert bool((i == -2.0).all()) and bool((f == 5.0).all())
+    others = [p for n, p in model.named_parameters() if n != "rnn.bias_ih_l0"]
+    assert all(float(p.detach().abs().max()) <= 0.1 for p in others) and float(g.abs().max()) <= 0.1

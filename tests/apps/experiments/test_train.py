@@ -53,3 +53,26 @@ def test_transformer_and_tcn_learn_the_adding_problem():
         settings = TrainSettings(hidden=16, num_layers=layers, lr=3e-3, max_sequences=12_000, test_size=256)
         res = run_seed(task, cell, 0, settings)
         assert res.test_loss < 0.2 * untrained.test_loss, (cell, res.test_loss, untrained.test_loss)
+
+
+def test_the_papers_protocol_is_online_plain_gradient_descent_on_the_summed_error(monkeypatch):
+    seen = {}
+    original = train.Trainer.__init__
+
+    def spy(self, model, cfg, **kw):
+        seen["optimizer"], seen["clip"] = cfg.optimizer, cfg.clip_norm
+        original(self, model, cfg, **kw)
+
+    monkeypatch.setattr(train.Trainer, "__init__", spy)
+    res = run_experiment("adding", seeds=[0], task_options={"T": 10}, protocol="paper", lr=0.1,
+                         max_sequences=40, test_size=16)  # fmt: skip
+    assert res.settings["batch_size"] == 1 and seen == {"optimizer": "sgd", "clip": None}
+    assert 40 <= res.seeds[0].sequences <= 41  # one sequence per update
+    task = EXPERIMENTS["multiplication"].task(T=10)
+    batch = task.sample(4)
+    run = train._Run(task, TrainSettings(protocol="paper"), None, None)
+    # the summed error: the mean times the judged steps and outputs per sequence
+    assert (
+        train._loss_scale(run, batch.targets, batch.mask)
+        == float(batch.mask.sum()) * batch.targets.shape[-1] / 4
+    )

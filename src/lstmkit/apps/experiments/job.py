@@ -108,8 +108,12 @@ def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     )
     if settings.stream_end not in ("error", "cap"):
         raise ValueError(f"stream_end: expected 'error' or 'cap', got {settings.stream_end!r}")
+    if settings.protocol not in ("modern", "paper"):
+        raise ValueError(f"protocol: expected 'modern' or 'paper', got {settings.protocol!r}")
+    if settings.protocol == "paper":  # online: one sequence per update
+        settings = dataclasses.replace(settings, batch_size=1)
     for key, value in dataclasses.asdict(settings).items():
-        if key not in ("memory_bias", "input_bias", "stream_end") and not value > 0:
+        if key not in ("memory_bias", "input_bias", "stream_end", "protocol") and not value > 0:
             raise ValueError(f"{key}: expected a value > 0, got {value}")
     return settings
 
@@ -160,6 +164,7 @@ def run_experiment(
     num_layers: int | None = None,
     input_bias: float | None = None,
     stream_end: str | None = None,
+    protocol: str | None = None,
     engine: str | None = None,
     progress: bool = False,
 ) -> ExperimentResult:
@@ -179,6 +184,9 @@ def run_experiment(
             (1.0 for the Reber tasks, else 5.0).
         num_layers: stacked layers (Transformer or TCN blocks).
         input_bias: the LSTM's initial input-gate bias (the paper's remedy for state drift).
+        protocol: ``"modern"`` (mini-batches, Adam, clipping) or ``"paper"`` (online plain
+            gradient descent on the summed error, the paper's initialization; see
+            :class:`~lstmkit.apps.experiments.registry.TrainSettings`).
         stream_end: continual Reber: ``"error"`` (a training stream ends at its first error,
             as Gers et al. 2000) or ``"cap"`` (only after ``stream_symbols`` symbols).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
@@ -191,7 +199,8 @@ def run_experiment(
     overrides = {"hidden": hidden, "batch_size": batch_size, "lr": lr, "max_sequences": max_sequences,
                  "time_limit": time_limit, "window": window, "eval_every": eval_every,
                  "test_size": test_size, "memory_bias": memory_bias, "num_layers": num_layers,
-                 "input_bias": input_bias, "stream_end": stream_end}  # fmt: skip
+                 "input_bias": input_bias, "stream_end": stream_end,
+                 "protocol": protocol}  # fmt: skip
     settings = _settings(spec, overrides)
     results = []
     with _quiet_training():
@@ -203,7 +212,9 @@ def run_experiment(
     described = {
         **dataclasses.asdict(settings),
         "task": dict(vars(task)),
-        "optimizer": "adam, mini-batches, clip_norm=1",
+        "optimizer": "adam, mini-batches, clip_norm=1"
+        if settings.protocol == "modern"
+        else "online plain gradient descent on the summed error, no clipping",
     }
     return ExperimentResult(spec.name, spec.title, cell, described, results, spec.paper, spec.paper_sequences)
 

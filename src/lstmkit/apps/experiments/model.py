@@ -53,6 +53,9 @@ class SequenceModel(nn.Module):
         input_bias: initial bias of an LSTM's input gate (``None``: the layer's default). The
             1997 paper starts it negative against "internal state drift": a mostly closed input
             gate keeps irrelevant inputs out of the cell until learning opens it.
+        init_range: every weight and bias uniform in [-init_range, init_range] (the 1997
+            paper's initialization; the gate biases above are then set again); ``None``: the
+            layers' own initialization. LSTM and Elman RNN only (a GRU keeps its own).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` when it has that option.
     """
 
@@ -70,6 +73,7 @@ class SequenceModel(nn.Module):
         weight_drop: float = 0.0,
         memory_bias: float | None = 1.0,
         input_bias: float | None = None,
+        init_range: float | None = None,
         engine: str | None = None,
     ) -> None:
         super().__init__()
@@ -98,11 +102,17 @@ class SequenceModel(nn.Module):
         else:
             common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
         self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
+        self.head = nn.Linear(hidden_size, output_size)
+        if init_range is not None:  # every weight uniform; the gate biases asked for set again
+            with torch.no_grad():
+                for p in self.parameters():
+                    p.uniform_(-init_range, init_range)
+            if isinstance(self.rnn, LSTM) and "f" in VARIANTS[cell].gates and memory_bias is not None:
+                _set_gate_bias(self.rnn, cell, "f", memory_bias)
         if input_bias is not None:
             if not isinstance(self.rnn, LSTM):
                 raise ValueError(f"input_bias: only for LSTM cells, got cell={cell!r}")
             _set_gate_bias(self.rnn, cell, "i", input_bias)
-        self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         out, state = self.rnn(x, state, lengths)  # (N, L, H)
@@ -114,7 +124,7 @@ def _set_gate_bias(rnn: LSTM, cell: str, gate: str, value: float) -> None:
     (``bias_ih``; ``bias_hh`` zero); ``ValueError`` if the cell has no such gate."""
     gates = VARIANTS[cell].gates if cell in VARIANTS else ""
     if gate not in gates:
-        raise ValueError(f"input_bias: cell {cell!r} has no input gate")
+        raise ValueError(f"{'input' if gate == 'i' else 'memory'}_bias: cell {cell!r} has no {gate} gate")
     with torch.no_grad():
         for k in range(rnn.num_layers):
             getattr(rnn, f"bias_ih_l{k}").chunk(len(gates))[gates.index(gate)].fill_(value)

@@ -55,6 +55,10 @@ class TrainSettings:
         test_size: test sequences (continual Reber: ``test_size // 256`` streams).
         memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
         input_bias: the initial input-gate bias of an LSTM (``None``: the layer's default).
+        protocol: ``"modern"`` (mini-batches, Adam, the mean loss, the gradient norm clipped at
+            1) or ``"paper"`` (the 1997 paper's: online, one sequence per update, plain gradient
+            descent at ``lr`` on the loss summed over steps and outputs, no clipping, weights
+            uniform in [-0.1, 0.1]; ``batch_size`` is 1).
         stream_symbols: continual Reber: a training stream ends after this many symbols and
             a new one starts from the zero state.
         stream_end: continual Reber: ``"error"`` (Gers et al. 2000) also ends a stream at its
@@ -72,6 +76,7 @@ class TrainSettings:
     test_size: int = 2560
     memory_bias: float = 5.0
     input_bias: float | None = None
+    protocol: str = "modern"
     stream_symbols: int = 100_000
     stream_end: str = "error"
 

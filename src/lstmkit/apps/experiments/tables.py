@@ -11,7 +11,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lstmkit.apps.experiments.registry import EXPERIMENTS, success_rule
 
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from lstmkit.apps.experiments.job import ExperimentResult
 
 __all__ = ["experiment_report", "format_table"]
+
+
+def _protocol(s: dict[str, Any]) -> str:
+    if s.get("protocol") == "paper":
+        return f"the paper's protocol (online, plain gradient descent lr {s['lr']} on the summed error)"
+    return f"mini-batches of {s['batch_size']}, Adam lr {s['lr']} (the paper: online, plain gradient descent)"
 
 
 def format_table(results: Sequence[ExperimentResult]) -> str:
@@ -52,9 +58,9 @@ def experiment_report(name: str, results: Sequence[ExperimentResult]) -> str:
     return "\n".join(
         [
             f"{spec.title}; task options {s['task']}",
-            f"training: mini-batches of {s['batch_size']}, Adam lr {s['lr']}, hidden {s['hidden']}, "
+            f"training: {_protocol(s)}, hidden {s['hidden']}, "
             f"memory bias {s['memory_bias']}, budget {s['max_sequences']:,} sequences / "
-            f"{s['time_limit']:.0f} s per seed (the paper: online updates, plain gradient descent)",
+            f"{s['time_limit']:.0f} s per seed",
             f"solved when {success_rule(name, s)}; test error on {tested}",
             format_table(results),
         ]

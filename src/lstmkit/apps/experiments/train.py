@@ -244,9 +244,12 @@ def _stepper(run: _Run) -> Callable[..., Any]:
                     inputs, targets, mask, torch.full((len(inputs),), inputs.shape[1])
                 )
                 run.streams.restart(~task.correct(logits.detach(), batch_now))
-            return StepOutput(task_loss(task, logits, targets, mask), weight=float(mask.sum())), new_state
+            loss = task_loss(task, logits, targets, mask) * _loss_scale(run, targets, mask)
+            return StepOutput(loss, weight=float(mask.sum())), new_state
         logits, _ = model(batch.inputs, None, batch.lengths)
-        loss = task_loss(task, logits, batch.targets, batch.mask)
+        loss = task_loss(task, logits, batch.targets, batch.mask) * _loss_scale(
+            run, batch.targets, batch.mask
+        )
         if model.training:
             run.seen += len(batch)
             run.recent.extend(task.correct(activate(task, logits.detach()), batch).tolist())
@@ -255,15 +258,25 @@ def _stepper(run: _Run) -> Callable[..., Any]:
     return step
 
 
+def _loss_scale(run: _Run, targets: Tensor, mask: Tensor) -> float:
+    """1 (the mean loss), or under the paper's protocol the number of judged steps and outputs
+    per sequence: the mean becomes the paper's error summed over a sequence's steps and outputs."""
+    if run.settings.protocol != "paper":
+        return 1.0
+    outputs = targets.shape[-1] if run.task.output != "softmax" else 1
+    return float(mask.sum()) * outputs / mask.shape[0]
+
+
 def _train(model: nn.Module, run: _Run, draw: Callable[[], Any], progress: bool) -> None:
     """Train until the judge stops it (a loss no longer finite stops it as ``"diverged"``)."""
     s = run.settings
+    paper = s.protocol == "paper"
     # continual Reber is one endless epoch: its streams (and the carried state) never restart
     per_epoch = 10**12 if run.continual else max(1, s.eval_every // s.batch_size)
     cfg = TrainConfig(
-        optimizer="adam",
+        optimizer="sgd" if paper else "adam",
         lr=s.lr,
-        clip_norm=1.0,
+        clip_norm=None if paper else 1.0,
         max_epochs=10**9,
         progress=progress,
         plot=False,
@@ -321,6 +334,7 @@ def run_seed(
         num_layers=settings.num_layers,
         memory_bias=settings.memory_bias,
         input_bias=settings.input_bias if cell not in ("gru", "rnn", *NON_RECURRENT) else None,
+        init_range=0.1 if settings.protocol == "paper" and cell not in ("gru", *NON_RECURRENT) else None,
         engine=engine,
     )
     start = time.perf_counter()

@@ -65,6 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="initial LSTM input-gate bias (the paper: negative, against state drift)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=("modern", "paper"),
+        help="modern (default: mini-batches, Adam, clipping) or the 1997 paper's (online: one sequence "
+        "per update, plain gradient descent at --lr on the summed error, no clipping, weights uniform in "
+        "[-0.1, 0.1])",
+    )
     p.add_argument("--num-layers", type=int, help="stacked layers (Transformer or TCN blocks; default 1)")
     p.add_argument(
         "--stream-end",
@@ -80,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _main(args: argparse.Namespace) -> int:
     settings = opt.pick(args, "seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window")
     settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "num_layers", "stream_end", "engine")
-    settings |= opt.pick(args, "input_bias")
+    settings |= opt.pick(args, "input_bias", "protocol")
     settings |= opt.pick(args, "progress")
     values = {"cells": args.cell or (), "echo": True, "settings": settings}
     job.run(opt.config_from_args(job.ExperimentJobConfig, args, values))
