@@ -176,19 +176,10 @@ def run_experiment(
         cell: an LSTM variant (:data:`lstmkit.core.cells.VARIANTS`), ``"gru"`` or ``"rnn"``; default:
             the experiment's (the paper's ``original1997`` cell; ``classic`` for continual-reber).
         seeds: how many seeds (0, 1, ...) or the seeds themselves.
-        hidden, batch_size, lr, max_sequences, time_limit (seconds per seed), window,
-        eval_every, test_size: override the experiment's defaults.
+        hidden, batch_size, lr, max_sequences, time_limit, window, eval_every, test_size,
+        memory_bias, num_layers, input_bias, stream_end, protocol: override the experiment's
+            defaults (the fields of :class:`~lstmkit.apps.experiments.registry.TrainSettings`).
         task_options: override the task's options (e.g. ``{"T": 500}``).
-        memory_bias: initial forget-gate (LSTM) / update-gate (GRU) bias (see
-            :class:`~lstmkit.apps.experiments.model.SequenceModel`); default: the experiment's
-            (1.0 for the Reber tasks, else 5.0).
-        num_layers: stacked layers (Transformer or TCN blocks).
-        input_bias: the LSTM's initial input-gate bias (the paper's remedy for state drift).
-        protocol: ``"modern"`` (mini-batches, Adam, clipping) or ``"paper"`` (online plain
-            gradient descent on the summed error, the paper's initialization; see
-            :class:`~lstmkit.apps.experiments.registry.TrainSettings`).
-        stream_end: continual Reber: ``"error"`` (a training stream ends at its first error,
-            as Gers et al. 2000) or ``"cap"`` (only after ``stream_symbols`` symbols).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
     """
     spec, cell, seed_list = _check_run(name, cell, seeds)
