@@ -16,7 +16,8 @@ settings in a frozen dataclass (``config``), builds its network (an ``nn.Module`
 * one-line errors: an unfitted model, a file of another kind or a newer version.
 
 The checks the task models share live here too: names of LSTM variants and engines
-(:func:`check_variant`, :func:`check_engine_name`), numbers (:func:`check_int`,
+(:func:`check_variant`, :func:`check_engine_name`), numbers (:func:`check_int`, from
+:mod:`lstmkit.core.layers.options`,
 :func:`check_rates`), finite inputs (:func:`finite`), class labels (:func:`class_indices`),
 and networks built in float32 whatever the
 default dtype (:func:`float32_modules`).
@@ -53,6 +54,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lstmkit.core.cells.lstm import resolve_variant
 from lstmkit.core.engines.select import check_engine
+from lstmkit.core.layers.options import check_int
 from lstmkit.core.layers.settings import LSTMKeywords
 from lstmkit.core.scan import check_finite
 from lstmkit.fit.checkpoint import atomic_save, load_file
@@ -92,16 +94,6 @@ def check_engine_name(engine: object) -> None:
     if engine is None:
         return
     check_engine(engine)
-
-
-def check_int(name: str, value: object, low: int = 1, *, optional: bool = False, numpy: bool = False) -> None:
-    """``ValueError`` unless ``value`` is an int >= ``low`` (or ``None`` when ``optional``;
-    NumPy integers too with ``numpy``); bools are refused."""
-    if value is None and optional:
-        return
-    kinds = (int, np.integer) if numpy else int
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < low:  # type: ignore[operator]
-        raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
 
 
 class Settings(Protocol):

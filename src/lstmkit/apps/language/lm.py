@@ -41,6 +41,7 @@ from lstmkit.apps.language.architectures import body_config, check_architecture,
 from lstmkit.core.cells.lstm import LSTMSpec
 from lstmkit.core.layers.encoder import RECURRENT, EncoderSettings
 from lstmkit.core.layers.lstm import LSTM
+from lstmkit.core.layers.options import check_int
 from lstmkit.core.layers.regularizers import check_probability, variational_mask
 from lstmkit.core.layers.tcn import TCN
 from lstmkit.core.scan import detach_state
@@ -222,8 +223,7 @@ class LanguageModel(nn.Module):
     ) -> None:
         super().__init__()
         for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("context", context)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+            check_int(name, v)
         self.architecture = check_architecture(architecture)
         self.vocab_size, self.embed_dim = vocab_size, embed_dim
         self.dropout = check_probability("dropout", dropout)

@@ -15,7 +15,7 @@ import torch
 
 from lstmkit.core.scan import tracing
 
-__all__ = ["LayerOptions", "check_bool", "check_factory_kwargs", "check_positive_int"]
+__all__ = ["LayerOptions", "check_bool", "check_factory_kwargs", "check_int", "check_positive_int"]
 
 
 def check_positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
@@ -34,6 +34,20 @@ def check_positive_int(name: str, value: object, *, allow_zero: bool = False) ->
     if value < low:
         raise ValueError(f"{name}: expected an int >= {low}, got {value}")
     return value
+
+
+def check_int(name: str, value: object, low: int = 1, *, optional: bool = False, numpy: bool = False) -> None:
+    """``ValueError`` unless ``value`` is an int >= ``low`` (or ``None`` when ``optional``;
+    NumPy integers too with ``numpy``); bools are refused.
+
+    Unlike :func:`check_positive_int` (a layer's sizes, ``TypeError`` for a non-int), one
+    ``ValueError`` for any bad value: what a model's constructor raises.
+    """
+    if value is None and optional:
+        return
+    kinds = (int, np.integer) if numpy else int
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < low:  # type: ignore[operator]
+        raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
 
 
 def check_bool(name: str, value: object) -> bool:

@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from lstmkit.core.layers.options import check_int
+
 __all__ = ["TCN"]
 
 
@@ -91,14 +93,10 @@ class TCN(nn.Module):
         weight_norm: bool = True,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-            ("kernel_size", kernel_size),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+        check_int("input_size", input_size)
+        check_int("hidden_size", hidden_size)
+        check_int("num_layers", num_layers)
+        check_int("kernel_size", kernel_size)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout: expected a float in [0, 1), got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers, self.kernel_size = (
