@@ -4,7 +4,9 @@ checkpoints, refused options."""
 
 from __future__ import annotations
 
+import importlib
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,8 @@ from lstmkit.apps.language.bundle import save_bundle
 from lstmkit.apps.language.corpora import ParallelSplits
 from lstmkit.apps.language.seq2seq import Seq2Seq
 from lstmkit.apps.language.text import pad_sequences
-from lstmkit.apps.language.transformer_decoder import DecoderState
 from lstmkit.apps.language.translate import PredictJobConfig, predict, train_translator, translate_texts
+from lstmkit.core.layers.transformer import DecoderState, TransformerDecoder
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -115,3 +117,10 @@ def test_old_lstm_config_and_refused_options() -> None:
         Seq2Seq(30, 40, architecture="gru")
     with pytest.raises(ValueError, match="num_heads"):
         Seq2Seq(30, 40, 8, 10, architecture="transformer", num_heads=4)
+
+
+def test_the_decoder_s_old_path_warns_and_gives_the_core_classes() -> None:
+    sys.modules.pop("lstmkit.apps.language.transformer_decoder", None)
+    with pytest.warns(DeprecationWarning, match="use lstmkit.core.layers.transformer"):
+        old = importlib.import_module("lstmkit.apps.language.transformer_decoder")
+    assert old.TransformerDecoder is TransformerDecoder and old.DecoderState is DecoderState

@@ -7,7 +7,7 @@ import torch
 
 from lstmkit.core.layers.encoder import ARCHITECTURES, EncoderSettings, count_parameters, last_step
 from lstmkit.core.layers.tcn import TCN
-from lstmkit.core.layers.transformer import Transformer
+from lstmkit.core.layers.transformer import Transformer, TransformerDecoder
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +79,48 @@ def test_transformer_errors_name_the_argument() -> None:
         Transformer(3, d_model=8, num_heads=2, causal=False)(
             torch.randn(1, 2, 3), cache=model(torch.randn(1, 2, 3))[1]
         )
+
+
+def test_tcn_and_transformer_sizes_are_checked_alike() -> None:
+    for make, name in (
+        (lambda: TCN(3, hidden_size=0), "hidden_size"),
+        (lambda: TCN(3, kernel_size=True), "kernel_size"),
+        (lambda: Transformer(2.0, d_model=8, num_heads=2), "input_size"),  # type: ignore[arg-type]
+        (lambda: TransformerDecoder(3, d_model=8, num_layers=0, num_heads=2), "num_layers"),
+    ):
+        with pytest.raises(ValueError, match=f"{name}: expected an int >= 1, got"):
+            make()
+    with pytest.raises(ValueError, match="num_heads: expected an int >= 1 dividing d_model=10, got 4"):
+        TransformerDecoder(3, d_model=10, num_heads=4)
+
+
+def _older_keys(state: dict[str, torch.Tensor], renames: dict[str, str]) -> dict[str, torch.Tensor]:
+    """A state dict as the blocks wrote it before they shared their self-attention."""
+    out = {}
+    for key, value in state.items():
+        for new, old in renames.items():
+            key = key.replace(new, old)
+        out[key] = value
+    return out
+
+
+def test_transformer_and_decoder_load_their_older_state_dicts() -> None:
+    model = Transformer(3, d_model=8, num_layers=2, num_heads=2).eval()
+    old = _older_keys(model.state_dict(), {".attn.qkv.": ".qkv.", ".attn.out.": ".out."})
+    assert "blocks.1.qkv.weight" in old and "blocks.1.out.bias" in old
+    torch.manual_seed(1)
+    again = Transformer(3, d_model=8, num_layers=2, num_heads=2).eval()
+    again.load_state_dict(old)
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(again(x)[0], model(x)[0], rtol=0, atol=0)
+    dec = TransformerDecoder(4, d_model=8, num_layers=2, num_heads=2).eval()
+    old = _older_keys(dec.state_dict(), {".attn.qkv.": ".qkv.", ".attn.out.": ".self_out."})
+    torch.manual_seed(1)
+    dec2 = TransformerDecoder(4, d_model=8, num_layers=2, num_heads=2).eval()
+    dec2.load_state_dict(old)
+    y, memory, mask = torch.randn(2, 3, 4), torch.randn(2, 6, 8), torch.ones(2, 6, dtype=torch.bool)
+    for a, b in zip(dec2(y, memory, mask)[:2], dec(y, memory, mask)[:2]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_tcn_is_causal_with_its_receptive_field() -> None:

@@ -23,7 +23,7 @@ search with the GNMT length penalty :math:`((5 + |y|) / 6)^\alpha` (Wu et al. 20
 
 ``architecture="transformer"`` (Vaswani et al. 2017) reads the source with a non-causal
 Transformer (:class:`~lstmkit.core.layers.transformer.Transformer`, padding masked) and decodes
-with a :class:`~lstmkit.apps.language.transformer_decoder.TransformerDecoder` (causal
+with a :class:`~lstmkit.core.layers.transformer.TransformerDecoder` (causal
 self-attention, cross-attention to the memory); its state is the decoder's KV cache, and the
 weights it returns are the last block's cross-attention, averaged over heads.
 """
@@ -39,12 +39,12 @@ from torch import Tensor, nn
 from lstmkit.apps.language.architectures import body_config, check_architecture, check_options
 from lstmkit.apps.language.beam import Beam, Hypothesis, normalized_score, ranked, search_done
 from lstmkit.apps.language.lm import _variant_name, check_token_ids, lstm_arguments
-from lstmkit.apps.language.transformer_decoder import DecoderState, TransformerDecoder
 from lstmkit.core.cells.lstm import LSTMSpec, LSTMState
 from lstmkit.core.layers.attention import AdditiveAttention, MultiplicativeAttention
 from lstmkit.core.layers.encoder import EncoderSettings
 from lstmkit.core.layers.lstm import LSTM
 from lstmkit.core.layers.regularizers import check_probability
+from lstmkit.core.layers.transformer import DecoderState, TransformerDecoder
 from lstmkit.core.scan import lengths_to_mask
 
 __all__ = ["ARCHITECTURES", "ATTENTIONS", "Encoded", "Hypothesis", "Seq2Seq"]

@@ -22,6 +22,22 @@ state; its size grows with the steps seen).
 
 Shapes (batch first): x (N, L, C_in) -> y (N, L, D).
 
+:class:`TransformerDecoder`, the decoder of an encoder-decoder (Vaswani et al. 2017), is built
+of the same pieces: each block adds cross-attention to the encoder's memory m between its
+causal self-attention and its feed-forward,
+
+.. math::
+
+    z' = z + \mathrm{MHA}(\mathrm{LN}(z)), \qquad
+    z'' = z' + \mathrm{MHA}(\mathrm{LN}(z'), m), \qquad
+    z_{k+1} = z'' + W_2\,\mathrm{GELU}(W_1\,\mathrm{LN}(z''))
+
+and returns the last block's cross-attention weights, averaged over heads (the alignment a
+report draws). Its :class:`DecoderState` carries every block's keys and values of the target
+steps decoded so far and of the memory (a KV cache); :meth:`DecoderState.select` reorders it
+for a beam. Shapes: y (N, T, C_in), memory (N, S, D), memory mask (N, S) -> out (N, T, D),
+weights (N, T, S).
+
 Example::
 
     >>> model = Transformer(3, d_model=32, num_layers=2, num_heads=4)
@@ -30,18 +46,33 @@ Example::
     >>> y2, _ = model(x[:, 6:], cache=model(x[:, :6])[1])  # streaming == whole sequence
     >>> torch.allclose(y[:, 6:], y2, atol=1e-5)
     True
+    >>> dec = TransformerDecoder(16, d_model=32, num_layers=2, num_heads=4)
+    >>> memory, mask = torch.randn(2, 7, 32), torch.ones(2, 7, dtype=torch.bool)
+    >>> out, weights, state = dec(torch.randn(2, 5, 16), memory, mask)
+    >>> out.shape, weights.shape, state.length
+    (torch.Size([2, 5, 32]), torch.Size([2, 5, 7]), 5)
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["POSITIONS", "KVCache", "Transformer", "sinusoidal_positions"]
+from lstmkit.core.layers.options import check_int
+
+__all__ = [
+    "POSITIONS",
+    "DecoderState",
+    "KVCache",
+    "Transformer",
+    "TransformerDecoder",
+    "sinusoidal_positions",
+]
 
 POSITIONS = ("learned", "sinusoidal")
 
@@ -58,6 +89,26 @@ class KVCache(NamedTuple):
         return int(self.keys[0].shape[2]) if self.keys else 0
 
 
+class DecoderState(NamedTuple):
+    """The decoder's cache: per block, the self-attention keys and values of the T target steps
+    decoded (N, heads, T, D/heads) and the cross-attention keys and values of the memory
+    (N, heads, S, D/heads)."""
+
+    keys: tuple[Tensor, ...]
+    values: tuple[Tensor, ...]
+    memory_keys: tuple[Tensor, ...]
+    memory_values: tuple[Tensor, ...]
+
+    @property
+    def length(self) -> int:
+        """T, the target steps decoded."""
+        return int(self.keys[0].shape[2]) if self.keys else 0
+
+    def select(self, index: Tensor | slice) -> DecoderState:
+        """The state of the sequences ``index`` of the batch (a beam's reordering)."""
+        return DecoderState(*(tuple(t[index] for t in part) for part in self))
+
+
 def sinusoidal_positions(start: int, length: int, dim: int, device: torch.device | None = None) -> Tensor:
     """(length, dim) sinusoidal encodings of positions ``start .. start + length - 1``."""
     pos = torch.arange(start, start + length, device=device, dtype=torch.float32)[:, None]  # (L, 1)
@@ -68,36 +119,123 @@ def sinusoidal_positions(start: int, length: int, dim: int, device: torch.device
     return out
 
 
-class _Block(nn.Module):
-    """One pre-LN block: causal self-attention, then the feed-forward, each with a residual."""
+def _check_sizes(
+    input_size: int, d_model: int, num_layers: int, num_heads: int, positions: str, dropout: float
+) -> None:
+    """One-line ``ValueError`` naming the first bad argument of a Transformer or its decoder."""
+    for name, value in (("input_size", input_size), ("d_model", d_model), ("num_layers", num_layers)):
+        check_int(name, value)
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1 or d_model % num_heads:
+        raise ValueError(f"num_heads: expected an int >= 1 dividing d_model={d_model}, got {num_heads!r}")
+    if positions not in POSITIONS:
+        raise ValueError(f"positions: expected one of {POSITIONS}, got {positions!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout: expected a float in [0, 1), got {dropout!r}")
 
-    def __init__(self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float) -> None:
+
+def _heads(x: Tensor, heads: int) -> Tensor:
+    """(N, L, D) -> (N, heads, L, D/heads)."""
+    n, length, d = x.shape
+    return x.view(n, length, heads, d // heads).transpose(1, 2)
+
+
+def _feed_forward(d_model: int, width: int, dropout: float) -> nn.Sequential:
+    """The GELU feed-forward of a block: D -> ``width`` -> D."""
+    return nn.Sequential(nn.Linear(d_model, width), nn.GELU(), nn.Dropout(dropout), nn.Linear(width, d_model))
+
+
+def _renamed_keys(renames: dict[str, str]) -> Callable[..., None]:
+    """A load-state-dict pre-hook reading a block's older keys (``old.`` -> ``new.``)."""
+
+    def hook(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+        for old, new in renames.items():
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+
+    return hook
+
+
+class _SelfAttention(nn.Module):
+    """Multi-head self-attention continuing after the keys and values of earlier steps (a KV
+    cache): z (N, L, D), past (N, heads, S, D/heads) pairs -> (N, L, D) and the keys and values
+    of all S + L steps."""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
         super().__init__()
         self.num_heads, self.dropout = num_heads, dropout
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out = nn.Linear(d_model, d_model)
-        self.ff = nn.Sequential(
-            nn.Linear(d_model, dim_feedforward),
-            nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(dim_feedforward, d_model),
-        )
-        self.drop = nn.Dropout(dropout)
 
     def forward(
         self, z: Tensor, past: tuple[Tensor, Tensor] | None, mask: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         n, length, d = z.shape
-        q, k, v = self.qkv(self.norm1(z)).view(n, length, 3, self.num_heads, d // self.num_heads).unbind(2)
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (N, heads, L, D/heads)
+        q, k, v = (_heads(t, self.num_heads) for t in self.qkv(z).chunk(3, -1))  # (N, heads, L, D/heads)
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)  # (N, heads, S + L, D/heads)
         attn = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
         )  # (N, heads, L, D/heads)
-        z = z + self.drop(self.out(attn.transpose(1, 2).reshape(n, length, d)))
-        return z + self.drop(self.ff(self.norm2(z))), (k, v)
+        return self.out(attn.transpose(1, 2).reshape(n, length, d)), (k, v)
+
+
+class _Block(nn.Module):
+    """One pre-LN block: self-attention, then the feed-forward, each with a residual."""
+
+    def __init__(self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attn = _SelfAttention(d_model, num_heads, dropout)
+        self.ff = _feed_forward(d_model, dim_feedforward, dropout)
+        self.drop = nn.Dropout(dropout)
+        self.register_load_state_dict_pre_hook(_renamed_keys({"qkv.": "attn.qkv.", "out.": "attn.out."}))
+
+    def forward(
+        self, z: Tensor, past: tuple[Tensor, Tensor] | None, mask: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        attn, kv = self.attn(self.norm1(z), past, mask)
+        z = z + self.drop(attn)
+        return z + self.drop(self.ff(self.norm2(z))), kv
+
+
+class _DecoderBlock(nn.Module):
+    """A decoder block: causal self-attention, cross-attention to the memory, the feed-forward."""
+
+    def __init__(self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads, self.dropout = num_heads, dropout
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.attn = _SelfAttention(d_model, num_heads, dropout)
+        self.query = nn.Linear(d_model, d_model)
+        self.memory_kv = nn.Linear(d_model, 2 * d_model)
+        self.cross_out = nn.Linear(d_model, d_model)
+        self.ff = _feed_forward(d_model, dim_feedforward, dropout)
+        self.drop = nn.Dropout(dropout)
+        self.register_load_state_dict_pre_hook(_renamed_keys({"qkv.": "attn.qkv.", "self_out.": "attn.out."}))
+
+    def memory(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """The cross-attention keys and values of ``memory`` (N, S, D), each (N, heads, S, D/heads)."""
+        k, v = self.memory_kv(memory).chunk(2, -1)
+        return _heads(k, self.num_heads), _heads(v, self.num_heads)
+
+    def forward(
+        self,
+        z: Tensor,
+        past: tuple[Tensor, Tensor] | None,
+        mask: Tensor | None,
+        memory: tuple[Tensor, Tensor],
+        memory_mask: Tensor,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor], Tensor]:
+        """z (N, T, D) after ``past`` steps -> z, the self-attention keys and values with
+        these steps, the cross-attention weights (N, heads, T, S)."""
+        attn, kv = self.attn(self.norm1(z), past, mask)
+        z = z + self.drop(attn)
+        q = _heads(self.query(self.norm2(z)), self.num_heads)  # (N, heads, T, D/heads)
+        scores = q @ memory[0].transpose(-1, -2) / math.sqrt(q.shape[-1])  # (N, heads, T, S)
+        weights = scores.masked_fill(~memory_mask[:, None, None, :], float("-inf")).softmax(-1)
+        ctx = F.dropout(weights, self.dropout if self.training else 0.0, self.training) @ memory[1]
+        z = z + self.drop(self.cross_out(ctx.transpose(1, 2).flatten(2)))  # (N, T, D)
+        return z + self.drop(self.ff(self.norm3(z))), kv, weights
 
 
 def _padding_mask(x: Tensor, lengths: Tensor | None) -> Tensor | None:
@@ -118,7 +256,61 @@ def _causal_mask(queries: int, keys: int, device: torch.device) -> Tensor | None
     return j <= i + offset
 
 
-class Transformer(nn.Module):
+class _Stack(nn.Module):
+    """What a Transformer and its decoder share: the checks, the input projection, the
+    positions, K blocks of ``block``, the final norm."""
+
+    def __init__(
+        self,
+        input_size: int,
+        d_model: int,
+        num_layers: int,
+        num_heads: int,
+        block: type[_Block | _DecoderBlock],
+        *,
+        dim_feedforward: int | None,
+        dropout: float,
+        positions: str,
+        max_len: int,
+    ) -> None:
+        super().__init__()
+        _check_sizes(input_size, d_model, num_layers, num_heads, positions, dropout)
+        self.input_size, self.d_model, self.num_layers, self.num_heads = (
+            input_size,
+            d_model,
+            num_layers,
+            num_heads,
+        )
+        self.positions, self.max_len = positions, max_len
+        self.project = nn.Linear(input_size, d_model)
+        self.position = nn.Embedding(max_len, d_model) if positions == "learned" else None
+        if self.position is not None:
+            nn.init.normal_(self.position.weight, std=0.02)
+        width = dim_feedforward or 4 * d_model
+        self.blocks = nn.ModuleList(block(d_model, num_heads, width, dropout) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.drop = nn.Dropout(dropout)
+
+    @property
+    def output_size(self) -> int:
+        return self.d_model
+
+    def _embed(self, x: Tensor, start: int, name: str) -> Tensor:
+        """The projected input ``x`` (N, L, C_in) of steps ``start ..`` with its positions (N, L, D)."""
+        length = x.shape[1]
+        if self.position is None:
+            p = sinusoidal_positions(start, length, self.d_model, x.device)  # (L, D)
+        elif start + length > self.max_len:
+            raise ValueError(
+                f"{name}: learned positions cover max_len={self.max_len} steps, got {start + length} "
+                "(use positions='sinusoidal' or a larger max_len)"
+            )
+        else:
+            p = self.position.weight[start : start + length]  # (L, D)
+        return self.drop(self.project(x) + p)
+
+
+class Transformer(_Stack):
     r"""A causal pre-LN Transformer encoder over (N, L, C_in) -> (N, L, D).
 
     Args:
@@ -153,50 +345,11 @@ class Transformer(nn.Module):
         max_len: int = 4096,
         causal: bool = True,
     ) -> None:
-        super().__init__()
-        for name, value in (("input_size", input_size), ("d_model", d_model), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
-        if (
-            isinstance(num_heads, bool)
-            or not isinstance(num_heads, int)
-            or num_heads < 1
-            or d_model % num_heads
-        ):
-            raise ValueError(f"num_heads: expected an int >= 1 dividing d_model={d_model}, got {num_heads!r}")
-        if positions not in POSITIONS:
-            raise ValueError(f"positions: expected one of {POSITIONS}, got {positions!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout: expected a float in [0, 1), got {dropout!r}")
-        self.input_size, self.d_model, self.num_layers, self.num_heads = (
-            input_size,
-            d_model,
-            num_layers,
-            num_heads,
-        )
-        self.positions, self.max_len, self.causal = positions, max_len, bool(causal)
-        self.project = nn.Linear(input_size, d_model)
-        self.position = nn.Embedding(max_len, d_model) if positions == "learned" else None
-        if self.position is not None:
-            nn.init.normal_(self.position.weight, std=0.02)
-        width = dim_feedforward or 4 * d_model
-        self.blocks = nn.ModuleList(_Block(d_model, num_heads, width, dropout) for _ in range(num_layers))
-        self.norm = nn.LayerNorm(d_model)
-        self.drop = nn.Dropout(dropout)
-
-    @property
-    def output_size(self) -> int:
-        return self.d_model
-
-    def _positions(self, start: int, length: int, device: torch.device) -> Tensor:
-        if self.position is None:
-            return sinusoidal_positions(start, length, self.d_model, device)  # (L, D)
-        if start + length > self.max_len:
-            raise ValueError(
-                f"x: learned positions cover max_len={self.max_len} steps, got {start + length} "
-                "(use positions='sinusoidal' or a larger max_len)"
-            )
-        return self.position.weight[start : start + length]  # (L, D)
+        super().__init__(
+            input_size, d_model, num_layers, num_heads, _Block,
+            dim_feedforward=dim_feedforward, dropout=dropout, positions=positions, max_len=max_len,
+        )  # fmt: skip
+        self.causal = bool(causal)
 
     def forward(
         self, x: Tensor, lengths: Tensor | None = None, cache: KVCache | None = None
@@ -211,7 +364,7 @@ class Transformer(nn.Module):
         if cache is not None and not self.causal:
             raise ValueError("cache: only a causal Transformer continues from a KVCache (got causal=False)")
         start = cache.length if cache is not None else 0
-        z = self.drop(self.project(x) + self._positions(start, x.shape[1], x.device))  # (N, L, D)
+        z = self._embed(x, start, "x")  # (N, L, D)
         mask = (
             _causal_mask(x.shape[1], start + x.shape[1], x.device)
             if self.causal
@@ -228,3 +381,63 @@ class Transformer(nn.Module):
             steps = torch.arange(x.shape[1], device=x.device)
             y = y * (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(-1).to(y.dtype)
         return y, KVCache(tuple(keys), tuple(values))
+
+
+class TransformerDecoder(_Stack):
+    r"""A pre-LN Transformer decoder over the target (N, T, C_in), attending to a memory.
+
+    Args:
+        input_size: C_in, the target embedding width.
+        d_model: D, the model width (the memory's too; divisible by ``num_heads``).
+        num_layers: K blocks.
+        num_heads: attention heads.
+        dim_feedforward: the feed-forward width; ``None``: 4 D.
+        dropout: on attention weights, the feed-forward and the residual branches.
+        positions: ``"sinusoidal"`` (any length) or ``"learned"`` (at most ``max_len`` steps).
+        max_len: the longest target learned positions cover.
+
+    Inputs: ``y`` (N, T, C_in) the target steps after those of ``state``, ``memory`` (N, S, D),
+    ``memory_mask`` (N, S) True at real source steps, optional ``state`` (:class:`DecoderState`).
+
+    Outputs: ``out`` (N, T, D), the last block's cross-attention weights (N, T, S) averaged over
+    heads, and the :class:`DecoderState` including ``y``'s steps.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        d_model: int = 64,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        *,
+        dim_feedforward: int | None = None,
+        dropout: float = 0.0,
+        positions: str = "sinusoidal",
+        max_len: int = 4096,
+    ) -> None:
+        super().__init__(
+            input_size, d_model, num_layers, num_heads, _DecoderBlock,
+            dim_feedforward=dim_feedforward, dropout=dropout, positions=positions, max_len=max_len,
+        )  # fmt: skip
+
+    def forward(
+        self, y: Tensor, memory: Tensor, memory_mask: Tensor, state: DecoderState | None = None
+    ) -> tuple[Tensor, Tensor, DecoderState]:
+        if memory.dim() != 3 or memory.shape[2] != self.d_model:
+            raise ValueError(f"memory: expected (N, S, {self.d_model}), got {tuple(memory.shape)}")
+        if state is None:
+            cross = [cast(_DecoderBlock, block).memory(memory) for block in self.blocks]
+            state = DecoderState((), (), tuple(k for k, _ in cross), tuple(v for _, v in cross))
+        start = state.length
+        z = self._embed(y, start, "y")  # (N, T, D)
+        mask = _causal_mask(y.shape[1], start + y.shape[1], y.device)  # (T, start + T)
+        keys, values, weights = [], [], None
+        for i, block in enumerate(self.blocks):
+            past = (state.keys[i], state.values[i]) if start else None
+            memory_kv = (state.memory_keys[i], state.memory_values[i])
+            z, (k, v), weights = block(z, past, mask, memory_kv, memory_mask)
+            keys.append(k)
+            values.append(v)
+        assert weights is not None
+        new = DecoderState(tuple(keys), tuple(values), state.memory_keys, state.memory_values)
+        return self.norm(z), weights.mean(1), new  # (N, T, D), (N, T, S)
