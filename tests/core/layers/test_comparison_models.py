@@ -171,3 +171,12 @@ def test_encoder_rejects_what_an_architecture_cannot_do() -> None:
     with pytest.raises(ValueError, match="bidirectional"):
         EncoderSettings("tcn").encoder(3, bidirectional=True)
     assert EncoderSettings("lstm", hidden_size=8).encoder(3, bidirectional=True).output_size == 16
+
+
+def test_encoder_passes_recurrent_dropouts_and_max_len() -> None:
+    gru = EncoderSettings("gru", hidden_size=8).encoder(3, input_dropout=0.2, recurrent_dropout=0.3).layer
+    assert (gru.input_dropout, gru.recurrent_dropout) == (0.2, 0.3)
+    transformer = EncoderSettings("transformer", hidden_size=8, num_heads=2).encoder(3, max_len=7).layer
+    assert isinstance(transformer, Transformer) and transformer.max_len == 7
+    with pytest.raises(ValueError, match="recurrent_dropout: only for"):
+        EncoderSettings("tcn").encoder(3, recurrent_dropout=0.1)

@@ -4,9 +4,10 @@ The language networks (:class:`~lstmkit.apps.language.lm.LanguageModel`, the tex
 the encoder-decoder) take ``architecture=`` (one of
 :data:`~lstmkit.core.layers.encoder.ARCHITECTURES`). Their LSTM stays the attribute ``lstm``
 it always was (its AWD-LSTM regularizers and checkpoints unchanged); every other architecture
-is a :class:`~lstmkit.core.layers.encoder.SequenceEncoder` built here by :func:`sequence_body`,
-a GRU or Elman RNN with the recurrent regularizers the LSTM shares with them, a Transformer
-(causal or not) whose learned positions cover ``max_len`` steps, or a TCN.
+is a :class:`~lstmkit.core.layers.encoder.SequenceEncoder` that :func:`sequence_body` asks
+:meth:`EncoderSettings.encoder <lstmkit.core.layers.encoder.EncoderSettings.encoder>` for: a GRU
+or Elman RNN with the recurrent regularizers the LSTM shares with them, a Transformer (causal or
+not) whose learned positions cover ``max_len`` steps, or a TCN.
 
 :func:`check_options` refuses an option the architecture lacks (``weight_drop`` for a GRU,
 ``input_dropout`` for a Transformer) when it is set, in one line.
@@ -24,12 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from torch import nn
-
 from lstmkit.core.layers.encoder import ARCHITECTURES, RECURRENT, EncoderSettings, SequenceEncoder
-from lstmkit.core.layers.gru import GRU
-from lstmkit.core.layers.rnn import RNN
-from lstmkit.core.layers.transformer import Transformer
 
 __all__ = [
     "ARCHITECTURE_NAMES",
@@ -105,34 +101,17 @@ def sequence_body(
         max_len: the steps a Transformer's learned positions cover.
         input_dropout, recurrent_dropout: a GRU's or RNN's variational dropouts.
     """
-    arch = settings.architecture
-    if arch == "lstm":
+    if settings.architecture == "lstm":
         raise ValueError("settings: an LSTM body is the network's own LSTM, got architecture='lstm'")
-    if arch in ("gru", "rnn"):
-        layer: nn.Module = (GRU if arch == "gru" else RNN)(
-            input_size,
-            settings.hidden_size,
-            settings.num_layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            dropout=dropout if settings.num_layers > 1 else 0.0,
-            input_dropout=input_dropout,
-            recurrent_dropout=recurrent_dropout,
-        )
-        return SequenceEncoder(settings, layer)
-    if arch == "transformer":
-        layer = Transformer(
-            input_size,
-            settings.hidden_size,
-            settings.num_layers,
-            settings.num_heads,
-            dropout=dropout,
-            positions=settings.positions,
-            max_len=max_len,
-            causal=causal,
-        )
-        return SequenceEncoder(settings, layer)
-    return settings.encoder(input_size, dropout=dropout)
+    return settings.encoder(
+        input_size,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        causal=causal,
+        max_len=max_len,
+        input_dropout=input_dropout,
+        recurrent_dropout=recurrent_dropout,
+    )
 
 
 def body_config(

@@ -101,23 +101,45 @@ class EncoderSettings:
         return self.architecture in RECURRENT
 
     def encoder(
-        self, input_size: int, *, bidirectional: bool = False, dropout: float = 0.0, causal: bool = True
+        self,
+        input_size: int,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        causal: bool = True,
+        max_len: int = 4096,
+        input_dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
     ) -> SequenceEncoder:
         """A batch-first encoder reading ``input_size`` features. ``dropout`` acts between
         stacked recurrent layers and inside Transformer and TCN blocks; ``bidirectional`` doubles
         a recurrent encoder; ``causal=False`` lets a Transformer see the whole sequence (a
-        classifier's encoder); a TCN is always causal."""
+        classifier's encoder); a TCN is always causal. ``max_len``: the steps a Transformer's
+        learned positions cover; ``input_dropout``, ``recurrent_dropout``: a recurrent encoder's
+        variational dropouts."""
         if bidirectional and not self.recurrent:
             raise ValueError(
                 f"bidirectional: only for {RECURRENT} (a {self.architecture} encoder; "
                 "use causal=False for a Transformer that sees the whole sequence)"
             )
-        return SequenceEncoder(self, _layer(self, input_size, bidirectional, dropout, causal))
+        for name, value in (("input_dropout", input_dropout), ("recurrent_dropout", recurrent_dropout)):
+            if value and not self.recurrent:
+                raise ValueError(
+                    f"{name}: only for {RECURRENT}, got {value!r} with a {self.architecture} encoder"
+                )
+        recurrent = {
+            "bidirectional": bidirectional,
+            "input_dropout": input_dropout,
+            "recurrent_dropout": recurrent_dropout,
+        }
+        return SequenceEncoder(self, _layer(self, input_size, dropout, causal, max_len, recurrent))
 
 
 def _layer(
-    s: EncoderSettings, input_size: int, bidirectional: bool, dropout: float, causal: bool
+    s: EncoderSettings, input_size: int, dropout: float, causal: bool, max_len: int, recurrent: dict[str, Any]
 ) -> nn.Module:
+    """The layer of ``s``; ``recurrent``: a recurrent layer's own options (``bidirectional``,
+    its variational dropouts)."""
     if s.architecture == "transformer":
         return Transformer(
             input_size,
@@ -126,15 +148,15 @@ def _layer(
             s.num_heads,
             dropout=dropout,
             positions=s.positions,
+            max_len=max_len,
             causal=causal,
         )
     if s.architecture == "tcn":
         return TCN(input_size, s.hidden_size, s.num_layers, kernel_size=s.kernel_size, dropout=dropout)
     options: dict[str, Any] = {
         "batch_first": True,
-        "bidirectional": bidirectional,
         "dropout": dropout if s.num_layers > 1 else 0.0,
-    }
+    } | recurrent
     if s.architecture == "lstm":
         options |= {"variant": s.variant, "forget_bias": 1.0, "engine": s.engine or "auto"}
         return LSTM(input_size, s.hidden_size, s.num_layers, **options)
