@@ -54,6 +54,7 @@ __all__ = [
     "embedding_dropout",
     "filter_logits",
     "lstm_arguments",
+    "lstm_config",
     "perplexity",
     "stream_nll",
 ]
@@ -285,16 +286,7 @@ class LanguageModel(nn.Module):
         common |= {"dropout": self.dropout, "embed_dropout": self.embed_dropout}
         if self.architecture != "lstm":
             return common | self._own
-        lstm = self.lstm
-        return common | {
-            "hidden_size": lstm.hidden_size,
-            "num_layers": lstm.num_layers,
-            "variant": _variant_name(lstm.spec),
-            "input_dropout": lstm.input_dropout,
-            "recurrent_dropout": lstm.recurrent_dropout,
-            "weight_drop": lstm.weight_drop,
-            "layer_norm": lstm.spec.layer_norm,
-        }
+        return common | lstm_config(self.lstm) | {"layer_norm": self.lstm.spec.layer_norm}
 
     def forward(self, tokens: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         check_token_ids("tokens", tokens, self.vocab_size)
@@ -436,6 +428,19 @@ def _token_id(value: object) -> int:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         return -1
+
+
+def lstm_config(lstm: LSTM) -> dict[str, Any]:
+    """What a language network's ``config()`` records of its LSTM: the sizes, the variant's name
+    and the AWD-LSTM regularizers."""
+    return {
+        "hidden_size": lstm.hidden_size,
+        "num_layers": lstm.num_layers,
+        "variant": _variant_name(lstm.spec),
+        "input_dropout": lstm.input_dropout,
+        "recurrent_dropout": lstm.recurrent_dropout,
+        "weight_drop": lstm.weight_drop,
+    }
 
 
 def _variant_name(spec: LSTMSpec) -> str | LSTMSpec:

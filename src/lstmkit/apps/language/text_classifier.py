@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.language.architectures import body_config, check_architecture, check_options, sequence_body
-from lstmkit.apps.language.lm import _variant_name, check_token_ids, embedding_dropout, lstm_arguments
+from lstmkit.apps.language.lm import check_token_ids, embedding_dropout, lstm_arguments, lstm_config
 from lstmkit.core.cells.lstm import LSTMSpec, LSTMState
 from lstmkit.core.layers.attention import AttentionPooling
 from lstmkit.core.layers.encoder import RECURRENT, EncoderSettings, last_step
@@ -150,16 +150,7 @@ class TextClassifier(nn.Module):
         }
         if self.architecture != "lstm":
             return common | self._own
-        lstm = self.lstm
-        return common | {
-            "hidden_size": lstm.hidden_size,
-            "num_layers": lstm.num_layers,
-            "bidirectional": lstm.bidirectional,
-            "input_dropout": lstm.input_dropout,
-            "recurrent_dropout": lstm.recurrent_dropout,
-            "weight_drop": lstm.weight_drop,
-            "variant": _variant_name(lstm.spec),
-        }
+        return common | lstm_config(self.lstm) | {"bidirectional": self.lstm.bidirectional}
 
     def forward(
         self, tokens: Tensor, lengths: Tensor | None = None, *, return_attention: bool = False
