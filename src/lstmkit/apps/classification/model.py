@@ -66,6 +66,11 @@ def _check_input(x: Tensor, channels: int, lengths: Tensor | None) -> Tensor | N
     return lengths
 
 
+def _check_classes(num_classes: int) -> None:
+    if num_classes < 2:
+        raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+
+
 def _old_lstm_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
     """Load a state dict of the classifier that held its LSTM as ``lstm`` (now ``encoder``)."""
     for key in [k for k in state_dict if k.startswith(prefix + "lstm.")]:
@@ -128,8 +133,7 @@ class EncoderClassifier(nn.Module):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling: expected one of {POOLINGS}, got {pooling!r}")
-        if num_classes < 2:
-            raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        _check_classes(num_classes)
         settings = EncoderSettings(
             architecture, **{"hidden_size": 64, **lstm}, num_heads=num_heads, kernel_size=kernel_size
         )
@@ -266,8 +270,7 @@ class LSTMFCN(nn.Module):
         **lstm: Unpack[LSTMKeywords],
     ) -> None:
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        _check_classes(num_classes)
         settings = LSTMSettings(**{"hidden_size": 8, **lstm})
         self.input_size, self.num_classes, self.max_length, self.shuffle = (
             input_size,
@@ -333,8 +336,7 @@ class FCN(nn.Module):
         kernels: tuple[int, int, int] = (8, 5, 3),
     ) -> None:
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes: expected at least 2, got {num_classes}")
+        _check_classes(num_classes)
         self.input_size, self.num_classes = input_size, num_classes
         self.fcn = _fcn_blocks(input_size, filters, kernels)
         self.head = nn.Linear(filters[-1], num_classes)
