@@ -20,11 +20,11 @@ from lstmkit.apps.compare.synthetic import SyntheticTask, tcn_blocks
 from lstmkit.cli import main
 
 
-@pytest.mark.parametrize("name", [t for t in TASKS if t != "kjv"])
+@pytest.mark.parametrize("name", [t for t in TASKS if t not in ("kjv", "en-fr")])
 def test_every_architecture_within_ten_percent_of_the_lstm(name: str) -> None:
     task = make_task(name)
     assert task.width == make_task(name, quick=True).width  # a smoke run cuts budgets, not sizes
-    sizes = match_sizes(task, ARCHITECTURES)
+    sizes = match_sizes(task, task.architectures)
     bad = {a: round(s.ratio, 3) for a, s in sizes.items() if not s.matched}
     assert not bad, f"{name}: {bad}"
 
@@ -128,7 +128,7 @@ def test_cli_help_bad_task_and_a_tiny_run(
         main(["compare", "--help"])
     assert exc.value.code == 0 and "--seeds" in capsys.readouterr().out
     assert main(["compare", "nope"]) == 1
-    assert main(["compare", next(iter(NOT_WIRED))]) == 1
+    assert not NOT_WIRED and main(["compare", "vader", "--models", "ngram"]) == 1  # not a model of vader
     assert main(["compare", "adding-50", "--seeds", "0"]) == 1
     out = os.path.join(tmp_path, "cmp")
     argv = ["compare", "adding-50", "--quick", "--models", "lstm", "gru", "--seeds", "1", "--lrs", "0.01",

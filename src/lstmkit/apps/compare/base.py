@@ -33,6 +33,7 @@ __all__ = [
     "Metric",
     "Score",
     "Size",
+    "embedding_parameters",
     "heads_for",
     "used_parameters",
 ]
@@ -46,6 +47,17 @@ SPLITS = ("valid", "test")
 def heads_for(width: int) -> int:
     """A Transformer's heads at ``width``: 4 where they divide it, else 2, else 1."""
     return next(h for h in (4, 2, 1) if width % h == 0)
+
+
+def embedding_parameters(module: nn.Module) -> int:
+    """The trainable parameters of ``module``'s :class:`~torch.nn.Embedding` tables."""
+    return sum(
+        p.numel()
+        for m in module.modules()
+        if isinstance(m, nn.Embedding)
+        for p in m.parameters()
+        if p.requires_grad
+    )
 
 
 def used_parameters(module: nn.Module, max_steps: int) -> int:
@@ -129,6 +141,8 @@ class CompareTask:
         depth: the layers (blocks) of each architecture (default 1; a TCN's cover its task).
         baselines: the task's non-neural (or classical) models.
         input_size: features per step the encoder reads (for the latency measurement).
+        architectures: the architectures the task's model can be (default all of them; a
+            task whose model lacks some names only those it has).
     """
 
     name: str
@@ -143,11 +157,12 @@ class CompareTask:
     input_size: int = 1
     time_limit: float = 1800.0
     max_width: int = 1024
+    architectures: tuple[str, ...] = ARCHITECTURES
 
     @property
     def models(self) -> tuple[str, ...]:
-        """Every model of the task: the architectures, then the baselines."""
-        return (*ARCHITECTURES, *self.baselines)
+        """Every model of the task: its architectures, then the baselines."""
+        return (*self.architectures, *self.baselines)
 
     def layers(self, architecture: str) -> int:
         """The layers (blocks) of ``architecture`` on this task."""

@@ -22,7 +22,8 @@ index.html (with the plots) to --out (default runs/compare-TASK).
 def register(sub: argparse._SubParsersAction) -> None:
     p = opt.add_command(sub, "compare", HELP, DESCRIPTION, _main)
     tasks = ", ".join(TASKS)
-    p.add_argument("task", metavar="TASK", help=f"task: {tasks} (not yet: {', '.join(NOT_WIRED)})")
+    later = f" (not yet: {', '.join(NOT_WIRED)})" if NOT_WIRED else ""
+    p.add_argument("task", metavar="TASK", help=f"task: {tasks}{later}")
     p.add_argument("--models", nargs="+", help="models to compare (default: all of the task's)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per model at the chosen rate (default 3)")
     p.add_argument("--lrs", nargs="+", type=float, help="learning rates searched (default: the task's three)")

@@ -84,6 +84,9 @@ def build_task(config: CompareConfig) -> CompareTask:
     """The task of ``config`` with its budget."""
     _check(config)
     task = make_task(config.task, quick=config.quick)
+    unknown = [m for m in config.models or () if m not in task.models]
+    if unknown:  # before the run folder is made
+        raise ValueError(f"models: expected some of {', '.join(task.models)} for {task.name}, got {unknown}")
     return task if config.budget is None else dataclasses.replace(task, budget=config.budget)
 
 

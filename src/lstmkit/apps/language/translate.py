@@ -126,6 +126,7 @@ def train_translator(
     vocab_size: int | None = 8000,
     model_kwargs: dict[str, Any] | None = None,
     patience: int | None = 3,
+    tokenizers: tuple[Tokenizer, Tokenizer] | None = None,
     training: TrainOptions = TRAINING,
     **options: Unpack[TrainKeywords],
 ) -> TranslatorResult:
@@ -137,15 +138,22 @@ def train_translator(
         data: the parallel splits. tokenizer: ``"bpe"`` or ``"word"`` (:func:`make_tokenizers`).
         bpe_merges: BPE merges per language. vocab_size: vocabulary cap per language.
         model_kwargs: keyword arguments of :class:`Seq2Seq`.
-        patience: early-stopping patience in epochs.
+        patience: early-stopping patience in epochs (``None``: train every epoch).
+        tokenizers: (source, target) tokenizers already fitted, used instead of fitting new
+            ones (``tokenizer``, ``bpe_merges`` and ``vocab_size`` are then not used).
         training: the shared settings (:class:`TrainOptions`: rate, batch size, epochs, step and
             time budgets, clipping, seed, run folder, progress; default :data:`TRAINING`).
         **options: any of those one by one (``epochs=2``), over ``training``'s.
     """
     opts = train_options(training, options)
-    src_tok, tgt_tok = make_tokenizers(tokenizer, bpe_merges)
-    src_tok.fit([s for s, _ in data.train], max_size=vocab_size)
-    tgt_tok.fit([t for _, t in data.train], max_size=vocab_size)
+    if tokenizers is not None:
+        src_tok, tgt_tok = tokenizers
+        if not (src_tok.fitted and tgt_tok.fitted):
+            raise ValueError("tokenizers: expected fitted (source, target) tokenizers, got unfitted ones")
+    else:
+        src_tok, tgt_tok = make_tokenizers(tokenizer, bpe_merges)
+        src_tok.fit([s for s, _ in data.train], max_size=vocab_size)
+        tgt_tok.fit([t for _, t in data.train], max_size=vocab_size)
     torch.manual_seed(opts.seed)
     model = Seq2Seq(len(src_tok.vocab), len(tgt_tok.vocab), **(model_kwargs or {}))
 
