@@ -265,6 +265,19 @@ def _smoke_banner(data: dict[str, Any], results: list[TaskResults]) -> list[str]
     ]
 
 
+def _partial_banner(data: dict[str, Any], results: list[TaskResults], planned: int = 30) -> list[str]:
+    """A banner while the study has fewer than the ``planned`` paired trials per variant."""
+    if data["settings"].get("smoke") or all(len(r.trials) >= planned for r in results):
+        return []
+    trials = ", ".join(f"{r.name} {len(r.trials)}" for r in results)
+    return [
+        f"> **A PARTIAL STUDY.** Paired trials per variant so far: {trials} of the {planned} that",
+        "> `make bench-greff` runs (it resumes where it stopped and renders this page again). With",
+        "> this few trials the medians are rough and most paired tests cannot reach p < 0.05.",
+        "",
+    ]
+
+
 def _setup(data: dict[str, Any], results: list[TaskResults]) -> list[str]:
     st, sp = data["settings"], data["settings"]["space"]
     tasks = [
@@ -319,6 +332,7 @@ def render(data: dict[str, Any], images: Path) -> str:
         "# The LSTM variants of Greff et al. (2017) on this machine",
         "",
         *_smoke_banner(data, results),
+        *_partial_banner(data, results),
         "## Setup",
         "",
         *_setup(data, results),
