@@ -1,7 +1,8 @@
 """The architecture comparison (``lstmkit compare TASK``): the LSTM next to a GRU, an Elman RNN,
 a Transformer and a TCN of the same parameter count (and each task's classical baselines; the
-translation task has the two encoder-decoders lstmkit has, LSTM and Transformer), with a small learning-rate search, several seeds, equal training budgets, and
-streaming latency and state memory at batch 1.
+translation task has the two encoder-decoders lstmkit has, LSTM and Transformer), with a small
+learning-rate search, several seeds, equal training budgets, and streaming latency and state
+memory at batch 1.
 
 This app is the documented exception to "apps never import each other": a comparison needs
 each task's own data, models and metric, so it imports the experiments, forecasting,

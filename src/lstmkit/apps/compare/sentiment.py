@@ -41,10 +41,24 @@ from lstmkit.apps.language.text_classifier import TextClassifier
 from lstmkit.apps.language.tokenizers import Tokenizer, WordTokenizer
 from lstmkit.apps.language.training import TrainOptions
 
-__all__ = ["SentimentTask", "vader"]
+__all__ = ["SentimentTask", "epoch_training", "vader"]
 
 EMBED = 64  # the word embedding's width (every architecture)
 RATING_WEIGHT = 0.1  # the sentiment job's rating loss
+
+
+def epoch_training(task: CompareTask, batch_size: int, lr: float, seed: int) -> TrainOptions:
+    """The language apps' training options for one run of ``task``: its budget in epochs (and
+    its wall-time bound), no progress bar."""
+    return TrainOptions(
+        lr=lr,
+        batch_size=batch_size,
+        epochs=int(task.budget),
+        time_budget=task.time_limit,
+        budget_clock="wall",
+        seed=seed,
+        progress=False,
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,15 +115,7 @@ class SentimentTask(CompareTask):
             model_kwargs=self._model_kwargs(size.architecture, size.width, size.layers),
             rating_weight=RATING_WEIGHT,
             patience=None,
-            training=TrainOptions(
-                lr=lr,
-                batch_size=self.batch_size,
-                epochs=int(self.budget),
-                time_budget=self.time_limit,
-                budget_clock="wall",
-                seed=seed,
-                progress=False,
-            ),
+            training=epoch_training(self, self.batch_size, lr, seed),
         )
         seconds = time.perf_counter() - start
         part = data.valid if split == "valid" else data.test

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lstmkit.apps.compare.base import CompareTask, Metric, Score, Size, embedding_parameters, heads_for
+from lstmkit.apps.compare.sentiment import epoch_training
 from lstmkit.apps.language.corpora import ParallelSplits, load_freedict, load_numbers, load_parallel
 from lstmkit.apps.language.dictionary import DictionaryTranslator
 from lstmkit.apps.language.seq2seq import ARCHITECTURES as SEQ2SEQ
 from lstmkit.apps.language.seq2seq import Seq2Seq
 from lstmkit.apps.language.tokenizers import Tokenizer
-from lstmkit.apps.language.training import TrainOptions
 from lstmkit.apps.language.translate import corpus_scores, make_tokenizers, train_translator, translate_texts
 
 __all__ = ["TranslationTask", "en_fr"]
@@ -99,15 +99,7 @@ class TranslationTask(CompareTask):
             tokenizers=(src, tgt),
             model_kwargs=self._model_kwargs(size.architecture, size.width, size.layers),
             patience=None,
-            training=TrainOptions(
-                lr=lr,
-                batch_size=self.batch_size,
-                epochs=int(self.budget),
-                time_budget=self.time_limit,
-                budget_clock="wall",
-                seed=seed,
-                progress=False,
-            ),
+            training=epoch_training(self, self.batch_size, lr, seed),
         )
         seconds = time.perf_counter() - start
         part = data.valid if split == "valid" else data.test
