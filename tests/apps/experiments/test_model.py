@@ -33,5 +33,6 @@ def test_init_range_is_uniform_and_keeps_the_gate_biases_asked_for() -> None:
     bias = dict(model.named_parameters())["rnn.bias_ih_l0"].detach()
     i, f, g, o = bias.chunk(4)
     assert bool((i == -2.0).all()) and bool((f == 5.0).all())
+    assert float(o.abs().max()) <= 0.1
     others = [p for n, p in model.named_parameters() if n != "rnn.bias_ih_l0"]
     assert all(float(p.detach().abs().max()) <= 0.1 for p in others) and float(g.abs().max()) <= 0.1
