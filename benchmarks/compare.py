@@ -80,14 +80,23 @@ def render(args: argparse.Namespace) -> None:
     order = [t for t in TASKS if t in data["tasks"]]
     studies = [data["tasks"][t] for t in order]
     commands = sorted({s["command"] for s in studies})
-    smoke = any(s.get("quick") for s in studies) or args.smoke_note
+    quick = [f"`{t}`" for t, s in zip(order, studies) if s.get("quick")]
+    full = [f"`{t}`" for t, s in zip(order, studies) if not s.get("quick")]
     preamble = ["# LSTM vs GRU, RNN, Transformer and TCN at equal size", ""]
-    if smoke:
+    if quick or args.smoke_note:
         preamble += [
-            "> **SMOKE RUN.** These numbers come from `--quick` budgets (tiny models, a few",
-            "> steps) measured while another long job ran on the same machine: they check the",
-            "> pipeline only. Timings are not valid and the metrics are not the comparison;",
-            "> the full `make bench-compare` run replaces this page.",
+            "> **PARTLY A SMOKE RUN.** "
+            + (f"Full budgets: {', '.join(full)}. " if full else "")
+            + f"Smoke (`--quick`) budgets, tiny models and a few steps: {', '.join(quick) or 'all'}; those",
+            "> check the pipeline only: their metrics are not the comparison and the full",
+            "> `make bench-compare` run replaces them.",
+            "",
+        ]
+    if args.beside_note:
+        preamble += [
+            "> **Timings measured beside another job.** Another single-threaded study ran on the",
+            "> second core while these tasks were measured: training seconds and latencies are",
+            "> upper bounds, comparable within a task, not across machines.",
             "",
         ]
     preamble += [
@@ -123,6 +132,9 @@ def main() -> int:
     p.add_argument("--json", default=DEFAULT_JSON, help="results file")
     p.add_argument("--render", action="store_true", help="write docs/comparison.md from the json only")
     p.add_argument("--smoke-note", action="store_true", help="label the page a smoke run")
+    p.add_argument(
+        "--beside-note", action="store_true", help="say the timings were measured beside another job"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     if args.render:
