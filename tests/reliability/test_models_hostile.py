@@ -348,7 +348,7 @@ CASES: list[tuple[str, Callable[[], Any], Any]] = [
     (
         "clf-fcn-pooling",
         lambda: SequenceClassifier("lstm-fcn", pooling="attention"),
-        (ValueError, r"pooling: only for architecture 'lstm' or 'bilstm'"),
+        (ValueError, r"pooling: not for architecture 'lstm-fcn'"),
     ),
     (
         "clf-lstm-no-shuffle",
@@ -598,11 +598,11 @@ def test_the_forecasters_variant_reaches_its_lstms(strategy: str) -> None:
 
     fc = Forecaster(3, **{**FC, "variant": "vanilla"}, strategy=strategy).fit(series(BASE))
     net = fc.nets_[0]
-    lstms = [net.encoder] + ([net.decoder] if strategy == "seq2seq" else [])
+    lstms = [net.encoder.layer] + ([net.decoder.layer] if strategy == "seq2seq" else [])
     assert all(lstm.spec == VARIANTS["vanilla"] for lstm in lstms)
     names = {k for k, _ in net.named_parameters()}
-    assert "encoder.weight_ch_l0" in names  # the peepholes of the vanilla cell
-    assert ("decoder.weight_ch_l0" in names) == (strategy == "seq2seq")
+    assert "encoder.layer.weight_ch_l0" in names  # the peepholes of the vanilla cell
+    assert ("decoder.layer.weight_ch_l0" in names) == (strategy == "seq2seq")
     classic = {k for k, _ in forecaster().nets_[0].named_parameters()}
     assert not any("weight_ch" in k for k in classic)
 
