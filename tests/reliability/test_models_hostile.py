@@ -598,8 +598,11 @@ def test_the_forecasters_variant_reaches_its_lstms(strategy: str) -> None:
 
     fc = Forecaster(3, **{**FC, "variant": "vanilla"}, strategy=strategy).fit(series(BASE))
     net = fc.nets_[0]
-    lstms = [net.encoder.layer] + ([net.decoder.layer] if strategy == "seq2seq" else [])
-    assert all(lstm.spec == VARIANTS["vanilla"] for lstm in lstms)
+    from lstmkit.core.layers import LSTM
+
+    parts = ["encoder", "decoder"] if strategy == "seq2seq" else ["encoder"]
+    lstms = [net.get_submodule(f"{part}.layer") for part in parts]
+    assert all(isinstance(lstm, LSTM) and lstm.spec == VARIANTS["vanilla"] for lstm in lstms)
     names = {k for k, _ in net.named_parameters()}
     assert "encoder.layer.weight_ch_l0" in names  # the peepholes of the vanilla cell
     assert ("decoder.layer.weight_ch_l0" in names) == (strategy == "seq2seq")
