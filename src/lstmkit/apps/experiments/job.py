@@ -200,14 +200,18 @@ def run_experiment(
             results.append(r)
             log.info("%s %s seed %d: %s after %d sequences, test error %.4f, %.1fs",
                      spec.name, cell, seed, r.stop, r.sequences, r.test_error, r.seconds)  # fmt: skip
-    described = {
-        **dataclasses.asdict(settings),
-        "task": dict(vars(task)),
-        "optimizer": "adam, mini-batches, clip_norm=1"
-        if settings.protocol == "modern"
-        else "online plain gradient descent on the summed error, no clipping",
-    }
+    described = _described(settings, task)
     return ExperimentResult(spec.name, spec.title, cell, described, results, spec.paper, spec.paper_sequences)
+
+
+def _described(settings: TrainSettings, task: syn.Task) -> dict[str, Any]:
+    """The settings of a result, as its table and JSON show them."""
+    optimizer = (
+        "adam, mini-batches, clip_norm=1"
+        if settings.protocol == "modern"
+        else "online plain gradient descent on the summed error, no clipping"
+    )
+    return {**dataclasses.asdict(settings), "task": dict(vars(task)), "optimizer": optimizer}
 
 
 @dataclass(frozen=True)
