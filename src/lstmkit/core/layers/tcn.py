@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from lstmkit.core.layers.options import check_int
+from lstmkit.core.scan import lengths_to_mask
 
 __all__ = ["TCN"]
 
@@ -133,6 +134,5 @@ class TCN(nn.Module):
             raise ValueError(f"x: expected (N, L, {self.input_size}), got {tuple(x.shape)}")
         y = self.blocks(x.transpose(1, 2)).transpose(1, 2)  # (N, L, H)
         if lengths is not None:
-            steps = torch.arange(x.shape[1], device=x.device)
-            y = y * (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(-1).to(y.dtype)
+            y = y * lengths_to_mask(lengths, x.shape[1], x.device).T.unsqueeze(-1).to(y.dtype)
         return y

@@ -64,6 +64,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.core.layers.options import check_int
+from lstmkit.core.scan import lengths_to_mask
 
 __all__ = [
     "POSITIONS",
@@ -242,8 +243,7 @@ def _padding_mask(x: Tensor, lengths: Tensor | None) -> Tensor | None:
     """(N, 1, 1, L) True at the real steps of each sequence; None without ``lengths``."""
     if lengths is None:
         return None
-    steps = torch.arange(x.shape[1], device=x.device)
-    return (steps[None, :] < lengths.to(x.device)[:, None])[:, None, None, :]
+    return lengths_to_mask(lengths, x.shape[1], x.device).T[:, None, None, :]
 
 
 def _causal_mask(queries: int, keys: int, device: torch.device) -> Tensor | None:
@@ -378,8 +378,7 @@ class Transformer(_Stack):
             values.append(value)
         y = self.norm(z)  # (N, L, D)
         if lengths is not None:
-            steps = torch.arange(x.shape[1], device=x.device)
-            y = y * (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(-1).to(y.dtype)
+            y = y * lengths_to_mask(lengths, x.shape[1], x.device).T.unsqueeze(-1).to(y.dtype)
         return y, KVCache(tuple(keys), tuple(values))
 
 
