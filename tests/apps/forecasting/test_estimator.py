@@ -217,6 +217,7 @@ def test_every_argument_reaches_the_settings() -> None:
         "num_heads": 7, "kernel_size": 5, "log": False, "normalize": "global",
         "calendar": False, "ensemble": 3, "max_epochs": 4, "patience": 5, "batch_size": 6, "lr": 0.01,
         "weight_decay": 0.02, "val_size": 8, "refit": False, "num_samples": 10, "seed": 11, "device": "cpu",
+        "level_penalty": 3.0,
     }  # fmt: skip
     assert {f.name for f in fields(ForecasterConfig)} == {"horizon", *values}
     assert asdict(Forecaster(4, **values, progress=False).config) == {"horizon": 4, **values}

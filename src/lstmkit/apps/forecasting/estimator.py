@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -35,6 +34,9 @@ from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 from lstmkit.apps.forecasting.base import LEVELS, Forecast, ForecastModel, as_series_list
+from lstmkit.apps.forecasting.config import NAMES, ForecasterConfig
+from lstmkit.apps.forecasting.es_fit import ESHybrid
+from lstmkit.apps.forecasting.eslstm import ESLSTMNet
 from lstmkit.apps.forecasting.inputs import (
     Prepared,
     check_series,
@@ -47,10 +49,10 @@ from lstmkit.apps.forecasting.inputs import (
     window_inputs,
     window_targets,
 )
-from lstmkit.apps.forecasting.model import ARCHITECTURES, LIKELIHOODS, STRATEGIES, ForecastNet, check_head
+from lstmkit.apps.forecasting.model import ARCHITECTURES, LIKELIHOODS, STRATEGIES, ForecastNet
 from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.fit.config import TrainConfig
-from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
+from lstmkit.fit.estimator import Estimator, settings
 from lstmkit.fit.history import History
 from lstmkit.fit.losses import gaussian_nll, masked_mae, quantile_loss
 from lstmkit.fit.step import StepOutput
@@ -63,73 +65,8 @@ log = logging.getLogger("lstmkit.forecast")
 FORMAT = "lstmkit.Forecaster"
 FORMAT_VERSION = 1
 
-#: the model's name in tables and plots, by architecture
-NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "transformer": "Transformer", "tcn": "TCN"}
 
-
-@dataclass(frozen=True)
-class ForecasterConfig:
-    """All settings of a :class:`Forecaster` (see its docstring); saved with the model."""
-
-    horizon: int
-    window: int | None = None
-    strategy: str = "direct"
-    likelihood: str = "quantile"
-    architecture: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.1
-    variant: str = "classic"
-    engine: str | None = None
-    num_heads: int = 4
-    kernel_size: int = 3
-    log: bool | str = "auto"
-    normalize: str = "auto"
-    calendar: bool = True
-    ensemble: int = 5
-    max_epochs: int = 200
-    patience: int | None = 20
-    batch_size: int | None = None
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    val_size: int | None = None
-    refit: bool = True
-    num_samples: int = 200
-    seed: int = 0
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        check_int("horizon", self.horizon, numpy=True)
-        check_int("window", self.window, 2, optional=True, numpy=True)
-        for name in ("hidden_size", "num_layers", "ensemble", "max_epochs", "num_samples", "num_heads"):
-            check_int(name, getattr(self, name), numpy=True)
-        check_int("kernel_size", self.kernel_size, 2, numpy=True)
-        for name in ("batch_size", "patience", "val_size"):
-            check_int(name, getattr(self, name), optional=True, numpy=True)
-        if self.val_size is not None and self.val_size < self.horizon:
-            raise ValueError(
-                f"val_size: expected at least the horizon ({self.horizon}) so that one validation "
-                f"window fits, got {self.val_size}"
-            )
-        check_head(self.strategy, self.likelihood, self.architecture)
-        if self.architecture == "transformer" and self.hidden_size % self.num_heads:
-            raise ValueError(
-                f"num_heads: expected a divisor of hidden_size={self.hidden_size} (the Transformer's "
-                f"width), got {self.num_heads}"
-            )
-        if self.normalize not in ("auto", "window", "global"):
-            raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {self.normalize!r}")
-        if self.log not in (True, False, "auto"):
-            raise ValueError(f"log: expected True, False or 'auto', got {self.log!r}")
-        check_rates(self)
-        if self.strategy == "recursive" and self.likelihood == "quantile":
-            raise ValueError(
-                "likelihood: the recursive strategy feeds its own outputs back and needs 'gaussian' "
-                "(sampled paths) or 'point'; use strategy='direct' or 'seq2seq' for quantiles"
-            )
-
-
-class Forecaster(Estimator, ForecastModel):
+class Forecaster(ESHybrid, Estimator, ForecastModel):
     r"""An LSTM forecaster with sensible defaults: scaled windows, quantile output, an ensemble;
     a GRU, Elman RNN, causal Transformer or TCN in the LSTM's place with ``architecture=``.
 
@@ -218,6 +155,7 @@ class Forecaster(Estimator, ForecastModel):
         batch_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        level_penalty: float | None = None,
         val_size: int | None = None,
         refit: bool = True,
         num_samples: int = 200,
@@ -280,7 +218,10 @@ class Forecaster(Estimator, ForecastModel):
         return train, val
 
     # ------------------------------------------------------------------ fitting
-    def _step(self, model: ForecastNet, batch: tuple[Tensor, ...]) -> StepOutput:
+    def _step(self, model: nn.Module, batch: tuple[Tensor, ...]) -> StepOutput:
+        if isinstance(model, ESLSTMNet):
+            return self._es_step(model, batch)
+        assert isinstance(model, ForecastNet)
         past, fut, y = batch
         out = model(past, fut, target=y if model.strategy == "recursive" else None)  # (N, H, P)
         if model.likelihood == "quantile":
@@ -291,8 +232,10 @@ class Forecaster(Estimator, ForecastModel):
             loss = masked_mae(out[..., 0], y)
         return StepOutput(loss, weight=float(y.numel()))
 
-    def _build_net(self) -> ForecastNet:
+    def _build_net(self) -> nn.Module:
         cfg, lay = self.config, self.layout_
+        if lay.get("es"):
+            return self._build_es_net()
         return ForecastNet(
             lay["input_size"],
             lay["future_size"],
@@ -339,10 +282,16 @@ class Forecaster(Estimator, ForecastModel):
         return net, history
 
     def _fit_member(
-        self, member: int, train: Dataset[Any], val: Dataset[Any] | None, bar: ProgressBar
+        self,
+        member: int,
+        train: Dataset[Any],
+        val: Dataset[Any] | None,
+        bar: ProgressBar,
+        refit_data: Dataset[Any] | None = None,
     ) -> tuple[nn.Module, dict[str, list[float]]]:
-        """One member: early stopping on ``val``, then (``refit``) a refit on all windows for
-        the epochs that led to the best weights. Returns it and its loss curves."""
+        """One member: early stopping on ``val``, then (``refit``) a refit on all data
+        (``refit_data``, default ``train`` and ``val``) for the epochs that led to the best
+        weights. Returns it and its loss curves."""
         cfg = self.config
         net, hist = self._train_one(member, train, val, cfg.max_epochs, bar)
         epochs_done = len(hist.epochs)
@@ -357,7 +306,8 @@ class Forecaster(Estimator, ForecastModel):
         # best_epoch counts from 0: the refit runs as many epochs as led to the best weights
         best = hist.best_epoch + 1 if hist.best_epoch is not None else epochs_done
         shrink_total(bar, cfg.max_epochs - best - epochs_done)
-        net, refit = self._train_one(member, ConcatDataset([train, val]), None, best, bar)
+        everything = refit_data if refit_data is not None else ConcatDataset([train, val])
+        net, refit = self._train_one(member, everything, None, best, bar)
         curves["refit_loss"] = [float(v) for v in refit["train_loss"]]
         return net, curves
 
@@ -374,6 +324,10 @@ class Forecaster(Estimator, ForecastModel):
             raise ValueError(f"series: names must be unique to keep their scalers apart, got {names}")
         cfg = self.config
         self.stats_ = {}
+        if cfg.architecture == "es-lstm":
+            self._fit_es(series_list)
+            self._fitted = series_list
+            return self
         self.layout_ = panel_layout(
             series_list,
             calendar=cfg.calendar,
@@ -407,6 +361,8 @@ class Forecaster(Estimator, ForecastModel):
     @torch.no_grad()
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
         self._check_fitted("predict()")
+        if self.layout_.get("es"):
+            return self._forecast_es(series, horizon)
         cfg, L = self.config, self.layout_["window"]
         if horizon > cfg.horizon and cfg.strategy != "recursive":
             raise ValueError(

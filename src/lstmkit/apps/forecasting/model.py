@@ -34,7 +34,8 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.forecasting.base import LEVELS
-from lstmkit.core.layers.encoder import ARCHITECTURES, EncoderSettings, last_step
+from lstmkit.core.layers.encoder import ARCHITECTURES as ENCODERS
+from lstmkit.core.layers.encoder import EncoderSettings, last_step
 from lstmkit.core.layers.settings import LSTMKeywords
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["ARCHITECTURES", "LIKELIHOODS", "STRATEGIES", "ForecastNet", "check_head"]
 
 STRATEGIES = ("direct", "seq2seq", "recursive")
+#: the forecaster's architectures: the encoders, and the ES-hybrid (:mod:`~lstmkit.apps.forecasting.eslstm`)
+ARCHITECTURES = (*ENCODERS, "es-lstm")
 LIKELIHOODS = ("quantile", "gaussian", "point")
 
 
@@ -56,6 +59,11 @@ def check_head(strategy: str, likelihood: str, architecture: str = "lstm") -> No
         raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {likelihood!r}")
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {architecture!r}")
+    if architecture == "es-lstm" and (strategy != "direct" or likelihood == "gaussian"):
+        raise ValueError(
+            "architecture: 'es-lstm' forecasts with a direct head (strategy='direct') of quantiles or a "
+            f"point (likelihood='quantile' or 'point'), got strategy={strategy!r}, likelihood={likelihood!r}"
+        )
     if strategy == "seq2seq" and architecture == "tcn":
         raise ValueError(
             "strategy: 'seq2seq' starts a decoder from the encoder's state and architecture 'tcn' "
@@ -93,6 +101,8 @@ class ForecastNet(nn.Module):
         * future: (N, H, C_f) known-future features of the target steps.
         * target: (N, H) scaled targets, only for the recursive strategy in training
           (teacher forcing).
+        * lengths: (N,) real steps of each window (right-padded windows of short series,
+          masked in the encoder; direct and seq2seq only), ``None`` for full windows.
         * output: (N, H, P) distribution parameters in the scaled space: quantiles (increasing
           along P), ``(mean, std)`` or the point value.
 
@@ -168,21 +178,27 @@ class ForecastNet(nn.Module):
         return params[..., 0]
 
     # ------------------------------------------------------------------ forward
-    def forward(self, past: Tensor, future: Tensor, target: Tensor | None = None) -> Tensor:
+    def forward(
+        self, past: Tensor, future: Tensor, target: Tensor | None = None, lengths: Tensor | None = None
+    ) -> Tensor:
         if past.dim() != 3 or past.shape[2] != self.input_size:
             raise ValueError(f"past: expected (N, L, {self.input_size}), got {tuple(past.shape)}")
         if future.dim() != 3 or future.shape[2] != self.future_size:
             raise ValueError(f"future: expected (N, H, {self.future_size}), got {tuple(future.shape)}")
         if self.strategy == "recursive":
+            if lengths is not None:
+                raise ValueError("lengths: the recursive strategy reads whole windows (got lengths)")
             return self._recursive(past, future, target)
-        out, state = self.encoder(past)  # out: (N, L, H_hid)
+        out, state = self.encoder(past, lengths=lengths)  # out: (N, L, H_hid)
         n, horizon = past.shape[0], future.shape[1]
         if self.strategy == "direct":
             if horizon != self.horizon:
                 raise ValueError(
                     f"future: the direct strategy forecasts exactly {self.horizon} steps, got {horizon}"
                 )
-            z = torch.cat([self.drop(last_step(out)), future.reshape(n, -1)], dim=1)  # (N, H_hid + H*C_f)
+            z = torch.cat(
+                [self.drop(last_step(out, lengths)), future.reshape(n, -1)], dim=1
+            )  # (N, H_hid + H*C_f)
             raw = self.head(z).reshape(n, horizon, self.num_params)  # (N, H, P)
             return self._params(raw)
         if horizon > self.horizon:
