@@ -59,6 +59,7 @@ from lstmkit.core.layers.settings import LSTMKeywords
 from lstmkit.core.scan import check_finite
 from lstmkit.fit.checkpoint import atomic_save, load_file
 from lstmkit.fit.config import TrainConfig, resolve_device
+from lstmkit.fit.distributed import check_strategy, default_strategy, is_main_process
 from lstmkit.fit.history import History
 from lstmkit.fit.loop import Callback, TrainingLoop
 from lstmkit.fit.step import StepFn
@@ -235,6 +236,11 @@ class Estimator:
         config: the settings, a frozen dataclass with at least ``seed`` and ``device`` (its
             fields are the subclass constructor's keyword arguments).
         progress: show a progress bar on stderr while fitting.
+        trainer_strategy: how the networks train, the :class:`~lstmkit.fit.Trainer`'s
+            ``strategy``: ``"single"`` or ``"ddp"`` (in every process launched by ``torchrun``:
+            the same networks as one process; only rank 0 shows progress). ``None``: the
+            environment's ``LSTMKIT_STRATEGY`` (set by ``lstmkit ... --processes N``), else
+            ``"single"``. A setting of the run, not of the model: not saved.
 
     Attributes:
         nets_: the fitted networks (one per ensemble member); empty before :meth:`fit`.
@@ -247,9 +253,14 @@ class Estimator:
     #: the newest layout of saved files; files of a higher version are refused
     format_version: ClassVar[int] = 1
 
-    def __init__(self, config: Any, progress: bool = True) -> None:
+    def __init__(self, config: Any, progress: bool = True, trainer_strategy: str | None = None) -> None:
         self.config = config
         self.progress = progress
+        self.trainer_strategy = (
+            default_strategy()
+            if trainer_strategy is None
+            else check_strategy(trainer_strategy, "trainer_strategy")
+        )
         self.nets_: list[nn.Module] = []
         self.history_: dict[str, list[float]] = {}
         self.fit_seconds_: float | None = None
@@ -262,8 +273,10 @@ class Estimator:
         return asdict(self.config)
 
     def clone(self) -> Estimator:
-        """An unfitted model with the same settings."""
-        return type(self)(**asdict(self.config), progress=self.progress)
+        """An unfitted model with the same settings (and training strategy)."""
+        model = type(self)(**asdict(self.config), progress=self.progress)
+        model.trainer_strategy = self.trainer_strategy
+        return model
 
     # ------------------------------------------------------------------ networks
     def _device(self) -> torch.device:
@@ -319,14 +332,15 @@ class Estimator:
         loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=gen)
         val_loader = DataLoader(val, batch_size=512) if val is not None else None
         config = settings.replace(progress=False, plot=False, seed=seed, device=str(self._device()))
-        trainer = Trainer(net, config, step=step, callbacks=[EpochTicker(bar, label)])
+        callbacks = [EpochTicker(bar, label)]
+        trainer = Trainer(net, config, step=step, callbacks=callbacks, strategy=self.trainer_strategy)
         return trainer.fit(loader, val_loader)
 
     def _fit_ensemble(self, members: int, epochs: int, desc: str, fit_member: MemberFit) -> None:
         """Train ``members`` networks with ``fit_member`` under one progress bar of
         ``members * epochs`` epochs; keep them (in eval mode) and the first one's curves."""
         t0 = time.perf_counter()
-        bar = progress_bar(members * epochs, desc, enable=self.progress)
+        bar = progress_bar(members * epochs, desc, enable=self.progress and is_main_process())
         nets: list[nn.Module] = []
         history: dict[str, list[float]] = {}
         try:

@@ -29,6 +29,7 @@ from lstmkit.fit.checkpoint import (
     set_rng_state,
 )
 from lstmkit.fit.config import TrainConfig
+from lstmkit.fit.distributed import SingleProcess
 from lstmkit.fit.history import History
 from lstmkit.fit.logs import RunLogs
 from lstmkit.fit.metrics import Metric
@@ -95,6 +96,8 @@ class TrainingLoop:
         metrics: validation metrics by name.
         callbacks: hooks into the epochs.
         device: where batches are moved.
+        parallel: one process (default) or several (:mod:`lstmkit.fit.distributed`).
+        train_stepper: the training batches' (default ``stepper``; "ddp": run by DDP).
     """
 
     def __init__(
@@ -107,9 +110,11 @@ class TrainingLoop:
         metrics: Mapping[str, Metric],
         callbacks: Sequence[Callback],
         device: torch.device,
+        parallel: SingleProcess | None = None,
+        train_stepper: Stepper | None = None,
     ) -> None:
-        self.model = model
-        self.config = config
+        self.model, self.config = model, config
+        self.parallel = SingleProcess(device) if parallel is None else parallel
         self.optimizer = optimizer
         self.metrics = dict(metrics)
         self.callbacks = list(callbacks)
@@ -120,8 +125,10 @@ class TrainingLoop:
         self.epoch = 0
         self.should_stop = False
         self.run_dir = Path(config.run_dir) if config.run_dir else None
-        self._logs = RunLogs(self.run_dir, config) if self.run_dir is not None else None
+        main = self.parallel.is_main  # the one process that writes the run folder
+        self._logs = RunLogs(self.run_dir, config) if self.run_dir is not None and main else None
         self._stepper = stepper
+        self._train_stepper = stepper if train_stepper is None else train_stepper
         self._best_state: dict[str, Tensor] | None = None
         self._wait = 0
         self._carried: Any = None
@@ -288,15 +295,15 @@ class TrainingLoop:
         exactly). Returns ``(output, grad_norm, lr, global_step after it)`` per update."""
         cfg = self.config
         if cfg.tbptt_k1 is None:
-            out = self._stepper.step(batch)
+            out, loss = self.parallel.reduce(self._train_stepper.step(batch))
             if out.weight == 0:  # padding only (see StepOutput.weight)
                 return []
-            norm, lr = self._update(out.loss)
+            norm, lr = self._update(loss)
             return [(out, norm, lr, self.global_step)]
         results = []
         state = self._carried if cfg.carry_state else None
         for w in tbptt_windows(time_length(batch, cfg.time_dim), cfg.tbptt_k1, cfg.k2):
-            window, state = self._stepper.window(batch, w, state)
+            window, state = self._train_stepper.window(batch, w, state)
             if window is None:  # padding only: nothing to learn, and Adam's momentum would still move
                 continue
             out, loss = window
@@ -348,6 +355,7 @@ class TrainingLoop:
             row.update(metrics)
             for cb in self.callbacks:
                 cb.on_validation_end(self, metrics)
+        row = self.parallel.agree(row)  # the same decisions in every process
         value = row.get(self.monitor)
         if value is not None:
             # a run cut short by max_steps still offers its last weights as the best
@@ -396,7 +404,7 @@ class TrainingLoop:
             self._best_state = {
                 k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
             }
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.parallel.is_main:
             atomic_save(
                 {"model": self._best_state, "epoch": epoch, "value": value, "monitor": self.monitor},
                 self.run_dir / "checkpoints" / "best.pt",
@@ -421,8 +429,8 @@ class TrainingLoop:
         finished: bool = False,
         reason: str = "",
     ) -> dict[str, Any] | None:
-        """Write ``run_dir/checkpoints/last.pt`` (atomically); returns what was written."""
-        if self.run_dir is None:
+        """Write ``run_dir/checkpoints/last.pt`` (atomically, main process only); returns it."""
+        if self.run_dir is None or not self.parallel.is_main:
             return None
         ckpt = {
             "version": CHECKPOINT_VERSION,

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from lstmkit.fit.checkpoint import loader_info, read_resume_checkpoint, seed_everything
 from lstmkit.fit.config import TrainConfig, resolve_device
+from lstmkit.fit.distributed import check_strategy, make_strategy
 from lstmkit.fit.history import History
 from lstmkit.fit.loop import Callback, TrainingLoop
 from lstmkit.fit.metrics import BatchMean, Metric
@@ -70,6 +71,11 @@ class Trainer(TrainingLoop):
         optimizer: a ready optimizer over the model's parameters, instead of
             ``config.optimizer``.
         callbacks: :class:`Callback` objects.
+        strategy: ``"single"`` (one process) or ``"ddp"``: one of several processes launched by
+            ``torchrun``, each training on its shard of every batch with the gradients averaged
+            across them (:mod:`lstmkit.fit.distributed`; the same updates as one process on
+            the whole batch). Only the process of rank 0 writes the run folder and shows
+            progress; a callback that sets ``should_stop`` must decide alike in every process.
 
     Example::
 
@@ -90,6 +96,7 @@ class Trainer(TrainingLoop):
         metrics: Mapping[str, Callable[[StepOutput], Any] | Metric] | None = None,
         optimizer: torch.optim.Optimizer | None = None,
         callbacks: Sequence[Callback] = (),
+        strategy: str = "single",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
@@ -101,25 +108,33 @@ class Trainer(TrainingLoop):
         for name, fn in (("loss_fn", loss_fn), ("step", step)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
+        if check_strategy(strategy) == "ddp" and config.tbptt_k1 is not None:
+            raise ValueError(f"strategy: 'ddp' trains with full BPTT, got config.tbptt_k1={config.tbptt_k1}")
         self.loss_fn = loss_fn
         self.step_fn = step
-        device = resolve_device(config.device, "config.device")
+        parallel = make_strategy(strategy, resolve_device(config.device, "config.device"))
+        device = parallel.device  # with "ddp" on CUDA: this process's GPU
+        if not parallel.is_main:  # one progress bar and report, the main process's
+            config = config.replace(progress=False, plot=False)
         model.to(device)
+        stepper = Stepper(
+            model,
+            loss_fn=loss_fn,
+            step_fn=step,
+            precision=config.precision,
+            device=device,
+            time_dim=config.time_dim,
+        )
         super().__init__(
             model,
             config,
-            stepper=Stepper(
-                model,
-                loss_fn=loss_fn,
-                step_fn=step,
-                precision=config.precision,
-                device=device,
-                time_dim=config.time_dim,
-            ),
+            stepper=stepper,
             optimizer=optimizer if optimizer is not None else build_optimizer(model.parameters(), config),
             metrics=_as_metrics(metrics or {}),
             callbacks=callbacks,
             device=device,
+            parallel=parallel,
+            train_stepper=parallel.train_stepper(stepper),  # the same, or run by DDP
         )
 
     def fit(
@@ -163,7 +178,7 @@ class Trainer(TrainingLoop):
         try:
             for cb in self.callbacks:
                 cb.on_fit_start(self)
-            self._fit_loop(train_loader, val_loader, resume_state)
+            self._fit_loop(self.parallel.loader(train_loader), val_loader, resume_state)
         finally:
             if self.config.deterministic:
                 torch.use_deterministic_algorithms(prev_det)
