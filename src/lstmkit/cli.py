@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.forecasting.commands.forecast",
     "lstmkit.apps.classification.command",
     "lstmkit.apps.anomaly.command",
+    "lstmkit.apps.glucose.command",
     "lstmkit.apps.experiments.commands.demo",
     "lstmkit.apps.language.commands.textgen",
     "lstmkit.apps.language.commands.sentiment",
