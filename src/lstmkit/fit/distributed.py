@@ -30,6 +30,8 @@ default) and ``W`` the global batch's (summed across processes). The average tha
 ``DistributedDataParallel`` takes is then :math:`\sum_r w_r \nabla L_r / W`, the gradient of
 the global batch's mean loss, for uneven last batches too. A process whose shard is empty (a
 global batch of fewer rows than processes) steps on one row of the batch with weight 0.
+Randomness inside the step (dropout) draws other numbers than one process would: the same
+training in distribution, not the same numbers.
 
 Example (run with ``torchrun --nproc-per-node 2 train.py``)::
 
