@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from lstmkit.apps.glucose import data
+from lstmkit.apps.glucose import data, simulate
 from lstmkit.apps.glucose.data import KNOWN_FUTURE, cohort_patients, load_cohort, load_traces
 from lstmkit.apps.glucose.simulate import PATIENTS, patient_group, simglucose_modules, simulate_patient
 
@@ -33,6 +33,18 @@ def test_a_seed_gives_the_same_trace_and_another_seed_another() -> None:
     assert len(a.cgm) == 29 and np.array_equal(a.cgm, b.cgm) and np.array_equal(a.insulin, b.insulin)
     assert not np.array_equal(a.cgm, c.cgm)  # the sensor noise follows the seed
     assert np.array_equal(a.bg, c.bg)  # no meal yet in the first 2.4 hours: the same physiology
+
+
+def test_plain_parameters_give_the_simulators_right_hand_side() -> None:
+    m = simglucose_modules()["patient"]
+    patient = m.T1DPatient.withName("child#002")
+    series = patient._params
+    plain = simulate._PlainParameters(series)
+    x = np.asarray(series.iloc[2:15], dtype=np.float64) * 1.1
+    for action in (m.Action(CHO=0.0, insulin=0.02), m.Action(CHO=8.0, insulin=1.5)):
+        expected = m.T1DPatient.model(30.0, x, action, series, 5000.0, 40.0)
+        assert np.array_equal(m.T1DPatient.model(30.0, x, action, plain, 5000.0, 40.0), expected)
+    assert plain.iloc[0] == series.iloc[0]
 
 
 def test_the_cache_round_trip_reads_what_was_simulated(tiny_cache, monkeypatch) -> None:
