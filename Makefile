@@ -129,3 +129,12 @@ bench-accuracy: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/accuracy.py --only classification --datasets gunpoint,italypowerdemand,osuleaf
 	OMP_NUM_THREADS=1 $(PY) benchmarks/accuracy.py --only classification --datasets arrowhead --select --jobs 2 \
 		--ensemble 5 --markdown docs/accuracy.md
+
+# Glucose forecasting on simulated type-1 diabetes patients (issue 17, docs/glucose.md): 30 virtual
+# patients of the UVa/Padova simulator x 4 days (simulated once, about 8 minutes, cached in
+# $$LSTMKIT_DATA or ~/.cache/lstmkit/glucose), one global LSTM per horizon vs persistence and ARIMA
+# on 9 unseen patients (about 40 minutes on a quiet core, more on a busy one); writes the tables and
+# pictures into docs/glucose.md and docs/images. ARGS=--quick: 6 patients, 2 days (a few minutes).
+.PHONY: bench-glucose
+bench-glucose: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/glucose.py $(ARGS)
