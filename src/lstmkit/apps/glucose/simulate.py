@@ -24,7 +24,7 @@ attributes: the same numbers, faster (docs/glucose.md).
 Example::
 
     >>> trace = simulate_patient("adult#001", days=0.5, seed=0)
-    >>> trace.cgm.shape, trace.carbs.sum() > 0
+    >>> trace.cgm.shape, bool(trace.carbs.sum() > 0)
     ((144,), True)
 """
 
