@@ -221,3 +221,19 @@ def test_every_argument_reaches_the_settings() -> None:
     }  # fmt: skip
     assert {f.name for f in fields(ForecasterConfig)} == {"horizon", *values}
     assert asdict(Forecaster(4, **values, progress=False).config) == {"horizon": 4, **values}
+
+
+def test_a_global_model_relative_to_the_last_value_beats_naive_on_m3_other() -> None:
+    from lstmkit.apps.forecasting.competitions import load_m3, pooled
+    from lstmkit.apps.forecasting.explain import channel_names
+
+    m3 = load_m3("other")  # 174 short series, horizon 8
+    naive = pooled(m3, [np.full(s.horizon, s.train[-1]) for s in m3])["other"]["sMAPE"]  # published 6.30
+    model = Forecaster(8, window=8, calendar=False, likelihood="point", normalize="last", log=True,
+                       hidden_size=16, max_epochs=12, patience=None, progress=False, seed=0)  # fmt: skip
+    model.fit([s.series() for s in m3])
+    assert channel_names(model) == ["target (scaled)"]  # no window-level channel
+    preds = model.predict(series=[s.series() for s in m3])
+    assert isinstance(preds, list)
+    score = pooled(m3, [f.point for f in preds])["other"]["sMAPE"]
+    assert score < naive - 0.8, (score, naive)

@@ -56,3 +56,21 @@ def test_auto_normalization_follows_the_kpss_test() -> None:
     noise = 100 + rng.normal(size=300)  # level-stationary: global level
     assert SeriesScaler.fit(walk, normalize="auto", log=False).level_span > 0
     assert SeriesScaler.fit(noise, normalize="auto", log=False).level_span == 0
+
+
+def test_last_value_normalization_makes_zero_the_naive_forecast() -> None:
+    rng = np.random.default_rng(4)
+    flat, wild = 50 + rng.normal(0, 0.1, 40), np.exp(np.cumsum(rng.normal(0, 0.5, 40)))
+    for y in (flat, wild):
+        sc = SeriesScaler.fit(y, normalize="last", log=True)
+        win = sc.transform(y)[None, -8:]
+        lvl = sc.levels(win)
+        assert np.isclose(lvl[0], np.log(y[-1]))
+        assert np.allclose(sc.denormalize(np.zeros((1, 3)), lvl), y[-1])  # zero output: naive
+        # one scale for every series in logs: a 10% rise is the same input anywhere
+        assert np.isclose(sc.normalize(np.log(np.array([[1.1 * y[-1]]])), lvl)[0, 0], np.log(1.1) / 0.1)
+    assert SeriesScaler.fit(flat, normalize="last", log=False).scale == pytest.approx(flat.std())
+    with pytest.raises(
+        ValueError, match="normalize: expected one of auto, window, global, last, got 'first'"
+    ):
+        SeriesScaler.fit(flat, normalize="first")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstmkit.apps.forecasting.model import check_head
+from lstmkit.apps.forecasting.windows import NORMALIZE
 from lstmkit.fit.estimator import check_int, check_rates
 
 __all__ = ["NAMES", "ForecasterConfig"]
@@ -74,8 +75,8 @@ class ForecasterConfig:
                 f"num_heads: expected a divisor of hidden_size={self.hidden_size} (the Transformer's "
                 f"width), got {self.num_heads}"
             )
-        if self.normalize not in ("auto", "window", "global"):
-            raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {self.normalize!r}")
+        if self.normalize not in NORMALIZE:
+            raise ValueError(f"normalize: expected one of {', '.join(NORMALIZE)}, got {self.normalize!r}")
         if self.log not in (True, False, "auto"):
             raise ValueError(f"log: expected True, False or 'auto', got {self.log!r}")
         check_rates(self)

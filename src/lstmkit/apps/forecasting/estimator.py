@@ -94,7 +94,9 @@ class Forecaster(ESHybrid, Estimator, ForecastModel):
             channels, ``num_layers`` its blocks).
         num_heads: the Transformer's attention heads (dividing ``hidden_size``).
         kernel_size: the TCN's kernel (at least 2).
-        log, normalize: scaling (see :class:`~lstmkit.apps.forecasting.windows.SeriesScaler`).
+        log, normalize: scaling (see :class:`~lstmkit.apps.forecasting.windows.SeriesScaler`);
+            ``normalize="last"`` (each window relative to its last value, one scale for all
+            series in logs) suits global models of many short series (the M competitions).
         calendar: add calendar features of the time index as known-future inputs.
         ensemble: networks trained from different seeds.
         max_epochs, patience, batch_size, lr, weight_decay: training (AdamW, gradient norm

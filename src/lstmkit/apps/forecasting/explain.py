@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.forecasting.estimator import Forecaster
-from lstmkit.apps.forecasting.inputs import window_inputs
+from lstmkit.apps.forecasting.inputs import level_is_input, window_inputs
 from lstmkit.apps.forecasting.model import ForecastNet
 from lstmkit.apps.forecasting.series import TimeSeries
 from lstmkit.explain.attribution_plots import plot_bars, plot_heatmap
@@ -132,7 +132,7 @@ def channel_names(forecaster: Forecaster) -> list[str]:
     """(C,) the names of the forecaster's input channels, in the order of its windows."""
     lay, cfg = forecaster.layout_, forecaster.config
     names = ["target (scaled)"]
-    if cfg.normalize != "global":
+    if level_is_input(cfg.normalize):
         names.append("window level")
     names += [f"past: {n}" for n in lay["past"]]
     names += [f"calendar: {n}" for n in lay["calendar"]]

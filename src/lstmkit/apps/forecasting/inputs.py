@@ -46,6 +46,7 @@ __all__ = [
     "Prepared",
     "check_series",
     "continues",
+    "level_is_input",
     "panel_layout",
     "prepare",
     "series_stats",
@@ -193,18 +194,26 @@ def prepare(s: TimeSeries, extra: int, layout: dict[str, Any], stats: dict[str, 
     return Prepared(s.name, z, past, future, scaler, exponent)
 
 
+def level_is_input(normalize: str) -> bool:
+    """Whether the windows carry their level as an input channel: with ``normalize="window"``
+    (and ``"auto"``), where it tells the network where the series stands in its own range
+    (0 for series normalized globally); not with ``"global"`` (the values themselves say it)
+    nor ``"last"`` (a global model of many series extrapolates better without it)."""
+    return normalize not in ("global", "last")
+
+
 def window_inputs(
     p: Prepared, origins: np.ndarray, window: int, horizon: int, normalize: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The windows ending before each origin: past (N, L, C_in), future (N, H, C_f) and the
-    window levels (N,). The past features: the normalized target, the window level (unless
-    ``normalize="global"``), past covariates, known-future features."""
+    window levels (N,). The past features: the normalized target, the window level (if
+    :func:`level_is_input`), past covariates, known-future features."""
     idx = origins[:, None] + np.arange(-window, 0)[None, :]  # (N, L)
     zw = p.z[idx]  # (N, L)
     level = p.scaler.levels(zw)  # (N,)
     u = p.scaler.normalize(zw, level)[..., None]  # (N, L, 1)
     feats = [u]
-    if normalize != "global":  # the window level as an input (0 for global series)
+    if level_is_input(normalize):
         lvl = ((level - p.scaler.mean) / p.scaler.scale)[:, None, None]
         feats.append(np.broadcast_to(lvl, (len(origins), window, 1)))
     if p.past_feats.shape[1]:

@@ -16,7 +16,10 @@ where ``s`` is the standard deviation of the training ``z`` and ``\\ell`` is eit
 training mean (``normalize="global"``) or the window's own level (``normalize="window"``:
 the mean of the last ``season`` input values, or of the whole window without a season), which
 makes the network translation invariant, so it extrapolates trends it never saw in the
-training range.
+training range. ``normalize="last"`` takes the window's last value as ``\\ell`` (a zero
+output is the naive forecast, as in N-BEATS' and the M4 entries' global models) and, in logs,
+the same scale :data:`LOG_RATIO_SCALE` for every series, so that the loss weighs relative
+errors alike across series (as sMAPE does) instead of magnifying the noise of the flattest.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from lstmkit.apps.forecasting.series import freq_unit
 from lstmkit.fit.arrays import sliding_windows  # re-exported: the windows of a series
 
 __all__ = [
+    "LOG_RATIO_SCALE",
+    "NORMALIZE",
     "SeriesScaler",
     "auto_window",
     "calendar_feature_names",
@@ -62,6 +67,12 @@ def auto_window(season: int, horizon: int, train_length: int, max_window: int = 
     return int(min(want, cap))
 
 
+#: the choices of ``normalize``
+NORMALIZE = ("auto", "window", "global", "last")
+#: the scale of log values with ``normalize="last"``: one unit is a change of about 10%
+LOG_RATIO_SCALE = 0.1
+
+
 @dataclass(frozen=True)
 class SeriesScaler:
     """Per-series transform to the network's scale and back (see the module docstring).
@@ -71,7 +82,7 @@ class SeriesScaler:
         mean: training mean of ``z``.
         scale: training standard deviation of ``z`` (1 if constant).
         level_span: values averaged for the window level (``normalize="window"``); 0 means
-            the global mean is the level.
+            the global mean is the level, -1 the window's last value (``normalize="last"``).
     """
 
     log: bool
@@ -102,8 +113,8 @@ class SeriesScaler:
             raise ValueError(f"log: expected True, False or 'auto', got {log!r}")
         if use_log and values.min() <= 0:
             raise ValueError(f"log: the log transform needs positive values, the minimum is {values.min()}")
-        if normalize not in ("window", "global", "auto"):
-            raise ValueError(f"normalize: expected 'auto', 'window' or 'global', got {normalize!r}")
+        if normalize not in NORMALIZE:
+            raise ValueError(f"normalize: expected one of {', '.join(NORMALIZE)}, got {normalize!r}")
         z = np.log(values) if use_log else values
         if normalize == "auto":
             normalize = "window" if use_log or _needs_differencing(z) else "global"
@@ -112,6 +123,8 @@ class SeriesScaler:
         # a series of values around 1e-9 still varies
         if not np.isfinite(scale) or scale <= 1e-12 * float(np.abs(z).max()) or scale == 0.0:
             scale = 1.0
+        if normalize == "last":
+            return cls(use_log, float(z.mean()), LOG_RATIO_SCALE if use_log else scale, -1)
         span = 0 if normalize == "global" else max(int(season), 1)
         return cls(use_log, float(z.mean()), scale, span)
 
@@ -131,6 +144,8 @@ class SeriesScaler:
         """Level of each input window (N, L) -> (N,)."""
         if self.level_span == 0:
             return np.full(z_windows.shape[0], self.mean)
+        if self.level_span < 0:
+            return z_windows[:, -1].copy()
         span = min(self.level_span, z_windows.shape[1])
         if span == 1:
             span = z_windows.shape[1]
