@@ -11,6 +11,7 @@ from lstmkit import Forecaster
 from lstmkit.apps.forecasting.es_fit import es_window
 from lstmkit.apps.forecasting.eslstm import ESLSTMNet, initial_season, padded, sample_ends
 from lstmkit.apps.forecasting.series import TimeSeries
+from lstmkit.apps.forecasting.windows import LOG_RATIO_SCALE
 
 
 def _reference(y: np.ndarray, alpha: float, gamma: float, s0: np.ndarray, extra: int):
@@ -46,8 +47,8 @@ def test_smoothing_matches_the_recursion_written_out(period):
     y, n = padded(series)
     logl, logs = net.smooth(y.double(), n, torch.arange(3))
     for i, s in enumerate(series):
-        a, g = torch.sigmoid(net.alpha[i]).item(), torch.sigmoid(net.gamma[i]).item()
-        ref_l, ref_s = _reference(s, a, g, net.season[i].detach().numpy(), net.horizon)
+        a, g, s0 = net.coefficients(torch.tensor([i]))
+        ref_l, ref_s = _reference(s, a.item(), g.item(), s0[0].detach().numpy(), net.horizon)
         np.testing.assert_allclose(logl[i, : len(s)].detach().numpy(), ref_l, rtol=1e-5)
         assert torch.all(logl[i, len(s) :] == logl[i, len(s) - 1])  # carried past the end
         np.testing.assert_allclose(logs[i, : len(s) + net.horizon].detach().numpy(), ref_s, rtol=1e-5)
@@ -86,7 +87,7 @@ def test_a_short_window_is_masked_not_padded_into_the_network():
     n = torch.tensor([4])
     ends = torch.tensor([[2]])  # three real input steps of six
     out, _, logl, logs = net(y, n, torch.tensor([0]), ends)
-    u = torch.log(y[0, :3]) - logs[0, :3] - logl[0, 2]
+    u = (torch.log(y[0, :3]) - logs[0, :3] - logl[0, 2]) / LOG_RATIO_SCALE
     alone = net.net(u.reshape(1, 3, 1), u.new_zeros(1, 3, 0))
     torch.testing.assert_close(out[0, 0], alone[0])
 

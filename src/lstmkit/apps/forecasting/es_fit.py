@@ -27,6 +27,7 @@ from lstmkit.apps.forecasting.eslstm import (
     sample_ends,
 )
 from lstmkit.apps.forecasting.series import TimeSeries
+from lstmkit.apps.forecasting.windows import LOG_RATIO_SCALE
 from lstmkit.fit.losses import masked_mae, quantile_loss
 from lstmkit.fit.step import StepOutput
 
@@ -142,7 +143,7 @@ class ESHybrid:
         for net in self._members():  # type: ignore[attr-defined]
             assert isinstance(net, ESLSTMNet)
             out, _, logl, logs = net(y, n, torch.tensor([row]), ends, season[None])
-            u = out[0, 0].double()  # (H, P)
+            u = out[0, 0].double() * LOG_RATIO_SCALE  # (H, P)
             if u.shape[1] == 1:
                 u = u.expand(-1, len(LEVELS))
             scale = logl[0, -1].double() + logs[0, len(series) : len(series) + H].double()  # (H,)

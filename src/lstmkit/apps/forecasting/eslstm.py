@@ -11,9 +11,10 @@ whole series,
     s_{t+m} = \gamma\, y_t / l_t + (1 - \gamma)\, s_t ,
 
 and the global network reads each input window deseasonalized and divided by the level at
-its last step, :math:`\log(y_\tau / (l_t s_\tau))`, and forecasts the ``H`` following steps on
-the same scale (horizon-specific outputs of a direct head); the forecast is
-:math:`\exp(\hat u_{t+k})\, l_t\, s_{t+k}`. The trend is the network's job. The smoothing
+its last step, :math:`u_\tau = \log(y_\tau / (l_t s_\tau)) / 0.1` (the log-ratio scale of
+``normalize="last"``), and forecasts the ``H`` following steps on the same scale
+(horizon-specific outputs of a direct head); the forecast is
+:math:`\exp(0.1\, \hat u_{t+k})\, l_t\, s_{t+k}`. The trend is the network's job. The smoothing
 coefficients, the seasonal indices and the network's weights are trained together by
 backpropagation through the recursion, on the pinball loss of the quantiles plus a penalty on
 the wiggliness of the log level (the mean squared second difference, Smyl's level
@@ -37,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.apps.forecasting.model import ForecastNet
+from lstmkit.apps.forecasting.windows import LOG_RATIO_SCALE
 from lstmkit.core.layers.settings import LSTMKeywords
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ __all__ = [
 
 #: window ends sampled per series each time a batch visits it
 WINDOWS_PER_SERIES = 16
+#: the per-series parameters are stored divided by this, so that the optimizer (Adam's steps
+#: are about the learning rate) moves them this many times faster than the network's weights:
+#: each series' coefficients see one update per epoch (Smyl 2020 gives them their own rate)
+SERIES_RATE = 10.0
 
 
 def check_positive(name: str, values: np.ndarray) -> None:
@@ -143,10 +149,11 @@ class ESLSTMNet(nn.Module):
     ) -> None:
         super().__init__()
         self.period, self.window, self.horizon = int(period), int(window), int(horizon)
-        self.alpha = nn.Parameter(torch.zeros(num_series))  # logits: alpha = 0.5 at the start
-        self.gamma = nn.Parameter(torch.full((num_series,), -1.0))
+        # logits / SERIES_RATE: alpha = 0.5 and gamma = 0.27 at the start
+        self.alpha = nn.Parameter(torch.zeros(num_series))
+        self.gamma = nn.Parameter(torch.full((num_series,), -1.0 / SERIES_RATE))
         init = torch.zeros(num_series, self.period) if season_init is None else season_init.float()
-        self.season = nn.Parameter(init.clone())
+        self.season = nn.Parameter(init / SERIES_RATE)
         self.net = ForecastNet(
             1,
             0,
@@ -162,9 +169,10 @@ class ESLSTMNet(nn.Module):
         take the median coefficients and ``season`` (B, m) (zeros if ``None``)."""
         known = rows >= 0
         safe = rows.clamp(min=0)
-        a = torch.where(known, self.alpha[safe], self.alpha.detach().median())
-        g = torch.where(known, self.gamma[safe], self.gamma.detach().median())
-        s0 = self.season[safe]
+        alpha, gamma = self.alpha * SERIES_RATE, self.gamma * SERIES_RATE
+        a = torch.where(known, alpha[safe], alpha.detach().median())
+        g = torch.where(known, gamma[safe], gamma.detach().median())
+        s0 = self.season[safe] * SERIES_RATE
         if not bool(known.all()):
             other = torch.zeros_like(s0) if season is None else season.to(s0)
             s0 = torch.where(known[:, None], s0, other)
@@ -205,9 +213,12 @@ class ESLSTMNet(nn.Module):
         b = torch.arange(B)[:, None, None]
         at = pos.clamp(0, T - 1)
         level = logl[torch.arange(B)[:, None], ends]  # (B, K)
-        u = torch.where(valid, logy[b, at] - logs[b, at] - level[..., None], torch.zeros(()))
+        u = (
+            torch.where(valid, logy[b, at] - logs[b, at] - level[..., None], torch.zeros(()))
+            / LOG_RATIO_SCALE
+        )
         fut = ends[..., None] + 1 + torch.arange(H)  # (B, K, H)
-        tgt = logy[b, fut.clamp(max=T - 1)] - logs[b, fut] - level[..., None]
+        tgt = (logy[b, fut.clamp(max=T - 1)] - logs[b, fut] - level[..., None]) / LOG_RATIO_SCALE
         return u.reshape(B * K, L, 1), real.reshape(-1), tgt.reshape(B * K, H)
 
     def forward(
