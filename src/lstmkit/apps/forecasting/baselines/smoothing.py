@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import fmin_l_bfgs_b, minimize_scalar
 from scipy.signal import lfilter
 
 _FastFilter = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
@@ -223,13 +223,15 @@ def _optimize_trend(y: np.ndarray, damped: bool) -> tuple[float, float, float]:
         grad = np.array([g_alpha + p[1] * g_beta, p[0] * g_beta, g_phi])  # beta = alpha * beta*
         return sse, grad[:size]
 
-    starts = np.unique(
-        np.array([(a, b, p) for a in (0.1, 0.5, 0.9) for b in (0.1, 0.5) for p in (0.9, 0.98)])[:, :size],
-        axis=0,
-    )
-    start = min(starts, key=lambda p: objective(p)[0])
+    def sse(p: tuple[float, float, float]) -> float:
+        e = _residuals(y, p[0], p[0] * p[1], p[2] if damped else 1.0, True)[0]
+        return float(e @ e)
+
+    starts = [
+        (a, b, p) for a in (0.1, 0.5, 0.9) for b in (0.1, 0.5) for p in ((0.9, 0.98) if damped else (1.0,))
+    ]
     bounds = [ALPHA_BOUNDS, ALPHA_BOUNDS, PHI_BOUNDS][:size]
-    p = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    p = fmin_l_bfgs_b(objective, np.array(min(starts, key=sse)[:size]), bounds=bounds)[0]
     return float(p[0]), float(p[0] * p[1]), float(p[2]) if damped else 1.0
 
 

@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--baselines",
         default="seasonal_naive,arima,ets",
-        help="comma-separated: naive, seasonal_naive, arima, ets (default: the last three)",
+        help="comma-separated, from naive, seasonal_naive, arima, ets, theta, naive2, ses, holt, damped, "
+        "comb (default: seasonal_naive, arima, ets)",
     )
     g.add_argument("--name", default=None, help="report folder name under --out (default: the dataset name)")
     opt.add_output_args(g, out_help="parent folder of reports (default runs)")
