@@ -59,6 +59,7 @@ __all__ = [
     "SESForecaster",
     "Seasonal",
     "ThetaForecaster",
+    "benchmark",
     "comb",
     "damped",
     "deseasonalize",
