@@ -138,3 +138,11 @@ bench-accuracy: $(STAMP)
 .PHONY: bench-glucose
 bench-glucose: $(STAMP) $(FUSED_EXT)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/glucose.py $(ARGS)
+
+# The M3 and M1 competitions (issue 17, docs/m3.md): the global LSTM and the ES-hybrid (5-member
+# ensembles) against seasonal naive, Naive2, SES, Holt, damped, Theta, Comb, ETS and ARIMA on
+# every series; two pieces at once, one thread each; resumable (benchmarks/results/m3.json).
+.PHONY: bench-m3
+bench-m3: $(STAMP)
+	$(PY) benchmarks/m3.py --competition m3 --jobs 2 $(ARGS)
+	$(PY) benchmarks/m3.py --competition m1 --jobs 2 $(ARGS)
