@@ -33,6 +33,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "lstmkit.models": (
         "lstmkit.apps.forecasting.estimator",
         "lstmkit.apps.forecasting.base",
+        "lstmkit.apps.forecasting.combination",
         "lstmkit.apps.classification.estimator",
         "lstmkit.apps.anomaly.estimator",
         "lstmkit.apps.language.lm",
