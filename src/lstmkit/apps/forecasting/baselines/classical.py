@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmkit.apps.forecasting.base import Forecast, ForecastModel, gaussian_quantiles, scale_exponent
+from lstmkit.apps.forecasting.baselines.naive import check_season
 from lstmkit.apps.forecasting.baselines.smoothing import (
     TRENDS,
     ExpSmoothing,
@@ -292,9 +293,7 @@ class _Benchmark(ForecastModel):
 
     def __init__(self, season: int | None = None) -> None:
         super().__init__()
-        if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
-            raise ValueError(f"season: expected an int >= 1 or None, got {season!r}")
-        self.season = season
+        self.season = check_season(season)
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
         exponent = scale_exponent(series.values)  # extreme magnitudes: squares would overflow or vanish

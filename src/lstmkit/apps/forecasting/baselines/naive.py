@@ -15,9 +15,16 @@ import numpy as np
 from lstmkit.apps.forecasting.base import Forecast, ForecastModel, gaussian_quantiles, scale_exponent
 from lstmkit.apps.forecasting.data import TimeSeries
 
-__all__ = ["NaiveForecaster", "SeasonalNaiveForecaster"]
+__all__ = ["NaiveForecaster", "SeasonalNaiveForecaster", "check_season"]
 
 log = logging.getLogger("lstmkit.apps.forecasting.baselines")
+
+
+def check_season(season: int | None) -> int | None:
+    """``season`` (observations per cycle, or ``None`` for the series' own), checked."""
+    if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
+        raise ValueError(f"season: expected an int >= 1 or None, got {season!r}")
+    return season
 
 
 def _seasonal_naive(series: TimeSeries, horizon: int, season: int, model: str) -> Forecast:
@@ -71,9 +78,7 @@ class SeasonalNaiveForecaster(ForecastModel):
 
     def __init__(self, season: int | None = None) -> None:
         super().__init__()
-        if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
-            raise ValueError(f"season: expected an int >= 1 or None, got {season!r}")
-        self.season = season
+        self.season = check_season(season)
 
     def _forecast(self, series: TimeSeries, horizon: int) -> Forecast:
         return _seasonal_naive(series, horizon, self.season or series.season, self.name)
