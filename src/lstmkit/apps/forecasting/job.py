@@ -110,7 +110,7 @@ class ForecasterSettings:
         window: input steps (``None``: the forecaster's choice).
         strategy, likelihood, architecture, variant, num_heads, kernel_size: as
             :class:`~lstmkit.Forecaster` (``architecture``: ``"lstm"``, ``"gru"``, ``"rnn"``,
-            ``"transformer"`` or ``"tcn"``).
+            ``"transformer"``, ``"tcn"`` or ``"es-lstm"``). normalize: the window scaling.
         hidden: hidden size (a Transformer's width, a TCN's channels). layers: layers (blocks).
         ensemble: networks from different seeds. max_epochs: epochs per network.
         seed: base seed. device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
@@ -121,6 +121,7 @@ class ForecasterSettings:
     strategy: str = "direct"
     likelihood: str = "quantile"
     architecture: str = "lstm"
+    normalize: str = "auto"
     hidden: int = 64
     layers: int = 1
     variant: str = "classic"
@@ -134,7 +135,7 @@ class ForecasterSettings:
     def build(self, horizon: int, progress: bool = True) -> Forecaster:
         """An unfitted :class:`~lstmkit.Forecaster` with these settings."""
         same = pick(self, "window", "strategy", "likelihood", "variant", "ensemble", "max_epochs")
-        same |= pick(self, "architecture", "num_heads", "kernel_size", "seed", "device")
+        same |= pick(self, "architecture", "normalize", "num_heads", "kernel_size", "seed", "device")
         return Forecaster(horizon, hidden_size=self.hidden, num_layers=self.layers, progress=progress, **same)
 
 

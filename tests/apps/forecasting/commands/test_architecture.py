@@ -22,7 +22,10 @@ def test_the_architecture_options_reach_the_forecaster() -> None:
     args = build_parser().parse_args(["forecast", "--architecture", "tcn", "--kernel-size", "4"])
     assert (model_settings(args).architecture, model_settings(args).kernel_size) == ("tcn", 4)
     default = model_settings(build_parser().parse_args(["forecast"])).build(6, progress=False)
-    assert (default.config.architecture, default.name) == ("lstm", "LSTM")
+    assert (default.config.architecture, default.name, default.config.normalize) == ("lstm", "LSTM", "auto")
+    args = build_parser().parse_args(["forecast", "--architecture", "es-lstm", "--normalize", "last"])
+    config = model_settings(args).build(6, progress=False).config
+    assert (config.architecture, config.normalize) == ("es-lstm", "last")
 
 
 def test_an_unknown_architecture_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import argparse
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.forecasting.job import ForecasterSettings, SeriesSource
 from lstmkit.apps.forecasting.model import ARCHITECTURES
+from lstmkit.apps.forecasting.windows import NORMALIZE
 
 __all__ = ["add_model_args", "add_series_args", "model_settings", "series_source"]
 
@@ -74,7 +75,15 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         default="lstm",
         choices=list(ARCHITECTURES),
         help="the encoder: an LSTM (default), a GRU, an Elman RNN, a causal Transformer or a TCN "
-        "(comparison models: same data, training and budget)",
+        "(comparison models: same data, training and budget), or es-lstm (Smyl's ES-hybrid: "
+        "per-series exponential smoothing and a global LSTM; positive series)",
+    )
+    g.add_argument(
+        "--normalize",
+        default="auto",
+        choices=list(NORMALIZE),
+        help="window scaling: auto, window (its level), global (the series mean) or last (its last "
+        "value; suits global models of many short series) (default auto)",
     )
     g.add_argument("--hidden", type=int, default=64, help="hidden size (default 64)")
     g.add_argument("--layers", type=int, default=1, help="layers (Transformer or TCN blocks; default 1)")
