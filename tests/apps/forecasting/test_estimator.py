@@ -237,3 +237,14 @@ def test_a_global_model_relative_to_the_last_value_beats_naive_on_m3_other() -> 
     assert isinstance(preds, list)
     score = pooled(m3, [f.point for f in preds])["other"]["sMAPE"]
     assert score < naive - 0.8, (score, naive)
+
+
+def test_a_series_shorter_than_the_window_in_a_panel_is_padded_not_refused() -> None:
+    rng = np.random.default_rng(0)
+    panel = [TimeSeries(50 + np.cumsum(rng.normal(0, 1, n)), name=f"s{n}", season=1) for n in (60, 50, 12)]
+    model = Forecaster(6, window=24, normalize="last", likelihood="point", calendar=False, max_epochs=2,
+                       patience=None, ensemble=1, progress=False)  # fmt: skip
+    preds = model.fit(panel).predict(series=panel)  # 12 steps < 24 + 6: one padded window
+    assert isinstance(preds, list) and abs(preds[2].point[0] - panel[2].values[-1]) < 5
+    with pytest.raises(ValueError, match="too short for an input window of 24 and a horizon of 6"):
+        Forecaster(6, window=24, max_epochs=1, progress=False).fit(panel[2])  # alone: refused

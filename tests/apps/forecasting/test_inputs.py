@@ -64,3 +64,19 @@ def test_a_panel_must_share_its_covariates_and_frequency() -> None:
         panel_layout([a, c], calendar=False, window=8, horizon=3, recursive=False)
     with pytest.raises(ValueError, match="the recursive strategy cannot roll past covariates"):
         panel_layout([c], calendar=False, window=8, horizon=3, recursive=True)
+
+
+def test_a_short_series_in_a_panel_gets_one_padded_window() -> None:
+    from lstmkit.apps.forecasting.inputs import prepare, series_stats, window_inputs
+
+    short = daily(np.arange(1.0, 9.0), name="short")  # 8 steps: window 6 + horizon 4 needs 10
+    train, val = split_origins(short, 6, 4, None, 3, pad=True)
+    assert train.tolist() == [4] and len(val) == 0  # the one origin whose targets fit
+    with pytest.raises(ValueError, match="needs at least 5"):
+        split_origins(daily(np.arange(1.0, 5.0), name="tiny"), 6, 4, None, 3, pad=True)
+    layout = {"window": 6, "freq": "D", "calendar": [], "past": [], "future": [], "season": 1}
+    stats = series_stats(short, log=False, normalize="global", season=1)
+    p = prepare(short, 0, layout, stats)
+    past, _, _ = window_inputs(p, train, 6, 4, "global")
+    u = past[0, :, 0] * p.scaler.scale + p.scaler.mean
+    assert np.allclose(u, [1, 1, 1, 2, 3, 4])  # the two steps before the start repeat the first

@@ -205,8 +205,9 @@ class Forecaster(ESHybrid, Estimator, ForecastModel):
         cfg, L, H = self.config, self.layout_["window"], self.config.horizon
         tr: list[tuple[np.ndarray, ...]] = []
         va: list[tuple[np.ndarray, ...]] = []
+        pad = any(len(s) >= L + H for s in series)  # a panel: short series adapt, not dropped
         for s in series:
-            origins = split_origins(s, L, H, cfg.val_size, cfg.patience)
+            origins = split_origins(s, L, H, cfg.val_size, cfg.patience, pad)
             p = self._prepare(s, 0, fit_stats=True)
             for part, os_ in zip((tr, va), origins):
                 if len(os_):
@@ -371,9 +372,9 @@ class Forecaster(ESHybrid, Estimator, ForecastModel):
                 f"horizon: this {cfg.strategy} model was trained for {cfg.horizon} steps, got {horizon}; "
                 "fit with a longer horizon or use strategy='recursive'"
             )
-        if len(series) < L:
-            raise ValueError(
-                f"series {series.name!r}: {len(series)} steps are shorter than the input window of {L}"
+        if len(series) < L:  # its window's start repeats the first step, as in training
+            log.info(
+                "series %r: %d steps, shorter than the window of %d; padded", series.name, len(series), L
             )
         H = max(horizon, cfg.horizon) if cfg.strategy == "recursive" else cfg.horizon
         p = self._prepare(series, H, fit_stats=False)

@@ -206,9 +206,11 @@ def window_inputs(
     p: Prepared, origins: np.ndarray, window: int, horizon: int, normalize: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The windows ending before each origin: past (N, L, C_in), future (N, H, C_f) and the
-    window levels (N,). The past features: the normalized target, the window level (if
-    :func:`level_is_input`), past covariates, known-future features."""
-    idx = origins[:, None] + np.arange(-window, 0)[None, :]  # (N, L)
+    window levels (N,). Steps before the series' start repeat its first step (edge padding).
+    The past features: the normalized target, the window level (if :func:`level_is_input`),
+    past covariates, known-future features."""
+    # (N, L); a window reaching before the series' start repeats its first step there
+    idx = np.maximum(origins[:, None] + np.arange(-window, 0)[None, :], 0)
     zw = p.z[idx]  # (N, L)
     level = p.scaler.levels(zw)  # (N,)
     u = p.scaler.normalize(zw, level)[..., None]  # (N, L, 1)
@@ -233,19 +235,23 @@ def window_targets(p: Prepared, origins: np.ndarray, horizon: int, level: np.nda
 
 
 def split_origins(
-    s: TimeSeries, window: int, horizon: int, val_size: int | None, patience: int | None
+    s: TimeSeries, window: int, horizon: int, val_size: int | None, patience: int | None, pad: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """The training and validation origins of ``s``: validation targets lie in its last
     ``val_size`` steps (default: the larger of the horizon and 15%), training targets end
     before them; all origins train (none validates) without ``patience`` or when ``s`` is too
-    short to hold some out."""
+    short to hold some out. With ``pad`` (a panel: some series are long enough), a series
+    shorter than ``window + horizon`` gives one window whose start :func:`window_inputs` pads
+    instead of being refused."""
     L, H = window, horizon
-    if len(s) < L + H:
+    if len(s) < (H + 1 if pad else L + H):
         raise ValueError(
             f"series {s.name!r}: {len(s)} steps are too short for an input window of {L} and a "
-            f"horizon of {H} (needs at least {L + H}); pass a smaller window= or horizon"
+            f"horizon of {H} (needs at least {H + 1 if pad else L + H}); pass a smaller window= or horizon"
         )
-    origins = np.arange(L, len(s) - H + 1)
+    if len(s) < L + H:  # one window, its start padded: the series adapts, it is not dropped
+        log.info("series %r: %d steps, shorter than window + horizon; one padded window", s.name, len(s))
+    origins = np.arange(min(L, len(s) - H), len(s) - H + 1)
     V = val_size if val_size is not None else max(H, round(0.15 * len(s)))
     val_o = origins[origins >= len(s) - V]
     train_o = origins[origins <= len(s) - V - H]
