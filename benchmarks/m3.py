@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from common import load_average
+from m3_report import PAIR_NAME, pair_rows, render
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "m3.json"
@@ -190,6 +191,11 @@ def study(args: argparse.Namespace) -> None:
             print(f"{args.competition} {m:14s} {c:9s} sMAPE {row['sMAPE']:6.2f}  MASE {row['MASE']:5.2f}  "
                   f"{row['seconds']:7.1f} s", flush=True)  # fmt: skip
     print(f"{time.perf_counter() - start:.0f} s wall; load average {load_average()}", file=sys.stderr)
+    results = load_results()
+    pair = pair_rows(args.competition, results)
+    if pair:
+        results[args.competition][PAIR_NAME] = pair
+        save_results(results)
 
 
 def main() -> None:
@@ -197,7 +203,6 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1" if args.jobs > 1 else "2")
     if not args.render:
         study(args)
-    from m3_report import render
 
     Path(args.markdown).write_text(render(load_results(), SETTINGS, PUBLISHED))
     print(f"wrote {args.markdown}", file=sys.stderr)
