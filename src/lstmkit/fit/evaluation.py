@@ -47,6 +47,7 @@ __all__ = [
     "rmse",
     "roc_auc",
     "smape",
+    "smape_points",
 ]
 
 
@@ -78,12 +79,16 @@ def rmse(y_true: object, y_pred: object) -> float:
     return top * float(np.sqrt(((err / top) ** 2).mean()))  # no overflow for errors near 1e200
 
 
-def smape(y_true: object, y_pred: object) -> float:
-    """Symmetric MAPE in percent (0..200); a step where both are 0 counts as 0."""
+def smape_points(y_true: object, y_pred: object) -> np.ndarray:
+    """Symmetric APE of each point in percent (0..200); a step where both are 0 counts as 0."""
     a, b = _pair(y_true, y_pred)
     denom = np.abs(a) + np.abs(b)
-    ratio = np.divide(np.abs(a - b), denom, out=np.zeros_like(denom), where=denom > 0)
-    return float(200.0 * ratio.mean())
+    return 200.0 * np.divide(np.abs(a - b), denom, out=np.zeros_like(denom), where=denom > 0)
+
+
+def smape(y_true: object, y_pred: object) -> float:
+    """Symmetric MAPE in percent (0..200): the mean of :func:`smape_points`."""
+    return float(smape_points(y_true, y_pred).mean())
 
 
 def mase_scale(history: object, season: int = 1) -> float:

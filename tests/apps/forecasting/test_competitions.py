@@ -45,8 +45,8 @@ def test_smape_and_mase_by_hand() -> None:
 
 
 def test_pooled_weighs_points_and_refuses_bad_forecasts() -> None:
-    a = CompetitionSeries("a", np.ones(8), np.full(2, 10.0), 2, 1, "yearly")
-    b = CompetitionSeries("b", np.ones(8), np.full(4, 10.0), 4, 1, "other")
+    a = CompetitionSeries("a", np.arange(1.0, 9.0), np.full(2, 10.0), 2, 1, "yearly")
+    b = CompetitionSeries("b", np.arange(1.0, 9.0), np.full(4, 10.0), 4, 1, "other")
     table = pooled([a, b], [np.full(2, 10.0), np.full(4, 5.0)])
     assert table["yearly"]["sMAPE"] == 0 and np.isclose(table["other"]["sMAPE"], 200 * 5 / 15)
     assert np.isclose(table["overall"]["sMAPE"], 4 / 6 * 200 * 5 / 15)  # pooled over the 6 points

@@ -35,6 +35,7 @@ import numpy as np
 
 from lstmkit.apps.common.bundled import PIP
 from lstmkit.apps.forecasting.series import TimeSeries
+from lstmkit.fit.evaluation import mase_scale, smape_points
 
 __all__ = [
     "CATEGORIES",
@@ -141,18 +142,14 @@ def load_m1(category: str | Sequence[str] | None = None) -> list[CompetitionSeri
 # ---------------------------------------------------------------------- error measures
 def smape(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
     """Per-point sMAPE in % (0 where actual and forecast are both 0)."""
-    a, f = np.asarray(actual, float), np.asarray(forecast, float)
-    den = np.abs(a) + np.abs(f)
-    return np.where(den > 0, 200.0 * np.abs(a - f) / np.where(den > 0, den, 1.0), 0.0)
+    return smape_points(actual, forecast)
 
 
 def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, period: int) -> np.ndarray:
     """Per-point absolute error scaled by the in-sample MAE of the seasonal naive forecast
-    (lag ``period``; lag 1 when the series is shorter than two periods)."""
-    x = np.asarray(train, float)
-    m = period if len(x) > period else 1
-    scale = float(np.mean(np.abs(x[m:] - x[:-m])))
-    return np.abs(np.asarray(actual, float) - np.asarray(forecast, float)) / (scale if scale > 0 else 1.0)
+    (:func:`~lstmkit.fit.evaluation.mase_scale`: lag ``period``, lag 1 when the series is not
+    longer than two periods)."""
+    return np.abs(np.asarray(actual, float) - np.asarray(forecast, float)) / mase_scale(train, period)
 
 
 def pooled(
@@ -162,7 +159,8 @@ def pooled(
     (the published M3 averages pool all points); ``{"yearly": {"sMAPE": .., "MASE": .., "series": n}}``.
 
     Raises:
-        ValueError: a forecast of the wrong length or with non-finite values.
+        ValueError: a forecast of the wrong length or with non-finite values, or a training part
+            whose in-sample seasonal differences are all zero (MASE undefined).
     """
     if len(series) != len(forecasts):
         raise ValueError(f"forecasts: expected one per series ({len(series)}), got {len(forecasts)}")
