@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lstmkit.apps.forecasting.baselines.classical import seasonal_indices
 from lstmkit.apps.forecasting.model import ForecastNet
 from lstmkit.apps.forecasting.windows import LOG_RATIO_SCALE
 from lstmkit.core.layers.settings import LSTMKeywords
@@ -72,23 +73,15 @@ def check_positive(name: str, values: np.ndarray) -> None:
 
 
 def initial_season(values: np.ndarray, period: int) -> np.ndarray:
-    """(period,) log seasonal indices of a classical multiplicative decomposition (centred
-    moving average), aligned with the series' first step; zeros for ``period == 1`` or fewer
-    than two full periods."""
-    x = np.asarray(values, dtype=np.float64)
+    """(period,) log seasonal indices of a classical multiplicative decomposition
+    (:func:`~lstmkit.apps.forecasting.baselines.classical.seasonal_indices`), aligned with the
+    series' first step, with geometric mean 1; zeros for ``period == 1`` or fewer than two
+    full periods."""
     m = int(period)
-    if m <= 1 or len(x) < 2 * m:
+    if m <= 1 or len(values) < 2 * m:
         return np.zeros(max(m, 1))
-    k = np.ones(m + 1) if m % 2 == 0 else np.ones(m)
-    if m % 2 == 0:
-        k[0] = k[-1] = 0.5
-    trend = np.convolve(x, k / m, mode="valid")  # centred: starts at step len(k) // 2
-    start = len(k) // 2
-    ratio = x[start : start + len(trend)] / trend
-    phase = (np.arange(len(ratio)) + start) % m
-    idx = np.array([ratio[phase == j].mean() for j in range(m)])
-    idx = idx / np.exp(np.log(idx).mean())
-    return np.log(np.clip(idx, 1e-3, None))
+    idx = seasonal_indices(values, m)
+    return np.log(np.clip(idx / np.exp(np.log(idx).mean()), 1e-3, None))
 
 
 def padded(series: Sequence[np.ndarray], extra: int = 0) -> tuple[Tensor, Tensor]:
