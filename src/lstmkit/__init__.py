@@ -2,7 +2,7 @@
 
 The public API, re-exported here (``docs/architecture.md`` shows where each lives):
 
-* the layers and their cells: :class:`LSTM`, :class:`GRU`, :class:`RNN`, :class:`Recurrent`,
+* the layers and their cells: :class:`LSTM`, :class:`ConvLSTM`, :class:`GRU`, :class:`RNN`, :class:`Recurrent`,
   :class:`Bidirectional`, :class:`LSTMSpec`, :data:`VARIANTS`, :class:`LSTMState`, the runner
   :func:`scan` (``lstmkit.run``, its former name, still works with a ``DeprecationWarning``) and
   :func:`detach_state` (``lstmkit.core``, importable with torch and numpy only);
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lstmkit import _moved
 from lstmkit.core.cells import VARIANTS, FGRState, LSTMSpec, LSTMState
-from lstmkit.core.layers import GRU, LSTM, RNN, Bidirectional, GateTrace, Recurrent
+from lstmkit.core.layers import GRU, LSTM, RNN, Bidirectional, ConvLSTM, GateTrace, Recurrent
 from lstmkit.core.scan import scan
 from lstmkit.core.tree import detach_state
 
@@ -75,6 +75,7 @@ __all__ = [
     "VARIANTS",
     "AnomalyDetector",
     "Bidirectional",
+    "ConvLSTM",
     "FGRState",
     "Forecaster",
     "GateTrace",

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from torch import Tensor
 
+from lstmkit.core.cells.convlstm import ConvLSTMParams, ConvLSTMSpec
 from lstmkit.core.cells.gru import GRUParams
 from lstmkit.core.cells.lstm import LSTMParams, LSTMSpec
 from lstmkit.core.cells.rnn import RNNParams
@@ -37,10 +38,11 @@ __all__ = [
     "Unavailable",
 ]
 
-#: An LSTM of any variant (its :class:`~lstmkit.core.cells.LSTMSpec`), or the name of another
-#: cell: ``"gru"``, ``"rnn_tanh"``, ``"rnn_relu"`` (also the names of torch's kernels).
-Cell = LSTMSpec | str
-CellParams = LSTMParams | GRUParams | RNNParams
+#: An LSTM of any variant (its :class:`~lstmkit.core.cells.LSTMSpec`), a convolutional LSTM (its
+#: :class:`~lstmkit.core.cells.convlstm.ConvLSTMSpec`), or the name of another cell: ``"gru"``,
+#: ``"rnn_tanh"``, ``"rnn_relu"`` (also the names of torch's kernels).
+Cell = LSTMSpec | ConvLSTMSpec | str
+CellParams = LSTMParams | ConvLSTMParams | GRUParams | RNNParams
 #: cell -> family: the engines say which families they run
 FAMILIES = {"gru": "gru", "rnn_tanh": "rnn", "rnn_relu": "rnn"}
 
@@ -83,7 +85,8 @@ class Call:
 
     Args:
         cell: the cell (:data:`Cell`).
-        x: (L, N, H_in) time-major input, zero at padded steps.
+        x: (L, N, H_in) time-major input, zero at padded steps ((L, N, C_in, *S) frames for a
+            convolutional LSTM).
         state: the initial state: :class:`~lstmkit.core.cells.LSTMState` ``(h (N, H_out),
             c (N, H))`` (an :class:`~lstmkit.core.cells.FGRState` for FGR), or ``h`` (N, H).
         params: the cell's parameters (:class:`~lstmkit.core.cells.LSTMParams`,
@@ -114,7 +117,9 @@ class Call:
 
     @property
     def family(self) -> str:
-        """``"lstm"``, ``"gru"`` or ``"rnn"``."""
+        """``"lstm"``, ``"convlstm"``, ``"gru"`` or ``"rnn"``."""
+        if isinstance(self.cell, ConvLSTMSpec):
+            return "convlstm"
         return "lstm" if isinstance(self.cell, LSTMSpec) else FAMILIES[self.cell]
 
 

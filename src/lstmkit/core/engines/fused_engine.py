@@ -6,6 +6,9 @@ in training the kernel draws the Bernoulli keep weights itself, from four seeds 
 from torch's generator (no (L, N, H) masks to sample or store; the backward pass redraws them),
 so under one seed the fused and reference engines draw different, equally distributed masks;
 in evaluation it takes zoneout's expectation as the reference loop does.
+
+It also runs the convolutional LSTM (:mod:`lstmkit.core.engines.fused.convlstm`: torch's
+convolutions, the gate math in one C++ pass forward and one backward).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from lstmkit.core.cells.lstm import LSTMParams, LSTMSpec
 from lstmkit.core.engines.base import Call, Unavailable
 from lstmkit.core.engines.fused.binding import fused_unsupported, lstm_fused
 from lstmkit.core.engines.fused.build import extension_available
+from lstmkit.core.engines.fused.convlstm import convlstm_fused, convlstm_fused_unsupported
 from lstmkit.core.regularizers import zoneout_keep
 from lstmkit.core.scan import RunResult
 
@@ -26,16 +30,21 @@ class FusedEngine:
     """The fused C++ kernels (see the module docstring)."""
 
     name = "fused"
-    families = frozenset({"lstm"})
+    families = frozenset({"lstm", "convlstm"})
 
     def unsupported(self, call: Call) -> str | None:
-        assert isinstance(call.cell, LSTMSpec)
-        reason = fused_unsupported(call.cell, call.x)
+        if call.family == "convlstm":
+            reason = convlstm_fused_unsupported(call)
+        else:
+            assert isinstance(call.cell, LSTMSpec)
+            reason = fused_unsupported(call.cell, call.x)
         if reason is None and not extension_available():
             return Unavailable("the fused extension is unavailable")
         return reason
 
     def run(self, call: Call) -> RunResult:
+        if call.family == "convlstm":
+            return convlstm_fused(call)
         spec, params, regs, x = call.cell, call.params, call.regularizers, call.x
         assert isinstance(spec, LSTMSpec) and isinstance(params, LSTMParams)
         zh, zc = regs.zoneout

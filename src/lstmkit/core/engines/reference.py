@@ -21,6 +21,7 @@ from typing import Any
 
 from torch import Tensor
 
+from lstmkit.core.cells.convlstm import ConvLSTMParams, ConvLSTMSpec, convlstm_input_projection, convlstm_step
 from lstmkit.core.cells.gru import GRUParams, gru_input_projection, gru_step
 from lstmkit.core.cells.lstm import (
     FGRState,
@@ -112,13 +113,27 @@ def _run_rnn(call: Call) -> RunResult:
     return _scan(call, lambda xw_t, h: rnn_step(xw_t, h, params, nonlinearity, regs.h_mask), xw)
 
 
+def _run_convlstm(call: Call) -> RunResult:
+    spec, params, regs = call.cell, call.params, call.regularizers
+    assert isinstance(spec, ConvLSTMSpec) and isinstance(params, ConvLSTMParams)
+    xp = convlstm_input_projection(call.x, params, spec, regs.x_mask)  # (L, N, 4F, *S)
+    state = LSTMState(call.state[0], call.state[1])
+    step: Step = lambda xp_t, s: convlstm_step(xp_t, s, params, spec, regs.h_mask)  # noqa: E731
+    return scan(step, xp, state, mask=call.mask, reverse=call.reverse, return_states=call.return_states)
+
+
 def _scan(call: Call, step: Callable[..., State], inputs: Tensor | tuple[Tensor, ...]) -> RunResult:
     return scan(
         step, inputs, call.state, mask=call.mask, reverse=call.reverse, return_states=call.return_states
     )
 
 
-_RUNS: dict[str, Callable[[Call], RunResult]] = {"lstm": _run_lstm, "gru": _run_gru, "rnn": _run_rnn}
+_RUNS: dict[str, Callable[[Call], RunResult]] = {
+    "lstm": _run_lstm,
+    "convlstm": _run_convlstm,
+    "gru": _run_gru,
+    "rnn": _run_rnn,
+}
 
 
 class ReferenceEngine:

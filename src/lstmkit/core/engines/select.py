@@ -73,7 +73,7 @@ def _fused_is_faster(call: Call) -> bool:
     there (torch's packed and float64 paths are slow, and it saves more for backward)."""
     cpu, x = call.x.device.type == "cpu", call.x
     faster = cpu and (torch.is_grad_enabled() or call.mask is not None or x.dtype == torch.float64)
-    return faster and NATIVE.unsupported(call) is None
+    return faster and call.family in NATIVE.families and NATIVE.unsupported(call) is None
 
 
 @dataclass(frozen=True)
@@ -172,11 +172,13 @@ POLICY: tuple[Rule, ...] = (
         "fused",
         "every other LSTM call (any variant or option: peepholes, CIFG, FGR, the 1997 cell, layer "
         "norm, zoneout, variational dropout, DropConnect, return_cell_states, return_gates, masks "
-        "with holes) on the CPU in float32 / float64",
+        "with holes) on the CPU in float32 / float64; a ConvLSTM call there without layer norm "
+        "(torch's convolutions, lstmkit's gate kernel)",
     ),
     Rule(
         "reference",
         "the rest: variational dropout in training for a GRU / RNN, masks with holes for them; "
+        "a ConvLSTM with layer norm, on a GPU (cuDNN's convolutions) or while torch traces; "
         "the fused extension unavailable (no compiler, LSTMKIT_DISABLE_EXTENSION=1; a warning); an "
         "LSTM variant on a GPU or in another dtype (a warning)",
     ),

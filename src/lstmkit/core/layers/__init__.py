@@ -1,8 +1,10 @@
-"""The modules users hold: recurrent layers, the Bidirectional combinator, regularizers, attention,
-and the models they are compared with (Transformer, TCN) behind one encoder."""
+"""The modules users hold: recurrent layers (the convolutional LSTM too), the Bidirectional
+combinator, regularizers, attention, and the models they are compared with (Transformer, TCN)
+behind one encoder."""
 
 from lstmkit.core.gates import GateTrace
 from lstmkit.core.layers.bidirectional import Bidirectional
+from lstmkit.core.layers.convlstm import ConvLSTM
 from lstmkit.core.layers.encoder import EncoderSettings, SequenceEncoder
 from lstmkit.core.layers.gru import GRU
 from lstmkit.core.layers.lstm import LSTM
@@ -17,6 +19,7 @@ __all__ = [
     "RNN",
     "TCN",
     "Bidirectional",
+    "ConvLSTM",
     "EncoderSettings",
     "GateTrace",
     "Recurrent",

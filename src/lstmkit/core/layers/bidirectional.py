@@ -42,7 +42,13 @@ class Runner(Protocol):
 
 
 def bidirectional(
-    forward: Runner, backward: Runner, x: Tensor, state: tuple[State, State], mask: Tensor | None = None
+    forward: Runner,
+    backward: Runner,
+    x: Tensor,
+    state: tuple[State, State],
+    mask: Tensor | None = None,
+    *,
+    feature_dim: int = -1,
 ) -> RunResult:
     """Run ``forward`` over ``x`` and ``backward`` over each sequence reversed within its length.
 
@@ -51,6 +57,8 @@ def bidirectional(
         x: (L, N, H_in) time-major input.
         state: the initial states of the two runners.
         mask: (L, N) bool, true at real steps, or ``None``.
+        feature_dim: the dimension of the outputs that holds their features (the channels, 2,
+            of a convolutional layer's (L, N, F, *S)).
 
     Returns:
         :class:`~lstmkit.core.scan.RunResult` ``(output (L, N, H_fwd + H_bwd), (final state of
@@ -61,7 +69,7 @@ def bidirectional(
     behind = backward.run(x, state[1], mask=mask, reverse=True)
     states = None if ahead.states is None or behind.states is None else (ahead.states, behind.states)
     gates = None if ahead.gates is None or behind.gates is None else (ahead.gates, behind.gates)
-    output = torch.cat([ahead.output, behind.output], -1)
+    output = torch.cat([ahead.output, behind.output], feature_dim)
     return RunResult(output, (ahead.state, behind.state), states, gates)
 
 

@@ -33,6 +33,9 @@
 //     .step(x [N,I], out [N,Hout] | None) -> [N,Hout]; .gates() -> [layers,N,GH] the last step's gate
 //         activations; .rebind(layers); .refresh()
 //   zoneout_keep(L, N, D, z, seed [2 ints], dtype) -> [L,N,D]
+//   convlstm_pointwise_forward(z [R,4,J], c [R,J], peep [3,P,J] | None) -> [h [R,J], c_new [R,J]], z
+//       overwritten with the gate activations; convlstm_pointwise_backward(act [R,4,J], c, c_new, dh, dc
+//       [R,J], peep) -> [dz [R,4,J], dc_prev [R,J]] (convlstm.h: the rows and the peepholes' period P)
 //   set_gemm_backend(name, min_rows); gemm_backend() -> str
 //
 // The int8 path (qgemm.h; inference only, float32):
@@ -52,6 +55,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "convlstm.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "qgemm.h"
@@ -270,4 +274,21 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("set_gemm_backend", &set_gemm_backend, "choose the matrix-product backend", py::arg("name"),
         py::arg("min_rows") = 0);
   m.def("gemm_backend", &gemm_backend, "the matrix-product backend in use");
+  m.def(
+      "convlstm_pointwise_forward",
+      [](Tensor z, const Tensor& c, const c10::optional<Tensor>& peep) {
+        py::gil_scoped_release no_gil;
+        return convlstm_pointwise_forward(z, c, tensor_or_undefined(peep));
+      },
+      "ConvLSTM gate math of one step (z becomes the activations) -> [h, c_new]", py::arg("z"), py::arg("c"),
+      py::arg("peep"));
+  m.def(
+      "convlstm_pointwise_backward",
+      [](const Tensor& act, const Tensor& c, const Tensor& c_new, const Tensor& dh, const Tensor& dc,
+         const c10::optional<Tensor>& peep) {
+        py::gil_scoped_release no_gil;
+        return convlstm_pointwise_backward(act, c, c_new, dh, dc, tensor_or_undefined(peep));
+      },
+      "backward of convlstm_pointwise_forward -> [dz, dc_prev]", py::arg("act"), py::arg("c"), py::arg("c_new"),
+      py::arg("dh"), py::arg("dc"), py::arg("peep"));
 }
