@@ -29,6 +29,7 @@ from torch import Tensor
 __all__ = [
     "accuracy",
     "frame_mse",
+    "gaussian_1d",
     "gaussian_window",
     "roc_auc",
     "roc_curve",
@@ -61,11 +62,17 @@ def frame_mse(pred: Tensor, target: Tensor) -> Tensor:
     return diff.flatten(-3).sum(-1)
 
 
-def gaussian_window(size: int = WINDOW, sigma: float = SIGMA) -> Tensor:
-    """(size, size) float64 Gaussian weights summing to 1."""
+def gaussian_1d(size: int = WINDOW, sigma: float = SIGMA) -> Tensor:
+    """(size,) float64 Gaussian weights summing to 1."""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
+    return g / g.sum()
+
+
+def gaussian_window(size: int = WINDOW, sigma: float = SIGMA) -> Tensor:
+    """(size, size) float64 Gaussian weights summing to 1 (the outer product of
+    :func:`gaussian_1d`, applied as two 1-D filters)."""
+    g = gaussian_1d(size, sigma)
     return g[:, None] * g[None, :]
 
 
@@ -82,12 +89,16 @@ def ssim_map(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     _check_pair(x, y)
     if x.shape[-1] < WINDOW or x.shape[-2] < WINDOW:
         raise ValueError(f"x: expected images of at least {WINDOW} x {WINDOW} pixels, got {tuple(x.shape)}")
-    w = gaussian_window()[None, None]  # (1, 1, 11, 11)
-    a = x.double().reshape(-1, 1, *x.shape[-2:])
-    b = y.double().reshape(-1, 1, *y.shape[-2:])
-    stack = torch.cat([a, b, a * a, b * b, a * b], 1)  # (B, 5, H, W)
-    filt = torch.nn.functional.conv2d(stack.reshape(-1, 1, *a.shape[-2:]), w)
-    mu_a, mu_b, aa, bb, ab = filt.reshape(a.shape[0], 5, *filt.shape[-2:]).unbind(1)
+    g = gaussian_1d()
+    rows, cols = g.reshape(1, 1, WINDOW, 1), g.reshape(1, 1, 1, WINDOW)
+    parts = []
+    for i in range(0, x.shape[0], 256):  # bounded memory: the filter's unfolded input
+        a = x[i : i + 256].double().unsqueeze(1)
+        b = y[i : i + 256].double().unsqueeze(1)
+        stack = torch.cat([a, b, a * a, b * b, a * b], 1).reshape(-1, 1, *x.shape[-2:])  # (5B, 1, H, W)
+        filt = torch.nn.functional.conv2d(torch.nn.functional.conv2d(stack, rows), cols)  # separable
+        parts.append(filt.reshape(a.shape[0], 5, *filt.shape[-2:]))
+    mu_a, mu_b, aa, bb, ab = torch.cat(parts).unbind(1)
     var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
