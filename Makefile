@@ -158,6 +158,14 @@ bench-accuracy: $(STAMP)
 bench-glucose: $(STAMP) $(FUSED_EXT)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/glucose.py $(ARGS)
 
+# Video on offline moving digits (issue 18, docs/video.md): ConvLSTM vs FC-LSTM vs copy-last on
+# next-frame prediction, ConvLSTM + pooling vs CNN + LSTM on motion classes, anomaly ROC-AUC;
+# writes benchmarks/results/video.json, the tables of docs/video.md and docs/images/video_*.
+# About 25 minutes on 2 quiet cores; ARGS=--quick: small data, a few epochs (a few minutes).
+.PHONY: bench-video
+bench-video: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=2 $(PY) benchmarks/video.py $(ARGS)
+
 # The M3 and M1 competitions (issue 17, docs/m3.md): the global LSTM and the ES-hybrid (5-member
 # ensembles) against seasonal naive, Naive2, SES, Holt, damped, Theta, Comb, ETS and ARIMA on
 # every series; two pieces at once, one thread each; resumable (benchmarks/results/m3.json).

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.classification.command",
     "lstmkit.apps.anomaly.command",
     "lstmkit.apps.glucose.command",
+    "lstmkit.apps.video.command",
     "lstmkit.apps.experiments.commands.demo",
     "lstmkit.apps.language.commands.textgen",
     "lstmkit.apps.language.commands.sentiment",

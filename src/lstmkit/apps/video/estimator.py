@@ -100,13 +100,13 @@ class VideoConfig:
         check_rates(self)
 
 
-def _predict_step(context: int, model: nn.Module, batch: tuple[Tensor]) -> StepOutput:
-    """Binary cross-entropy of the frames after ``context`` predicted from those before."""
+def _predict_step(model: nn.Module, batch: tuple[Tensor]) -> StepOutput:
+    """Binary cross-entropy of every frame predicted from the true frames before it (teacher
+    forcing; the network's ``one_step``)."""
     (frames,) = batch
-    target = frames[:, context:]
-    logits = model(frames[:, :context])
+    logits = model.one_step(frames[:, :-1])  # type: ignore[operator]
     return StepOutput(
-        nn.functional.binary_cross_entropy_with_logits(logits, target), weight=float(len(frames))
+        nn.functional.binary_cross_entropy_with_logits(logits, frames[:, 1:]), weight=float(len(frames))
     )
 
 
@@ -248,7 +248,7 @@ class VideoPredictor(_VideoModel):
             "size": int(x.shape[-1]),
             "channels": int(x.shape[2]),
         }
-        self._fit_net(TensorDataset(x), lambda model, batch: _predict_step(context, model, batch))
+        self._fit_net(TensorDataset(x), _predict_step)
         return self
 
     def predict(self, context: Any) -> Tensor:

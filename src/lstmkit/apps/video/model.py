@@ -1,13 +1,13 @@
 r"""The networks of the video tasks (thin ``nn.Module``\ s: ``__init__`` and ``forward``).
 
-* :class:`ConvLSTMPredictor`: Shi et al. 2015's encoder-forecaster. Frames are cut into
+* :class:`ConvLSTMPredictor`: Shi et al. 2015's ConvLSTM on patches. Frames are cut into
   ``patch`` x ``patch`` patches (``pixel_unshuffle``: a 64 x 64 x 1 frame becomes 16 x 16 x 16
-  with 4 x 4 patches, as Shi et al.), an encoder ConvLSTM stack reads the context frames, a
-  forecaster ConvLSTM stack started from the encoder's states unrolls the future without input,
-  a 1 x 1 convolution maps its hidden channels to the patch channels and ``pixel_shuffle``
-  puts the pixels back. Outputs are logits (a sigmoid gives the frames).
-* :class:`FCLSTMPredictor`: Srivastava et al. 2015's fully connected LSTM encoder-decoder on
-  flattened frames (the baseline of Shi et al.).
+  with 4 x 4 patches, as Shi et al.) and embedded by a 3 x 3 convolution; a ConvLSTM stack reads
+  the context frames (encoding) and continues from its state on its own predictions
+  (forecasting); a 3 x 3 and a 1 x 1 convolution map its hidden channels to the patch pixels
+  and ``pixel_shuffle`` puts them back. Outputs are logits (a sigmoid gives the frames).
+* :class:`FCLSTMPredictor`: Srivastava et al. 2015's fully connected LSTM on flattened frames
+  (the baseline of Shi et al.), run the same way.
 * :class:`ConvLSTMClassifier`: a ConvLSTM over patches, its outputs averaged over space and
   time, a linear layer.
 * :class:`CNNLSTMClassifier`: a small CNN applied to every frame (all N * L frames in one
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 
+import torch
 from torch import Tensor, nn
 
 from lstmkit.core.layers.convlstm import ConvLSTM
@@ -40,16 +41,21 @@ def _check_frames(x: Tensor, channels: int, size: int) -> None:
 
 
 class ConvLSTMPredictor(nn.Module):
-    """Encoder-forecaster ConvLSTM on patches (Shi et al. 2015).
+    """ConvLSTM next-frame predictor on patches (Shi et al. 2015's network, one stack).
+
+    The stack reads the context frames (the encoder) and then continues from its own state,
+    reading at each step the frame it has just predicted (the forecaster: the same layers).
+    :meth:`one_step` gives the prediction of every next frame from the true frames before it
+    (teacher forcing), which is how it is trained.
 
     Args:
         horizon: T, the frames predicted.
         size: frame height and width (a multiple of ``patch``).
         channels: C, the frames' channels.
-        hidden: the ConvLSTM's hidden channels F.
-        num_layers: layers of the encoder and of the forecaster.
+        hidden: the ConvLSTM's hidden channels F (and the patch embedding's).
+        num_layers: ConvLSTM layers.
         kernel_size: of every ConvLSTM convolution.
-        patch: the side of a patch (pixels per patch channel group).
+        patch: the side of a patch.
 
     Shape:
         - x: (N, L, C, H, W) context frames in [0, 1].
@@ -77,32 +83,48 @@ class ConvLSTMPredictor(nn.Module):
             raise ValueError(f"patch: expected a divisor of the frame size {size}, got {patch}")
         self.horizon, self.size, self.channels, self.patch = horizon, size, channels, patch
         inner = channels * patch * patch
-        self.encoder = ConvLSTM(inner, hidden, kernel_size, num_layers)
-        self.forecaster = ConvLSTM(1, hidden, kernel_size, num_layers)
-        self.head = nn.Conv2d(hidden, inner, 1)
+        self.stem = nn.Sequential(nn.Conv2d(inner, hidden, 3, padding=1), nn.ReLU())
+        self.conv = ConvLSTM(hidden, hidden, kernel_size, num_layers)
+        self.head = nn.Sequential(
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, inner, 1)
+        )
+
+    def _embed(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) frames -> (N, L, F, H/p, W/p) patch embeddings."""
+        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch)  # (N*L, C*p*p, H/p, W/p)
+        return self.stem(cells).unflatten(0, x.shape[:2])
+
+    def _frames(self, y: Tensor) -> Tensor:
+        """(N, L, F, H/p, W/p) hidden states -> (N, L, C, H, W) logits."""
+        logits = self.head(y.flatten(0, 1))  # (N*L, C*p*p, H/p, W/p)
+        return nn.functional.pixel_shuffle(logits, self.patch).unflatten(0, y.shape[:2])
+
+    def one_step(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L, C, H, W) logits of the frame after each frame of ``x``."""
+        _check_frames(x, self.channels, self.size)
+        out, _ = self.conv(self._embed(x))
+        return self._frames(out)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_frames(x, self.channels, self.size)
-        n, length = x.shape[:2]
-        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch)  # (N*L, C*p*p, H/p, W/p)
-        _, state = self.encoder(cells.unflatten(0, (n, length)))
-        side = self.size // self.patch
-        blank = x.new_zeros(n, self.horizon, 1, side, side)  # the forecaster reads no input
-        out, _ = self.forecaster(blank, state)  # (N, T, F, H/p, W/p)
-        logits = self.head(out.flatten(0, 1))  # (N*T, C*p*p, H/p, W/p)
-        frames = nn.functional.pixel_shuffle(logits, self.patch)  # (N*T, C, H, W)
-        return frames.unflatten(0, (n, self.horizon))
+        out, state = self.conv(self._embed(x))  # (N, L, F, H/p, W/p)
+        steps = [self._frames(out[:, -1:])]  # the first future frame, (N, 1, C, H, W)
+        for _ in range(self.horizon - 1):
+            y, state = self.conv.step(self._embed(torch.sigmoid(steps[-1]))[:, 0], state)
+            steps.append(self._frames(y[:, None]))
+        return torch.cat(steps, 1)
 
 
 class FCLSTMPredictor(nn.Module):
-    """Fully connected LSTM encoder-decoder on flattened frames (Srivastava et al. 2015).
+    """Fully connected LSTM on flattened frames (Srivastava et al. 2015), run as
+    :class:`ConvLSTMPredictor`: it reads the context, then its own predicted frames.
 
     Args:
         horizon: T, the frames predicted.
         size: frame height and width.
         channels: C, the frames' channels.
         hidden: LSTM units.
-        num_layers: layers of the encoder and of the decoder.
+        num_layers: LSTM layers.
 
     Shape:
         - x: (N, L, C, H, W) context frames in [0, 1].
@@ -115,16 +137,23 @@ class FCLSTMPredictor(nn.Module):
         super().__init__()
         self.horizon, self.size, self.channels = horizon, size, channels
         pixels = channels * size * size
-        self.encoder = LSTM(pixels, hidden, num_layers, batch_first=True)
-        self.decoder = LSTM(1, hidden, num_layers, batch_first=True)
+        self.lstm = LSTM(pixels, hidden, num_layers, batch_first=True)
         self.head = nn.Linear(hidden, pixels)
+
+    def one_step(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L, C, H, W) logits of the frame after each frame of ``x``."""
+        _check_frames(x, self.channels, self.size)
+        out, _ = self.lstm(x.flatten(2))  # (N, L, hidden)
+        return self.head(out).unflatten(2, x.shape[2:])
 
     def forward(self, x: Tensor) -> Tensor:
         _check_frames(x, self.channels, self.size)
-        n = x.shape[0]
-        _, state = self.encoder(x.flatten(2))  # (N, L, C*H*W) in
-        out, _ = self.decoder(x.new_zeros(n, self.horizon, 1), state)  # (N, T, hidden)
-        return self.head(out).unflatten(2, (self.channels, self.size, self.size))
+        out, state = self.lstm(x.flatten(2))  # (N, L, hidden)
+        steps = [self.head(out[:, -1:])]  # (N, 1, C*H*W)
+        for _ in range(self.horizon - 1):
+            y, state = self.lstm(torch.sigmoid(steps[-1]), state)
+            steps.append(self.head(y))
+        return torch.cat(steps, 1).unflatten(2, x.shape[2:])
 
 
 class ConvLSTMClassifier(nn.Module):
