@@ -10,7 +10,9 @@ Prints markdown tables (``make bench-speed`` also writes them into docs/performa
 3. the memory saved for backward (unique storages seen by ``saved_tensors_hooks``) against
    torch.nn.LSTM;
 4. the cost of ``return_gates=True`` (the gate trace) on the fused engine: the same forward with
-   and without it, at (100, 32, 256, 256) (``--gates-only``: this table alone).
+   and without it, at (100, 32, 256, 256) (``--gates-only``: this table alone);
+5. ConvLSTM training (forward + backward) against a plain PyTorch loop of ``conv2d`` + gates
+   (``benchmarks/convlstm_speed.py``; ``--convlstm-only``: this table alone).
 
 Timings are medians of ``--repeats`` runs after ``--warmup`` runs; within a shape every
 configuration is timed round-robin (one run of each per round), so a change in machine load
@@ -39,6 +41,7 @@ import torch
 from torch import nn
 
 from common import load_average
+from convlstm_speed import convlstm_table
 from lstmkit.core.engines.fused.build import load_extension
 from lstmkit.core.layers import LSTM
 from lstmkit.io.atomic import atomic_write_text
@@ -332,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) reference-path timings")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (a smoke run)")
     parser.add_argument("--gates-only", action="store_true", help="only the return_gates table")
+    parser.add_argument("--convlstm-only", action="store_true", help="only the ConvLSTM table")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables into FILE between markers")
     parser.add_argument(
         "--device",
@@ -362,6 +366,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M")
+    if args.convlstm_only:
+        table = convlstm_table(timer, args.quick, log)
+        print(
+            f"Measured {started} on {machine()}; load before {load_before}, "
+            f"after {load_average()}.\n\n{table}"
+        )
+        return 0
     gates = None if gpu else gates_table(QUICK_SHAPES[0] if args.quick else GATES_SHAPE, timer)
     if args.gates_only:
         after = load_average()
@@ -374,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         else stream_table([16] if args.quick else STREAM_SIZES, timer, steps=20 if args.quick else 200)
     )
     memory = memory_table(shapes[:1] if args.quick else SHAPES[:3], device=args.device)
+    conv = None if gpu else convlstm_table(timer, args.quick, log)
     load_after = load_average()
     text = (
         f"Measured {started} on {gpu_machine() if gpu else machine()}. Load average (1/5/15 min) before: "
@@ -398,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
             if gates is None
             else "\n\n**Gate traces** (`return_gates=True` on the fused engine, classic cell; ratio = "
             f"time with / time without).\n\n{gates}"
+        )
+        + (
+            ""
+            if conv is None
+            else "\n\n**ConvLSTM training** (forward + backward of `output.sum()`, training mode; "
+            "*plain loop*: `conv2d(cat([x_t, h]))` and the gate math under autograd, the usual PyTorch "
+            f"ConvLSTM, same weights; ratios: time / lstmkit's time).\n\n{conv}"
         )
     )
     print(text)

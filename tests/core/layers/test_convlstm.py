@@ -311,3 +311,29 @@ def test_training_learns_to_follow_a_moving_dot() -> None:
         value.backward()
         optim.step()
     assert float(loss()) < 0.25 * first
+
+
+@fused_only
+@pytest.mark.parametrize("padding", ["same", 1])
+def test_fused_equals_reference_from_a_given_state(padding: str | int) -> None:
+    """A non-zero initial state (with its gradient), and a zero one that needs a gradient: the
+    fused engine skips the first recurrent convolution only for a zero state without one."""
+    fused, ref, x = _pair(
+        dict(dims=2, peepholes=True, num_layers=2, bidirectional=False, stride=1, padding=padding),
+        torch.float64,
+    )
+    for scale in (1.0, 0.0):
+        grads = []
+        for layer in (fused, ref):
+            h0 = (
+                scale
+                * torch.randn(2, 3, 4, 8, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+            ).requires_grad_()
+            c0 = torch.randn(
+                2, 3, 4, 8, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+            ).requires_grad_()
+            out, (h, c) = layer(x, LSTMState(h0, c0))
+            (out.square().sum() + c.sum()).backward()
+            grads.append((out, h0.grad, c0.grad))
+        for a, b, what in zip(*grads, ("output", "grad h0", "grad c0")):
+            assert_close(a, b, 1e-10, f"{what} (state scale {scale})")

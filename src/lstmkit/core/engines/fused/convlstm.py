@@ -8,9 +8,11 @@ elementwise operations, each a pass over (N, 4F, \*S) floats and an autograd rec
   ``[x_t, h_{t-1}]`` with ``[W_ih, W_hh]`` computes both products (the same arithmetic as two,
   without the (L, N, 4F, \*S) tensor of every step's input product and the per-step sum); else
   the input product of every step is one convolution over the L*N frames first;
-* 2-D and 3-D maps are kept channels-last, the layout oneDNN's CPU convolutions run fastest;
+* a first step from the zero state (the default) convolves ``x_0`` alone: ``W_hh * 0`` is 0;
 * the gate math is one pass of :class:`ConvLSTMPointwise` forward (the pre-activations become
-  the activations in place: nothing else is saved) and one pass backward (``csrc/convlstm.h``).
+  the activations in place: nothing else is saved) and one pass backward (``csrc/convlstm.h``),
+  over the maps in torch's default (NCHW) layout: channels-last maps made oneDNN's convolution
+  backward slower here.
 
 :func:`convlstm_fused` runs a layer and direction through :func:`~lstmkit.core.scan.scan`, so
 padding, reversal and every step's state follow the runner's rules exactly as the reference
@@ -31,8 +33,6 @@ from lstmkit.core.engines.fused.build import load_extension
 from lstmkit.core.scan import RunResult, scan
 
 __all__ = ["ConvLSTMPointwise", "convlstm_fused", "convlstm_fused_unsupported"]
-
-_FORMATS = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
 def convlstm_fused_unsupported(call: Call) -> str | None:
@@ -55,19 +55,9 @@ def _kernels() -> Any:
     return ext
 
 
-def _rows(t: Tensor, channels_last: bool) -> Tensor:
-    """A map (N, K, *S) as the kernel's rows: (N, K * prod(S)) in NCHW, (N * prod(S), K)
-    channels-last (a view; the map must be contiguous in its format)."""
-    if channels_last:
-        return t.movedim(1, -1).reshape(-1, t.shape[1])
+def _rows(t: Tensor) -> Tensor:
+    """A map (N, K, *S) as the kernel's rows (N, K * prod(S)) (a view of a contiguous map)."""
     return t.reshape(t.shape[0], -1)
-
-
-def _peep_rows(p: Tensor, channels_last: bool) -> Tensor:
-    """The peepholes (3, F, *S) as the kernel's [3, P, J]."""
-    if channels_last:
-        return p.movedim(1, -1).reshape(3, -1, p.shape[1]).contiguous()  # (3, prod(S), F)
-    return p.reshape(3, 1, -1).contiguous()  # (3, 1, F * prod(S))
 
 
 class ConvLSTMPointwise(torch.autograd.Function):
@@ -77,74 +67,71 @@ class ConvLSTMPointwise(torch.autograd.Function):
     consumed: the kernel writes the activations over it."""
 
     @staticmethod
-    def forward(
-        ctx: Any, z: Tensor, c: Tensor, peep: Tensor | None, channels_last: bool
-    ) -> tuple[Tensor, Tensor]:
-        ext = _kernels()
-        memory = _FORMATS[c.dim() - 2] if channels_last else torch.contiguous_format
-        z, c = z.contiguous(memory_format=memory), c.contiguous(memory_format=memory)
-        n, f = c.shape[0], c.shape[1]
-        zr = _rows(z, channels_last).view(-1, 4, f) if channels_last else z.view(n, 4, -1)
-        rows = _rows(c, channels_last)
-        pr = None if peep is None else _peep_rows(peep, channels_last)
-        h, c_new = ext.convlstm_pointwise_forward(zr, rows, pr)
-        ctx.save_for_backward(zr, rows, c_new, peep, pr)
-        ctx.shape, ctx.channels_last, ctx.memory = c.shape, channels_last, memory
-        return _unrows(h, c.shape, channels_last), _unrows(c_new, c.shape, channels_last)
+    def forward(ctx: Any, z: Tensor, c: Tensor, peep: Tensor | None) -> tuple[Tensor, Tensor]:
+        z, c = z.contiguous(), c.contiguous()
+        n = c.shape[0]
+        act, c_rows = z.view(n, 4, -1), _rows(c)  # (N, 4, F*S), (N, F*S)
+        pr = None if peep is None else peep.reshape(3, 1, -1).contiguous()  # (3, 1, F*S)
+        h, c_new = _kernels().convlstm_pointwise_forward(act, c_rows, pr)
+        ctx.save_for_backward(act, c_rows, c_new, peep, pr)
+        ctx.z_shape, ctx.c_shape = z.shape, c.shape
+        return h.view(c.shape), c_new.view(c.shape)
 
     @staticmethod
-    def backward(ctx: Any, dh: Tensor | None, dc: Tensor | None) -> tuple[Any, ...]:
+    def backward(ctx: Any, dh: Tensor | None, dc: Tensor | None) -> tuple[Tensor | None, ...]:
         act, c_rows, c_new, peep, pr = ctx.saved_tensors
-        shape, cl, memory = ctx.shape, ctx.channels_last, ctx.memory
-        dh_r = torch.zeros_like(c_new) if dh is None else _rows(dh.contiguous(memory_format=memory), cl)
-        dc_r = torch.zeros_like(c_new) if dc is None else _rows(dc.contiguous(memory_format=memory), cl)
+        dh_r = torch.zeros_like(c_new) if dh is None else _rows(dh.contiguous())
+        dc_r = torch.zeros_like(c_new) if dc is None else _rows(dc.contiguous())
         dz, dc_prev = _kernels().convlstm_pointwise_backward(act, c_rows, c_new, dh_r, dc_r, pr)
-        n, f = shape[0], shape[1]
-        dz_map = _unrows(dz.view(-1, 4 * f) if cl else dz.view(n, -1), (n, 4 * f, *shape[2:]), cl)
         d_peep = None
         if peep is not None and ctx.needs_input_grad[2]:
-            di, df, _, do = dz_map.chunk(4, 1)
-            c_prev, c_now = _unrows(c_rows, shape, cl), _unrows(c_new, shape, cl)
-            d_peep = torch.stack([(di * c_prev).sum(0), (df * c_prev).sum(0), (do * c_now).sum(0)])
-        return dz_map, _unrows(dc_prev, shape, cl), d_peep, None
-
-
-def _unrows(rows: Tensor, shape: tuple[int, ...] | torch.Size, channels_last: bool) -> Tensor:
-    """The inverse of :func:`_rows`: rows back to a map of ``shape`` (N, K, *S) (a view)."""
-    if channels_last:
-        n, k, *spatial = shape
-        return rows.view(n, *spatial, k).movedim(-1, 1)
-    return rows.view(*shape)
+            di, df, _, do = dz.unbind(1)  # (N, F*S) each
+            grads = [(di * c_rows).sum(0), (df * c_rows).sum(0), (do * c_new).sum(0)]
+            d_peep = torch.stack(grads).view_as(peep)
+        return dz.view(ctx.z_shape), dc_prev.view(ctx.c_shape), d_peep
 
 
 def _fused_step(call: Call) -> tuple[Any, Tensor]:
     """The step function of a call and what it walks over (every step's input, or input product)."""
     spec, params, regs = call.cell, call.params, call.regularizers
     assert isinstance(spec, ConvLSTMSpec) and isinstance(params, ConvLSTMParams)
-    channels_last = spec.dims in _FORMATS
-    memory = _FORMATS[spec.dims] if channels_last else torch.contiguous_format
     x = call.x if regs.x_mask is None else call.x * regs.x_mask
     h_mask, peep = regs.h_mask, params.weight_ch
+    h0 = call.state[0]
+    # the first step from a zero state that needs no gradient: W_hh * h_0 = 0 (one step's walk)
+    skip = [not h0.requires_grad and not bool(h0.any())]
+
+    def recurrent(h: Tensor) -> Tensor | None:
+        if skip[0]:
+            skip[0] = False
+            return None
+        return h if h_mask is None else h * h_mask
+
     if spec.fuses_input:
-        weight = torch.cat([params.weight_ih, params.weight_hh], 1).contiguous(memory_format=memory)
+        weight = torch.cat([params.weight_ih, params.weight_hh], 1)
         bias = None if params.bias_ih is None or params.bias_hh is None else params.bias_ih + params.bias_hh
 
         def step(x_t: Tensor, state: LSTMState) -> LSTMState:
-            h = state[0] if h_mask is None else state[0] * h_mask
-            both = torch.cat([x_t, h], 1).contiguous(memory_format=memory)  # (N, C_in + F, *S)
-            z = _conv(spec, both, weight, bias, True)  # (N, 4F, *S)
-            return LSTMState(*ConvLSTMPointwise.apply(z, state[1], peep, channels_last))
+            h = recurrent(state[0])
+            if h is None:  # the input's half of the kernel alone
+                z = _conv(spec, x_t, weight[:, : x_t.shape[1]], bias, True)
+            else:
+                z = _conv(spec, torch.cat([x_t, h], 1), weight, bias, True)  # (N, 4F, *S)
+            return LSTMState(*ConvLSTMPointwise.apply(z, state[1], peep))
 
         return step, x
     frames = x.reshape(-1, *x.shape[2:])
     xp = _conv(spec, frames, params.weight_ih, params.bias_ih, False)  # (L*N, 4F, *S)
     xp = xp.view(x.shape[0], x.shape[1], *xp.shape[1:])
-    weight_hh = params.weight_hh.contiguous(memory_format=memory)
 
     def step_projected(xp_t: Tensor, state: LSTMState) -> LSTMState:
-        h = state[0] if h_mask is None else state[0] * h_mask
-        z = _conv(spec, h.contiguous(memory_format=memory), weight_hh, params.bias_hh, True) + xp_t
-        return LSTMState(*ConvLSTMPointwise.apply(z, state[1], peep, channels_last))
+        h = recurrent(state[0])
+        if h is None:
+            # a new tensor: the kernel overwrites z
+            z = xp_t.clone() if params.bias_hh is None else xp_t + params.bias_hh.view(-1, *([1] * spec.dims))
+        else:
+            z = _conv(spec, h, params.weight_hh, params.bias_hh, True) + xp_t
+        return LSTMState(*ConvLSTMPointwise.apply(z, state[1], peep))
 
     return step_projected, xp
 

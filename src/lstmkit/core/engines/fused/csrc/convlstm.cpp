@@ -28,14 +28,18 @@ void for_blocks(int64_t R, int64_t J, const F& body) {
 template <typename T, bool Peep>
 void forward_range(T* z, const T* c, const T* peep, T* h, T* cn, int64_t r, int64_t j0, int64_t j1, int64_t J,
                    int64_t P) {
-  T* zi = z + r * 4 * J;
-  T *zf = zi + J, *zg = zi + 2 * J, *zo = zi + 3 * J;
-  const T* cp = c + r * J;
-  const T* pi = Peep ? peep + (r % P) * J : nullptr;
-  const T* pf = Peep ? pi + P * J : nullptr;
-  const T* po = Peep ? pi + 2 * P * J : nullptr;
-  T* hr = h + r * J;
-  T* cr = cn + r * J;
+  // the blocks never overlap (restrict, ivdep): saying so lets the compiler vectorize the loop
+  T* __restrict__ zi = z + r * 4 * J;
+  T* __restrict__ zf = zi + J;
+  T* __restrict__ zg = zi + 2 * J;
+  T* __restrict__ zo = zi + 3 * J;
+  const T* __restrict__ cp = c + r * J;
+  const T* __restrict__ pi = Peep ? peep + (r % P) * J : nullptr;
+  const T* __restrict__ pf = Peep ? pi + P * J : nullptr;
+  const T* __restrict__ po = Peep ? pi + 2 * P * J : nullptr;
+  T* __restrict__ hr = h + r * J;
+  T* __restrict__ cr = cn + r * J;
+#pragma GCC ivdep
   for (int64_t j = j0; j < j1; ++j) {
     const T c0 = cp[j];
     const T i = sigmoid_(Peep ? zi[j] + pi[j] * c0 : zi[j]);
@@ -55,26 +59,35 @@ void forward_range(T* z, const T* c, const T* peep, T* h, T* cn, int64_t r, int6
 template <typename T, bool Peep>
 void backward_range(const T* act, const T* c, const T* cn, const T* dh, const T* dc, const T* peep, T* dz, T* dcp,
                     int64_t r, int64_t j0, int64_t j1, int64_t J, int64_t P) {
-  const T* ai = act + r * 4 * J;
-  const T *af = ai + J, *ag = ai + 2 * J, *ao = ai + 3 * J;
-  T* di = dz + r * 4 * J;
-  T *df = di + J, *dg = di + 2 * J, *dout = di + 3 * J;
-  const T* pi = Peep ? peep + (r % P) * J : nullptr;
-  const T* pf = Peep ? pi + P * J : nullptr;
-  const T* po = Peep ? pi + 2 * P * J : nullptr;
-  const int64_t off = r * J;
+  const T* __restrict__ ai = act + r * 4 * J;
+  const T* __restrict__ af = ai + J;
+  const T* __restrict__ ag = ai + 2 * J;
+  const T* __restrict__ ao = ai + 3 * J;
+  T* __restrict__ di = dz + r * 4 * J;
+  T* __restrict__ df = di + J;
+  T* __restrict__ dg = di + 2 * J;
+  T* __restrict__ dout = di + 3 * J;
+  const T* __restrict__ pi = Peep ? peep + (r % P) * J : nullptr;
+  const T* __restrict__ pf = Peep ? pi + P * J : nullptr;
+  const T* __restrict__ po = Peep ? pi + 2 * P * J : nullptr;
+  const T* __restrict__ cr = c + r * J;
+  const T* __restrict__ nr = cn + r * J;
+  const T* __restrict__ hr = dh + r * J;
+  const T* __restrict__ dr = dc + r * J;
+  T* __restrict__ out = dcp + r * J;
+#pragma GCC ivdep
   for (int64_t j = j0; j < j1; ++j) {
     const T i = ai[j], f = af[j], g = ag[j], o = ao[j];
-    const T c0 = c[off + j], tc = tanh_(cn[off + j]), gh = dh[off + j];
+    const T c0 = cr[j], tc = tanh_(nr[j]), gh = hr[j];
     const T dzo = gh * tc * o * (T(1) - o);
-    const T dct = dc[off + j] + gh * o * (T(1) - tc * tc) + (Peep ? dzo * po[j] : T(0));
+    const T dct = dr[j] + gh * o * (T(1) - tc * tc) + (Peep ? dzo * po[j] : T(0));
     const T dzi = dct * g * i * (T(1) - i);
     const T dzf = dct * c0 * f * (T(1) - f);
     di[j] = dzi;
     df[j] = dzf;
     dg[j] = dct * i * (T(1) - g * g);
     dout[j] = dzo;
-    dcp[off + j] = dct * f + (Peep ? dzi * pi[j] + dzf * pf[j] : T(0));
+    out[j] = dct * f + (Peep ? dzi * pi[j] + dzf * pf[j] : T(0));
   }
 }
 
