@@ -332,7 +332,7 @@ def test_fused_equals_reference_from_a_given_state(padding: str | int) -> None:
             c0 = torch.randn(
                 2, 3, 4, 8, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
             ).requires_grad_()
-            out, (h, c) = layer(x, LSTMState(h0, c0))
+            out, (_, c) = layer(x, LSTMState(h0, c0))
             (out.square().sum() + c.sum()).backward()
             grads.append((out, h0.grad, c0.grad))
         for a, b, what in zip(*grads, ("output", "grad h0", "grad c0")):
