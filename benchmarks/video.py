@@ -44,27 +44,27 @@ RESULTS = Path("benchmarks/results")
 FULL: dict[str, Any] = {
     "pred_train": 3000,
     "pred_test": 1000,
-    "pred_epochs": 6,
+    "pred_epochs": 5,
     "conv_hidden": 32,
     "conv_layers": 2,
     "fc_hidden": 512,
-    "cls_train": 2000,
+    "cls_train": 1200,
     "cls_test": 1000,
-    "cls_epochs": 6,
+    "cls_epochs": 10,
     "anomaly_test": 1000,
     "batch_size": 16,
-    "lr": 2e-3,
+    "lr": 3e-3,
     "seed": 0,
 }
 QUICK: dict[str, Any] = {
     **FULL,
-    "pred_train": 300,
+    "pred_train": 600,
     "pred_test": 100,
-    "pred_epochs": 2,
-    "cls_train": 300,
+    "pred_epochs": 4,
+    "cls_train": 400,
     "cls_test": 100,
-    "cls_epochs": 3,
-    "anomaly_test": 100,
+    "cls_epochs": 5,
+    "anomaly_test": 200,
 }
 
 log = logging.getLogger("bench-video")

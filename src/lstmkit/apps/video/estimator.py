@@ -16,6 +16,7 @@ H x W pixels, K classes; frames are float values in [0, 1].
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +101,12 @@ class VideoConfig:
         check_rates(self)
 
 
-def _predict_step(model: nn.Module, batch: tuple[Tensor]) -> StepOutput:
-    """Binary cross-entropy of every frame predicted from the true frames before it (teacher
-    forcing; the network's ``one_step``)."""
+def _predict_step(context: int, model: nn.Module, batch: tuple[Tensor]) -> StepOutput:
+    """Binary cross-entropy of frames 2 .. L of a batch of videos: each context frame's
+    successor predicted from the true frames before it, then the rollout from the context (the
+    network's ``sequence``)."""
     (frames,) = batch
-    logits = model.one_step(frames[:, :-1])  # type: ignore[operator]
+    logits = model.sequence(frames[:, :context])  # type: ignore[operator]
     return StepOutput(
         nn.functional.binary_cross_entropy_with_logits(logits, frames[:, 1:]), weight=float(len(frames))
     )
@@ -248,7 +250,7 @@ class VideoPredictor(_VideoModel):
             "size": int(x.shape[-1]),
             "channels": int(x.shape[2]),
         }
-        self._fit_net(TensorDataset(x), _predict_step)
+        self._fit_net(TensorDataset(x), functools.partial(_predict_step, context))
         return self
 
     def predict(self, context: Any) -> Tensor:

@@ -45,8 +45,9 @@ class ConvLSTMPredictor(nn.Module):
 
     The stack reads the context frames (the encoder) and then continues from its own state,
     reading at each step the frame it has just predicted (the forecaster: the same layers).
-    :meth:`one_step` gives the prediction of every next frame from the true frames before it
-    (teacher forcing), which is how it is trained.
+    :meth:`sequence` also gives the prediction of each context frame's successor from the true
+    frames before it; training scores all of them (dense one-step targets on the context, the
+    free-running rollout on the future).
 
     Args:
         horizon: T, the frames predicted.
@@ -99,20 +100,19 @@ class ConvLSTMPredictor(nn.Module):
         logits = self.head(y.flatten(0, 1))  # (N*L, C*p*p, H/p, W/p)
         return nn.functional.pixel_shuffle(logits, self.patch).unflatten(0, y.shape[:2])
 
-    def one_step(self, x: Tensor) -> Tensor:
-        """(N, L, C, H, W) -> (N, L, C, H, W) logits of the frame after each frame of ``x``."""
-        _check_frames(x, self.channels, self.size)
-        out, _ = self.conv(self._embed(x))
-        return self._frames(out)
-
-    def forward(self, x: Tensor) -> Tensor:
+    def sequence(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L - 1 + T, C, H, W) logits of frames 2 .. L + T: each context
+        frame's successor predicted from the true frames before it, then the rollout."""
         _check_frames(x, self.channels, self.size)
         out, state = self.conv(self._embed(x))  # (N, L, F, H/p, W/p)
-        steps = [self._frames(out[:, -1:])]  # the first future frame, (N, 1, C, H, W)
+        steps = [self._frames(out)]  # frames 2 .. L + 1
         for _ in range(self.horizon - 1):
-            y, state = self.conv.step(self._embed(torch.sigmoid(steps[-1]))[:, 0], state)
+            y, state = self.conv.step(self._embed(torch.sigmoid(steps[-1][:, -1:]))[:, 0], state)
             steps.append(self._frames(y[:, None]))
         return torch.cat(steps, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.sequence(x)[:, -self.horizon :]
 
 
 class FCLSTMPredictor(nn.Module):
@@ -140,20 +140,19 @@ class FCLSTMPredictor(nn.Module):
         self.lstm = LSTM(pixels, hidden, num_layers, batch_first=True)
         self.head = nn.Linear(hidden, pixels)
 
-    def one_step(self, x: Tensor) -> Tensor:
-        """(N, L, C, H, W) -> (N, L, C, H, W) logits of the frame after each frame of ``x``."""
-        _check_frames(x, self.channels, self.size)
-        out, _ = self.lstm(x.flatten(2))  # (N, L, hidden)
-        return self.head(out).unflatten(2, x.shape[2:])
-
-    def forward(self, x: Tensor) -> Tensor:
+    def sequence(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L - 1 + T, C, H, W) logits of frames 2 .. L + T (as
+        :meth:`ConvLSTMPredictor.sequence`)."""
         _check_frames(x, self.channels, self.size)
         out, state = self.lstm(x.flatten(2))  # (N, L, hidden)
-        steps = [self.head(out[:, -1:])]  # (N, 1, C*H*W)
+        steps = [self.head(out)]  # (N, L, C*H*W): frames 2 .. L + 1
         for _ in range(self.horizon - 1):
-            y, state = self.lstm(torch.sigmoid(steps[-1]), state)
+            y, state = self.lstm(torch.sigmoid(steps[-1][:, -1:]), state)
             steps.append(self.head(y))
         return torch.cat(steps, 1).unflatten(2, x.shape[2:])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.sequence(x)[:, -self.horizon :]
 
 
 class ConvLSTMClassifier(nn.Module):
