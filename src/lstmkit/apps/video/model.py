@@ -47,7 +47,7 @@ class ConvLSTMPredictor(nn.Module):
     reading at each step the frame it has just predicted (the forecaster: the same layers).
     :meth:`sequence` also gives the prediction of each context frame's successor from the true
     frames before it; training scores all of them (dense one-step targets on the context, the
-    free-running rollout on the future).
+    free-running rollout on the future; the fed-back frames are not differentiated through).
 
     Args:
         horizon: T, the frames predicted.
@@ -107,7 +107,8 @@ class ConvLSTMPredictor(nn.Module):
         out, state = self.conv(self._embed(x))  # (N, L, F, H/p, W/p)
         steps = [self._frames(out)]  # frames 2 .. L + 1
         for _ in range(self.horizon - 1):
-            y, state = self.conv.step(self._embed(torch.sigmoid(steps[-1][:, -1:]))[:, 0], state)
+            frame = torch.sigmoid(steps[-1][:, -1:]).detach()  # fed back as data, not differentiated
+            y, state = self.conv.step(self._embed(frame)[:, 0], state)
             steps.append(self._frames(y[:, None]))
         return torch.cat(steps, 1)
 
@@ -147,7 +148,7 @@ class FCLSTMPredictor(nn.Module):
         out, state = self.lstm(x.flatten(2))  # (N, L, hidden)
         steps = [self.head(out)]  # (N, L, C*H*W): frames 2 .. L + 1
         for _ in range(self.horizon - 1):
-            y, state = self.lstm(torch.sigmoid(steps[-1][:, -1:]), state)
+            y, state = self.lstm(torch.sigmoid(steps[-1][:, -1:]).detach(), state)
             steps.append(self.head(y))
         return torch.cat(steps, 1).unflatten(2, x.shape[2:])
 
