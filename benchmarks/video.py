@@ -16,6 +16,7 @@ only) ``docs/images/video_*.png|gif``. Progress goes to stderr.
 
     OMP_NUM_THREADS=2 python benchmarks/video.py           # the full study (see docs/video.md)
     OMP_NUM_THREADS=1 python benchmarks/video.py --quick   # small data, a few epochs: minutes
+    python benchmarks/video.py --set pred_train=2000       # change a setting of FULL (or QUICK)
 """
 
 from __future__ import annotations
@@ -201,11 +202,23 @@ def images(fitted: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Video on offline moving digits, for docs/video.md.")
     parser.add_argument("--quick", action="store_true", help="small data, a few epochs (minutes)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (e.g. pred_epochs=4)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     name = "quick" if args.quick else "full"
-    settings = QUICK if args.quick else FULL
+    settings = dict(QUICK if args.quick else FULL)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in settings:
+            parser.error(f"--set: expected one of {sorted(settings)}, got {key!r}")
+        settings[key] = type(settings[key])(value)
     t0 = time.perf_counter()
     results: dict[str, Any] = {"settings": settings, "threads": torch.get_num_threads()}
     results["prediction"], fitted = prediction(settings)
