@@ -161,7 +161,8 @@ bench-glucose: $(STAMP) $(FUSED_EXT)
 # Video on offline moving digits (issue 18, docs/video.md): ConvLSTM vs FC-LSTM vs copy-last on
 # next-frame prediction, ConvLSTM + pooling vs CNN + LSTM on motion classes, anomaly ROC-AUC;
 # writes benchmarks/results/video.json, the tables of docs/video.md and docs/images/video_*.
-# About 25 minutes on 2 quiet cores; ARGS=--quick: small data, a few epochs (a few minutes).
+# About 25 minutes on 2 quiet cores (41 min on one); ARGS=--quick: small data, a few epochs (10
+# minutes on one core); ARGS="--set pred_epochs=5" changes a setting.
 .PHONY: bench-video
 bench-video: $(STAMP) $(FUSED_EXT)
 	OMP_NUM_THREADS=2 $(PY) benchmarks/video.py $(ARGS)

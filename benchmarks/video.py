@@ -43,9 +43,9 @@ from video_report import IMAGES, render_block, write_doc
 RESULTS = Path("benchmarks/results")
 #: the sizes of the studies: videos, epochs, widths
 FULL: dict[str, Any] = {
-    "pred_train": 3000,
+    "pred_train": 2400,
     "pred_test": 1000,
-    "pred_epochs": 5,
+    "pred_epochs": 4,
     "conv_hidden": 32,
     "conv_layers": 2,
     "fc_hidden": 512,
