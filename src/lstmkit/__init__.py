@@ -4,8 +4,8 @@ The public API, re-exported here (``docs/architecture.md`` shows where each live
 
 * the layers and their cells: :class:`LSTM`, :class:`ConvLSTM`, :class:`GRU`, :class:`RNN`,
   :class:`Recurrent`, :class:`Bidirectional`, :class:`LSTMSpec`, :data:`VARIANTS`,
-  :class:`LSTMState`, the runner :func:`scan` (``lstmkit.run``, its former name, still works with a ``DeprecationWarning``) and
-  :func:`detach_state` (``lstmkit.core``, importable with torch and numpy only);
+  :class:`LSTMState`, the runner :func:`scan` (``lstmkit.run``, its former name, still works with
+  a ``DeprecationWarning``) and :func:`detach_state` (``lstmkit.core``, importable with torch and numpy only);
 * training: :class:`Trainer`, :class:`TrainConfig` (``lstmkit.fit``);
 * the task models: :class:`Forecaster`, :class:`SequenceClassifier`, :class:`AnomalyDetector`,
   :class:`LanguageModel`, :class:`TextClassifier`, :class:`Seq2Seq` (``lstmkit.apps``), loaded on
