@@ -319,8 +319,7 @@ def scan(
         return _scan_graph(step, seq, packed, state, mask, out_fn, reverse, return_states, batch_first)
     outputs: list[Tensor] = [seq[0]] * max_len  # placeholders, all overwritten
     states: list[State] = [None] * max_len
-    # unbind, not seq[t]: its backward stacks the steps' gradients once, where each indexing's
-    # backward would write a gradient of the whole sequence
+    # unbind: one stacked gradient, not a whole-sequence gradient per indexed step (seq[t])
     slices = [s.unbind(0) for s in seq]
     for t in range(max_len - 1, -1, -1) if reverse else range(max_len):
         x_t = tuple(s[t] for s in slices) if isinstance(inputs, tuple) else slices[0][t]
