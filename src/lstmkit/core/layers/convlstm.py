@@ -229,14 +229,14 @@ class ConvLSTM(nn.Module):
         """Zero ``(h, c)``, each (num_layers * num_directions, batch_size, F, *S) for input frames of
         spatial ``size``."""
         ref = next(self.parameters())
-        shape = (
-            self.num_layers * self.num_directions,
-            batch_size,
-            self.hidden_channels,
-            *self.state_size(size),
-        )
+        shape = self._state_shape(batch_size, size)
         make = lambda: torch.zeros(shape, dtype=dtype or ref.dtype, device=device or ref.device)  # noqa: E731
         return LSTMState(make(), make())
+
+    def _state_shape(self, batch_size: int, size: Sequence[int]) -> tuple[int, ...]:
+        """(num_layers * num_directions, N, F, *S) for input frames of spatial ``size``."""
+        lead = self.num_layers * self.num_directions
+        return (lead, batch_size, self.hidden_channels, *self.state_size(size))
 
     def _check_input(self, x: Any, name: str, dims: int) -> Tensor:
         ref = next(self.parameters())
@@ -267,18 +267,19 @@ class ConvLSTM(nn.Module):
             raise ValueError(f"{name}: spatial size {spatial} is smaller than the input convolution's kernel")
         return x
 
-    def _check_state(self, state: Any, expected: LSTMState) -> LSTMState:
+    def _check_state(self, state: Any, shape: tuple[int, ...], x: Tensor) -> LSTMState:
+        """``state`` checked against the state ``shape`` and the input ``x``'s dtype and device."""
         if (
             not isinstance(state, (tuple, list))
             or len(state) != 2
             or not all(isinstance(s, Tensor) for s in state)
         ):
             raise TypeError(f"state: expected LSTMState(h, c) of tensors, got {type(state).__name__}")
-        for name, given, want in zip(("h", "c"), state, expected):
-            if given.shape != want.shape or given.dtype != want.dtype or given.device != want.device:
+        for name, given in zip(("h", "c"), state):
+            if tuple(given.shape) != shape or given.dtype != x.dtype or given.device != x.device:
                 raise ValueError(
-                    f"state.{name}: expected shape {tuple(want.shape)} (num_layers * num_directions, N, F, "
-                    f"*S), {want.dtype} on {want.device}, got {tuple(given.shape)}, {given.dtype} on "
+                    f"state.{name}: expected shape {shape} (num_layers * num_directions, N, F, "
+                    f"*S), {x.dtype} on {x.device}, got {tuple(given.shape)}, {given.dtype} on "
                     f"{given.device}"
                 )
             if self.check_finite:
@@ -309,8 +310,10 @@ class ConvLSTM(nn.Module):
             check_finite("input", x, axes=("step", "batch", "channel"), valid=real)
         if real is not None:
             x = torch.where(real.view(steps, batch, *([1] * (x.dim() - 2))), x, x.new_zeros(()))
-        zero = self.initial_state(batch, x.shape[3:], dtype=x.dtype, device=x.device)
-        start = zero if state is None else self._check_state(state, zero)
+        if state is None:
+            start = self.initial_state(batch, x.shape[3:], dtype=x.dtype, device=x.device)
+        else:
+            start = self._check_state(state, self._state_shape(batch, x.shape[3:]), x)
         output, (h, c) = self._run_layers(x, start, real)
         if not self.return_sequences:
             last = h[-self.num_directions :]  # (dirs, N, F, *S): the last layer's final h

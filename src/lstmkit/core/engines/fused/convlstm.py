@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lstmkit.core.cells.convlstm import ConvLSTMParams, ConvLSTMSpec, _conv
+from lstmkit.core.cells.convlstm import ConvLSTMParams, ConvLSTMSpec, _conv, convlstm_input_projection
 from lstmkit.core.cells.lstm import LSTMState
 from lstmkit.core.engines.base import Call
 from lstmkit.core.engines.fused.build import load_extension
@@ -134,9 +134,7 @@ def _fused_step(call: Call) -> tuple[Any, Tensor]:
             return LSTMState(*ConvLSTMPointwise.apply(z, state[1], peep))
 
         return step, x
-    frames = x.reshape(-1, *x.shape[2:])
-    xp = _conv(spec, frames, params.weight_ih, params.bias_ih, False)  # (L*N, 4F, *S)
-    xp = xp.view(x.shape[0], x.shape[1], *xp.shape[1:])
+    xp = convlstm_input_projection(x, params, spec)  # (L, N, 4F, *S)
 
     def step_projected(xp_t: Tensor, state: LSTMState) -> LSTMState:
         h = recurrent(state[0])
