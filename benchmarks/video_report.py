@@ -70,6 +70,20 @@ def _acceptance(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _anomaly_rows(anom: dict[str, Any]) -> list[dict[str, Any]]:
+    """The anomaly table's rows: every scoring's (with its validation ROC-AUC), or the one
+    scoring of an older results file."""
+    scorings = anom.get("scorings", {"rollout": {"rows": anom["rows"]}})
+    rows = []
+    for scoring, found in scorings.items():
+        if "valid_roc_auc" in found:
+            rows.append(
+                {"scoring": scoring, "kind": "validation", "videos": "", "roc_auc": found["valid_roc_auc"]}
+            )
+        rows += [{"scoring": scoring, **r} for r in found["rows"]]
+    return rows
+
+
 def render_block(results: dict[str, Any], command: str, pictures: list[str]) -> str:
     """The markdown of one run."""
     s = results["settings"]
@@ -90,10 +104,11 @@ def render_block(results: dict[str, Any], command: str, pictures: list[str]) -> 
         "```",
         "",
         f"Motion anomalies (ConvLSTM of the prediction study; {anom['normal_videos']} normal test videos), "
-        "ROC-AUC overall and of each kind against the normal videos:",
+        "ROC-AUC overall and of each kind against the normal videos, by each scoring; the result is "
+        f"the scoring with the higher ROC-AUC on validation videos: **{anom.get('scoring', 'rollout')}**",
         "",
         "```",
-        format_table(anom["rows"], ["kind", "videos", "roc_auc"], floatfmt=".3f"),
+        format_table(_anomaly_rows(anom), ["scoring", "kind", "videos", "roc_auc"], floatfmt=".3f"),
         "```",
         "",
         *_acceptance(results),

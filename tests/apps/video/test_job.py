@@ -55,7 +55,8 @@ def test_classify_and_detect(tmp_path) -> None:
     assert (tmp_path / "c" / "confusion.png").is_file()
     acc = result.rows[0]["accuracy"]
     assert acc == pytest.approx(float((result.outputs["proba"].argmax(1) == result.labels).mean()))
-    result = run(VideoJobConfig(task="detect", out=str(tmp_path), name="d", **TINY))
+    result = run(VideoJobConfig(task="detect", out=str(tmp_path), name="d", scoring="rollout", **TINY))
+    assert result.model.scoring == "rollout" and result.metrics["scoring"] == "rollout"
     assert (tmp_path / "d" / "roc.png").is_file()
     kinds = [r["kind"] for r in result.rows]
     assert kinds[0] == "all" and set(kinds[1:]) <= {"teleport", "stop", "turn"}
@@ -69,5 +70,7 @@ def test_bad_settings_name_the_flag(tmp_path) -> None:
         run(VideoJobConfig(task="classify", architecture="fc-lstm", out=None))
     with pytest.raises(ValueError, match="--source: expected one of"):
         run(VideoJobConfig(source="cifar", out=None))
+    with pytest.raises(ValueError, match="--scoring: expected one of"):
+        run(VideoJobConfig(task="detect", scoring="max", out=None))
     with pytest.raises(ValueError, match="--context"):
         run(VideoJobConfig(context=20, out=None))

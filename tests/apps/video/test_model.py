@@ -52,6 +52,9 @@ def test_network_shapes_and_patch_round_trip() -> None:
     assert CNNLSTMClassifier(5, size=SIZE, hidden=8)(x).shape == (2, 5)
     with pytest.raises(ValueError, match=r"x: expected frames \(N, L, 1, 16, 16\)"):
         ConvLSTMPredictor(3, size=SIZE)(torch.rand(2, 6, 1, 8, 8))
+    for net in (ConvLSTMPredictor(3, size=SIZE, hidden=4), FCLSTMPredictor(3, size=SIZE, hidden=8)):
+        # one_step is the teacher-forced part of sequence: frames 2 .. L + 1 from the true frames
+        assert torch.allclose(net.one_step(x), net.sequence(x)[:, :6], atol=1e-6)
 
 
 def test_copy_last_repeats_the_last_context_frame() -> None:
@@ -88,6 +91,25 @@ def test_classifiers_learn_motion_directions(architecture: str) -> None:
     assert clf.fit(x, y).score(xt, yt) > 0.8  # chance: 1/3
 
 
+def test_one_step_scoring_finds_jumps() -> None:
+    train, _ = squares(256, seed=0)
+    test, _ = squares(80, seed=5)
+    bad = test.clone()
+    bad[:40, 5:] = torch.roll(test[:40, 5:], shifts=(8, 8), dims=(-2, -1))  # the square jumps
+    labels = np.r_[np.ones(40), np.zeros(40)].astype(bool)
+    det = VideoAnomalyDetector(
+        hidden_size=16, num_layers=1, patch=2, context=4, max_epochs=6, lr=1e-2, progress=False
+    ).fit(train)
+    assert det.scoring == "one-step"
+    scores = det.frame_scores(bad)
+    assert scores.shape == (80, 4)
+    assert metrics.roc_auc(labels, scores.max(1)) > 0.95
+    # the error peaks where the anomaly starts (frame 6 of 8: the second scored frame)
+    assert (scores[:40].argmax(1) == 1).mean() > 0.9
+    with pytest.raises(ValueError, match="scoring: expected one of"):
+        VideoAnomalyDetector(scoring="max")
+
+
 def test_save_load_round_trip(tmp_path) -> None:
     x, y = squares(32, seed=4, classes=True)
     for model, data in (
@@ -95,7 +117,13 @@ def test_save_load_round_trip(tmp_path) -> None:
         (VideoClassifier("convlstm", hidden_size=4, patch=2, max_epochs=1, progress=False), (x, y)),
         (
             VideoAnomalyDetector(
-                hidden_size=4, num_layers=1, patch=2, context=4, max_epochs=1, progress=False
+                hidden_size=4,
+                num_layers=1,
+                patch=2,
+                context=4,
+                max_epochs=1,
+                scoring="rollout",
+                progress=False,
             ),
             (x,),
         ),
@@ -105,6 +133,7 @@ def test_save_load_round_trip(tmp_path) -> None:
         model.save(path)
         back = type(model).load(path)
         if isinstance(model, VideoAnomalyDetector):
+            assert back.scoring == "rollout" and back.clone().scoring == "rollout"
             assert np.array_equal(back.score(x), model.score(x))
         elif isinstance(model, VideoClassifier):
             assert np.array_equal(back.predict_proba(x), model.predict_proba(x))

@@ -7,6 +7,7 @@ import argparse
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.video import job
+from lstmkit.apps.video.anomaly import SCORINGS
 
 HELP = "video on offline moving digits: next-frame prediction, motion classes, motion anomalies (ConvLSTM)"
 DESCRIPTION = """
@@ -44,6 +45,13 @@ def _add_task(sub: argparse._SubParsersAction, task: str) -> None:
     m.add_argument("--lr", type=float, default=2e-3, help="learning rate (2e-3)")
     opt.add_seed_arg(m, help="seed of the training videos and the weights (default 0)")
     opt.add_device_arg(m)
+    if task == "detect":
+        m.add_argument(
+            "--scoring",
+            choices=SCORINGS,
+            default="one-step",
+            help="frame errors of one-step predictions or of the rollout from the context (one-step)",
+        )
     p.add_argument("--name", default=None, help=f"report folder name (default video-{task})")
     opt.add_output_args(p, out_help="parent folder of the report (default runs)")
     opt.add_progress_arg(p)

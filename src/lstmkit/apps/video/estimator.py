@@ -175,12 +175,12 @@ class _VideoModel(Estimator):
         self._fit_ensemble(1, cfg.max_epochs, f"fit {cfg.architecture}", member)
 
     @torch.no_grad()
-    def _outputs(self, frames: Tensor, batch_size: int = 64) -> Tensor:
-        """The network's outputs for ``frames`` in batches, on the CPU."""
+    def _outputs(self, frames: Tensor, batch_size: int = 64, method: str = "forward") -> Tensor:
+        """The outputs of the network's ``method`` for ``frames`` in batches, on the CPU."""
         (net,) = self._members()
-        dev = self._device()
+        call, dev = getattr(net, method), self._device()
         return torch.cat(
-            [net(frames[i : i + batch_size].to(dev)).cpu() for i in range(0, len(frames), batch_size)]
+            [call(frames[i : i + batch_size].to(dev)).cpu() for i in range(0, len(frames), batch_size)]
         )
 
     def _state(self) -> dict[str, Any]:

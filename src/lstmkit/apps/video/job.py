@@ -26,9 +26,11 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +39,7 @@ import torch
 
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.video import baselines, data, metrics
-from lstmkit.apps.video.anomaly import VideoAnomalyDetector
+from lstmkit.apps.video.anomaly import SCORINGS, VideoAnomalyDetector
 from lstmkit.apps.video.estimator import CLASSIFIERS, PREDICTORS, VideoClassifier, VideoPredictor, scores
 from lstmkit.apps.video.model import count_parameters
 from lstmkit.io.html import format_table
@@ -65,6 +67,8 @@ class VideoJobConfig(OutputOptions):
         epochs, batch_size, lr: training.
         seed: of the training videos and the weights (the test set is fixed).
         device: where the network trains. name: the report folder (``None``: ``video-TASK``).
+        scoring: detect's :class:`~lstmkit.apps.video.anomaly.VideoAnomalyDetector` scoring,
+            ``"one-step"`` or ``"rollout"``.
         (and :class:`~lstmkit.apps.common.reports.OutputOptions`: out, overwrite, progress, echo)
     """
 
@@ -86,6 +90,7 @@ class VideoJobConfig(OutputOptions):
     seed: int = 0
     device: str = "cpu"
     name: str | None = None
+    scoring: str = "one-step"
 
 
 @dataclass
@@ -132,11 +137,13 @@ def _check(config: VideoJobConfig) -> None:
         )
     if config.source not in data.SOURCES:
         raise ValueError(f"--source: expected one of {data.SOURCES}, got {config.source!r}")
+    if config.scoring not in SCORINGS:
+        raise ValueError(f"--scoring: expected one of {SCORINGS}, got {config.scoring!r}")
     check_folder_name(config.name)
     check_device(config.device)
 
 
-def _model(config: VideoJobConfig, cls: type[Any]) -> Any:
+def _model(config: VideoJobConfig, cls: Callable[..., Any]) -> Any:
     return cls(
         config.architecture,
         hidden_size=config.hidden,
@@ -206,7 +213,7 @@ def _classify(config: VideoJobConfig) -> VideoJobResult:
 
 def _detect(config: VideoJobConfig) -> VideoJobResult:
     train, test = _videos(config, config.train, "train").frames, _videos(config, config.test, "test")
-    model = _model(config, VideoAnomalyDetector).fit(train)
+    model = _model(config, functools.partial(VideoAnomalyDetector, scoring=config.scoring)).fit(train)
     frame_scores = model.frame_scores(test.frames)
     score = frame_scores.max(1)
     labels = test.labels.numpy()
@@ -229,7 +236,9 @@ def _detect(config: VideoJobConfig) -> VideoJobResult:
                 "roc_auc": metrics.roc_auc(labels[pick], score[pick]),
             }
         )
-    result = VideoJobResult("detect", rows, {"kinds": test.kinds}, model, test.frames, labels)
+    result = VideoJobResult(
+        "detect", rows, {"kinds": test.kinds, "scoring": config.scoring}, model, test.frames, labels
+    )
     result.outputs = {"scores": score, "frame_scores": frame_scores}
     return result
 

@@ -8,8 +8,8 @@ r"""The networks of the video tasks (thin ``nn.Module``\ s: ``__init__`` and ``f
   and ``pixel_shuffle`` puts them back. Outputs are logits (a sigmoid gives the frames).
 * :class:`FCLSTMPredictor`: Srivastava et al. 2015's fully connected LSTM on flattened frames
   (the baseline of Shi et al.), run the same way.
-* :class:`ConvLSTMClassifier`: a ConvLSTM over patches, its outputs averaged over space and
-  time, a linear layer.
+* :class:`ConvLSTMClassifier`: a ConvLSTM over embedded patches, its outputs pooled over space
+  (mean and max) and averaged over time, a linear layer.
 * :class:`CNNLSTMClassifier`: a small CNN applied to every frame (all N * L frames in one
   call), an LSTM over the frame features, a linear layer on its last output.
 
@@ -23,6 +23,7 @@ import itertools
 import torch
 from torch import Tensor, nn
 
+from lstmkit.core.cells import LSTMState
 from lstmkit.core.layers.convlstm import ConvLSTM
 from lstmkit.core.layers.lstm import LSTM
 
@@ -100,12 +101,22 @@ class ConvLSTMPredictor(nn.Module):
         logits = self.head(y.flatten(0, 1))  # (N*L, C*p*p, H/p, W/p)
         return nn.functional.pixel_shuffle(logits, self.patch).unflatten(0, y.shape[:2])
 
+    def _encode(self, x: Tensor) -> tuple[Tensor, LSTMState]:
+        """(N, L, C, H, W) -> logits of frames 2 .. L + 1 (N, L, C, H, W) and the state."""
+        _check_frames(x, self.channels, self.size)
+        out, state = self.conv(self._embed(x))  # (N, L, F, H/p, W/p)
+        return self._frames(out), state
+
+    def one_step(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L, C, H, W) logits of frames 2 .. L + 1, each predicted from
+        the true frames before it (no rollout)."""
+        return self._encode(x)[0]
+
     def sequence(self, x: Tensor) -> Tensor:
         """(N, L, C, H, W) -> (N, L - 1 + T, C, H, W) logits of frames 2 .. L + T: each context
         frame's successor predicted from the true frames before it, then the rollout."""
-        _check_frames(x, self.channels, self.size)
-        out, state = self.conv(self._embed(x))  # (N, L, F, H/p, W/p)
-        steps = [self._frames(out)]  # frames 2 .. L + 1
+        first, state = self._encode(x)
+        steps = [first]  # frames 2 .. L + 1
         for _ in range(self.horizon - 1):
             frame = torch.sigmoid(steps[-1][:, -1:]).detach()  # fed back as data, not differentiated
             y, state = self.conv.step(self._embed(frame)[:, 0], state)
@@ -141,12 +152,22 @@ class FCLSTMPredictor(nn.Module):
         self.lstm = LSTM(pixels, hidden, num_layers, batch_first=True)
         self.head = nn.Linear(hidden, pixels)
 
+    def _encode(self, x: Tensor) -> tuple[Tensor, LSTMState]:
+        """(N, L, C, H, W) -> logits of frames 2 .. L + 1 (N, L, C*H*W) and the state."""
+        _check_frames(x, self.channels, self.size)
+        out, state = self.lstm(x.flatten(2))  # (N, L, hidden)
+        return self.head(out), state
+
+    def one_step(self, x: Tensor) -> Tensor:
+        """(N, L, C, H, W) -> (N, L, C, H, W) logits of frames 2 .. L + 1 (as
+        :meth:`ConvLSTMPredictor.one_step`)."""
+        return self._encode(x)[0].unflatten(2, x.shape[2:])
+
     def sequence(self, x: Tensor) -> Tensor:
         """(N, L, C, H, W) -> (N, L - 1 + T, C, H, W) logits of frames 2 .. L + T (as
         :meth:`ConvLSTMPredictor.sequence`)."""
-        _check_frames(x, self.channels, self.size)
-        out, state = self.lstm(x.flatten(2))  # (N, L, hidden)
-        steps = [self.head(out)]  # (N, L, C*H*W): frames 2 .. L + 1
+        first, state = self._encode(x)
+        steps = [first]  # (N, L, C*H*W): frames 2 .. L + 1
         for _ in range(self.horizon - 1):
             y, state = self.lstm(torch.sigmoid(steps[-1][:, -1:]).detach(), state)
             steps.append(self.head(y))
@@ -157,7 +178,12 @@ class FCLSTMPredictor(nn.Module):
 
 
 class ConvLSTMClassifier(nn.Module):
-    """ConvLSTM over patches, global average pooling over space and time, linear layer.
+    """ConvLSTM over embedded patches, pooled over space (mean and max) and averaged over time,
+    a linear layer.
+
+    The patches are embedded by a 3 x 3 convolution (as :class:`ConvLSTMPredictor`); the max
+    over space keeps what happens where the digit is (a mean over the whole frame dilutes it by
+    the empty background).
 
     Args:
         num_classes: K.
@@ -180,15 +206,16 @@ class ConvLSTMClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.size, self.channels, self.patch = size, channels, patch
-        self.conv = ConvLSTM(channels * patch * patch, hidden, kernel_size, num_layers)
-        self.head = nn.Linear(hidden, num_classes)
+        self.stem = nn.Sequential(nn.Conv2d(channels * patch * patch, hidden, 3, padding=1), nn.ReLU())
+        self.conv = ConvLSTM(hidden, hidden, kernel_size, num_layers)
+        self.head = nn.Linear(2 * hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_frames(x, self.channels, self.size)
-        n, length = x.shape[:2]
-        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch).unflatten(0, (n, length))
-        out, _ = self.conv(cells)  # (N, L, F, H/p, W/p)
-        return self.head(out.mean(dim=(1, 3, 4)))
+        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch)  # (N*L, C*p*p, H/p, W/p)
+        out, _ = self.conv(self.stem(cells).unflatten(0, x.shape[:2]))  # (N, L, F, H/p, W/p)
+        pooled = torch.cat([out.mean(dim=(3, 4)), out.amax(dim=(3, 4))], -1)  # (N, L, 2F)
+        return self.head(pooled.mean(1))
 
 
 class CNNLSTMClassifier(nn.Module):
