@@ -108,6 +108,8 @@ def test_one_step_scoring_finds_jumps() -> None:
     assert (scores[:40].argmax(1) == 1).mean() > 0.9
     with pytest.raises(ValueError, match="scoring: expected one of"):
         VideoAnomalyDetector(scoring="max")
+    with pytest.raises(ValueError, match="context: one-step scoring needs at least 3"):
+        VideoAnomalyDetector(context=2)
 
 
 def test_save_load_round_trip(tmp_path) -> None:

@@ -64,6 +64,11 @@ class VideoAnomalyDetector(VideoPredictor):
         if scoring not in SCORINGS:
             raise ValueError(f"scoring: expected one of {SCORINGS}, got {scoring!r}")
         super().__init__(*args, **kwargs)
+        if scoring == "one-step" and self.config.context < 3:
+            raise ValueError(
+                "context: one-step scoring needs at least 3 context frames (a video's own error is "
+                f"measured on frames 3 .. context), got {self.config.context}"
+            )
         self.scoring = scoring
 
     def clone(self) -> VideoAnomalyDetector:

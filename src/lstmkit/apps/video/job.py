@@ -139,6 +139,8 @@ def _check(config: VideoJobConfig) -> None:
         raise ValueError(f"--source: expected one of {data.SOURCES}, got {config.source!r}")
     if config.scoring not in SCORINGS:
         raise ValueError(f"--scoring: expected one of {SCORINGS}, got {config.scoring!r}")
+    if config.task == "detect" and config.scoring == "one-step" and config.context < 3:
+        raise ValueError(f"--context: one-step scoring needs at least 3 context frames, got {config.context}")
     check_folder_name(config.name)
     check_device(config.device)
 
