@@ -143,6 +143,17 @@ def test_save_load_round_trip(tmp_path) -> None:
             assert torch.equal(back.predict(x), model.predict(x))
 
 
+def test_an_old_convlstm_classifier_file_is_refused_in_one_line(tmp_path) -> None:
+    x, y = squares(8, seed=4, classes=True)
+    VideoClassifier("convlstm", hidden_size=4, patch=2, max_epochs=1, progress=False).fit(x, y).save(
+        tmp_path / "m.pt"
+    )
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    torch.save({**payload, "version": 1}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="format 1, before the patch embedding"):
+        VideoClassifier.load(tmp_path / "old.pt")
+
+
 def test_bad_inputs_give_one_line_errors() -> None:
     x, _ = squares(4)
     with pytest.raises(ValueError, match="architecture: expected one of"):

@@ -307,7 +307,17 @@ class VideoClassifier(_VideoModel):
     """
 
     format = "lstmkit.VideoClassifier"
+    #: 2: the ConvLSTM classifier embeds its patches and pools mean and max over space
+    format_version = 2
     kinds = CLASSIFIERS
+
+    def _set_state(self, payload: Any) -> None:
+        if self.config.architecture == "convlstm" and payload.get("version", 1) < 2:
+            raise ValueError(
+                "path: a ConvLSTM video classifier of an earlier network (format 1, before the patch "
+                "embedding and max pooling); train it again"
+            )
+        super()._set_state(payload)
 
     @staticmethod
     def _default_layers(architecture: str) -> int:
