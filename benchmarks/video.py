@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from lstmkit.apps.video import baselines, data, metrics
@@ -144,22 +143,6 @@ def classification(s: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "classes": list(train.classes)}
 
 
-def _auc_rows(test: Any, score: np.ndarray) -> list[dict[str, Any]]:
-    """ROC-AUC of ``score`` on anomaly videos ``test``: all, then each kind against the normal ones."""
-    labels, kinds = test.labels.numpy(), np.asarray(test.kinds)
-    rows = [{"kind": "all", "videos": len(labels), "roc_auc": metrics.roc_auc(labels, score)}]
-    for kind in sorted(set(test.kinds) - {"normal"}):
-        pick = (kinds == kind) | ~labels
-        rows.append(
-            {
-                "kind": kind,
-                "videos": int((kinds == kind).sum()),
-                "roc_auc": metrics.roc_auc(labels[pick], score[pick]),
-            }
-        )
-    return rows
-
-
 def anomalies(s: dict[str, Any], predictor: VideoPredictor, normal: torch.Tensor) -> dict[str, Any]:
     """ROC-AUC of the ConvLSTM's standardized prediction errors, overall and per kind, for both
     scorings; the scoring of the result is the one with the higher ROC-AUC on validation videos
@@ -170,7 +153,10 @@ def anomalies(s: dict[str, Any], predictor: VideoPredictor, normal: torch.Tensor
     for scoring in SCORINGS:
         det = VideoAnomalyDetector.from_predictor(predictor, normal[:512], scoring=scoring)
         valid_auc = metrics.roc_auc(valid.labels.numpy(), det.score(valid.frames))
-        by_scoring[scoring] = {"valid_roc_auc": valid_auc, "rows": _auc_rows(test, det.score(test.frames))}
+        by_scoring[scoring] = {
+            "valid_roc_auc": valid_auc,
+            "rows": metrics.roc_auc_by_kind(test.labels, test.kinds, det.score(test.frames)),
+        }
         log.info(
             "anomalies (%s): ROC-AUC %.3f validation, %.3f test",
             scoring,

@@ -67,3 +67,15 @@ def test_bad_inputs_name_the_argument() -> None:
         metrics.roc_auc([1, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="at least 11"):
         metrics.ssim(torch.zeros(1, 1, 1, 8, 8), torch.zeros(1, 1, 1, 8, 8))
+
+
+def test_roc_auc_by_kind_scores_each_kind_against_the_normal_videos() -> None:
+    labels = np.array([False, False, False, True, True, True])
+    kinds = ["normal", "normal", "normal", "stop", "teleport", "teleport"]
+    scores = np.array([0.1, 0.5, 0.3, 0.2, 0.9, 0.8])
+    rows = metrics.roc_auc_by_kind(labels, kinds, scores)
+    assert [r["kind"] for r in rows] == ["all", "stop", "teleport"]
+    assert [r["videos"] for r in rows] == [6, 1, 2]
+    assert rows[0]["roc_auc"] == pytest.approx(metrics.roc_auc(labels, scores))
+    assert rows[1]["roc_auc"] == pytest.approx(1 / 3)  # the stop (0.2) beats one normal video of three
+    assert rows[2]["roc_auc"] == pytest.approx(1.0)

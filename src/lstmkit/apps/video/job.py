@@ -220,24 +220,8 @@ def _detect(config: VideoJobConfig) -> VideoJobResult:
     score = frame_scores.max(1)
     labels = test.labels.numpy()
     rows = [
-        {
-            "model": config.architecture,
-            "kind": "all",
-            "videos": len(labels),
-            "roc_auc": metrics.roc_auc(labels, score),
-        }
+        {"model": config.architecture, **row} for row in metrics.roc_auc_by_kind(labels, test.kinds, score)
     ]
-    kinds = np.asarray(test.kinds)
-    for kind in sorted(set(test.kinds) - {"normal"}):
-        pick = (kinds == kind) | ~labels
-        rows.append(
-            {
-                "model": config.architecture,
-                "kind": kind,
-                "videos": int((kinds == kind).sum()),
-                "roc_auc": metrics.roc_auc(labels[pick], score[pick]),
-            }
-        )
     result = VideoJobResult(
         "detect", rows, {"kinds": test.kinds, "scoring": config.scoring}, model, test.frames, labels
     )

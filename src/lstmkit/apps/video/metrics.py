@@ -32,6 +32,7 @@ __all__ = [
     "gaussian_1d",
     "gaussian_window",
     "roc_auc",
+    "roc_auc_by_kind",
     "roc_curve",
     "ssim",
     "ssim_map",
@@ -141,6 +142,18 @@ def roc_auc(labels: Any, scores: Any) -> float:
     if a.all() or not a.any():
         raise ValueError("labels: ROC-AUC needs both anomalous and normal videos")
     return float(roc_auc_score(a, s))
+
+
+def roc_auc_by_kind(labels: Any, kinds: Any, scores: Any) -> list[dict[str, Any]]:
+    """ROC-AUC of ``scores`` (N,) over all videos, then of each anomaly kind against the normal
+    videos: rows ``{"kind", "videos", "roc_auc"}`` (``kinds`` (N,): ``"normal"`` or the kind)."""
+    a, k = np.asarray(labels, dtype=bool), np.asarray(kinds)
+    s = np.asarray(scores, dtype=np.float64)
+    rows = [{"kind": "all", "videos": len(a), "roc_auc": roc_auc(a, s)}]
+    for kind in sorted(set(k.tolist()) - {"normal"}):
+        pick = (k == kind) | ~a
+        rows.append({"kind": kind, "videos": int((k == kind).sum()), "roc_auc": roc_auc(a[pick], s[pick])})
+    return rows
 
 
 def roc_curve(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
