@@ -41,6 +41,17 @@ def _check_frames(x: Tensor, channels: int, size: int) -> None:
         raise ValueError(f"x: expected frames (N, L, {channels}, {size}, {size}), got shape {tuple(x.shape)}")
 
 
+def _patch_stem(channels: int, patch: int, hidden: int) -> nn.Sequential:
+    """The patch embedding: a 3 x 3 convolution (ReLU) of the C * p * p channels of a patch grid."""
+    return nn.Sequential(nn.Conv2d(channels * patch * patch, hidden, 3, padding=1), nn.ReLU())
+
+
+def _embed_patches(stem: nn.Module, x: Tensor, patch: int) -> Tensor:
+    """(N, L, C, H, W) frames -> (N, L, F, H/p, W/p) patch embeddings by ``stem``."""
+    cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), patch)  # (N*L, C*p*p, H/p, W/p)
+    return stem(cells).unflatten(0, x.shape[:2])
+
+
 class ConvLSTMPredictor(nn.Module):
     """ConvLSTM next-frame predictor on patches (Shi et al. 2015's network, one stack).
 
@@ -85,7 +96,7 @@ class ConvLSTMPredictor(nn.Module):
             raise ValueError(f"patch: expected a divisor of the frame size {size}, got {patch}")
         self.horizon, self.size, self.channels, self.patch = horizon, size, channels, patch
         inner = channels * patch * patch
-        self.stem = nn.Sequential(nn.Conv2d(inner, hidden, 3, padding=1), nn.ReLU())
+        self.stem = _patch_stem(channels, patch, hidden)
         self.conv = ConvLSTM(hidden, hidden, kernel_size, num_layers)
         self.head = nn.Sequential(
             nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, inner, 1)
@@ -93,8 +104,7 @@ class ConvLSTMPredictor(nn.Module):
 
     def _embed(self, x: Tensor) -> Tensor:
         """(N, L, C, H, W) frames -> (N, L, F, H/p, W/p) patch embeddings."""
-        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch)  # (N*L, C*p*p, H/p, W/p)
-        return self.stem(cells).unflatten(0, x.shape[:2])
+        return _embed_patches(self.stem, x, self.patch)
 
     def _frames(self, y: Tensor) -> Tensor:
         """(N, L, F, H/p, W/p) hidden states -> (N, L, C, H, W) logits."""
@@ -206,14 +216,13 @@ class ConvLSTMClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.size, self.channels, self.patch = size, channels, patch
-        self.stem = nn.Sequential(nn.Conv2d(channels * patch * patch, hidden, 3, padding=1), nn.ReLU())
+        self.stem = _patch_stem(channels, patch, hidden)
         self.conv = ConvLSTM(hidden, hidden, kernel_size, num_layers)
         self.head = nn.Linear(2 * hidden, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_frames(x, self.channels, self.size)
-        cells = nn.functional.pixel_unshuffle(x.flatten(0, 1), self.patch)  # (N*L, C*p*p, H/p, W/p)
-        out, _ = self.conv(self.stem(cells).unflatten(0, x.shape[:2]))  # (N, L, F, H/p, W/p)
+        out, _ = self.conv(_embed_patches(self.stem, x, self.patch))  # (N, L, F, H/p, W/p)
         pooled = torch.cat([out.mean(dim=(3, 4)), out.amax(dim=(3, 4))], -1)  # (N, L, 2F)
         return self.head(pooled.mean(1))
 
