@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from lstmkit.apps.speech import augment, data, synth
+from lstmkit.apps.speech import augment, data, synth, wav
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt-get install espeak-ng)"
@@ -53,7 +53,7 @@ def test_cache_round_trip(tmp_path, monkeypatch) -> None:
 
 def test_missing_espeak_is_one_line(monkeypatch) -> None:
     monkeypatch.setattr(synth.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match=r"apt-get install espeak-ng") as err:
+    with pytest.raises(FileNotFoundError, match=r"apt-get install espeak-ng") as err:
         data.synthesize("train", 1, 0)
     assert "\n" not in str(err.value)
 
@@ -63,9 +63,17 @@ def test_bad_counts() -> None:
         data.load_corpus("train", -1, 0, cache="")
 
 
-def test_read_wav_stream_rejects_other_bytes() -> None:
-    with pytest.raises(ValueError, match="wav: expected a RIFF/WAVE"):
-        synth.read_wav_stream(b"not a wav file")
+def test_wav_round_trip_and_refusals(tmp_path) -> None:
+    x = (0.3 * np.sin(np.arange(3200) * 0.1)).astype(np.float32)
+    wav.write_wav(tmp_path / "a.wav", x)
+    np.testing.assert_allclose(wav.load_wav(tmp_path / "a.wav"), x, atol=1 / 32767)
+    wav.write_wav(tmp_path / "b.wav", x, rate=8000)
+    assert len(wav.load_wav(tmp_path / "b.wav")) == 6400  # resampled to 16 kHz
+    (tmp_path / "c.wav").write_bytes(b"not a wav file")
+    with pytest.raises(ValueError, match=r"c.wav: expected a WAV file \(RIFF/WAVE\)"):
+        wav.load_wav(tmp_path / "c.wav")
+    with pytest.raises(FileNotFoundError, match="no such WAV file"):
+        wav.load_wav(tmp_path / "missing.wav")
 
 
 def test_noise_has_the_requested_snr() -> None:

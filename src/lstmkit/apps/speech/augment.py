@@ -23,7 +23,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import fftconvolve, resample_poly
 
-from lstmkit.apps.speech.synth import SAMPLE_RATE
+from lstmkit.apps.speech.wav import SAMPLE_RATE
 
 __all__ = ["AugmentConfig", "add_noise", "augment", "colored_noise", "reverberate", "speed_perturb"]
 

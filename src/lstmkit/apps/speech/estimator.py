@@ -251,7 +251,12 @@ class DigitRecognizer(Estimator):
         """The digits of each waveform: greedy decoding (``beam`` 0) or prefix beam search."""
         if isinstance(beam, bool) or not isinstance(beam, int) or beam < 0:
             raise ValueError(f"beam: expected a beam width >= 1 (0: greedy), got {beam!r}")
-        return [beam_decode(z, beam) if beam else greedy_decode(z) for z in self.logits(audio)]
+        return [self.decode(z, beam) for z in self.logits(audio)]
+
+    @staticmethod
+    def decode(logits: Tensor, beam: int = 0) -> str:
+        """One utterance's (T', K) logits as digits: greedy (``beam`` 0) or prefix beam search."""
+        return beam_decode(logits, beam) if beam else greedy_decode(logits)
 
     def stream(self) -> StreamingRecognizer:
         """A streaming recognizer of one audio stream (unidirectional, globally normalized)."""

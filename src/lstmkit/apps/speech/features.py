@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lstmkit.apps.speech.synth import SAMPLE_RATE
+from lstmkit.apps.speech.wav import SAMPLE_RATE
 
 __all__ = [
     "FeatureConfig",

@@ -1,0 +1,102 @@
+"""``lstmkit speech train|transcribe|stream``: a spoken-digit recognizer (LSTM + CTC) on speech
+synthesized by espeak-ng. The work is in :mod:`lstmkit.apps.speech.job`."""
+
+from __future__ import annotations
+
+import argparse
+
+from lstmkit.apps.common import options as opt
+from lstmkit.apps.speech import job
+
+HELP = "spoken digits: an LSTM + CTC recognizer on synthesized speech, transcription, streaming"
+DESCRIPTION = """
+Recognize spoken digits (isolated and strings of 2-7) with an LSTM acoustic model, CTC, and greedy
+or prefix beam search decoding. train: synthesize a corpus with espeak-ng (apt-get install
+espeak-ng; cached in ~/.cache/lstmkit/speech), test on voices never heard in training, clean and
+noisy; the report and model.pt in runs/NAME/. transcribe: the digits of WAV files. stream: a WAV
+file or stdin (-) pushed 10 ms at a time through a unidirectional model, partial hypotheses and
+latencies on stderr, the digits on stdout.
+"""
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    text = "synthesize the corpus, train a recognizer, score it on unseen voices"
+    p = opt.add_command(sub, "train", text, text + ".", train_main)
+    d = p.add_argument_group("data")
+    d.add_argument("--isolated", type=int, default=1500, help="training isolated digits (1500)")
+    d.add_argument("--strings", type=int, default=2500, help="training digit strings, 2-7 digits (2500)")
+    d.add_argument("--test-isolated", type=int, default=300, help="test isolated digits (300)")
+    d.add_argument("--test-strings", type=int, default=300, help="test digit strings (300)")
+    d.add_argument("--no-augment", action="store_true", help="no speed, reverberation or noise augmentation")
+    d.add_argument("--snrs", type=opt.comma_list, default=["10", "0"], help="noisy test SNRs in dB (10,0)")
+    m = p.add_argument_group("model")
+    m.add_argument("--unidirectional", action="store_true", help="a unidirectional LSTM (streams)")
+    m.add_argument("--hidden", type=int, default=128, help="LSTM units per direction (128)")
+    m.add_argument("--num-layers", type=int, default=2, help="LSTM layers (2)")
+    m.add_argument("--subsample", type=int, default=2, help="frames stacked per LSTM step (2)")
+    m.add_argument("--features", default="logmel", help="logmel or mfcc (logmel)")
+    m.add_argument("--deltas", action="store_true", help="append deltas and delta-deltas (offline only)")
+    m.add_argument("--no-spec-augment", action="store_true", help="no SpecAugment masks")
+    m.add_argument("--epochs", type=int, default=15, help="training epochs (15)")
+    m.add_argument("--batch-size", type=int, default=32, help="batch size (32)")
+    m.add_argument("--lr", type=float, default=2e-3, help="learning rate (2e-3)")
+    m.add_argument("--beam", type=int, default=8, help="prefix beam search width (8)")
+    opt.add_seed_arg(m, help="seed of the training corpus and the weights (default 0)")
+    opt.add_device_arg(m)
+    p.add_argument("--name", default=None, help="report folder name (default speech)")
+    opt.add_output_args(p, out_help="parent folder of the report (default runs)")
+    opt.add_progress_arg(p)
+
+
+def _add_use(sub: argparse._SubParsersAction) -> None:
+    text = "print the digits spoken in WAV files"
+    p = opt.add_command(sub, "transcribe", text, text + " (any rate, resampled to 16 kHz).", transcribe_main)
+    p.add_argument("files", nargs="+", metavar="FILE.wav", help="WAV files (16-bit PCM; - for stdin)")
+    p.add_argument("--model", required=True, help="a model.pt written by lstmkit speech train")
+    p.add_argument("--beam", type=int, default=8, help="prefix beam search width, 0 for greedy (8)")
+    opt.add_device_arg(p)
+    text = "recognize a WAV file or stdin 10 ms at a time (unidirectional model)"
+    p = opt.add_command(
+        sub, "stream", text, text + "; partial hypotheses and latencies on stderr.", stream_main
+    )
+    p.add_argument("source", metavar="FILE.wav", help="a 16-bit PCM WAV file, or - for stdin")
+    p.add_argument("--model", required=True, help="a model.pt of lstmkit speech train --unidirectional")
+    p.add_argument("--chunk-ms", type=float, default=10.0, help="milliseconds of audio per chunk (10)")
+    opt.add_device_arg(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = opt.add_command(sub, "speech", HELP, DESCRIPTION)
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    _add_train(tasks)
+    _add_use(tasks)
+
+
+def _snrs(values: list[str]) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in values)
+    except ValueError:
+        raise ValueError(
+            f"--snrs: expected numbers in dB separated by commas, got {','.join(values)!r}"
+        ) from None
+
+
+def train_main(args: argparse.Namespace) -> int:
+    values = {
+        "echo": True,
+        "augment": not args.no_augment,
+        "spec_augment": not args.no_spec_augment,
+        "snrs": _snrs(args.snrs),
+    }
+    job.train(opt.config_from_args(job.SpeechTrainConfig, args, values))
+    return 0
+
+
+def transcribe_main(args: argparse.Namespace) -> int:
+    job.transcribe(args.model, args.files, args.beam, args.device, echo=True)
+    return 0
+
+
+def stream_main(args: argparse.Namespace) -> int:
+    job.stream_and_print(args.model, args.source, chunk_ms=args.chunk_ms, device=args.device)
+    return 0
