@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.compare.command",
     "lstmkit.apps.deploy.command",
     "lstmkit.apps.explain.command",
+    "lstmkit.apps.serve.command",
 )
 
 log = logging.getLogger("lstmkit")

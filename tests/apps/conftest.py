@@ -1,5 +1,6 @@
-"""Tiny model files of two kinds, built fast: a forecaster ensemble of two members trained for
-one epoch, and a character language model built untrained and saved as ``textgen`` saves it."""
+"""Tiny model files of two kinds, built fast (the deploy and serve tests use them): a forecaster
+ensemble of two members trained for one epoch, and a character language model built untrained
+and saved as ``textgen`` saves it."""
 
 from __future__ import annotations
 
