@@ -174,3 +174,10 @@ bench-video: $(STAMP) $(FUSED_EXT)
 bench-m3: $(STAMP)
 	$(PY) benchmarks/m3.py --competition m3 --jobs 2 $(ARGS)
 	$(PY) benchmarks/m3.py --competition m1 --jobs 2 $(ARGS)
+	$(PY) benchmarks/m3.py --competition m1 --jobs 2 $(ARGS)
+
+# Serving (issue 20, docs/serving.md): lstmkit serve on 127.0.0.1 under concurrent forecast requests
+# and LM streaming sessions (latency percentiles, errors, memory), then bad requests; about a minute.
+.PHONY: bench-serve
+bench-serve: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/serve_load.py $(ARGS)

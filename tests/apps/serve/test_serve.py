@@ -102,14 +102,15 @@ def test_forecast_from_csv_dated_and_answered_as_csv(client: TestClient) -> None
         ({"values": [1.0, 2.0], "extra": 1}, "Extra inputs"),
         ({"values": [1.0, 2.0], "horizon": 0}, "greater than or equal to 1"),
         ({"values": [1.0, 2.0, 3.0]}, "fitted on dates (freq MS)"),
+        ('{"values": [1.0, 2.0', "Invalid JSON"),
     ],
 )
 def test_bad_forecast_requests_are_422_naming_the_field(
-    client: TestClient, body: dict, fragment: str
+    client: TestClient, body: dict | str, fragment: str
 ) -> None:
     r = client.post(
         "/v1/models/airline/model/forecast",
-        content=json.dumps(body),
+        content=body if isinstance(body, str) else json.dumps(body),
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 422

@@ -175,7 +175,7 @@ def _model_routes(app: FastAPI, store: ModelStore, guard: list[Any]) -> None:
                 req = ForecastRequest.model_validate_json(body)
             except ValidationError as exc:
                 raise HTTPException(
-                    422, detail=exc.errors(include_url=False, include_context=False)
+                    422, detail=exc.errors(include_url=False, include_context=False, include_input=False)
                 ) from None
         else:
             raise HTTPException(
