@@ -6,8 +6,8 @@ local port as a child process (one torch thread), then, bounded in count and tim
 
 1. ``--requests`` forecast requests from ``--clients`` concurrent clients: latency p50 / p90 / p99,
    errors, the server's resident memory before and after;
-2. ``--sessions`` concurrent streaming sessions of the LM, each reading ``--pieces`` pieces of
-   text: latency per piece, errors, memory;
+2. ``--sessions`` concurrent streaming sessions of the character LM, each reading ``--pieces``
+   characters one request each (one streaming step of the LSTM): latency per step, errors, memory;
 3. faults: an oversized body (413), malformed JSON (422), NaN (422), a path outside the folder
    (404), an unknown session (404); then the server must still answer ``/v1/health``.
 
@@ -119,7 +119,7 @@ def _sessions(base: str, n: int, pieces: int) -> tuple[list[float], int]:
             return [s0], 1
         times, errors = [], 0
         for k in range(pieces):
-            piece = text[(k * 16) % len(text) :][:16]
+            piece = text[k % len(text)]  # one character: one streaming step of the LSTM
             status, _, s = _call(base, "POST", f"/v1/sessions/{opened['id']}/frames", {"text": piece})
             times.append(s)
             errors += status != 200
@@ -155,9 +155,9 @@ def _faults(base: str) -> list[tuple[str, int, int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Load and fault study of lstmkit serve (127.0.0.1 only).")
     parser.add_argument("--requests", type=int, default=400, help="forecast requests (default 400)")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument("--sessions", type=int, default=16, help="concurrent LM sessions (default 16)")
-    parser.add_argument("--pieces", type=int, default=25, help="pieces each session reads (default 25)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--sessions", type=int, default=8, help="concurrent LM sessions (default 8)")
+    parser.add_argument("--pieces", type=int, default=50, help="steps each session reads (default 50)")
     parser.add_argument("--markdown", default=None, help="also write the report to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +208,7 @@ def _study(base: str, pid: int, history: list[float], args: argparse.Namespace) 
     rows = [
         f"| forecast (airline, 144 values in, 12 out) | {args.requests} from {args.clients} clients | "
         f"{_percentiles(f_times)} | {f_err} | {rss0:.0f} -> {rss1:.0f} |",
-        f"| LM session piece (16 characters, 2x128 LSTM) | {args.sessions} sessions x {args.pieces} pieces | "
+        f"| LM session step (1 character, 2x128 LSTM) | {args.sessions} sessions x {args.pieces} steps | "
         f"{_percentiles(s_times)} | {s_err} | {rss1:.0f} -> {rss2:.0f} |",
     ]
     accepted = {413: (413, 0)}  # a refused upload may end in a closed connection before the answer
