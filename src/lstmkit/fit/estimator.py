@@ -69,6 +69,7 @@ from lstmkit.io.progress import ProgressBar, progress_bar
 __all__ = [
     "EpochTicker",
     "Estimator",
+    "also_report_to",
     "check_engine_name",
     "check_int",
     "check_rates",
@@ -223,6 +224,29 @@ class EpochTicker(Callback):
         self.bar.set_postfix_str(f"{self.label}loss={row['train_loss']:.4f}{val}")
 
 
+#: callbacks every estimator's trainings also get, inside :func:`also_report_to`
+_LISTENERS: list[Callback] = []
+
+
+@contextlib.contextmanager
+def also_report_to(*callbacks: Callback) -> Iterator[None]:
+    """Every network an estimator trains inside the block also reports to ``callbacks``
+    (after its progress ticker): a job server watches epochs this way, and may stop a training
+    (``trainer.should_stop``) when its time is spent.
+
+    Example::
+
+        >>> with also_report_to(MyCallback()):
+        ...     model.fit(series)
+    """
+    _LISTENERS.extend(callbacks)
+    try:
+        yield
+    finally:
+        for cb in callbacks:
+            _LISTENERS.remove(cb)
+
+
 # ---------------------------------------------------------------------- the base
 class Estimator:
     """Base of the task models (see the module docstring).
@@ -332,7 +356,7 @@ class Estimator:
         loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=gen)
         val_loader = DataLoader(val, batch_size=512) if val is not None else None
         config = settings.replace(progress=False, plot=False, seed=seed, device=str(self._device()))
-        callbacks = [EpochTicker(bar, label)]
+        callbacks = [EpochTicker(bar, label), *_LISTENERS]
         trainer = Trainer(net, config, step=step, callbacks=callbacks, strategy=self.trainer_strategy)
         return trainer.fit(loader, val_loader)
 

@@ -9,6 +9,8 @@ assets, no internet needed):
   server-sent events, one per piece of text), ``/sentiment``, ``/translate``
 * ``POST /v1/sessions`` ``{"model"}`` -> ``{"id"}``; ``POST /v1/sessions/{id}/frames``
   ``{"text"}`` -> the next-token distribution; ``DELETE /v1/sessions/{id}``
+* the browser app at ``/app/``, ``POST /v1/preview`` and the training jobs ``/v1/jobs...``
+  (:mod:`lstmkit.apps.serve.jobroutes`)
 
 Errors answer ``{"detail": "one line"}``: 404 unknown model or session, 413 body over the
 limit, 415 a body type the route does not read, 422 bad input, 429 sessions full, 401 without
@@ -20,7 +22,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,6 +35,8 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
 from . import handlers
+from .jobroutes import job_routes, page_routes
+from .jobs import JobNotFound, JobStore
 from .limits import BodyLimit, token_guard
 from .schemas import (
     ClassifyRequest,
@@ -60,6 +65,8 @@ class ServeSettings:
         cors: origins allowed to call from a browser (empty: CORS off).
         max_body: the largest request body, bytes.
         max_sessions, session_idle_s: the cap on live streaming sessions and their idle expiry.
+        jobs: the folder of the browser app's training jobs (made if missing; ``None``: the
+            server runs no jobs).
     """
 
     models: str
@@ -68,11 +75,13 @@ class ServeSettings:
     max_body: int = 8 * 2**20
     max_sessions: int = 64
     session_idle_s: float = 600.0
+    jobs: str | None = None
 
 
 _ERRORS: dict[type[Exception], int] = {
     ModelNotFound: 404,
     SessionNotFound: 404,
+    JobNotFound: 404,
     SessionsFull: 429,
     ValueError: 422,  # WrongInput and the apps' own one-line input errors
 }
@@ -133,7 +142,15 @@ def create_app(settings: ServeSettings) -> FastAPI:
     """The application serving ``settings.models`` (see the module docstring for the routes)."""
     store = ModelStore(settings.models)
     sessions = SessionStore(settings.max_sessions, settings.session_idle_s)
-    app = FastAPI(title="lstmkit serve", docs_url=None, redoc_url=None)
+    jobs = JobStore(settings.jobs) if settings.jobs is not None else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if jobs is not None:
+            jobs.close()  # the running worker stops with the server
+
+    app = FastAPI(title="lstmkit serve", docs_url=None, redoc_url=None, lifespan=lifespan)
     _install_errors(app)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     if settings.cors:
@@ -159,6 +176,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
 
     _model_routes(app, store, guard)
     _session_routes(app, store, sessions, guard)
+    job_routes(app, jobs, guard)
+    page_routes(app)
     return app
 
 

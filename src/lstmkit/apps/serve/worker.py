@@ -1,0 +1,163 @@
+"""The worker process of one training job of ``lstmkit serve`` (started by
+:class:`~lstmkit.apps.serve.jobs.JobStore`, one at a time, ``spawn`` context).
+
+It reads ``request.json`` and ``input.csv`` from the job's folder, runs the forecasting app's
+own job (:func:`lstmkit.apps.forecasting.job.run`: backtest against the baselines, final fit,
+report folder ``run/`` built aside and swapped in whole), appends one line per training epoch
+to ``progress.jsonl`` and ends by writing ``status.json`` (``done`` with ``result.json``, or
+``failed`` with the error's first line). One torch thread.
+
+Progress rows: ``{"training": k, "epoch": e, "train_loss": ..., "val_loss": ... | null,
+"elapsed": s, "fraction": f}``; ``k`` counts the networks trained (backtest, then the final
+fit; each may be an early-stopped training and its refit), ``e`` counts from 1, ``fraction``
+is the share of the planned epochs done (early stopping makes it jump).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from lstmkit.fit.loop import Callback, TrainingLoop
+from lstmkit.io.atomic import atomic_write_text
+
+__all__ = ["ProgressFile", "read_json", "work", "write_status"]
+
+STATUS, PROGRESS, REQUEST, RESULT, INPUT = (
+    "status.json",
+    "progress.jsonl",
+    "request.json",
+    "result.json",
+    "input.csv",
+)
+#: the share of a time budget the trainings may take (the baselines and the report need the rest)
+TRAINING_SHARE = 0.7
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_status(folder: Path, **fields: Any) -> dict[str, Any]:
+    """Update ``status.json`` (atomically) with ``fields``; the new status."""
+    path = folder / STATUS
+    status = read_json(path) if path.exists() else {}
+    status.update(fields)
+    atomic_write_text(path, json.dumps(status, indent=1))
+    return status
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+class ProgressFile(Callback):
+    """Append a row per epoch to ``progress.jsonl``; stop a training whose share of the time
+    budget is spent.
+
+    Args:
+        path: the file. trainings: the trainings planned. epochs: epochs per training.
+        budget_s: seconds all trainings may take together (``None``: no limit).
+    """
+
+    def __init__(self, path: Path, trainings: int, epochs: int, budget_s: float | None) -> None:
+        self.path, self.trainings, self.epochs = path, max(1, trainings), max(1, epochs)
+        self.per_training = None if budget_s is None else budget_s / self.trainings
+        self.started = time.perf_counter()
+        self.training = 0
+        self.training_start = self.started
+
+    def on_fit_start(self, trainer: TrainingLoop) -> None:
+        self.training += 1
+        self.training_start = time.perf_counter()
+
+    def on_epoch_end(self, trainer: TrainingLoop, row: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        done = (min(self.training, self.trainings) - 1) + min(1.0, (int(row["epoch"]) + 1) / self.epochs)
+        line = {
+            "training": self.training,
+            "epoch": int(row["epoch"]) + 1,
+            "train_loss": _finite(row.get("train_loss")),
+            "val_loss": _finite(row.get("val_loss")),
+            "elapsed": round(now - self.started, 3),
+            "fraction": round(min(0.99, done / self.trainings), 4),
+        }
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+        if self.per_training is not None and now - self.training_start > self.per_training:
+            trainer.should_stop = True
+
+
+def _result(out: Any) -> dict[str, Any]:
+    """What the page shows: the history's tail, the forecast with its 80%/95% intervals and
+    the backtest rows."""
+    series, fc = out.series, out.forecast
+    tail = max(4 * out.horizon, 48)
+    return {
+        "history": {
+            "index": [str(i) for i in series.index[-tail:]],
+            "values": series.values[-tail:].tolist(),
+        },
+        "forecast": {
+            "index": [str(i) for i in fc.index],
+            "point": fc.point.tolist(),
+            **{
+                f"{side}{level}": fc.interval(level / 100)[k].tolist()
+                for level in (80, 95)
+                for k, side in enumerate(("lower", "upper"))
+            },
+        },
+        "rows": [{k: v if isinstance(v, str) else _finite(v) for k, v in row.items()} for row in out.rows],
+        "horizon": out.horizon,
+        "windows": out.windows,
+        "series": series.name,
+        "frequency": series.freq,
+    }
+
+
+def _run(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
+    from lstmkit.apps.forecasting import job as forecasting
+    from lstmkit.fit.estimator import also_report_to
+
+    epochs, ensemble = int(request["epochs"]), int(request["ensemble"])
+    model = forecasting.ForecasterSettings(
+        horizon=request["horizon"], hidden=int(request["hidden"]), ensemble=ensemble, max_epochs=epochs
+    )
+    source = forecasting.SeriesSource(csv=str(folder / INPUT), target=request["target"], time=request["time"])
+    config = forecasting.RunJobConfig(
+        source, model, windows=int(request["windows"]), refit="once",
+        baselines=tuple(request["baselines"]), name="run", out=str(folder), progress=False,
+    )  # fmt: skip
+    budget = request.get("budget_s")
+    # two fits (backtest, final), each an early-stopped training and its refit
+    watcher = ProgressFile(
+        folder / PROGRESS, 4 * ensemble, epochs, None if budget is None else budget * TRAINING_SHARE
+    )
+    with also_report_to(watcher):
+        out = forecasting.run(config)
+    return _result(out)
+
+
+def work(folder_name: str) -> None:
+    """The worker's entry point: run the job in ``folder_name`` and record how it ended."""
+    import torch
+
+    torch.set_num_threads(1)
+    folder = Path(folder_name)
+    logging.basicConfig(
+        filename=folder / "log.txt", level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
+    try:
+        result = _run(folder, read_json(folder / REQUEST))
+    except Exception as exc:  # the job's error, in one line, for the page
+        logging.getLogger("lstmkit.serve").exception("job failed")
+        text = str(exc).strip()
+        line = text.splitlines()[0] if text else type(exc).__name__
+        write_status(folder, state="failed", error=line, ended=time.time())
+        return
+    atomic_write_text(folder / RESULT, json.dumps(result))
+    write_status(folder, state="done", ended=time.time())
