@@ -4,8 +4,9 @@
   the first rows
 * ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`) -> ``{"id", "state"}``;
   ``GET /v1/jobs``; ``GET /v1/jobs/{id}`` (``?since=N``: progress rows from N on);
-  ``GET /v1/jobs/{id}/events`` (server-sent events: ``progress`` per epoch row, ``status`` on
-  each change of state, ``end`` when the job has ended); ``DELETE /v1/jobs/{id}`` (cancel);
+  ``GET /v1/jobs/{id}/events`` (``?since=N``; server-sent events: ``progress`` per epoch
+  row, its row number as the event id, ``status`` on each change of state, ``end`` when the
+  job has ended); ``DELETE /v1/jobs/{id}`` (cancel);
   ``GET /v1/jobs/{id}/files/{name}`` (``model.pt``, ``forecast.csv``, ``report.html``)
 * ``/app/``: the page (``static/``: every asset local)
 """
@@ -33,17 +34,19 @@ POLL_S = 0.25
 _TYPES = {".pt": "application/octet-stream", ".csv": "text/csv", ".html": "text/html", ".png": "image/png"}
 
 
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+def _sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-async def _job_events(jobs: JobStore, job_id: str, request: Request) -> AsyncIterator[str]:
-    """Progress rows as they come and the state on each change, until the job ends."""
-    seen, state = 0, None
+async def _job_events(jobs: JobStore, job_id: str, since: int, request: Request) -> AsyncIterator[str]:
+    """Progress rows from row ``since`` on as they come (each with its row number as the event
+    id) and the state on each change, until the job ends."""
+    seen, state = since, None
     while True:
         status = await asyncio.to_thread(jobs.status, job_id, seen)
         for row in status.pop("progress"):
-            yield _sse("progress", row)
+            yield _sse("progress", row, seen)
             seen += 1
         if status["state"] != state:
             state = status["state"]
@@ -86,9 +89,11 @@ def job_routes(app: FastAPI, jobs: JobStore | None, guard: list[Any]) -> None:
         return store().status(job_id, max(0, since))
 
     @app.get("/v1/jobs/{job_id}/events", dependencies=guard)
-    def events(job_id: str, request: Request) -> StreamingResponse:
+    def events(job_id: str, request: Request, since: int = 0) -> StreamingResponse:
         store().folder(job_id)  # 404 before the stream begins
-        return StreamingResponse(_job_events(store(), job_id, request), media_type="text/event-stream")
+        last = request.headers.get("last-event-id", "")  # a reconnecting EventSource goes on
+        since = max(since, int(last) + 1 if last.isdigit() else 0)
+        return StreamingResponse(_job_events(store(), job_id, since, request), media_type="text/event-stream")
 
     @app.delete("/v1/jobs/{job_id}", dependencies=guard)
     def cancel(job_id: str) -> dict[str, Any]:

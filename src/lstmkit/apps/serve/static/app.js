@@ -1,0 +1,276 @@
+// The browser app of `lstmkit serve`: upload a CSV, preview it, train a forecaster as a job,
+// follow it live (server-sent events), show the forecast and the backtest, offer downloads.
+// The job id lives in the URL (#job=<id>), so a reload picks the job back up.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const ENDED = ["done", "failed", "cancelled"];
+let csvText = null;
+let source = null;
+let losses = [];
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+async function api(method, path, body, type) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = body;
+    init.headers["content-type"] = type || "application/json";
+  }
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({ detail: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw new Error(detailText(data.detail));
+  return data;
+}
+
+function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail) && detail.length) {
+    const d = detail[0];
+    return `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`;
+  }
+  return JSON.stringify(detail);
+}
+
+function el(tag, text, attrs) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  return node;
+}
+
+function fillTable(table, header, rows, best) {
+  table.replaceChildren();
+  const head = el("tr");
+  header.forEach((h) => head.append(el("th", h)));
+  table.append(head);
+  rows.forEach((row, i) => {
+    const tr = el("tr", null, i === best ? { class: "best" } : {});
+    row.forEach((v) => tr.append(el("td", v)));
+    table.append(tr);
+  });
+}
+
+// ------------------------------------------------------------------ 1. data
+async function onFile(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  showError("");
+  $("step-settings").hidden = true;
+  $("preview").hidden = true;
+  csvText = await file.text();
+  try {
+    renderPreview(await api("POST", "/v1/preview", csvText, "text/csv"));
+  } catch (err) {
+    csvText = null;
+    showError(`${file.name}: ${err.message}`);
+  }
+}
+
+function renderPreview(p) {
+  const t = p.time_info;
+  const timePart = p.time
+    ? `time column "${p.time}" (${t.start} to ${t.end}), frequency ${t.frequency || "irregular, step " + t.step}` +
+      `, ${t.gaps} gap${t.gaps === 1 ? "" : "s"}` + (t.duplicates ? `, ${t.duplicates} duplicated` : "")
+    : "no time column found (rows are the steps)";
+  const missing = Object.entries(p.missing).map(([c, n]) => `${c}: ${n}`).join(", ");
+  $("preview-info").textContent = `${p.rows} rows; ${timePart}` + (missing ? `; missing values ${missing}` : "");
+  fillTable($("preview-table"), p.columns, p.first_rows);
+  $("target").replaceChildren(...p.numeric.map((c) => el("option", c, { value: c })));
+  $("target").value = p.target;
+  $("time").replaceChildren(el("option", "(row number)", { value: "" }), ...p.columns.map((c) => el("option", c, { value: c })));
+  $("time").value = p.time || "";
+  $("preview").hidden = false;
+  $("step-settings").hidden = false;
+}
+
+// ------------------------------------------------------------------ 2. train
+function numberOrNull(id) {
+  const v = $(id).value.trim();
+  return v === "" ? null : Number(v);
+}
+
+async function onTrain(event) {
+  event.preventDefault();
+  if (!csvText) return;
+  showError("");
+  const baselines = ["seasonal_naive", "arima", "ets"].filter((b) => $(`b-${b}`).checked);
+  const request = {
+    task: "forecast", csv: csvText, target: $("target").value, time: $("time").value || null,
+    horizon: numberOrNull("horizon"), budget_s: numberOrNull("budget"),
+    epochs: numberOrNull("epochs") || 100, hidden: numberOrNull("hidden") || 32,
+    windows: numberOrNull("windows") || 3, baselines,
+  };
+  $("train").disabled = true;
+  try {
+    const job = await api("POST", "/v1/jobs", JSON.stringify(request));
+    location.hash = `job=${job.id}`;  // hashchange follows it
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("train").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ 3. follow a job
+function jobFromUrl() {
+  const m = location.hash.match(/job=([0-9a-f]{12})/);
+  return m ? m[1] : null;
+}
+
+async function follow(jobId) {
+  if (source) source.close();
+  losses = [];
+  $("step-result").hidden = true;
+  $("step-job").hidden = false;
+  $("job-id").textContent = jobId;
+  let status;
+  try {
+    status = await api("GET", `/v1/jobs/${jobId}`);
+  } catch (err) {
+    showError(err.message);
+    $("step-job").hidden = true;
+    return;
+  }
+  status.progress.forEach(addProgress);
+  renderState(status);
+  if (ENDED.includes(status.state)) return finish(jobId, status);
+  source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
+  source.addEventListener("progress", (e) => addProgress(JSON.parse(e.data)));
+  source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
+  source.addEventListener("end", async () => {
+    source.close();
+    source = null;
+    finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
+  });
+}
+
+function addProgress(row) {
+  losses.push(row);
+  $("progress").value = row.fraction;
+  const val = row.val_loss === null ? "" : `, validation ${row.val_loss.toFixed(4)}`;
+  $("progress-text").textContent =
+    `network ${row.training}, epoch ${row.epoch}: training loss ${row.train_loss.toFixed(4)}${val} (${row.elapsed.toFixed(0)} s)`;
+  drawLosses();
+}
+
+function renderState(status) {
+  $("state").textContent = status.state;
+  $("state").className = `state ${status.state}`;
+  $("cancel").hidden = ENDED.includes(status.state);
+  if (status.state === "queued") $("progress-text").textContent = "waiting for the worker (one job runs at a time)";
+}
+
+function finish(jobId, status) {
+  renderState(status);
+  if (status.state === "failed") showError(`The job failed: ${status.error}`);
+  if (status.state === "cancelled") $("progress-text").textContent = "cancelled";
+  if (status.state !== "done") return;
+  $("progress").value = 1;
+  renderResult(jobId, status);
+}
+
+async function onCancel() {
+  const jobId = jobFromUrl();
+  if (!jobId) return;
+  $("cancel").disabled = true;
+  try {
+    renderState(await api("DELETE", `/v1/jobs/${jobId}`));
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("cancel").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ charts (SVG)
+function scaler(lo, hi, a, b) {
+  const span = hi - lo || 1;
+  return (v) => a + ((v - lo) / span) * (b - a);
+}
+
+function svgNode(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function path(points) {
+  return points.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+}
+
+function frame(svg, yLo, yHi, width, height) {
+  svg.replaceChildren();
+  svg.append(svgNode("line", { class: "axis", x1: 50, y1: height - 25, x2: width - 10, y2: height - 25 }));
+  svg.append(svgNode("line", { class: "axis", x1: 50, y1: 10, x2: 50, y2: height - 25 }));
+  svg.append(svgNode("text", { x: 4, y: 16 }, yHi.toPrecision(3)));
+  svg.append(svgNode("text", { x: 4, y: height - 27 }, yLo.toPrecision(3)));
+}
+
+function drawLosses() {
+  const svg = $("loss");
+  const values = losses.flatMap((r) => [r.train_loss, r.val_loss]).filter((v) => v !== null && isFinite(v));
+  if (!values.length) return;
+  const [w, h] = [600, 220];
+  const lo = Math.min(...values), hi = Math.max(...values);
+  frame(svg, lo, hi, w, h);
+  const x = scaler(0, Math.max(1, losses.length - 1), 52, w - 12), y = scaler(lo, hi, h - 27, 12);
+  const trainings = [...new Set(losses.map((r) => r.training))];
+  trainings.forEach((t) => {
+    const rows = losses.map((r, i) => [r, i]).filter(([r]) => r.training === t);
+    svg.append(svgNode("path", { class: "train", d: path(rows.map(([r, i]) => [x(i), y(r.train_loss)])) }));
+    const val = rows.filter(([r]) => r.val_loss !== null);
+    if (val.length) svg.append(svgNode("path", { class: "val", d: path(val.map(([r, i]) => [x(i), y(r.val_loss)])) }));
+  });
+  svg.append(svgNode("text", { x: w - 140, y: h - 8 }, `${losses.length} epochs in all`));
+}
+
+function drawForecast(result) {
+  const svg = $("forecast");
+  const hist = result.history.values, fc = result.forecast;
+  const all = [...hist, ...fc.lower95, ...fc.upper95];
+  const [w, h] = [600, 260];
+  const lo = Math.min(...all), hi = Math.max(...all);
+  frame(svg, lo, hi, w, h);
+  const n = hist.length + fc.point.length;
+  const x = scaler(0, n - 1, 52, w - 12), y = scaler(lo, hi, h - 27, 12);
+  const steps = fc.point.map((_, k) => hist.length + k);
+  const band = (lower, upper) => path([...steps.map((s, k) => [x(s), y(upper[k])]), ...steps.slice().reverse().map((s, k) => [x(s), y(lower[lower.length - 1 - k])])]) + "Z";
+  svg.append(svgNode("path", { class: "band95", d: band(fc.lower95, fc.upper95) }));
+  svg.append(svgNode("path", { class: "band80", d: band(fc.lower80, fc.upper80) }));
+  svg.append(svgNode("path", { class: "history", d: path(hist.map((v, i) => [x(i), y(v)])) }));
+  const joined = [[hist.length - 1, hist[hist.length - 1]], ...steps.map((s, k) => [s, fc.point[k]])];
+  svg.append(svgNode("path", { class: "point", d: path(joined.map(([s, v]) => [x(s), y(v)])) }));
+  svg.append(svgNode("text", { x: 52, y: h - 8 }, result.history.index[0].slice(0, 10)));
+  svg.append(svgNode("text", { x: w - 80, y: h - 8 }, fc.index[fc.index.length - 1].slice(0, 10)));
+}
+
+// ------------------------------------------------------------------ 4. results
+function renderResult(jobId, status) {
+  const result = status.result;
+  drawForecast(result);
+  const columns = ["model", "MASE", "sMAPE", "MAE", "RMSE", "coverage80", "coverage95"];
+  const rows = result.rows.map((r) => columns.map((c) => (typeof r[c] === "number" ? r[c].toFixed(3) : r[c] ?? "")));
+  const mase = result.rows.map((r) => (typeof r.MASE === "number" ? r.MASE : Infinity));
+  fillTable($("backtest"), columns, rows, mase.indexOf(Math.min(...mase)));
+  const labels = { "model.pt": "model (model.pt)", "forecast.csv": "forecast (CSV)", "report.html": "report (HTML)" };
+  $("downloads").replaceChildren(
+    ...status.files.map((name) => el("a", labels[name] || name, {
+      href: `/v1/jobs/${jobId}/files/${name}`, id: `download-${name.split(".")[0]}`,
+      ...(name === "report.html" ? { target: "_blank" } : { download: `${jobId}-${name}` }),
+    })),
+  );
+  $("step-result").hidden = false;
+}
+
+// ------------------------------------------------------------------ wiring
+$("file").addEventListener("change", onFile);
+$("settings").addEventListener("submit", onTrain);
+$("cancel").addEventListener("click", onCancel);
+window.addEventListener("hashchange", () => { const id = jobFromUrl(); if (id) follow(id); });
+if (jobFromUrl()) follow(jobFromUrl());

@@ -1,0 +1,174 @@
+"""The browser app of ``lstmkit serve`` driven in Debian's chromium (headless, Playwright for
+Python): upload -> preview -> train -> forecast -> download; a bad CSV shows its error; cancel;
+a reload during training picks the job back up. ``make app-browser`` installs chromium.
+
+With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
+``docs/images/app-*.png`` (1280x800, and the result at 390x844): see docs/app.md.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lstmkit.apps.forecasting.datasets import load_series
+from lstmkit.apps.forecasting.estimator import Forecaster
+from lstmkit.apps.serve.app import ServeSettings, create_app
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip(
+        f"{CHROMIUM} missing: run make app-browser (apt-get install chromium)", allow_module_level=True
+    )
+
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "images"
+TINY = {"epochs": "20", "hidden": "16", "windows": "2"}
+LONG = {"epochs": "2000", "hidden": "32", "windows": "2"}
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server (uvicorn, a free port on 127.0.0.1) in a thread of this process."""
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("app")
+    (root / "models").mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(ServeSettings(str(root / "models"), jobs=str(root / "jobs")))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def airline_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    series = load_series("airline")
+    path = tmp_path_factory.mktemp("data") / "airline.csv"
+    lines = ["month,passengers"] + [f"{t:%Y-%m},{v:g}" for t, v in zip(series.index, series.values)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def shot(page: Any, name: str) -> None:
+    if os.environ.get("LSTMKIT_APP_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"app-{name}.png"), full_page=True)
+
+
+def upload_and_set(page: Any, url: str, csv: Path, settings: dict[str, str]) -> None:
+    page.goto(f"{url}/app/")
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("#step-settings:not([hidden])")
+    page.click("summary")
+    page.fill("#horizon", "12")
+    for name, value in settings.items():
+        page.fill(f"#{name}", value)
+    page.uncheck("#b-arima")
+
+
+def test_upload_train_forecast_download(page: Any, base_url: str, airline_csv: Path, tmp_path: Path) -> None:
+    upload_and_set(page, base_url, airline_csv, TINY)
+    info = page.text_content("#preview-info")
+    assert 'time column "month"' in info and "frequency MS" in info and "0 gaps" in info
+    assert page.locator("#preview-table tr").count() == 9  # the header and 8 rows
+    assert page.input_value("#target") == "passengers"
+    shot(page, "1-preview")
+    page.click("#train")
+    page.wait_for_function("() => /job=[0-9a-f]{12}/.test(location.hash)")
+    page.wait_for_function("() => document.querySelectorAll('#loss path.train').length > 0")
+    shot(page, "2-training")
+    page.wait_for_selector("#step-result:not([hidden])", timeout=90_000)
+    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    models = page.locator("#backtest tr td:first-child").all_text_contents()
+    assert models == ["LSTM", "seasonal naive", "ETS"]
+    assert (
+        page.locator("#forecast path.point").count() == 1
+        and page.locator("#forecast path.band95").count() == 1
+    )
+    shot(page, "3-forecast")
+    with page.expect_download() as download:
+        page.click("#download-model")
+    download.value.save_as(tmp_path / "model.pt")
+    assert Forecaster.load(tmp_path / "model.pt").horizon == 12  # the trained model, whole
+    with page.expect_download() as download:
+        page.click("#download-forecast")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("time,point") and len(lines) == 13
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    shot(page, "4-phone")
+
+
+def test_a_bad_csv_shows_its_error(page: Any, base_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "names.csv"
+    bad.write_text("name,city\nann,oslo\nbob,rome\ncid,lima\n")
+    page.goto(f"{base_url}/app/")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#error:not([hidden])")
+    assert "names.csv: csv: expected a column of numbers" in page.text_content("#error")
+    assert page.is_hidden("#step-settings")
+    shot(page, "5-bad-csv")
+
+
+def _training(page: Any) -> None:
+    page.wait_for_function("() => document.getElementById('progress-text').textContent.includes('epoch')")
+
+
+def test_cancel(page: Any, base_url: str, airline_csv: Path) -> None:
+    upload_and_set(page, base_url, airline_csv, LONG)
+    page.click("#train")
+    _training(page)
+    page.click("#cancel")
+    page.wait_for_function("() => document.getElementById('state').textContent === 'cancelled'")
+    assert page.is_hidden("#cancel") and page.is_hidden("#step-result")
+    shot(page, "6-cancelled")
+
+
+def test_a_reload_during_training_resumes_the_job(page: Any, base_url: str, airline_csv: Path) -> None:
+    upload_and_set(page, base_url, airline_csv, LONG)
+    page.click("#train")
+    _training(page)
+    url = page.url
+    page.reload()
+    assert page.url == url and "#job=" in url
+    _training(page)  # the curve comes back (rows so far) and goes on (events)
+    epochs = page.evaluate("() => document.querySelectorAll('#loss path.train').length")
+    assert epochs >= 1 and page.text_content("#state") == "running"
+    before = page.text_content("#progress-text")
+    page.wait_for_function(f"() => document.getElementById('progress-text').textContent !== {before!r}")
+    page.click("#cancel")
+    page.wait_for_function("() => document.getElementById('state').textContent === 'cancelled'")
