@@ -1,0 +1,79 @@
+r"""Piano rolls to and from MIDI files (through music21).
+
+A roll becomes one part of notes: each maximal run of frames in which a pitch is on is one note
+from the run's first frame to its end (so a repeated note within a run is held, as the roll
+cannot tell them apart). Reading a file back gives the same roll (:func:`read_midi`), up to the
+silent frames after the last note, which a MIDI file does not keep.
+
+Shapes: L frames, P pitches (MIDI ``low`` .. ``low + P - 1``), 128 (every MIDI pitch).
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from lstmkit.apps.music.data import check_resolution, piano_roll, require_music21
+from lstmkit.io.atomic import atomic_write_bytes
+
+__all__ = ["read_midi", "roll_to_stream", "write_midi"]
+
+
+def _check_roll(roll: Any, low: int) -> np.ndarray:
+    a = np.asarray(roll)
+    if a.ndim != 2 or not np.isin(a, (0, 1)).all():
+        raise ValueError(f"roll: expected an (L, P) piano roll of 0/1 values, got shape {a.shape}")
+    if isinstance(low, bool) or not isinstance(low, int) or low < 0 or low + a.shape[1] > 128:
+        raise ValueError(f"low: expected a MIDI pitch with low + P <= 128 (P = {a.shape[1]}), got {low!r}")
+    return a.astype(bool)
+
+
+def roll_to_stream(roll: Any, low: int, resolution: int = 1, tempo: float = 80.0) -> Any:
+    """A music21 ``Score`` (one piano part) of ``roll`` (L, P) whose column 0 is MIDI ``low``,
+    ``resolution`` frames per quarter note, at ``tempo`` quarter notes per minute."""
+    music21 = require_music21()
+    on = _check_roll(roll, low)
+    check_resolution(resolution)
+    part = music21.stream.Part()
+    part.insert(0, music21.instrument.Piano())
+    part.insert(0, music21.tempo.MetronomeMark(number=tempo))
+    padded = np.pad(on, ((1, 1), (0, 0))).astype(np.int8)
+    for pitch in range(on.shape[1]):
+        edges = np.diff(padded[:, pitch])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        for s, e in zip(starts, ends, strict=True):
+            n = music21.note.Note(midi=low + pitch)
+            n.duration = music21.duration.Duration(Fraction(int(e - s), resolution))
+            part.insert(Fraction(int(s), resolution), n)
+    score = music21.stream.Score()
+    score.insert(0, part)
+    return score
+
+
+def write_midi(
+    path: str | os.PathLike[str], roll: Any, low: int, resolution: int = 1, tempo: float = 80.0
+) -> None:
+    """Write ``roll`` (see :func:`roll_to_stream`) as a standard MIDI file, atomically."""
+    music21 = require_music21()
+    score = roll_to_stream(roll, low, resolution, tempo)
+    data = music21.midi.translate.music21ObjectToMidiFile(score).writestr()
+    atomic_write_bytes(path, data)
+
+
+def read_midi(path: str | os.PathLike[str], resolution: int = 1) -> np.ndarray:
+    """The (L, 128) piano roll of the MIDI file ``path`` (:func:`lstmkit.apps.music.data.piano_roll`,
+    ``resolution`` frames per quarter note) up to its last note's end; a one-line
+    ``ValueError`` if it is not MIDI."""
+    music21 = require_music21()
+    try:
+        score = music21.converter.parse(os.fspath(path), format="midi", quantizePost=False)
+    except (music21.midi.MidiException, music21.converter.ConverterException, IndexError) as exc:
+        raise ValueError(f"path: {os.fspath(path)!r} is not a readable MIDI file ({exc})") from None
+    roll = piano_roll(score, resolution)
+    sounding = np.flatnonzero(roll.any(1))
+    return roll[
+        : int(sounding[-1]) + 1 if len(sounding) else 0
+    ]  # the notes, without the rests that pad the bar
