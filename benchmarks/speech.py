@@ -52,11 +52,18 @@ QUICK: dict[str, Any] = {
 STREAMED = 60  # test utterances streamed
 
 
-def _train(sizes: dict[str, Any], unidirectional: bool) -> job.SpeechTrainResult:
-    name = "bench-speech-" + ("uni" if unidirectional else "bi")
-    config = job.SpeechTrainConfig(
-        **sizes, unidirectional=unidirectional, name=name, overwrite=True, echo=True
-    )
+#: the models: a biLSTM, a unidirectional LSTM with global normalization and one with the
+#: causal running-mean normalization (both stream)
+MODELS: dict[str, dict[str, Any]] = {
+    "bi": {"unidirectional": False},
+    "uni": {"unidirectional": True},
+    "uni-running": {"unidirectional": True, "normalize": "running"},
+}
+
+
+def _train(sizes: dict[str, Any], kind: str) -> job.SpeechTrainResult:
+    name = f"bench-speech-{kind}"
+    config = job.SpeechTrainConfig(**sizes, **MODELS[kind], name=name, overwrite=True, echo=True)
     print(f"== {name}", file=sys.stderr)
     return job.train(config)
 
@@ -104,29 +111,43 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join([head, *body])
 
 
+def _load(path: Path, sizes: dict[str, Any]) -> dict[str, Any]:
+    """The results of an earlier run with the same sizes (a run of ``--only`` adds to them)."""
+    if not path.is_file():
+        return {"sizes": sizes}
+    out = json.loads(path.read_text())
+    if out.get("sizes") != sizes:
+        return {"sizes": sizes}
+    if "streaming" in out:  # the first layout: one streamed model, "uni"
+        out["uni"]["streaming"] = out.pop("streaming")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="spoken digits synthesized by espeak-ng")
     parser.add_argument("--quick", action="store_true", help="a small corpus and few epochs")
+    parser.add_argument("--only", default=",".join(MODELS), help=f"models to train, of {','.join(MODELS)}")
     args = parser.parse_args()
     torch.set_num_threads(1)
     sizes = QUICK if args.quick else FULL
-    t0 = time.perf_counter()
-    out: dict[str, Any] = {"sizes": sizes}
-    for kind, uni in (("bi", False), ("uni", True)):
-        result = _train(sizes, uni)
-        out[kind] = {"rows": result.rows, "fit_seconds": result.model.fit_seconds_}
-        if uni:
-            folder = Path("runs/bench-speech-stream")
-            folder.mkdir(parents=True, exist_ok=True)
-            out["streaming"] = _streaming(result, folder)
-    out["total_seconds"] = time.perf_counter() - t0
-    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / ("speech-quick.json" if args.quick else "speech.json")
-    atomic_write_text(path, json.dumps(out, indent=1))
-    for kind in ("bi", "uni"):
+    out = _load(path, sizes)
+    for kind in args.only.split(","):
+        t0 = time.perf_counter()
+        result = _train(sizes, kind)
+        out[kind] = {"rows": result.rows, "fit_seconds": result.model.fit_seconds_}
+        if MODELS[kind]["unidirectional"]:
+            folder = Path(f"runs/bench-speech-stream-{kind}")
+            folder.mkdir(parents=True, exist_ok=True)
+            out[kind]["streaming"] = _streaming(result, folder)
+        out[kind]["seconds"] = time.perf_counter() - t0
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(out, indent=1))
+    for kind in (k for k in MODELS if k in out):
         print(f"\n### {kind} ({out[kind]['fit_seconds']:.0f} s training)\n\n{_markdown(out[kind]['rows'])}")
-    print(f"\nstreaming: {json.dumps(out['streaming'])}")
-    print(f"total {out['total_seconds']:.0f} s ({os.cpu_count()} cpus)")
+        if "streaming" in out[kind]:
+            print(f"\nstreaming: {json.dumps(out[kind]['streaming'])}")
+    print(f"({os.cpu_count()} cpus)")
 
 
 if __name__ == "__main__":

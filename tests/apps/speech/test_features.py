@@ -83,7 +83,7 @@ def test_stream_features_equal_whole_waveform_features(chunk: int) -> None:
     stream = FeatureStream(cfg)
     got = torch.cat([stream.push(x[i : i + chunk]) for i in range(0, len(x), chunk)])
     torch.testing.assert_close(got, F.features(x, cfg), atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="streaming: expected features with normalize='global'"):
+    with pytest.raises(ValueError, match="streaming: expected features with normalize='global' or 'running'"):
         FeatureStream(FeatureConfig(normalize="utterance"))
 
 

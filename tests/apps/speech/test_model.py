@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.apps.speech import data
+from lstmkit.apps.speech import data, features
 from lstmkit.apps.speech.decode import beam_decode, collapse, greedy_decode
 from lstmkit.apps.speech.estimator import DigitRecognizer
 from lstmkit.apps.speech.metrics import digit_error_rate, edit_distance, isolated_accuracy
@@ -92,8 +92,11 @@ def test_streaming_equals_offline(trained: DigitRecognizer, tiny_test: data.Spee
         assert stream.hypothesis() == greedy_decode(ref)
 
 
-def test_streaming_equals_offline_for_a_deeper_random_model() -> None:
-    rec = DigitRecognizer(bidirectional=False, hidden_size=16, num_layers=2, subsample=2, progress=False)
+@pytest.mark.parametrize("normalize", ["global", "running"])
+def test_streaming_equals_offline_for_a_deeper_random_model(normalize: str) -> None:
+    rec = DigitRecognizer(
+        bidirectional=False, hidden_size=16, num_layers=2, subsample=2, normalize=normalize, progress=False
+    )
     net = rec._new_net(0).eval()
     net.mean.normal_()  # type: ignore[operator]
     rec.nets_ = [net]
@@ -101,6 +104,22 @@ def test_streaming_equals_offline_for_a_deeper_random_model() -> None:
     stream = rec.stream()
     got = torch.cat([stream.push(a[i : i + 97]) for i in range(0, len(a), 97)])
     torch.testing.assert_close(got, rec.logits([a])[0], atol=1e-5, rtol=0)
+
+
+def test_running_normalization_is_a_causal_running_mean() -> None:
+    x = torch.randn(2, 30, 3)
+    start = torch.tensor([0.5, -1.0, 2.0])
+    y, last = features.running_normalize(x, start, alpha=0.9)
+    m = start.expand(2, 3)
+    for t in range(30):
+        m = 0.9 * m + 0.1 * x[:, t]
+        torch.testing.assert_close(y[:, t], x[:, t] - m)
+    torch.testing.assert_close(last, m)
+    shifted, _ = features.running_normalize(x + 5.0, start + 5.0, alpha=0.9)
+    torch.testing.assert_close(shifted, y, atol=1e-5, rtol=0)  # a constant level is removed
+    head, state = features.running_normalize(x[:, :10], start, alpha=0.9)
+    tail, _ = features.running_normalize(x[:, 10:], state, alpha=0.9)
+    torch.testing.assert_close(torch.cat([head, tail], 1), y)  # chunks == whole
 
 
 def test_save_load_and_refusals(trained: DigitRecognizer, tmp_path, tiny_test: data.SpeechCorpus) -> None:
@@ -115,5 +134,5 @@ def test_save_load_and_refusals(trained: DigitRecognizer, tmp_path, tiny_test: d
         bi.fit([np.zeros(800, np.float32)] * 2, ["1", "2a"])
     with pytest.raises(ValueError, match=r"audio\[0\]: expected finite samples"):
         bi.transcribe([np.full(800, np.nan, np.float32)])
-    with pytest.raises(ValueError, match="normalize: expected 'utterance' or 'global'"):
+    with pytest.raises(ValueError, match="normalize: expected one of"):
         DigitRecognizer(normalize="cmvn")

@@ -35,6 +35,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--num-layers", type=int, default=2, help="LSTM layers (2)")
     m.add_argument("--subsample", type=int, default=2, help="frames stacked per LSTM step (2)")
     m.add_argument("--features", default="logmel", help="logmel or mfcc (logmel)")
+    m.add_argument(
+        "--normalize",
+        default=None,
+        help="utterance, global or running (a causal running mean); default: utterance for a biLSTM, "
+        "global for a unidirectional LSTM",
+    )
     m.add_argument("--deltas", action="store_true", help="append deltas and delta-deltas (offline only)")
     m.add_argument("--no-spec-augment", action="store_true", help="no SpecAugment masks")
     m.add_argument("--epochs", type=int, default=15, help="training epochs (15)")

@@ -133,8 +133,9 @@ class DigitRecognizer(Estimator):
         subsample: feature frames stacked per LSTM step (2: 20 ms steps).
         features: ``"logmel"`` or ``"mfcc"``; ``n_mels`` mel bands, ``n_mfcc`` cepstra,
             ``deltas`` appends deltas and delta-deltas.
-        normalize: ``"utterance"`` or ``"global"`` (default: ``"utterance"`` for a biLSTM,
-            ``"global"`` for a unidirectional model, which streams only so).
+        normalize: ``"utterance"``, ``"global"`` or ``"running"`` (default: ``"utterance"``
+            for a biLSTM, ``"global"`` for a unidirectional model; a model streams only with
+            ``"global"`` or ``"running"``).
         spec_augment: mask training features (SpecAugment).
         max_epochs, batch_size, lr, seed, device, variant, engine: training and LSTM settings.
         progress: a progress bar while fitting.
@@ -185,6 +186,7 @@ class DigitRecognizer(Estimator):
             cfg.num_layers,
             bidirectional=cfg.bidirectional,
             subsample=cfg.subsample,
+            running=cfg.normalize == "running",
             variant=cfg.variant,
             engine=cfg.engine,
         )
@@ -222,7 +224,7 @@ class DigitRecognizer(Estimator):
 
         def member(k: int, bar: ProgressBar) -> tuple[nn.Module, dict[str, list[float]]]:
             net = self._new_net(k)
-            if cfg.normalize == "global":
+            if cfg.normalize != "utterance":
                 net.mean.copy_(stats[0])  # type: ignore[operator]
                 net.std.copy_(stats[1])  # type: ignore[operator]
             history = self._train_member(
@@ -259,6 +261,6 @@ class DigitRecognizer(Estimator):
         return beam_decode(logits, beam) if beam else greedy_decode(logits)
 
     def stream(self) -> StreamingRecognizer:
-        """A streaming recognizer of one audio stream (unidirectional, globally normalized)."""
+        """A streaming recognizer of one audio stream (unidirectional; global or running normalization)."""
         (net,) = self._members()
         return StreamingRecognizer(net, self.feature_config)  # type: ignore[arg-type]

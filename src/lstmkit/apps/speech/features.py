@@ -41,11 +41,15 @@ __all__ = [
     "log_mel",
     "mel_filterbank",
     "mel_to_hz",
+    "running_normalize",
     "spec_augment",
 ]
 
 WINDOW, HOP, N_FFT = 400, 160, 512
 EPS = 1e-6
+NORMALIZATIONS = ("utterance", "global", "running")
+#: the running mean's decay per 10 ms frame: a time constant of one second
+RUNNING_ALPHA = math.exp(-1 / 100)
 
 
 def hz_to_mel(f: Tensor | float) -> Tensor:
@@ -98,8 +102,10 @@ def deltas(x: Tensor, width: int = 2) -> Tensor:
 class FeatureConfig:
     """Which features: ``kind`` ``"logmel"`` (``n_mels`` of them) or ``"mfcc"`` (``n_mfcc``),
     with ``deltas`` (and delta-deltas) appended; ``normalize`` ``"utterance"`` (each feature
-    to zero mean and unit variance over the utterance's frames) or ``"global"`` (by the
-    training set's mean and deviation, kept with the model: causal, for streaming)."""
+    to zero mean and unit variance over the utterance's frames), ``"global"`` (by the
+    training set's mean and deviation, kept with the model) or ``"running"`` (minus a causal
+    running mean, :func:`running_normalize`, then by the training set's deviation); the last
+    two are causal (they can stream) and are the model's, not done by :func:`features`."""
 
     kind: str = "logmel"
     n_mels: int = 40
@@ -110,8 +116,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.kind not in ("logmel", "mfcc"):
             raise ValueError(f"features: expected 'logmel' or 'mfcc', got {self.kind!r}")
-        if self.normalize not in ("utterance", "global"):
-            raise ValueError(f"normalize: expected 'utterance' or 'global', got {self.normalize!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize: expected one of {NORMALIZATIONS}, got {self.normalize!r}")
         if not 0 < self.n_mfcc <= self.n_mels:
             raise ValueError(f"n_mfcc: expected 1..n_mels ({self.n_mels}), got {self.n_mfcc}")
 
@@ -128,7 +134,7 @@ def _static(cfg: FeatureConfig, logmel: Tensor) -> Tensor:
 
 def features(audio: np.ndarray | Tensor, cfg: FeatureConfig) -> Tensor:
     """(S,) samples at 16 kHz -> (T, F) float32 features (utterance-normalized if so set;
-    ``"global"`` normalization is the model's, not done here). Shorter than a frame: padded."""
+    ``"global"`` and ``"running"`` normalization are the model's). Shorter than a frame: padded."""
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     if x.dim() != 1:
         raise ValueError(f"audio: expected (S,) mono samples, got shape {tuple(x.shape)}")
@@ -141,6 +147,20 @@ def features(audio: np.ndarray | Tensor, cfg: FeatureConfig) -> Tensor:
     if cfg.normalize == "utterance":
         c = (c - c.mean(0)) / (c.std(0, unbiased=False) + 1e-5)
     return c.contiguous()
+
+
+def running_normalize(x: Tensor, start: Tensor, alpha: float = RUNNING_ALPHA) -> tuple[Tensor, Tensor]:
+    r"""(N, T, F) features minus their causal running mean, and the last mean (N, F):
+
+    .. math:: m_t = \alpha\, m_{t-1} + (1 - \alpha)\, x_t, \qquad y_t = x_t - m_t,
+
+    :math:`m_{-1}` = ``start`` ((F,) or (N, F): the training set's mean, or a stream's state)."""
+    m = start.expand(x.shape[0], x.shape[2])
+    out = []
+    for t in range(x.shape[1]):
+        m = alpha * m + (1 - alpha) * x[:, t]
+        out.append(x[:, t] - m)
+    return torch.stack(out, 1) if out else x.clone(), m
 
 
 def spec_augment(
@@ -166,12 +186,14 @@ def spec_augment(
 class FeatureStream:
     """Causal features of audio arriving in chunks: :meth:`push` takes any number of new
     samples and returns the (t, F) frames they complete (t may be 0), equal to the frames of
-    :func:`features` on the whole waveform (``normalize="global"``, no deltas: both need no
-    future frames)."""
+    :func:`features` on the whole waveform (``"global"`` or ``"running"`` normalization, no
+    deltas: they need no future frames)."""
 
     def __init__(self, cfg: FeatureConfig) -> None:
-        if cfg.normalize != "global" or cfg.deltas:
-            raise ValueError("streaming: expected features with normalize='global' and no deltas (causal)")
+        if cfg.normalize == "utterance" or cfg.deltas:
+            raise ValueError(
+                "streaming: expected features with normalize='global' or 'running' and no deltas (causal)"
+            )
         self.cfg = cfg
         self._fbank = mel_filterbank(cfg.n_mels)
         self._buffer = torch.zeros(0)

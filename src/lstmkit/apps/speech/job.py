@@ -69,7 +69,8 @@ class SpeechTrainConfig(OutputOptions):
         augment: speed, reverberation and noise on the training waveforms.
         snrs: SNRs in dB of the noisy test conditions (white noise).
         unidirectional: a unidirectional LSTM (streams) instead of a biLSTM.
-        hidden, num_layers, subsample, features, deltas, spec_augment: the model.
+        hidden, num_layers, subsample, features, normalize, deltas, spec_augment: the model
+            (``normalize`` ``None``: per utterance for a biLSTM, global for a unidirectional one).
         epochs, batch_size, lr: training. beam: the beam search's width.
         seed: of the training corpus, its augmentation and the weights.
         device: where the network trains. name: the report folder (``None``: ``speech``).
@@ -87,6 +88,7 @@ class SpeechTrainConfig(OutputOptions):
     num_layers: int = 2
     subsample: int = 2
     features: str = "logmel"
+    normalize: str | None = None
     deltas: bool = False
     spec_augment: bool = True
     epochs: int = 15
@@ -131,6 +133,7 @@ def _model(config: SpeechTrainConfig) -> DigitRecognizer:
         num_layers=config.num_layers,
         subsample=config.subsample,
         features=config.features,
+        normalize=config.normalize,
         deltas=config.deltas,
         spec_augment=config.spec_augment,
         max_epochs=config.epochs,

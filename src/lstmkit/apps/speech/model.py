@@ -2,7 +2,8 @@ r"""The acoustic model of the digit recognizer (a thin ``nn.Module``: ``__init__
 ``forward``).
 
 :class:`CTCAcousticModel`: features are normalized (by the buffers ``mean`` and ``std``: the
-training set's for ``"global"`` normalization, 0 and 1 otherwise), ``subsample`` consecutive
+training set's for ``"global"`` and ``"running"`` normalization, 0 and 1 otherwise; with
+``running`` the mean subtracted is a causal running mean started at ``mean``), ``subsample`` consecutive
 frames are stacked into one step (frame rate / ``subsample``; the frames left over at the end
 are dropped), an :class:`lstmkit.LSTM` stack (bidirectional, or unidirectional for
 streaming) reads the steps and a linear layer gives per-step logits of the CTC classes:
@@ -16,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lstmkit.apps.speech.features import running_normalize
 from lstmkit.core.layers.lstm import LSTM
 
 __all__ = ["BLANK", "CLASSES", "CTCAcousticModel"]
@@ -34,6 +36,8 @@ class CTCAcousticModel(nn.Module):
         num_layers: LSTM layers.
         bidirectional: a biLSTM (offline) or a unidirectional LSTM (streamable).
         subsample: frames stacked per step (1: none).
+        running: normalize by a causal running mean started at ``mean`` (see
+            :func:`~lstmkit.apps.speech.features.running_normalize`) instead of ``mean``.
         variant, engine: of the :class:`lstmkit.LSTM`.
 
     Shape:
@@ -59,11 +63,13 @@ class CTCAcousticModel(nn.Module):
         *,
         bidirectional: bool = True,
         subsample: int = 2,
+        running: bool = False,
         variant: str = "classic",
         engine: str | None = None,
     ) -> None:
         super().__init__()
         self.subsample = subsample
+        self.running = running
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
         self.lstm = LSTM(
@@ -79,7 +85,8 @@ class CTCAcousticModel(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         k = self.subsample
-        x = (x - self.mean) / self.std  # (N, T, F)
+        centred = running_normalize(x, self.mean)[0] if self.running else x - self.mean
+        x = centred / self.std  # (N, T, F)
         steps = x.shape[1] // k
         x = x[:, : steps * k].reshape(x.shape[0], steps, k * x.shape[2])  # (N, T', k F)
         real = torch.div(lengths, k, rounding_mode="floor").clamp(min=1, max=max(steps, 1))

@@ -3,7 +3,7 @@ step by step -> per-step logits and a growing greedy hypothesis.
 
 :class:`StreamingRecognizer` wraps a fitted unidirectional
 :class:`~lstmkit.apps.speech.model.CTCAcousticModel` whose features need no future frames
-(``"global"`` normalization, no deltas). :meth:`StreamingRecognizer.push` takes new samples
+(``"global"`` or ``"running"`` normalization, no deltas). :meth:`StreamingRecognizer.push` takes new samples
 (e.g. 160 of them: a 10 ms chunk), completes the feature frames they allow
 (:class:`~lstmkit.apps.speech.features.FeatureStream`), stacks them ``subsample`` at a time
 and advances the LSTM's streaming runtime one step per stack. After the whole waveform the
@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from lstmkit.apps.speech.decode import collapse
-from lstmkit.apps.speech.features import FeatureConfig, FeatureStream
+from lstmkit.apps.speech.features import FeatureConfig, FeatureStream, running_normalize
 from lstmkit.apps.speech.model import CLASSES, CTCAcousticModel
 
 __all__ = ["StreamingRecognizer"]
@@ -29,7 +29,7 @@ class StreamingRecognizer:
 
     Args:
         net: a unidirectional :class:`CTCAcousticModel` (put in eval mode here).
-        cfg: its feature settings (``normalize="global"``, no deltas).
+        cfg: its feature settings (``"global"`` or ``"running"`` normalization, no deltas).
 
     Example::
 
@@ -47,20 +47,26 @@ class StreamingRecognizer:
         self.features = FeatureStream(cfg)
         self._lstm = net.lstm.stream(batch_size=1)
         self._pending = torch.zeros(0, cfg.size)
+        self._mean = net.mean[None]  # (1, F): the running mean's state
         self._path: list[int] = []
         self.steps = 0
 
     @torch.no_grad()
     def push(self, samples: np.ndarray | Tensor) -> Tensor:
         """Feed new samples; returns the (t', K) logits of the steps they complete (t' >= 0)."""
-        frames = torch.cat([self._pending, self.features.push(samples)])
+        new = self.features.push(samples)  # (t, F)
+        if self.net.running:
+            new, self._mean = running_normalize(new[None], self._mean)
+            new = new[0] / self.net.std
+        else:
+            new = (new - self.net.mean) / self.net.std
+        frames = torch.cat([self._pending, new])  # normalized (t, F)
         k = self.net.subsample
         n = len(frames) // k
         self._pending = frames[n * k :]
         if n == 0:
             return torch.zeros(0, CLASSES)
-        x = (frames[: n * k] - self.net.mean) / self.net.std  # (n k, F)
-        x = x.reshape(n, -1)  # (n, k F)
+        x = frames[: n * k].reshape(n, -1)  # (n, k F)
         out = torch.cat([self.net.out(self._lstm.step(x[i : i + 1])) for i in range(n)])  # (n, K)
         self._path.extend(out.argmax(-1).tolist())
         self.steps += n
