@@ -119,6 +119,7 @@ def test_upload_train_forecast_download(page: Any, base_url: str, airline_csv: P
         page.locator("#forecast path.point").count() == 1
         and page.locator("#forecast path.band95").count() == 1
     )
+    page.wait_for_function("() => document.getElementById('gates').naturalWidth > 0")  # the heatmaps load
     shot(page, "3-forecast")
     with page.expect_download() as download:
         page.click("#download-model")

@@ -189,3 +189,14 @@ def test_a_restarted_store_marks_left_over_jobs_failed(tmp_path: Path) -> None:
         store.close()
     assert states["aaaaaaaaaaaa"] == ("failed", "the server stopped before the job ended")
     assert states["bbbbbbbbbbbb"][0] == "failed" and states["cccccccccccc"] == ("done", None)
+
+
+def test_a_time_budget_ends_the_trainings_early(client: TestClient) -> None:
+    budget = 0.2  # each of the 4 planned trainings may take 0.7 * 0.2 / 4 s: one or two epochs
+    job_id = client.post("/v1/jobs", json={"csv": monthly_csv()} | LONG | {"budget_s": budget}).json()["id"]
+    status = wait(client, job_id, lambda s: s["state"] in ("done", "failed", "cancelled"), timeout=60)
+    assert status["state"] == "done", status
+    first = [r for r in status["progress"] if r["training"] == 1]
+    epoch_s = float(np.median(np.diff([r["elapsed"] for r in first]))) if len(first) > 1 else 1.0
+    # without the budget, early stopping alone would run at least patience (20) + 1 epochs
+    assert len(first) <= 2 + 0.7 * budget / 4 / max(epoch_s, 1e-3) < 21

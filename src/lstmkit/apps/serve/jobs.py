@@ -137,6 +137,7 @@ class JobStore:
         if status["state"] == "done" and (folder / RESULT).is_file():
             status["result"] = read_json(folder / RESULT)
             status["files"] = [name for name, rel in FILES.items() if (folder / rel).is_file()]
+            status["images"] = sorted(p.name for p in (folder / "run").glob("*.png"))
         return status
 
     @staticmethod

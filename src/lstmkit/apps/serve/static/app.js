@@ -265,6 +265,9 @@ function renderResult(jobId, status) {
       ...(name === "report.html" ? { target: "_blank" } : { download: `${jobId}-${name}` }),
     })),
   );
+  const gates = (status.images || []).includes("gates_heatmaps.png");
+  if (gates) $("gates").src = `/v1/jobs/${jobId}/files/gates_heatmaps.png`;
+  $("inside").hidden = !gates;
   $("step-result").hidden = false;
 }
 
