@@ -40,6 +40,7 @@ Example (a minimal task model)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -62,7 +63,7 @@ from lstmkit.fit.config import TrainConfig, resolve_device
 from lstmkit.fit.distributed import check_strategy, default_strategy, is_main_process
 from lstmkit.fit.history import History
 from lstmkit.fit.loop import Callback, TrainingLoop
-from lstmkit.fit.step import StepFn
+from lstmkit.fit.step import StepFn, StepOutput
 from lstmkit.fit.trainer import Trainer
 from lstmkit.io.progress import ProgressBar, progress_bar
 
@@ -82,6 +83,8 @@ __all__ = [
 
 #: a member's training: ``(member, bar) -> (network, its loss curves)``
 MemberFit = Callable[[int, ProgressBar], tuple[nn.Module, dict[str, list[float]]]]
+#: a term added to every batch's loss: ``network -> scalar tensor`` (see :meth:`Estimator.start_from`)
+Penalty = Callable[[nn.Module], torch.Tensor]
 
 
 # ---------------------------------------------------------------------- checks
@@ -247,6 +250,16 @@ def also_report_to(*callbacks: Callback) -> Iterator[None]:
             _LISTENERS.remove(cb)
 
 
+def _penalized(step: StepFn, penalty: Penalty) -> StepFn:
+    """``step`` with ``penalty(model)`` added to its loss."""
+
+    def penalized_step(model: nn.Module, batch: Any) -> StepOutput:
+        out = step(model, batch)
+        return dataclasses.replace(out, loss=out.loss + penalty(model))
+
+    return penalized_step
+
+
 # ---------------------------------------------------------------------- the base
 class Estimator:
     """Base of the task models (see the module docstring).
@@ -288,6 +301,8 @@ class Estimator:
         self.nets_: list[nn.Module] = []
         self.history_: dict[str, list[float]] = {}
         self.fit_seconds_: float | None = None
+        self._start_state: Mapping[str, torch.Tensor] | None = None
+        self._penalty: Penalty | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config}{', fitted' if self.nets_ else ''})"
@@ -317,11 +332,29 @@ class Estimator:
             hidden_size=cfg.hidden_size, num_layers=cfg.num_layers, variant=cfg.variant, engine=cfg.engine
         )
 
+    def start_from(
+        self, state: Mapping[str, torch.Tensor] | None, penalty: Penalty | None = None
+    ) -> Estimator:
+        r"""Start the networks of the next fits from ``state`` (a ``state_dict`` of the network
+        :meth:`_build_net` makes for the data) instead of seeded random weights, and add
+        ``penalty(net)`` to every batch's loss; ``None`` undoes each. Returns ``self``.
+
+        Federated training uses both: a client's local update starts from the global weights
+        :math:`w_g`, and FedProx adds :math:`\frac{\mu}{2} \lVert w - w_g \rVert^2`.
+        """
+        self._start_state = state
+        self._penalty = penalty
+        return self
+
     def _new_net(self, member: int) -> nn.Module:
-        """Member ``member``'s network, its weights drawn from seed ``config.seed + member``."""
+        """Member ``member``'s network, its weights drawn from seed ``config.seed + member``
+        (or loaded from the state given to :meth:`start_from`)."""
         torch.manual_seed(self.config.seed + member)
         with float32_modules():  # the inputs are float32 whatever the default dtype
-            return self._build_net()
+            net = self._build_net()
+        if self._start_state is not None:
+            net.load_state_dict(self._start_state)
+        return net
 
     def _check_fitted(self, action: str) -> None:
         """``RuntimeError`` before ``action`` (e.g. ``"predict()"``) of an unfitted model."""
@@ -357,6 +390,8 @@ class Estimator:
         val_loader = DataLoader(val, batch_size=512) if val is not None else None
         config = settings.replace(progress=False, plot=False, seed=seed, device=str(self._device()))
         callbacks = [EpochTicker(bar, label), *_LISTENERS]
+        if self._penalty is not None:
+            step = _penalized(step, self._penalty)
         trainer = Trainer(net, config, step=step, callbacks=callbacks, strategy=self.trainer_strategy)
         return trainer.fit(loader, val_loader)
 
