@@ -32,3 +32,10 @@ def test_bad_midi_inputs(tmp_path) -> None:
     junk.write_bytes(b"not midi at all")
     with pytest.raises(ValueError, match="is not a readable MIDI file"):
         read_midi(junk)
+
+
+def test_dense_roll_round_trip(tmp_path) -> None:
+    roll = (np.random.default_rng(0).random((16, 46)) < 0.5).astype(np.uint8)  # many notes at once
+    roll[-1, 0] = 1
+    write_midi(tmp_path / "dense.mid", roll, low=36)
+    np.testing.assert_array_equal(read_midi(tmp_path / "dense.mid")[:, 36:82], roll)

@@ -49,7 +49,9 @@ __all__ = [
     "SPLITS",
     "Chorales",
     "cache_dir",
+    "check_resolution",
     "chorale_names",
+    "frame_at",
     "load_chorales",
     "piano_roll",
     "require_music21",
@@ -86,7 +88,7 @@ def check_resolution(resolution: object) -> int:
     return resolution
 
 
-def _frame(offset: float, resolution: int) -> int:
+def frame_at(offset: float, resolution: int) -> int:
     """The first frame whose start is at or after ``offset`` quarter notes."""
     return math.ceil(float(offset) * resolution - 1e-9)
 
@@ -104,11 +106,11 @@ def piano_roll(stream: Any, resolution: int = 1) -> np.ndarray:
     """
     check_resolution(resolution)
     flat = stream.flatten()
-    length = _frame(flat.highestTime, resolution)
+    length = frame_at(flat.highestTime, resolution)
     roll = np.zeros((length, 128), dtype=np.uint8)
     for element in flat.notes:
-        start = _frame(element.offset, resolution)
-        end = min(_frame(element.offset + element.duration.quarterLength, resolution), length)
+        start = frame_at(element.offset, resolution)
+        end = min(frame_at(element.offset + element.duration.quarterLength, resolution), length)
         for pitch in element.pitches:
             if 0 <= pitch.midi < 128:
                 roll[start:end, pitch.midi] = 1

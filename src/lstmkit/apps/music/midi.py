@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.music.data import check_resolution, piano_roll, require_music21
+from lstmkit.apps.music.data import check_resolution, frame_at, require_music21
 from lstmkit.io.atomic import atomic_write_bytes
 
 __all__ = ["read_midi", "roll_to_stream", "write_midi"]
@@ -63,17 +63,47 @@ def write_midi(
     atomic_write_bytes(path, data)
 
 
-def read_midi(path: str | os.PathLike[str], resolution: int = 1) -> np.ndarray:
-    """The (L, 128) piano roll of the MIDI file ``path`` (:func:`lstmkit.apps.music.data.piano_roll`,
-    ``resolution`` frames per quarter note) up to its last note's end; a one-line
-    ``ValueError`` if it is not MIDI."""
+def _note_spans(midi_file: Any) -> list[tuple[int, float, float]]:
+    """Every note of a read music21 ``MidiFile``: (MIDI pitch, start, end) in quarter notes."""
     music21 = require_music21()
+    on, off = music21.midi.ChannelVoiceMessages.NOTE_ON, music21.midi.ChannelVoiceMessages.NOTE_OFF
+    ticks = midi_file.ticksPerQuarterNote
+    spans = []
+    for track in midi_file.tracks:
+        tick, sounding = 0, {}
+        for event in track.events:
+            if isinstance(event, music21.midi.DeltaTime):
+                tick += event.time
+            elif event.type == on and event.velocity > 0:
+                sounding[(event.channel, event.pitch)] = tick
+            elif event.type in (on, off) and (event.channel, event.pitch) in sounding:
+                start = sounding.pop((event.channel, event.pitch))
+                spans.append((int(event.pitch), start / ticks, tick / ticks))
+    return spans
+
+
+def read_midi(path: str | os.PathLike[str], resolution: int = 1) -> np.ndarray:
+    """The (L, 128) piano roll of the MIDI file ``path``, sampled as
+    :func:`lstmkit.apps.music.data.piano_roll` samples a stream (``resolution`` frames per
+    quarter note), up to its last note's end; a one-line ``ValueError`` if it is not MIDI.
+
+    The notes are read from the file's events (music21's MIDI parser), not through a music21
+    score, whose import regroups dense chords into voices and may shift them.
+    """
+    music21 = require_music21()
+    check_resolution(resolution)
+    midi_file = music21.midi.MidiFile()
     try:
-        score = music21.converter.parse(os.fspath(path), format="midi", quantizePost=False)
-    except (music21.midi.MidiException, music21.converter.ConverterException, IndexError) as exc:
+        midi_file.open(os.fspath(path))
+        try:
+            midi_file.read()
+        finally:
+            midi_file.close()
+    except (music21.midi.MidiException, IndexError, ValueError) as exc:
         raise ValueError(f"path: {os.fspath(path)!r} is not a readable MIDI file ({exc})") from None
-    roll = piano_roll(score, resolution)
-    sounding = np.flatnonzero(roll.any(1))
-    return roll[
-        : int(sounding[-1]) + 1 if len(sounding) else 0
-    ]  # the notes, without the rests that pad the bar
+    spans = _note_spans(midi_file)
+    length = max((frame_at(end, resolution) for _, _, end in spans), default=0)
+    roll = np.zeros((length, 128), dtype=np.uint8)
+    for pitch, start, end in spans:
+        roll[frame_at(start, resolution) : frame_at(end, resolution), pitch] = 1
+    return roll

@@ -1,0 +1,129 @@
+"""Polyphonic music on the Bach chorales of music21's corpus, for docs/music.md.
+
+The chorales (:mod:`lstmkit.apps.music.data`: quarter-note piano rolls, not transposed, the
+fixed 60/20/20 split by chorale) are predicted frame by frame by
+
+* the counting baselines of :mod:`lstmkit.apps.music.baselines` (per-pitch marginal; repeat the
+  previous frame, a smoothed two-state chain per pitch), fitted on the training chorales;
+* :class:`~lstmkit.apps.music.estimator.ChoraleLSTM` in a few sizes (``GRID``), each trained
+  on the training chorales with early stopping on the validation chorales' NLL; the one of the
+  lowest validation NLL is the result.
+
+It prints one table (test NLL per frame in nats, Bay et al.'s frame accuracy, validation NLL,
+parameters, epochs, seconds) and writes ``benchmarks/results/music.json`` (``music-quick.json``
+with ``--quick``). Progress and logs go to stderr.
+
+    OMP_NUM_THREADS=1 python benchmarks/music.py           # the study of docs/music.md
+    OMP_NUM_THREADS=1 python benchmarks/music.py --quick   # two small settings, a few epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from common import load_average
+from lstmkit.apps.music import metrics
+from lstmkit.apps.music.baselines import MarginalModel, RepeatModel
+from lstmkit.apps.music.data import load_chorales
+from lstmkit.apps.music.estimator import ChoraleLSTM
+from lstmkit.io.atomic import atomic_write_text
+from lstmkit.io.html import format_table
+
+RESULTS = Path("benchmarks/results")
+#: the LSTMs tried: (name, settings of ChoraleLSTM)
+GRID: list[tuple[str, dict[str, Any]]] = [
+    ("LSTM 128", {"hidden_size": 128, "dropout": 0.0}),
+    ("LSTM 128, dropout 0.3", {"hidden_size": 128, "dropout": 0.3}),
+    ("LSTM 256, dropout 0.5", {"hidden_size": 256, "dropout": 0.5}),
+    ("LSTM 2x128, dropout 0.3", {"hidden_size": 128, "num_layers": 2, "dropout": 0.3}),
+]
+TRAIN: dict[str, Any] = {"max_epochs": 250, "patience": 15, "batch_size": 16, "lr": 3e-3, "seed": 0}
+QUICK_TRAIN: dict[str, Any] = {**TRAIN, "max_epochs": 5, "patience": 2}
+COLUMNS = ["model", "test_nll", "test_accuracy", "valid_nll", "params", "epochs", "seconds"]
+
+
+def _baseline_rows(train: list[Any], valid: list[Any], test: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, model in (("per-pitch marginal", MarginalModel()), ("repeat previous frame", RepeatModel())):
+        model.fit(train)
+        pv, pt = model.predict_proba(valid), model.predict_proba(test)
+        rows.append(
+            {
+                "model": name,
+                "test_nll": metrics.frame_nll(pt, test),
+                "test_accuracy": metrics.frame_accuracy(pt, test),
+                "valid_nll": metrics.frame_nll(pv, valid),
+                "params": 0,
+                "epochs": 0,
+                "seconds": 0.0,
+            }
+        )
+    return rows
+
+
+def _lstm_row(name: str, options: dict[str, Any], data: tuple[list[Any], ...], low: int) -> dict[str, Any]:
+    train, valid, test = data
+    model = ChoraleLSTM(**options, progress=True).fit(train, valid, low=low)
+    scored = model.score(test)
+    return {
+        "model": name,
+        "test_nll": scored["nll"],
+        "test_accuracy": scored["accuracy"],
+        "valid_nll": model.score(valid)["nll"],
+        "params": sum(p.numel() for p in model.nets_[0].parameters()),
+        "epochs": len(model.history_["train_loss"]),
+        "best_epoch": int(model.history_["best_epoch"][0]) + 1,
+        "seconds": model.fit_seconds_,
+        "settings": options,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Polyphonic music on the Bach chorales (docs/music.md).")
+    parser.add_argument("--quick", action="store_true", help="two small settings, a few epochs")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    chorales = load_chorales(1)
+    data = tuple(chorales.split(s) for s in ("train", "valid", "test"))
+    rows = _baseline_rows(*data)
+    grid = GRID[:2] if args.quick else GRID
+    train = QUICK_TRAIN if args.quick else TRAIN
+    for name, options in grid:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        rows.append(_lstm_row(name, {**train, **options}, data, chorales.low))
+    lstms = [r for r in rows if r["epochs"]]
+    best = min(lstms, key=lambda r: r["valid_nll"])
+    summary = {
+        "chorales": {s: len(d) for s, d in zip(("train", "valid", "test"), data, strict=True)},
+        "frames": {s: sum(len(r) for r in d) for s, d in zip(("train", "valid", "test"), data, strict=True)},
+        "pitch_range": [chorales.low, chorales.low + chorales.pitches - 1],
+        "resolution": chorales.resolution,
+        "rows": rows,
+        "chosen_on_valid": best["model"],
+        "train": train,
+        "torch_threads": torch.get_num_threads(),
+        "load_average": load_average(),
+        "total_seconds": time.perf_counter() - t0,
+    }
+    print(
+        f"Bach chorales (music21), quarter-note rolls, pitches {summary['pitch_range']}, "
+        f"chorales {summary['chorales']}, frames {summary['frames']}"
+    )
+    print("test NLL in nats per frame; accuracy: Bay et al. TP/(TP+FP+FN) at p > 0.5")
+    print(format_table(rows, COLUMNS, floatfmt=".4g"))
+    print(f"chosen on validation NLL: {best['model']}; load average {summary['load_average']}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("music-quick.json" if args.quick else "music.json")
+    atomic_write_text(out, json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+r"""The music job (``lstmkit music train|generate``) on the Bach chorales of music21's corpus.
+
+* **train**: a :class:`~lstmkit.apps.music.estimator.ChoraleLSTM` fitted on the training
+  chorales with early stopping on the validation chorales, scored on the test chorales (NLL per
+  frame in nats, Bay et al.'s frame accuracy) next to the counting baselines (per-pitch marginal,
+  repeat the previous frame). The run folder (``runs/NAME/``) holds ``model.pt``,
+  ``index.html``, ``metrics.json``, the loss curves, a test chorale's piano roll next to the
+  model's probabilities, and a piece generated from that chorale's first frames
+  (``sample.mid``, ``sample.png``).
+* **generate**: a piece sampled from a saved model (``--model``), from silence or continuing
+  the first ``--primer`` frames of a test chorale, written as ``sample.mid`` and ``sample.png``
+  in its own run folder.
+
+The data: :mod:`lstmkit.apps.music.data` (piano rolls, not transposed, the fixed split by
+chorale). Example::
+
+    >>> from lstmkit.apps.music.job import MusicJobConfig, run
+    >>> result = run(MusicJobConfig(task="train", epochs=2, out=None))
+    >>> [row["model"] for row in result.rows]
+    ['LSTM', 'per-pitch marginal', 'repeat previous frame']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
+from lstmkit.apps.music import data, metrics
+from lstmkit.apps.music.baselines import MarginalModel, RepeatModel
+from lstmkit.apps.music.estimator import ChoraleLSTM, Sample
+from lstmkit.io.html import format_table
+from lstmkit.io.runfolder import prepare_run_folder
+
+__all__ = ["TASKS", "MusicJobConfig", "MusicJobResult", "run", "summary_text"]
+
+TASKS = ("train", "generate")
+COLUMNS = ["model", "test_nll", "test_accuracy", "params"]
+
+
+@dataclass(frozen=True)
+class MusicJobConfig(OutputOptions):
+    """The settings of :func:`run` (``lstmkit music TASK``).
+
+    Args:
+        task: ``"train"`` or ``"generate"``.
+        resolution: frames per quarter note (train; generate takes the model's).
+        hidden, num_layers, dropout, epochs, patience, batch_size, lr: the network and its
+            training (train).
+        seed: of the weights (train) and of the sampling.
+        device: where the network runs.
+        model: the saved model to sample from (generate).
+        length: frames of the generated piece (primer included).
+        primer: frames of a test chorale the piece continues (0: from silence).
+        chorale: which test chorale (its index in name order) gives the primer and the figures.
+        temperature: of the sampling (1: the model's probabilities).
+        name: the run folder (``None``: ``music`` or ``music-sample``).
+        (and :class:`~lstmkit.apps.common.reports.OutputOptions`: out, overwrite, progress, echo)
+    """
+
+    task: str = "train"
+    resolution: int = 1
+    hidden: int = 128
+    num_layers: int = 1
+    dropout: float = 0.3
+    epochs: int = 100
+    patience: int = 10
+    batch_size: int = 16
+    lr: float = 3e-3
+    seed: int = 0
+    device: str = "cpu"
+    model: str | None = None
+    length: int = 64
+    primer: int = 8
+    chorale: int = 0
+    temperature: float = 1.0
+    name: str | None = None
+
+
+@dataclass
+class MusicJobResult:
+    """What :func:`run` found.
+
+    Attributes:
+        task: the task. rows: the table (a row per model; empty for generate).
+        model: the fitted or loaded model. chorale: the test chorale's roll (L, P) (the primer's
+        source). probs: the model's probabilities for it (train). sample: the generated piece.
+        metrics: what ``metrics.json`` holds. folder: the run folder (``None``: none).
+    """
+
+    task: str
+    rows: list[dict[str, Any]]
+    model: ChoraleLSTM
+    chorale: np.ndarray
+    sample: Sample
+    probs: np.ndarray | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    folder: str | None = None
+
+
+def _check_int(flag: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{flag}: expected an int >= {low}, got {value!r}")
+
+
+def _check(config: MusicJobConfig) -> None:
+    """The settings a long run would otherwise trip on, checked first."""
+    if config.task not in TASKS:
+        raise ValueError(f"task: expected one of {TASKS}, got {config.task!r}")
+    for flag, value, low in (
+        ("--epochs", config.epochs, 1),
+        ("--patience", config.patience, 0),
+        ("--length", config.length, 1),
+        ("--primer", config.primer, 0),
+        ("--chorale", config.chorale, 0),
+    ):
+        _check_int(flag, value, low)
+    if config.primer > config.length:
+        raise ValueError(f"--primer: expected at most --length ({config.length}) frames, got {config.primer}")
+    if not 0 < config.temperature < float("inf"):
+        raise ValueError(f"--temperature: expected a finite value > 0, got {config.temperature}")
+    if config.task == "generate":
+        if config.model is None:
+            raise ValueError("--model: expected the model.pt of a `lstmkit music train` run, got none")
+        if not os.path.isfile(config.model):
+            raise FileNotFoundError(f"--model: no such file {config.model!r}")
+    data.check_resolution(config.resolution)
+    check_folder_name(config.name)
+    check_device(config.device)
+
+
+def _test_chorale(chorales: data.Chorales, index: int) -> np.ndarray:
+    test = chorales.split("test")
+    if index >= len(test):
+        raise ValueError(f"--chorale: expected a test chorale index in 0..{len(test) - 1}, got {index}")
+    return test[index].astype(np.float32)
+
+
+def _baseline_rows(train: list[np.ndarray], test: list[np.ndarray]) -> list[dict[str, Any]]:
+    rows = []
+    for name, model in (("per-pitch marginal", MarginalModel()), ("repeat previous frame", RepeatModel())):
+        probs = model.fit(train).predict_proba(test)
+        row = {
+            "test_nll": metrics.frame_nll(probs, test),
+            "test_accuracy": metrics.frame_accuracy(probs, test),
+        }
+        rows.append({"model": name, **row, "params": 0})
+    return rows
+
+
+def _train(config: MusicJobConfig) -> MusicJobResult:
+    chorales = data.load_chorales(config.resolution, progress=config.progress)
+    train, valid, test = (chorales.split(s) for s in data.SPLITS)
+    model = ChoraleLSTM(
+        hidden_size=config.hidden,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        max_epochs=config.epochs,
+        patience=config.patience,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=config.seed,
+        device=config.device,
+        progress=config.progress,
+    ).fit(train, valid, low=chorales.low, resolution=chorales.resolution)
+    scored = model.score(test)
+    params = sum(p.numel() for p in model.nets_[0].parameters())
+    rows = [
+        {"model": "LSTM", "test_nll": scored["nll"], "test_accuracy": scored["accuracy"], "params": params}
+    ]
+    rows += _baseline_rows(train, test)
+    chorale = _test_chorale(chorales, config.chorale)
+    (probs,) = model.predict_proba([chorale])
+    sample = _sample(model, chorale, config)
+    extra = {"chorales": {s: len(chorales.split(s)) for s in data.SPLITS}, "fit_seconds": model.fit_seconds_}
+    return MusicJobResult("train", rows, model, chorale, sample, probs, extra)
+
+
+def _sample(model: ChoraleLSTM, chorale: np.ndarray, config: MusicJobConfig) -> Sample:
+    primer = chorale[: config.primer] if config.primer else None
+    return model.generate(config.length, primer=primer, temperature=config.temperature, seed=config.seed)
+
+
+def _generate(config: MusicJobConfig) -> MusicJobResult:
+    assert config.model is not None
+    model = ChoraleLSTM.load(config.model, device=config.device)
+    meta = model.meta_
+    chorales = data.load_chorales(meta["resolution"], progress=config.progress)
+    if (chorales.low, chorales.pitches) != (meta["low"], meta["pitches"]):
+        raise ValueError(
+            f"--model: trained on pitches {meta['low']}..{meta['low'] + meta['pitches'] - 1}, the "
+            f"chorales here span {chorales.low}..{chorales.low + chorales.pitches - 1}; retrain it "
+            "with `lstmkit music train`"
+        )
+    chorale = _test_chorale(chorales, config.chorale)
+    return MusicJobResult("generate", [], model, chorale, _sample(model, chorale, config))
+
+
+def run(config: MusicJobConfig) -> MusicJobResult:
+    """Train a model or sample from one, print the table (``echo``), write the run folder (``out``)."""
+    _check(config)
+    name = config.name or ("music" if config.task == "train" else "music-sample")
+    folder = None if config.out is None else os.path.join(config.out, name)
+    kind = f"music-{config.task}"
+    if folder is not None:
+        prepare_run_folder(folder, kind, overwrite=config.overwrite)
+    t0 = time.perf_counter()
+    result = _train(config) if config.task == "train" else _generate(config)
+    result.folder = folder
+    result.metrics = {
+        "task": config.task,
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("echo", "progress")},
+        "rows": result.rows,
+        **result.metrics,
+        "sample_notes_per_frame": float(result.sample.roll.sum(1).mean()),
+        "total_seconds": time.perf_counter() - t0,
+    }
+    if config.echo:
+        print(summary_text(result))
+    if folder is not None:
+        from lstmkit.apps.music.report import write_report
+
+        write_report(result, config, kind)
+    return result
+
+
+def summary_text(result: MusicJobResult) -> str:
+    """What the command prints on stdout."""
+    if result.task == "generate":
+        roll = result.sample.roll
+        where = f" in {result.folder}" if result.folder else ""
+        return f"generated {len(roll)} frames, {roll.sum(1).mean():.2f} notes per frame{where}"
+    head = "test chorales: NLL per frame (nats) and frame accuracy TP/(TP+FP+FN)"
+    return "\n".join([head, format_table(result.rows, COLUMNS, floatfmt=".4g")])
