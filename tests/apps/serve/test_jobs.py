@@ -191,12 +191,28 @@ def test_a_restarted_store_marks_left_over_jobs_failed(tmp_path: Path) -> None:
     assert states["bbbbbbbbbbbb"][0] == "failed" and states["cccccccccccc"] == ("done", None)
 
 
-def test_a_time_budget_ends_the_trainings_early(client: TestClient) -> None:
-    budget = 0.2  # each of the 4 planned trainings may take 0.7 * 0.2 / 4 s: one or two epochs
-    job_id = client.post("/v1/jobs", json={"csv": monthly_csv()} | LONG | {"budget_s": budget}).json()["id"]
-    status = wait(client, job_id, lambda s: s["state"] in ("done", "failed", "cancelled"), timeout=60)
+def test_tune_within_a_time_budget_then_train_the_best_settings(client: TestClient, tmp_path: Path) -> None:
+    budget = 3.0  # half for the search; each of the 4 planned trainings then gets 0.7 / 4 of the rest
+    request = {"csv": monthly_csv()} | LONG | {"budget_s": budget, "tune": True, "trials": 200}
+    job_id = client.post("/v1/jobs", json=request).json()["id"]
+    status = wait(client, job_id, lambda s: s["state"] in ("done", "failed", "cancelled"), timeout=90)
     assert status["state"] == "done", status
+    trials = status["trials"]
+    assert 1 <= len(trials) < 200 and all(np.isfinite(t["MASE"]) for t in trials)  # the budget ended it
+    assert [t["trial"] for t in trials] == list(range(len(trials)))
+    best = min(trials, key=lambda t: t["MASE"])
+    tuned = status["result"]["tuned"]
+    keys = ("architecture", "variant", "hidden", "layers", "lr", "window")
+    assert tuned["MASE"] == best["MASE"] and tuned["settings"] == {k: best[k] for k in keys}
+    (tmp_path / "model.pt").write_bytes(client.get(f"/v1/jobs/{job_id}/files/model.pt").content)
+    config = Forecaster.load(tmp_path / "model.pt").config  # the job trained the chosen settings
+    assert (config.hidden_size, config.num_layers, config.window) == (
+        best["hidden"],
+        best["layers"],
+        best["window"],
+    )
+    assert (config.architecture, config.lr) == (best["architecture"], pytest.approx(best["lr"]))
     first = [r for r in status["progress"] if r["training"] == 1]
     epoch_s = float(np.median(np.diff([r["elapsed"] for r in first]))) if len(first) > 1 else 1.0
-    # without the budget, early stopping alone would run at least patience (20) + 1 epochs
-    assert len(first) <= 2 + 0.7 * budget / 4 / max(epoch_s, 1e-3) < 21
+    # the run's trainings stop too: without the budget, early stopping alone runs >= 20 + 1 epochs
+    assert len(first) <= 2 + 0.7 * (budget / 2) / 4 / max(epoch_s, 1e-3) < 21

@@ -113,7 +113,8 @@ class ForecasterSettings:
             ``"transformer"``, ``"tcn"`` or ``"es-lstm"``). normalize: the window scaling.
         hidden: hidden size (a Transformer's width, a TCN's channels). layers: layers (blocks).
         ensemble: networks from different seeds. max_epochs: epochs per network.
-        seed: base seed. device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+        lr: the learning rate. seed: base seed.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
     """
 
     horizon: int | None = None
@@ -129,12 +130,13 @@ class ForecasterSettings:
     kernel_size: int = 3
     ensemble: int = 5
     max_epochs: int = 200
+    lr: float = 3e-3
     seed: int = 0
     device: str = "cpu"
 
     def build(self, horizon: int, progress: bool = True) -> Forecaster:
         """An unfitted :class:`~lstmkit.Forecaster` with these settings."""
-        same = pick(self, "window", "strategy", "likelihood", "variant", "ensemble", "max_epochs")
+        same = pick(self, "window", "strategy", "likelihood", "variant", "ensemble", "max_epochs", "lr")
         same |= pick(self, "architecture", "normalize", "num_heads", "kernel_size", "seed", "device")
         return Forecaster(horizon, hidden_size=self.hidden, num_layers=self.layers, progress=progress, **same)
 

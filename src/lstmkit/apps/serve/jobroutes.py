@@ -5,8 +5,8 @@
 * ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`) -> ``{"id", "state"}``;
   ``GET /v1/jobs``; ``GET /v1/jobs/{id}`` (``?since=N``: progress rows from N on);
   ``GET /v1/jobs/{id}/events`` (``?since=N``; server-sent events: ``progress`` per epoch
-  row, its row number as the event id, ``status`` on each change of state, ``end`` when the
-  job has ended); ``DELETE /v1/jobs/{id}`` (cancel);
+  row, its row number as the event id, ``trial`` per finished tuning trial, ``status`` on
+  each change of state, ``end`` when the job has ended); ``DELETE /v1/jobs/{id}`` (cancel);
   ``GET /v1/jobs/{id}/files/{name}`` (``model.pt``, ``forecast.csv``, ``report.html``)
 * ``/app/``: the page (``static/``: every asset local)
 """
@@ -42,9 +42,12 @@ def _sse(event: str, data: Any, event_id: int | None = None) -> str:
 async def _job_events(jobs: JobStore, job_id: str, since: int, request: Request) -> AsyncIterator[str]:
     """Progress rows from row ``since`` on as they come (each with its row number as the event
     id) and the state on each change, until the job ends."""
-    seen, state = since, None
+    seen, trials, state = since, 0, None
     while True:
-        status = await asyncio.to_thread(jobs.status, job_id, seen)
+        status = await asyncio.to_thread(jobs.status, job_id, seen, trials)
+        for row in status.pop("trials"):
+            yield _sse("trial", row)
+            trials += 1
         for row in status.pop("progress"):
             yield _sse("progress", row, seen)
             seen += 1

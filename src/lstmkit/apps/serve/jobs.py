@@ -38,6 +38,7 @@ from lstmkit.io.runfolder import recover_run_folders
 
 from . import worker
 from .preview import check_forecast_data
+from .tuning import TRIALS
 from .worker import INPUT, PROGRESS, REQUEST, RESULT, STATUS, read_json, write_status
 
 __all__ = ["JobNotFound", "JobRequest", "JobStore"]
@@ -58,7 +59,9 @@ class JobNotFound(LookupError):
 class JobRequest(BaseModel):
     """A forecasting job: the CSV text, the column to forecast, the time column (``None``:
     row numbers), the horizon (``None``: one season), an optional time budget in seconds for
-    the trainings, and the forecaster's size (small defaults: two cores)."""
+    the trainings, and the forecaster's size (small defaults: two cores). ``tune``: search the
+    forecaster's settings first (at most ``trials`` trials, half the budget; see
+    :mod:`lstmkit.apps.serve.tuning`)."""
 
     model_config = ConfigDict(extra="forbid")
     task: Literal["forecast"] = "forecast"
@@ -74,6 +77,8 @@ class JobRequest(BaseModel):
     baselines: Annotated[list[Literal["seasonal_naive", "arima", "ets"]], Field(max_length=3)] = list(
         BASELINES
     )
+    tune: bool = False
+    trials: Annotated[int, Field(ge=1, le=200)] = 20
 
 
 @contextlib.contextmanager
@@ -129,11 +134,13 @@ class JobStore:
             raise JobNotFound(f"job: no job {job_id!r} (see /v1/jobs)")
         return self.root / job_id
 
-    def status(self, job_id: str, since: int = 0) -> dict[str, Any]:
-        """The job's status, its progress rows from row ``since`` on and (done) its result."""
+    def status(self, job_id: str, since: int = 0, trials_since: int = 0) -> dict[str, Any]:
+        """The job's status, its progress rows from row ``since`` on, the tuning trials from
+        ``trials_since`` on and (done) its result."""
         folder = self.folder(job_id)
         status = read_json(folder / STATUS) | {"id": job_id}
-        status["progress"] = self._progress(folder)[since:]
+        status["progress"] = self._rows(folder / PROGRESS)[since:]
+        status["trials"] = self._rows(folder / TRIALS)[trials_since:]
         if status["state"] == "done" and (folder / RESULT).is_file():
             status["result"] = read_json(folder / RESULT)
             status["files"] = [name for name, rel in FILES.items() if (folder / rel).is_file()]
@@ -141,8 +148,8 @@ class JobStore:
         return status
 
     @staticmethod
-    def _progress(folder: Path) -> list[dict[str, Any]]:
-        path = folder / PROGRESS
+    def _rows(path: Path) -> list[dict[str, Any]]:
+        """The rows of a JSON-lines file a worker appends to (a line being written is left out)."""
         if not path.is_file():
             return []
         rows = []

@@ -36,6 +36,9 @@ STATUS, PROGRESS, REQUEST, RESULT, INPUT = (
 )
 #: the share of a time budget the trainings may take (the baselines and the report need the rest)
 TRAINING_SHARE = 0.7
+TUNED = "tuned.json"
+#: the share of a time budget the "tune" switch's search may take (the job's run has the rest)
+TUNE_SHARE = 0.5
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -119,27 +122,55 @@ def _result(out: Any) -> dict[str, Any]:
     }
 
 
+def _tuned(folder: Path, request: dict[str, Any], source: Any, budget: float | None) -> dict[str, Any]:
+    """The "tune" switch: the best settings of a search within half the budget (see
+    :mod:`lstmkit.apps.serve.tuning`), also written to ``tuned.json``."""
+    from lstmkit.apps.forecasting import job as forecasting
+    from lstmkit.apps.serve.tuning import tune_forecaster
+
+    series, _ = forecasting.load_series(source)
+    assert not isinstance(series, list)
+    horizon, windows = int(request["horizon"]), int(request["windows"])
+    start = forecasting.backtest_start(series, horizon, windows, horizon, "windows")
+    timeout = None if budget is None else budget * TUNE_SHARE
+    best = tune_forecaster(
+        series, horizon, start, int(request["epochs"]), folder, trials=int(request["trials"]), timeout=timeout
+    )
+    atomic_write_text(folder / TUNED, json.dumps(best, indent=1))
+    return best
+
+
 def _run(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
     from lstmkit.apps.forecasting import job as forecasting
     from lstmkit.fit.estimator import also_report_to
 
-    epochs, ensemble = int(request["epochs"]), int(request["ensemble"])
-    model = forecasting.ForecasterSettings(
-        horizon=request["horizon"], hidden=int(request["hidden"]), ensemble=ensemble, max_epochs=epochs
-    )
+    epochs, ensemble, budget = int(request["epochs"]), int(request["ensemble"]), request.get("budget_s")
     source = forecasting.SeriesSource(csv=str(folder / INPUT), target=request["target"], time=request["time"])
-    config = forecasting.RunJobConfig(
-        source, model, windows=int(request["windows"]), refit="once",
-        baselines=tuple(request["baselines"]), name="run", out=str(folder), progress=False,
-    )  # fmt: skip
-    budget = request.get("budget_s")
-    # two fits (backtest, final), each an early-stopped training and its refit
-    watcher = ProgressFile(
-        folder / PROGRESS, 4 * ensemble, epochs, None if budget is None else budget * TRAINING_SHARE
+    chosen: dict[str, Any] = {"hidden": int(request["hidden"])}
+    tuned = None
+    if request.get("tune"):
+        started = time.perf_counter()
+        tuned = _tuned(folder, request, source, budget)
+        chosen = tuned["settings"]
+        budget = None if budget is None else max(0.0, budget - (time.perf_counter() - started))
+    model = forecasting.ForecasterSettings(
+        horizon=request["horizon"], ensemble=ensemble, max_epochs=epochs, **chosen
     )
-    with also_report_to(watcher):
+    config = forecasting.RunJobConfig(
+        source,
+        model,
+        windows=int(request["windows"]),
+        refit="once",
+        baselines=tuple(request["baselines"]),
+        name="run",
+        out=str(folder),
+        progress=False,
+    )
+    # two fits (backtest, final), each an early-stopped training and its refit
+    share = None if budget is None else budget * TRAINING_SHARE
+    with also_report_to(ProgressFile(folder / PROGRESS, 4 * ensemble, epochs, share)):
         out = forecasting.run(config)
-    return _result(out)
+    return _result(out) | {"tuned": tuned}
 
 
 def work(folder_name: str) -> None:
