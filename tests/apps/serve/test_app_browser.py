@@ -159,6 +159,22 @@ def test_cancel(page: Any, base_url: str, airline_csv: Path) -> None:
     shot(page, "6-cancelled")
 
 
+def test_tune_shows_its_trials_and_cancels(page: Any, base_url: str, airline_csv: Path) -> None:
+    upload_and_set(
+        page, base_url, airline_csv, {"epochs": "30", "hidden": "8", "windows": "2", "trials": "200"}
+    )
+    page.check("#tune")
+    page.click("#train")
+    page.wait_for_function("() => document.querySelectorAll('#trials-table tr').length >= 3")  # 2 trials
+    cells = page.locator("#trials-table tr:nth-child(2) td").all_text_contents()
+    assert cells[0] == "0" and float(cells[1]) > 0 and cells[2] in ("lstm", "gru")
+    assert page.locator("#trials-table tr.best").count() == 1
+    assert "tuning: " in page.text_content("#progress-text")
+    shot(page, "7-tuning")
+    page.click("#cancel")
+    page.wait_for_function("() => document.getElementById('state').textContent === 'cancelled'")
+
+
 def test_a_reload_during_training_resumes_the_job(page: Any, base_url: str, airline_csv: Path) -> None:
     upload_and_set(page, base_url, airline_csv, LONG)
     page.click("#train")

@@ -9,6 +9,7 @@ const ENDED = ["done", "failed", "cancelled"];
 let csvText = null;
 let source = null;
 let losses = [];
+let trials = [];
 
 function showError(message) {
   $("error").textContent = message;
@@ -104,6 +105,7 @@ async function onTrain(event) {
     horizon: numberOrNull("horizon"), budget_s: numberOrNull("budget"),
     epochs: numberOrNull("epochs") || 100, hidden: numberOrNull("hidden") || 32,
     windows: numberOrNull("windows") || 3, baselines,
+    tune: $("tune").checked, trials: numberOrNull("trials") || 20,
   };
   $("train").disabled = true;
   try {
@@ -125,6 +127,8 @@ function jobFromUrl() {
 async function follow(jobId) {
   if (source) source.close();
   losses = [];
+  trials = [];
+  $("trials-box").hidden = true;
   $("step-result").hidden = true;
   $("step-job").hidden = false;
   $("job-id").textContent = jobId;
@@ -137,10 +141,12 @@ async function follow(jobId) {
     return;
   }
   status.progress.forEach(addProgress);
+  (status.trials || []).forEach(addTrial);
   renderState(status);
   if (ENDED.includes(status.state)) return finish(jobId, status);
   source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
   source.addEventListener("progress", (e) => addProgress(JSON.parse(e.data)));
+  source.addEventListener("trial", (e) => addTrial(JSON.parse(e.data)));
   source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
   source.addEventListener("end", async () => {
     source.close();
@@ -156,6 +162,18 @@ function addProgress(row) {
   $("progress-text").textContent =
     `network ${row.training}, epoch ${row.epoch}: training loss ${row.train_loss.toFixed(4)}${val} (${row.elapsed.toFixed(0)} s)`;
   drawLosses();
+}
+
+const TRIAL_COLUMNS = ["trial", "MASE", "architecture", "variant", "hidden", "layers", "lr", "window", "seconds"];
+
+function addTrial(row) {
+  if (trials.some((t) => t.trial === row.trial)) return;
+  trials.push(row);
+  const cells = trials.map((t) => TRIAL_COLUMNS.map((c) => (c === "lr" ? t.lr.toPrecision(2) : c === "MASE" ? t.MASE.toFixed(3) : t[c])));
+  const scores = trials.map((t) => t.MASE);
+  fillTable($("trials-table"), TRIAL_COLUMNS, cells, scores.indexOf(Math.min(...scores)));
+  $("trials-box").hidden = false;
+  if (!losses.length) $("progress-text").textContent = `tuning: ${trials.length} trial${trials.length === 1 ? "" : "s"} done, best MASE ${Math.min(...scores).toFixed(3)}`;
 }
 
 function renderState(status) {
@@ -265,6 +283,14 @@ function renderResult(jobId, status) {
       ...(name === "report.html" ? { target: "_blank" } : { download: `${jobId}-${name}` }),
     })),
   );
+  const tuned = result.tuned;
+  $("tuned").hidden = !tuned;
+  if (tuned) {
+    const s = tuned.settings;
+    $("tuned").textContent = `Tuned (trial ${tuned.trial}, MASE ${tuned.MASE.toFixed(3)} on the data before the backtest): ` +
+      `${s.architecture.toUpperCase()}${s.architecture === "lstm" ? " (" + s.variant + ")" : ""}, hidden ${s.hidden}, ` +
+      `${s.layers} layer${s.layers === 1 ? "" : "s"}, window ${s.window}, learning rate ${s.lr.toPrecision(2)}.`;
+  }
   const gates = (status.images || []).includes("gates_heatmaps.png");
   if (gates) $("gates").src = `/v1/jobs/${jobId}/files/gates_heatmaps.png`;
   $("inside").hidden = !gates;
