@@ -67,9 +67,9 @@ class MusicJobConfig(OutputOptions):
     resolution: int = 1
     hidden: int = 128
     num_layers: int = 1
-    dropout: float = 0.3
-    epochs: int = 100
-    patience: int = 10
+    dropout: float = 0.0
+    epochs: int = 250
+    patience: int = 15
     batch_size: int = 16
     lr: float = 3e-3
     seed: int = 0
