@@ -182,6 +182,8 @@ def test_a_restarted_store_marks_left_over_jobs_failed(tmp_path: Path) -> None:
         (tmp_path / job_id).mkdir()
         atomic_write_text(tmp_path / job_id / "status.json", json.dumps({"state": state, "pid": 999_999_999}))
     (tmp_path / "aaaaaaaaaaaa" / ".tmp-run-999999999-xyz").mkdir()  # a dead worker's run folder
+    (tmp_path / "dddddddddddd").mkdir()
+    (tmp_path / "dddddddddddd" / "status.json").write_text("{half a file")
     store = JobStore(tmp_path)
     try:
         states = {j["id"]: (j["state"], j["error"]) for j in store.list()}
@@ -189,10 +191,12 @@ def test_a_restarted_store_marks_left_over_jobs_failed(tmp_path: Path) -> None:
         store.close()
     assert states["aaaaaaaaaaaa"] == ("failed", "the server stopped before the job ended")
     assert states["bbbbbbbbbbbb"][0] == "failed" and states["cccccccccccc"] == ("done", None)
+    assert states["dddddddddddd"] == ("failed", "status.json: unreadable (JSONDecodeError)")
+    assert not (tmp_path / "aaaaaaaaaaaa" / ".tmp-run-999999999-xyz").exists()
 
 
 def test_tune_within_a_time_budget_then_train_the_best_settings(client: TestClient, tmp_path: Path) -> None:
-    budget = 3.0  # half for the search; each of the 4 planned trainings then gets 0.7 / 4 of the rest
+    budget = 1.0  # half for the search; each of the 4 planned trainings then gets 0.7 / 4 of the rest
     request = {"csv": monthly_csv()} | LONG | {"budget_s": budget, "tune": True, "trials": 200}
     job_id = client.post("/v1/jobs", json=request).json()["id"]
     status = wait(client, job_id, lambda s: s["state"] in ("done", "failed", "cancelled"), timeout=90)

@@ -121,10 +121,18 @@ class JobStore:
         self._thread.start()
 
     # ------------------------------------------------------------------ the folder
+    @staticmethod
+    def _read_status(path: Path) -> dict[str, Any]:
+        """A ``status.json``; one that does not read (edited, disk trouble) is a failed job."""
+        try:
+            return read_json(path)
+        except (OSError, ValueError) as exc:
+            return {"state": "failed", "error": f"status.json: unreadable ({type(exc).__name__})"}
+
     def _mark_left_overs(self) -> None:
         for status_file in self.root.glob(f"*/{STATUS}"):
             folder = status_file.parent
-            if read_json(status_file).get("state") in ("queued", "running"):
+            if self._read_status(status_file).get("state") in ("queued", "running"):
                 write_status(folder, state="failed", error="the server stopped before the job ended")
                 recover_run_folders(folder)  # the temporary run folder of the dead worker goes
 
@@ -138,7 +146,7 @@ class JobStore:
         """The job's status, its progress rows from row ``since`` on, the tuning trials from
         ``trials_since`` on and (done) its result."""
         folder = self.folder(job_id)
-        status = read_json(folder / STATUS) | {"id": job_id}
+        status = self._read_status(folder / STATUS) | {"id": job_id}
         status["progress"] = self._rows(folder / PROGRESS)[since:]
         status["trials"] = self._rows(folder / TRIALS)[trials_since:]
         if status["state"] == "done" and (folder / RESULT).is_file():
@@ -162,7 +170,7 @@ class JobStore:
         """Every job, newest first: id, state, target, created."""
         jobs = []
         for status_file in self.root.glob(f"*/{STATUS}"):
-            s = read_json(status_file)
+            s = self._read_status(status_file)
             keep = ("state", "target", "created", "error")
             jobs.append({"id": status_file.parent.name} | {k: s.get(k) for k in keep})
         return sorted(jobs, key=lambda j: j.get("created") or 0, reverse=True)
@@ -213,6 +221,8 @@ class JobStore:
             elif self._running is not None and self._running[0] == job_id:
                 self._cancelled.add(job_id)
                 self._running[1].terminate()
+            elif self._read_status(folder / STATUS).get("state") == "queued":
+                self._cancelled.add(job_id)  # taken from the queue, not started yet: it will not be
         if job_id in self._cancelled:
             self._wait_ended(job_id)
         return self.status(job_id)
@@ -251,11 +261,14 @@ class JobStore:
         folder = self.root / job_id
         process = self._context.Process(target=worker.work, args=(str(folder),), name=f"lstmkit-job-{job_id}")
         with self._wake:
-            write_status(folder, state="running", started=time.time())
+            if job_id in self._cancelled:
+                self._cancelled.discard(job_id)
+                write_status(folder, state="cancelled", ended=time.time())
+                return
             with _one_thread():
                 process.start()
             self._running = (job_id, process)
-        write_status(folder, pid=process.pid)
+            write_status(folder, state="running", started=time.time(), pid=process.pid)
         process.join()
         with self._wake:
             self._running = None
