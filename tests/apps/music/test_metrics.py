@@ -64,3 +64,14 @@ def test_repeat_model_transitions() -> None:
     marginal, repeat = MarginalModel().fit(held), RepeatModel().fit(held)
     nll_marginal = metrics.frame_nll(marginal.predict_proba(held), held)
     assert metrics.frame_nll(repeat.predict_proba(held), held) < 0.5 * nll_marginal
+
+
+def test_score_baselines_matches_the_models() -> None:
+    from lstmkit.apps.music.baselines import score_baselines
+
+    train = [np.repeat(np.eye(3), 4, axis=0)]
+    test = [np.repeat(np.eye(3)[::-1], 2, axis=0)]
+    scores = score_baselines(train, test)
+    direct = metrics.frame_nll(RepeatModel().fit(train).predict_proba(test), test)
+    assert scores["repeat previous frame"]["nll"] == pytest.approx(direct)
+    assert set(scores) == {"per-pitch marginal", "repeat previous frame"}

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["MarginalModel", "RepeatModel"]
+from lstmkit.apps.music import metrics
+
+__all__ = ["BASELINES", "MarginalModel", "RepeatModel", "score_baselines"]
 
 
 def _stack(rolls: Sequence[np.ndarray], name: str = "rolls") -> np.ndarray:
@@ -87,3 +89,17 @@ class RepeatModel:
             rest = np.where(prev, self.on_after_[1], self.on_after_[0])  # (L - 1, P)
             out.append(np.concatenate([head, rest]))
         return out
+
+
+#: the baselines by the names the reports give them
+BASELINES = {"per-pitch marginal": MarginalModel, "repeat previous frame": RepeatModel}
+
+
+def score_baselines(train: Sequence[np.ndarray], rolls: Sequence[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Each baseline of :data:`BASELINES` fitted on ``train`` and scored on ``rolls``:
+    ``{name: {"nll": .., "accuracy": ..}}`` (:mod:`lstmkit.apps.music.metrics`)."""
+    out = {}
+    for name, cls in BASELINES.items():
+        probs = cls().fit(train).predict_proba(rolls)
+        out[name] = {"nll": metrics.frame_nll(probs, rolls), "accuracy": metrics.frame_accuracy(probs, rolls)}
+    return out

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
-from lstmkit.apps.music import data, metrics
-from lstmkit.apps.music.baselines import MarginalModel, RepeatModel
+from lstmkit.apps.music import data
+from lstmkit.apps.music.baselines import score_baselines
 from lstmkit.apps.music.estimator import ChoraleLSTM, Sample
 from lstmkit.io.html import format_table
 from lstmkit.io.runfolder import prepare_run_folder
@@ -142,15 +142,10 @@ def _test_chorale(chorales: data.Chorales, index: int) -> np.ndarray:
 
 
 def _baseline_rows(train: list[np.ndarray], test: list[np.ndarray]) -> list[dict[str, Any]]:
-    rows = []
-    for name, model in (("per-pitch marginal", MarginalModel()), ("repeat previous frame", RepeatModel())):
-        probs = model.fit(train).predict_proba(test)
-        row = {
-            "test_nll": metrics.frame_nll(probs, test),
-            "test_accuracy": metrics.frame_accuracy(probs, test),
-        }
-        rows.append({"model": name, **row, "params": 0})
-    return rows
+    return [
+        {"model": name, "test_nll": v["nll"], "test_accuracy": v["accuracy"], "params": 0}
+        for name, v in score_baselines(train, test).items()
+    ]
 
 
 def _train(config: MusicJobConfig) -> MusicJobResult:
