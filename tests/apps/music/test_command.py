@@ -82,3 +82,12 @@ def test_errors_are_one_line(tmp_path, caplog) -> None:
     assert errors[0].startswith("--model: no such file") and errors[1].startswith("--primer: expected")
     assert "not a saved lstmkit ChoraleLSTM" in errors[2]
     assert user_file.read_text() == "mine"
+
+
+@pytest.mark.usefixtures("few_chorales")
+def test_bad_chorale_index_before_training(tmp_path, caplog) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert main(["music", "train", *TINY, "--chorale", "99", "--out", str(tmp_path)]) == 1
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.startswith("--chorale: expected a test chorale index in 0..1, got 99")
+    assert not (tmp_path / "music").exists()

@@ -151,6 +151,7 @@ def _baseline_rows(train: list[np.ndarray], test: list[np.ndarray]) -> list[dict
 def _train(config: MusicJobConfig) -> MusicJobResult:
     chorales = data.load_chorales(config.resolution, progress=config.progress)
     train, valid, test = (chorales.split(s) for s in data.SPLITS)
+    chorale = _test_chorale(chorales, config.chorale)  # before the training, not after
     model = ChoraleLSTM(
         hidden_size=config.hidden,
         num_layers=config.num_layers,
@@ -169,7 +170,6 @@ def _train(config: MusicJobConfig) -> MusicJobResult:
         {"model": "LSTM", "test_nll": scored["nll"], "test_accuracy": scored["accuracy"], "params": params}
     ]
     rows += _baseline_rows(train, test)
-    chorale = _test_chorale(chorales, config.chorale)
     (probs,) = model.predict_proba([chorale])
     sample = _sample(model, chorale, config)
     extra = {"chorales": {s: len(chorales.split(s)) for s in data.SPLITS}, "fit_seconds": model.fit_seconds_}
