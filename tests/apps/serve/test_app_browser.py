@@ -1,6 +1,7 @@
 """The browser app of ``lstmkit serve`` driven in Debian's chromium (headless, Playwright for
 Python): upload -> preview -> train -> forecast -> download; a bad CSV shows its error; cancel;
-a reload during training picks the job back up. ``make app-browser`` installs chromium.
+a reload during training picks the job back up; a failed job shows its error. ``make
+app-browser`` installs chromium.
 
 With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
 ``docs/images/app-*.png`` (1280x800, and the result at 390x844): see docs/app.md.
@@ -9,6 +10,7 @@ With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -183,9 +185,14 @@ def test_a_reload_during_training_resumes_the_job(page: Any, base_url: str, airl
     page.reload()
     assert page.url == url and "#job=" in url
     _training(page)  # the curve comes back (rows so far) and goes on (events)
-    epochs = page.evaluate("() => document.querySelectorAll('#loss path.train').length")
-    assert epochs >= 1 and page.text_content("#state") == "running"
+    curves = page.evaluate("() => document.querySelectorAll('#loss path.train').length")
+    assert curves >= 1 and page.text_content("#state") == "running"
     before = page.text_content("#progress-text")
     page.wait_for_function(f"() => document.getElementById('progress-text').textContent !== {before!r}")
-    page.click("#cancel")
-    page.wait_for_function("() => document.getElementById('state').textContent === 'cancelled'")
+    # then the worker dies: the page shows the failed job's error
+    job_id = url.split("#job=")[1]
+    os.kill(page.request.get(f"{base_url}/v1/jobs/{job_id}").json()["pid"], signal.SIGKILL)
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.text_content("#state") == "failed"
+    assert "The job failed: the worker process was killed (SIGKILL)" in page.text_content("#error")
+    shot(page, "8-failed")
