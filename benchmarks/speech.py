@@ -4,7 +4,8 @@
    voices (augmented: speed, reverberation, noise) and scored on voices never heard in training:
    isolated-digit accuracy, digit error rate (DER) of digit strings, clean and with white noise
    at 10 and 0 dB SNR, greedy and prefix beam search decoding;
-2. **streaming**: the same with a unidirectional LSTM; then test utterances pushed 10 ms at a
+2. **streaming**: the same with a unidirectional LSTM (global normalization, and a second one
+   with the causal running-mean normalization); then test utterances pushed 10 ms at a
    time through its streaming recognizer (causal features, ``LSTM.stream()``): the largest
    difference to the offline logits, whether the hypotheses agree, and the recognizer's time
    per 10 ms chunk.
@@ -14,6 +15,7 @@ and prints markdown tables; the models and reports go to ``runs/bench-speech-*``
 
     OMP_NUM_THREADS=1 python benchmarks/speech.py            # the study of docs/speech.md
     OMP_NUM_THREADS=1 python benchmarks/speech.py --quick    # small corpus, few epochs: minutes
+    OMP_NUM_THREADS=1 python benchmarks/speech.py --only uni-running  # one model, added to the results
 """
 
 from __future__ import annotations
