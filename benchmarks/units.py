@@ -46,13 +46,17 @@ BASE: dict[str, str] = {
     "--ngram-orders": "",
     "--threads": "1",
 }
+#: the regularized pydoc studies' options
+REGULARIZED = {"--epochs": "60", "--dropout": "0.3", "--weight-drop": "0.2"}
 #: study name (runs/units-<name>) -> (corpus, training CPU seconds, lines wrapped at, its options)
 CORPORA: dict[str, tuple[str, int, int | None, dict[str, str]]] = {
     "kjv": ("kjv", 2400, None, {"--epochs": "40"}),
     "kjv-wrapped": ("kjv", 1500, 80, {"--epochs": "40"}),
     "pydoc": ("pydoc", 420, None, {"--epochs": "40", "--dropout": "0.1"}),
-    # regularized: the 420-second model overfits the small corpus when trained longer
-    "pydoc-reg": ("pydoc", 1500, None, {"--epochs": "60", "--dropout": "0.3", "--weight-drop": "0.2"}),
+    # regularized: the 420-second model overfits the small corpus when trained longer; three seeds
+    "pydoc-reg": ("pydoc", 1500, None, REGULARIZED),
+    "pydoc-reg-s1": ("pydoc", 1500, None, {**REGULARIZED, "--seed": "1"}),
+    "pydoc-reg-s2": ("pydoc", 1500, None, {**REGULARIZED, "--seed": "2"}),
     "fortunes": ("fortunes", 600, None, {"--epochs": "20"}),
 }
 
@@ -135,7 +139,7 @@ def main() -> int:
     unknown = [c for c in corpora if c not in CORPORA]
     if unknown:
         parser.error(f"--only: expected some of {list(CORPORA)}, got {unknown}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict[str, Any] = {}
     for name in corpora:
         if not (args.reuse and (RUNS / f"units-{name}" / "model.pt").exists()):
             run_lstmkit([*train_command(name), "--overwrite"])
@@ -144,7 +148,9 @@ def main() -> int:
         results[name].update(search(name, args.chars, args.k))
     from lstmkit.io.atomic import atomic_write_text
 
-    atomic_write_text(RESULTS, json.dumps(results, indent=2) + "\n")
+    # read the file again now: studies run side by side each add their own entries
+    merged = {**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **results}
+    atomic_write_text(RESULTS, json.dumps(merged, indent=2) + "\n")
     return 0
 
 
