@@ -10,6 +10,16 @@ LINT_DIRS := $(wildcard src tests benchmarks examples)
 
 .PHONY: setup run test lint bench bench-speed clean
 
+# $(call apt_install,PACKAGES): apt-get install the Debian PACKAGES not installed yet (a recipe line)
+define apt_install
+@missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+    --no-install-recommends $$missing; fi
+endef
+
+
 setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -59,11 +69,7 @@ test: $(NLP_DATA)
 data-nlp: $(NLP_DATA)
 
 $(NLP_DATA): $(STAMP) $(wildcard src/lstmkit/apps/language/corpora/*.py)
-	@missing=""; for p in $$($(PY) -m lstmkit.apps.language.corpora debian-packages); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends $$missing; fi
+	$(call apt_install,$$($(PY) -m lstmkit.apps.language.corpora debian-packages))
 	$(PY) -m lstmkit.apps.language.corpora fetch-vader
 	$(PY) -m lstmkit.apps.language.corpora status
 	touch $@
@@ -79,13 +85,66 @@ test: $(VIDEO_DATA)
 data-video: $(VIDEO_DATA)
 
 $(VIDEO_DATA): $(STAMP)
-	@missing=""; for p in $(VIDEO_DEBIAN); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends $$missing; fi
+	$(call apt_install,$(VIDEO_DEBIAN))
 	$(PY) -c "from lstmkit.apps.video.data import load_digits as f; f('mnist'); f('fashion')"
 	touch $@
+
+# Speech data (issue 19, src/lstmkit/apps/speech/data.py): spoken digits synthesized by Debian's
+# espeak-ng, installed here through apt-get; the corpus is synthesized on first use (about a
+# minute) and cached in $$LSTMKIT_DATA/speech or ~/.cache/lstmkit/speech.
+SPEECH_DEBIAN := espeak-ng
+SPEECH_DATA := $(VENV)/.speech-data
+
+.PHONY: data-speech
+setup: $(SPEECH_DATA)
+test: $(SPEECH_DATA)
+data-speech: $(SPEECH_DATA)
+
+$(SPEECH_DATA): $(STAMP)
+	$(call apt_install,$(SPEECH_DEBIAN))
+	espeak-ng --version
+	touch $@
+
+# The browser app (issue 20, docs/app.md): its tests (tests/apps/serve/test_app_browser.py) drive
+# Debian's chromium headless through Playwright for Python (`playwright install` cannot download
+# browsers here), installed here through apt-get. `make app` starts the app.
+APP_DEBIAN := chromium
+APP_BROWSER := $(VENV)/.app-browser
+APP_PORT ?= 8000
+
+.PHONY: app-browser app app-screenshots
+setup: $(APP_BROWSER)
+test: $(APP_BROWSER)
+app-browser: $(APP_BROWSER)
+
+$(APP_BROWSER): $(STAMP)
+	$(call apt_install,$(APP_DEBIAN))
+	test -x /usr/bin/chromium
+	touch $@
+
+app: $(STAMP)
+	@mkdir -p runs
+	@echo "lstmkit app: open http://127.0.0.1:$(APP_PORT)/app/ (Ctrl-C stops it)"
+	$(VENV)/bin/lstmkit serve --models runs --jobs runs/app-jobs --port $(APP_PORT)
+
+# docs/images/app-*.png: the browser tests, saving each page state
+app-screenshots: $(STAMP) $(APP_BROWSER)
+	LSTMKIT_APP_SCREENSHOTS=1 OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q -p no:xdist tests/apps/serve/test_app_browser.py
+
+# Spoken digits (issue 19, docs/speech.md): a biLSTM and a unidirectional LSTM + CTC trained on
+# espeak-ng voices, scored on unseen voices (clean, 10 dB, 0 dB), streaming == offline and the
+# latency per 10 ms chunk; one thread (about 35 minutes for the three models); ARGS=--quick: a
+# small corpus; ARGS="--only uni-running" one model.
+.PHONY: bench-speech
+bench-speech: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech.py $(ARGS)
+
+# Bach chorales (issue 19, docs/music.md): the polyphonic LSTM in 4 sizes against the per-pitch
+# marginal and repeat-previous-frame baselines on music21's chorales; one thread (about 9 minutes);
+# ARGS=--quick: two small settings, a few epochs.
+.PHONY: bench-music
+bench-music: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/music.py $(ARGS)
 
 bench-nlp: $(NLP_DATA)
 	$(PY) benchmarks/nlp.py
@@ -101,9 +160,10 @@ bench-compress: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/compress.py --markdown docs/deployment.md
 
 # Interpretable units (issue 15, docs/interpretability.md): 2x256 char LMs on KJV (2400 CPU s), KJV
-# wrapped at 80 columns (1500 CPU s), Python's docs (420 CPU s) and fortunes (600 CPU s) in
-# runs/units-*, then every cell correlated with named text properties (about 85 minutes of CPU on
-# one thread; ARGS=--reuse searches the trained models again).
+# wrapped at 80 columns (1500 CPU s), Python's docs (420 CPU s; regularized, 1500 CPU s with seeds
+# 0, 1 and 2) and fortunes (600 CPU s) in runs/units-*, then every cell correlated with named text
+# properties (about 160 minutes of CPU on one thread; ARGS="--reuse" searches the trained models
+# again, ARGS="--only pydoc-reg-s2" runs one study).
 .PHONY: bench-units
 bench-units: $(STAMP) $(FUSED_EXT) $(NLP_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/units.py $(ARGS)
@@ -173,7 +233,6 @@ bench-video: $(STAMP) $(FUSED_EXT)
 .PHONY: bench-m3
 bench-m3: $(STAMP)
 	$(PY) benchmarks/m3.py --competition m3 --jobs 2 $(ARGS)
-	$(PY) benchmarks/m3.py --competition m1 --jobs 2 $(ARGS)
 	$(PY) benchmarks/m3.py --competition m1 --jobs 2 $(ARGS)
 
 # Serving (issue 20, docs/serving.md): lstmkit serve on 127.0.0.1 under concurrent forecast requests

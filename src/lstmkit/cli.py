@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "lstmkit.apps.anomaly.command",
     "lstmkit.apps.glucose.command",
     "lstmkit.apps.video.command",
+    "lstmkit.apps.speech.command",
+    "lstmkit.apps.music.command",
     "lstmkit.apps.experiments.commands.demo",
     "lstmkit.apps.language.commands.textgen",
     "lstmkit.apps.language.commands.sentiment",
@@ -41,6 +43,7 @@ COMMAND_MODULES = (
     "lstmkit.apps.deploy.command",
     "lstmkit.apps.explain.command",
     "lstmkit.apps.serve.command",
+    "lstmkit.apps.federated.command",
 )
 
 log = logging.getLogger("lstmkit")
