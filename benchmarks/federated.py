@@ -3,7 +3,7 @@ Forecaster over the M3 monthly domains and of the char LM over the bundled corpo
 centralized training and each client alone, for the same total epochs; one torch thread.
 
     OMP_NUM_THREADS=1 python benchmarks/federated.py                      # both studies
-    OMP_NUM_THREADS=1 python benchmarks/federated.py --tasks forecast --rounds 5 --local-epochs 2
+    OMP_NUM_THREADS=1 python benchmarks/federated.py --tasks forecast --rounds 20 --local-epochs 2
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from lstmkit.apps.federated import job
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", default="forecast,lm", help="forecast, lm or both (default)")
-    p.add_argument("--rounds", type=int, default=5, help="rounds (5)")
-    p.add_argument("--local-epochs", type=int, default=2, help="local epochs per round (2)")
+    p.add_argument("--rounds", type=int, default=40, help="rounds (40)")
+    p.add_argument("--local-epochs", type=int, default=1, help="local epochs per round (1)")
     p.add_argument("--strategy", choices=("fedavg", "fedprox"), default="fedavg")
     p.add_argument("--out", default=None, help="parent of the run folders (none: print only)")
     args = p.parse_args(argv)
