@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from tests.apps.conftest import SERIES, TEXT
 
 from lstmkit.apps.deploy.compress import CompressJobConfig, compress
 from lstmkit.apps.deploy.distill_lm import DistillSettings
@@ -22,8 +23,6 @@ from lstmkit.apps.language.bundle import load_bundle
 from lstmkit.apps.language.lm import LanguageModel
 from lstmkit.cli import main
 from lstmkit.compress import QuantizedLSTM
-
-from .conftest import SERIES, TEXT
 
 
 def test_export_onnx_forecaster_ensemble(forecaster_file: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from tests.apps.conftest import TEXT
 
 from lstmkit.apps.deploy.compress import CompressJobConfig, compress
 from lstmkit.apps.deploy.distill_lm import DistillSettings
@@ -17,8 +18,6 @@ from lstmkit.apps.deploy.job import ExportJobConfig, export
 from lstmkit.apps.language.bundle import load_bundle, save_bundle
 from lstmkit.apps.language.lm import LanguageModel
 from lstmkit.apps.language.tokenizers import CharTokenizer
-
-from .conftest import TEXT
 
 CONTEXT = 32
 
