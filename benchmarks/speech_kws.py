@@ -1,0 +1,187 @@
+"""Keyword spotting ("wake" on a digit) with the streaming unidirectional CTC recognizer, for
+docs/speech.md.
+
+A long stream of test-voice utterances (voices never heard in training: isolated digits and the
+digit strings without the keyword, gaps of 0.5-3 s, pink background noise) with the keyword's
+exact sample spans (``lstmkit.apps.speech.kws``). The recognizer is the ``uni-running`` model of
+``benchmarks/speech.py`` (reused from ``runs/bench-speech-uni-running/model.pt``, trained as
+there if missing). Per SNR: the keyword score of every step from the whole stream's logits,
+triggers for 99 thresholds and 3 windows, true positive rate against false alarms per hour,
+latency from the keyword's end to the trigger; the operating points at 1 and 5 false alarms per
+hour. Then the first minutes pushed 10 ms at a time through ``KeywordSpotter``: the triggers
+equal the whole-stream ones, and the time per chunk.
+
+One thread. Writes ``benchmarks/results/speech_kws.json`` and ``docs/images/speech_kws_roc.png``.
+
+    OMP_NUM_THREADS=1 python benchmarks/speech_kws.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmkit.apps.speech import data, job, kws
+from lstmkit.apps.speech.estimator import DigitRecognizer
+from lstmkit.io.atomic import atomic_write_text
+from lstmkit.io.plots import pyplot, save_figure
+
+MODEL = Path("runs/bench-speech-uni-running/model.pt")
+THRESHOLDS = [round(0.01 * k, 2) for k in range(1, 100)]
+WINDOWS = (1, 3, 5)  # steps of 20 ms
+REFRACTORY = 50  # steps: 1 s
+TOLERANCE = 0.5  # seconds after the keyword's end
+
+
+def _model(path: Path) -> DigitRecognizer:
+    if not path.is_file():
+        sys.path.insert(0, str(Path(__file__).parent))
+        from speech import FULL, MODELS  # the study of docs/speech.md
+
+        name = "bench-speech-uni-running"
+        print(f"{path} missing: training {name} as benchmarks/speech.py does", file=sys.stderr)
+        config = job.SpeechTrainConfig(**FULL, **MODELS["uni-running"], name=name, overwrite=True, echo=True)
+        job.train(config)
+    return job.load_model(path)
+
+
+def _whole_logits(model: DigitRecognizer, audio: np.ndarray) -> torch.Tensor:
+    t0 = time.perf_counter()
+    logits = model.logits([audio])[0]  # (T', K)
+    print(f"whole-stream logits: {len(logits)} steps in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return logits
+
+
+def _condition(model: DigitRecognizer, stream: kws.KeywordStream) -> dict[str, Any]:
+    logits = _whole_logits(model, stream.audio)
+    sub = model.config.subsample
+    out: dict[str, Any] = {"hours": stream.hours, "occurrences": len(stream.occurrences()), "windows": {}}
+    for w in WINDOWS:
+        scores = kws.keyword_scores(logits, stream.keyword, w)
+        rows = kws.roc(scores, stream, THRESHOLDS, subsample=sub, refractory=REFRACTORY, tolerance=TOLERANCE)
+        out["windows"][str(w)] = {
+            "rows": rows,
+            "at_1_fa_per_hour": kws.operating_point(rows, 1.0),
+            "at_5_fa_per_hour": kws.operating_point(rows, 5.0),
+        }
+    return out
+
+
+def _streamed(
+    model: DigitRecognizer, stream: kws.KeywordStream, minutes: float, point: dict[str, Any]
+) -> dict[str, Any]:
+    """The first ``minutes`` pushed 10 ms at a time: triggers against the whole stream's, time per chunk."""
+    n = min(len(stream.audio), round(minutes * 60 * 16000))
+    audio = stream.audio[:n]
+    w, th = int(point["window"]), float(point["threshold"])
+    spotter = kws.KeywordSpotter(model.stream(), stream.keyword, th, w, REFRACTORY)
+    fired, times = [], []
+    for i in range(0, n, 160):
+        t0 = time.perf_counter()
+        fired += spotter.push(audio[i : i + 160])
+        times.append(time.perf_counter() - t0)
+    scores = kws.keyword_scores(model.logits([audio])[0], stream.keyword, w)
+    expected = kws.triggers(scores, th, REFRACTORY)
+    ms = np.asarray(times) * 1000
+    return {
+        "minutes": n / 16000 / 60,
+        "window": w,
+        "threshold": th,
+        "triggers_streamed": len(fired),
+        "triggers_equal": bool(np.array_equal(fired, expected)),
+        "max_abs_score_diff": float(np.abs(np.asarray(spotter.scores) - scores[: len(spotter.scores)]).max()),
+        "chunks": len(ms),
+        "chunk_ms": {k: float(np.percentile(ms, q)) for k, q in (("p50", 50), ("p99", 99), ("max", 100))}
+        | {"mean": float(ms.mean())},
+    }
+
+
+def _plot(results: dict[str, Any], keyword: str, path: Path) -> None:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (snr, cond), color in zip(results["conditions"].items(), ("C0", "C3", "C2"), strict=False):
+        for w, style in zip(WINDOWS, ("-", "--", ":"), strict=True):
+            rows = cond["windows"][str(w)]["rows"]
+            ax.plot(
+                [r["fa_per_hour"] for r in rows],
+                [r["tpr"] for r in rows],
+                style,
+                color=color,
+                label=f"{snr} dB, window {w * 20} ms",
+            )
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("false alarms per hour")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"wake on '{keyword}': unidirectional LSTM + CTC, unseen voices")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_figure(fig, path)
+
+
+def _table(results: dict[str, Any]) -> str:
+    lines = [
+        "| SNR | window | hours | keywords | target FA/h | threshold | TPR | FA/h | latency mean / p90 (s) |",
+        "|---" * 9 + "|",
+    ]
+    for snr, cond in results["conditions"].items():
+        for w in WINDOWS:
+            for target in (1, 5):
+                r = cond["windows"][str(w)][f"at_{target}_fa_per_hour"]
+                if r is None:
+                    continue
+                lat = (
+                    "-"
+                    if math.isnan(r["latency_mean"])
+                    else f"{r['latency_mean']:.2f} / {r['latency_p90']:.2f}"
+                )
+                lines.append(
+                    f"| {snr} dB | {w * 20} ms | {cond['hours']:.2f} | {cond['occurrences']} | {target} "
+                    f"| {r['threshold']:.2f} | {r['tpr']:.1%} | {r['fa_per_hour']:.1f} | {lat} |"
+                )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="keyword spotting on a long stream of unseen voices")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--keyword", default="7")
+    parser.add_argument("--isolated", type=int, default=1000, help="isolated test digits in the stream")
+    parser.add_argument(
+        "--strings", type=int, default=1000, help="test strings drawn (those with the keyword left out)"
+    )
+    parser.add_argument("--snr", default="20,10", help="background pink noise, dB below the speech")
+    parser.add_argument("--stream-minutes", type=float, default=10.0, help="minutes pushed 10 ms at a time")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    t_start = time.perf_counter()
+    model = _model(args.model)
+    corpus = data.load_corpus("test", args.isolated, args.strings, seed=args.seed, progress=True)
+    results: dict[str, Any] = {"keyword": args.keyword, "model": str(args.model), "conditions": {}}
+    streams = {}
+    for snr in args.snr.split(","):
+        streams[snr] = kws.make_stream(corpus, args.keyword, args.seed, noise_db=float(snr))
+        results["conditions"][snr] = _condition(model, streams[snr])
+    first = next(iter(streams))
+    point = results["conditions"][first]["windows"]["3"]["at_1_fa_per_hour"] or {"threshold": 0.5}
+    results["streaming"] = _streamed(model, streams[first], args.stream_minutes, point | {"window": 3})
+    results["seconds"] = time.perf_counter() - t_start
+    Path("benchmarks/results").mkdir(parents=True, exist_ok=True)
+    atomic_write_text("benchmarks/results/speech_kws.json", json.dumps(results, indent=1))
+    _plot(results, args.keyword, Path("docs/images/speech_kws_roc.png"))
+    print(_table(results))
+    print(f"\nstreaming ({first} dB): {json.dumps(results['streaming'])}")
+    print(f"({results['seconds']:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
