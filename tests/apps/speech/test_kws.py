@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.apps.speech import kws
+from lstmkit.apps.speech import kws, kws_job
 from lstmkit.apps.speech.data import SpeechCorpus
+from lstmkit.apps.speech.estimator import DigitRecognizer
 from lstmkit.apps.speech.features import FeatureConfig, features
 from lstmkit.apps.speech.model import CLASSES, CTCAcousticModel
 from lstmkit.apps.speech.streaming import StreamingRecognizer
+from lstmkit.apps.speech.wav import load_wav, write_wav
 
 
 def _toy_corpus() -> SpeechCorpus:
@@ -142,3 +144,30 @@ def test_streaming_detection_equals_whole_stream() -> None:
     fired = [t for i in range(0, len(audio), 160) for t in spotter.push(audio[i : i + 160])]
     np.testing.assert_allclose(spotter.scores, scores, atol=1e-5)
     np.testing.assert_array_equal(fired, expected)
+
+
+def test_wake_on_a_wav_file_equals_whole_stream_triggers(tiny_train: SpeechCorpus, tmp_path) -> None:
+    rec = DigitRecognizer(bidirectional=False, hidden_size=16, num_layers=1, max_epochs=1, progress=False)
+    rec.fit(tiny_train.audio[:32], tiny_train.labels[:32])
+    rec.save(tmp_path / "model.pt")
+    stream = kws.make_stream(tiny_train.subset(np.arange(len(tiny_train)) < 12), tiny_train.labels[0], seed=0)
+    write_wav(tmp_path / "s.wav", stream.audio)
+    audio = load_wav(tmp_path / "s.wav")
+    scores = kws.keyword_scores(rec.logits([audio])[0], stream.keyword, 3)
+    threshold = float(np.quantile(scores, 0.9))
+    expected = kws.step_end_samples(kws.triggers(scores, threshold, 20), 2) / 16000
+    out = kws_job.wake(
+        str(tmp_path / "model.pt"),
+        str(tmp_path / "s.wav"),
+        stream.keyword,
+        threshold=threshold,
+        window=3,
+        refractory=20,
+    )
+    assert len(expected) >= 2
+    np.testing.assert_allclose(out.times, expected)
+    assert len(out.latencies) == -(-len(audio) // 160)
+    with pytest.raises(ValueError, match="--threshold: expected a posterior in"):
+        kws_job.wake(str(tmp_path / "model.pt"), str(tmp_path / "s.wav"), "7", threshold=2.0)
+    with pytest.raises(FileNotFoundError, match="--model: no such file"):
+        kws_job.wake(str(tmp_path / "none.pt"), str(tmp_path / "s.wav"), "7")
