@@ -44,7 +44,7 @@ from lstmkit.apps.language.lm import LanguageModel, bits_per_token, perplexity, 
 from lstmkit.apps.language.ngram import ngram_baseline, ngram_orders
 from lstmkit.apps.language.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
 from lstmkit.apps.language.training import TrainKeywords, TrainOptions, fit, train_options
-from lstmkit.fit import sequence_cross_entropy
+from lstmkit.fit import Callback, sequence_cross_entropy
 from lstmkit.io.runfolder import run_folder
 from lstmkit.io.text import read_input_text, read_text
 
@@ -122,6 +122,7 @@ def train_language_model(
     bptt: int = 128,
     vocab_size: int | None = None,
     training: TrainOptions = TRAINING,
+    callbacks: tuple[Callback, ...] = (),
     **options: Unpack[TrainKeywords],
 ) -> LMResult:
     """Fit the tokenizer on ``train_text``, train a :class:`LanguageModel` with the trainer
@@ -136,6 +137,7 @@ def train_language_model(
         training: the shared settings (:class:`TrainOptions`: rate, batch size, epochs, step and
             time budgets (see :class:`~lstmkit.apps.language.training.TimeBudget`), clipping,
             seed, the trainer's run folder (logs, curves), progress; default :data:`TRAINING`).
+        callbacks: more trainer callbacks (see :func:`~lstmkit.apps.language.training.fit`).
         **options: any of those one by one (``max_steps=50``), over ``training``'s.
     """
     opts = train_options(training, options)
@@ -161,7 +163,7 @@ def train_language_model(
         "monitor": "train_loss",  # the weights at the end of the budget are the result
         "log_every": 10,
     }
-    fitted = fit(model, opts, train, valid, task=task, loss_fn=sequence_cross_entropy)
+    fitted = fit(model, opts, train, valid, task=task, loss_fn=sequence_cross_entropy, callbacks=callbacks)
     budget, steps = fitted.budget, fitted.steps
     log.info("trained %d steps in %.0f s CPU (%.0f s wall); evaluating", steps, budget.cpu, budget.wall)
     valid_bits = bits_per_token(stream_nll(model, valid_ids, batch_size=8, bptt=512))
@@ -337,9 +339,7 @@ def run(config: TextgenJobConfig) -> TextgenJobResult:
         train = train[: config.max_train_chars]
     tokenizer = make_tokenizer(config.tokenizer, bpe_merges=config.bpe_merges)
     final_dir = opts.run_dir or f"runs/textgen-{name}-{config.tokenizer}"
-    with run_folder(
-        final_dir, "textgen", overwrite=opts.overwrite
-    ) as run_dir:  # a failed run changes nothing
+    with run_folder(final_dir, "textgen", overwrite=opts.overwrite) as run_dir:
         start = time.perf_counter()
         res = train_language_model(
             train,

@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypedDict
 
@@ -144,6 +144,7 @@ def fit(
     step: Callable[[Any, Any], StepOutput] | None = None,
     loss_fn: Callable[[Any, Any], Tensor] | None = None,
     metrics: Mapping[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> Fitted:
     """Train ``model`` with the :class:`~lstmkit.fit.Trainer` on the ``train`` batches,
     validating on ``valid``, within ``options``' time budget.
@@ -156,6 +157,8 @@ def fit(
         task: the trainer's settings that are the task's own (optimizer, monitor, early
             stopping...), further :class:`~lstmkit.fit.TrainConfig` fields.
         step, loss_fn, metrics: the :class:`~lstmkit.fit.Trainer`'s.
+        callbacks: more trainer callbacks, after the time budget's (a job server's progress
+            rows, for one).
     """
     config = TrainConfig(
         lr=options.lr,
@@ -169,6 +172,8 @@ def fit(
         **task,
     )
     budget = TimeBudget(options.time_budget, options.budget_clock)
-    runner = Trainer(model, config, step=step, loss_fn=loss_fn, metrics=metrics, callbacks=[budget])
+    runner = Trainer(
+        model, config, step=step, loss_fn=loss_fn, metrics=metrics, callbacks=[budget, *callbacks]
+    )
     history = runner.fit(train, valid)
     return Fitted(history, budget, runner.global_step)
