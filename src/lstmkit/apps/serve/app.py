@@ -10,7 +10,9 @@ assets, no internet needed):
 * ``POST /v1/sessions`` ``{"model"}`` -> ``{"id"}``; ``POST /v1/sessions/{id}/frames``
   ``{"text"}`` -> the next-token distribution; ``DELETE /v1/sessions/{id}``
 * the browser app at ``/app/``, ``POST /v1/preview`` and the training jobs ``/v1/jobs...``
-  (:mod:`lstmkit.apps.serve.jobroutes`)
+  (:mod:`lstmkit.apps.serve.jobroutes`); ``POST /v1/jobs/{id}/generate`` (a
+  :class:`~lstmkit.apps.serve.schemas.GenerateRequest`) samples from a finished text job's
+  model as ``/generate`` does
 
 Errors answer ``{"detail": "one line"}``: 404 unknown model or session, 413 body over the
 limit, 415 a body type the route does not read, 422 bad input, 429 sessions full, 401 without
@@ -34,8 +36,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
+from lstmkit.apps.deploy.models import load_model
+
 from . import handlers
-from .jobroutes import job_routes, page_routes
+from .jobroutes import job_routes, no_jobs, page_routes
 from .jobs import JobNotFound, JobStore
 from .limits import BodyLimit, token_guard
 from .schemas import (
@@ -177,6 +181,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     _model_routes(app, store, guard)
     _session_routes(app, store, sessions, guard)
     job_routes(app, jobs, guard)
+    _job_generate_route(app, jobs, guard)
     page_routes(app)
     return app
 
@@ -217,10 +222,7 @@ def _model_routes(app: FastAPI, store: ModelStore, guard: list[Any]) -> None:
 
     @app.post("/v1/models/{name:path}/generate", dependencies=guard)
     def generate(name: str, req: GenerateRequest) -> Response:
-        pieces = handlers.generate(store.get(name), req)
-        if req.stream:
-            return StreamingResponse(_events(pieces), media_type="text/event-stream")
-        return JSONResponse({"text": "".join(pieces)})
+        return _generated(handlers.generate(store.get(name), req), req.stream)
 
     @app.post("/v1/models/{name:path}/sentiment", dependencies=guard)
     def sentiment(name: str, req: TextsRequest) -> dict[str, Any]:
@@ -229,6 +231,24 @@ def _model_routes(app: FastAPI, store: ModelStore, guard: list[Any]) -> None:
     @app.post("/v1/models/{name:path}/translate", dependencies=guard)
     def translate(name: str, req: TextsRequest) -> dict[str, Any]:
         return handlers.translate(store.get(name), req)
+
+
+def _generated(pieces: Iterator[str], stream: bool) -> Response:
+    """The generated text: server-sent events as it comes, or ``{"text"}`` at the end."""
+    if stream:
+        return StreamingResponse(_events(pieces), media_type="text/event-stream")
+    return JSONResponse({"text": "".join(pieces)})
+
+
+def _job_generate_route(app: FastAPI, jobs: JobStore | None, guard: list[Any]) -> None:
+    @app.post("/v1/jobs/{job_id}/generate", dependencies=guard)
+    def generate_from_job(job_id: str, req: GenerateRequest) -> Response:
+        if jobs is None:
+            raise no_jobs()
+        loaded = load_model(jobs.file(job_id, "model.pt"))  # 404 until the job is done
+        if loaded.kind.name != "lm":
+            raise handlers.WrongInput(f"job: {job_id} trained a {loaded.kind.name}; only text jobs generate")
+        return _generated(handlers.generate(loaded, req), req.stream)
 
 
 def _session_routes(app: FastAPI, store: ModelStore, sessions: SessionStore, guard: list[Any]) -> None:

@@ -2,7 +2,9 @@
 
 * ``POST /v1/preview`` (a CSV body) -> columns, the detected time column, frequency, gaps and
   the first rows
-* ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`) -> ``{"id", "state"}``;
+* ``POST /v1/preview/text`` (a text file's bytes) -> characters, lines, vocabulary, first lines
+* ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`, or a text job:
+  :class:`~lstmkit.apps.serve.textjob.TextJobRequest`) -> ``{"id", "state"}``;
   ``GET /v1/jobs``; ``GET /v1/jobs/{id}`` (``?since=N``: progress rows from N on);
   ``GET /v1/jobs/{id}/events`` (``?since=N``; server-sent events: ``progress`` per epoch
   row, its row number as the event id, ``trial`` per finished tuning trial, ``status`` on
@@ -23,10 +25,11 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from .jobs import ENDED, JobRequest, JobStore
+from .jobs import ENDED, AnyJobRequest, JobStore
 from .preview import preview
+from .textjob import text_preview
 
-__all__ = ["job_routes", "page_routes"]
+__all__ = ["job_routes", "no_jobs", "page_routes"]
 
 STATIC = Path(__file__).parent / "static"
 #: seconds between looks at a job's files while streaming its events
@@ -62,7 +65,7 @@ async def _job_events(jobs: JobStore, job_id: str, since: int, request: Request)
         await asyncio.sleep(POLL_S)
 
 
-def _no_jobs() -> HTTPException:
+def no_jobs() -> HTTPException:
     return HTTPException(404, detail="jobs: this server runs no training jobs (lstmkit serve --jobs DIR)")
 
 
@@ -71,15 +74,19 @@ def job_routes(app: FastAPI, jobs: JobStore | None, guard: list[Any]) -> None:
 
     def store() -> JobStore:
         if jobs is None:
-            raise _no_jobs()
+            raise no_jobs()
         return jobs
 
     @app.post("/v1/preview", dependencies=guard)
     async def preview_csv(request: Request) -> dict[str, Any]:
         return preview((await request.body()).decode("utf-8", errors="replace"))
 
+    @app.post("/v1/preview/text", dependencies=guard)
+    async def preview_text(request: Request) -> dict[str, Any]:
+        return text_preview(await request.body())
+
     @app.post("/v1/jobs", dependencies=guard)
-    def submit(req: JobRequest) -> dict[str, Any]:
+    def submit(req: AnyJobRequest) -> dict[str, Any]:
         job_id = store().submit(req)
         return {"id": job_id, "state": "queued"}
 

@@ -2,7 +2,8 @@
 and found again after a browser reload or a server restart.
 
 Each job lives in its own folder ``<jobs>/<id>/``: ``request.json`` (the settings),
-``input.csv`` (the uploaded table), ``status.json`` (``state``: ``queued``, ``running``,
+``input.csv`` (the uploaded table; a text job's ``input.txt``: see
+:mod:`lstmkit.apps.serve.textjob`), ``status.json`` (``state``: ``queued``, ``running``,
 ``done``, ``failed`` or ``cancelled``; ``error``: one line when failed; written atomically),
 ``progress.jsonl`` (a row per epoch, appended by the worker), ``result.json`` (done only),
 ``log.txt`` and ``run/``, the forecasting app's run folder (``model.pt``, ``forecast.csv``,
@@ -31,17 +32,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from lstmkit.io.atomic import atomic_write_text
 from lstmkit.io.runfolder import recover_run_folders
 
 from . import worker
 from .preview import check_forecast_data
+from .textjob import TEXT_INPUT, TextJobRequest, check_text
 from .tuning import TRIALS
 from .worker import INPUT, PROGRESS, REQUEST, RESULT, STATUS, read_json, write_status
 
-__all__ = ["JobNotFound", "JobRequest", "JobStore"]
+__all__ = ["AnyJobRequest", "JobNotFound", "JobRequest", "JobStore"]
 
 log = logging.getLogger("lstmkit.serve")
 ENDED = ("done", "failed", "cancelled")
@@ -79,6 +81,18 @@ class JobRequest(BaseModel):
     )
     tune: bool = False
     trials: Annotated[int, Field(ge=1, le=200)] = 20
+
+
+def _task(body: Any) -> str:
+    """The kind of a job request: its ``task`` (``"forecast"`` when left out)."""
+    task = body.get("task", "forecast") if isinstance(body, dict) else getattr(body, "task", "forecast")
+    return "text" if task == "text" else "forecast"
+
+
+#: what ``POST /v1/jobs`` takes: a forecasting job, or (``"task": "text"``) a text job
+AnyJobRequest = Annotated[
+    Annotated[JobRequest, Tag("forecast")] | Annotated[TextJobRequest, Tag("text")], Discriminator(_task)
+]
 
 
 @contextlib.contextmanager
@@ -171,7 +185,7 @@ class JobStore:
         jobs = []
         for status_file in self.root.glob(f"*/{STATUS}"):
             s = self._read_status(status_file)
-            keep = ("state", "target", "created", "error")
+            keep = ("state", "task", "target", "created", "error")
             jobs.append({"id": status_file.parent.name} | {k: s.get(k) for k in keep})
         return sorted(jobs, key=lambda j: j.get("created") or 0, reverse=True)
 
@@ -188,23 +202,34 @@ class JobStore:
         return path
 
     # ------------------------------------------------------------------ submitting, cancelling
-    def submit(self, req: JobRequest) -> str:
+    @staticmethod
+    def _write_input(folder: Path, req: JobRequest | TextJobRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Check the job's data and write it to the folder: (its settings, its status fields)."""
+        if isinstance(req, TextJobRequest):
+            text = req.text.removeprefix("\ufeff")
+            check_text(text)
+            atomic_write_text(folder / TEXT_INPUT, text)
+            return req.model_dump(exclude={"text"}), {"task": "text", "target": req.name}
+        atomic_write_text(folder / INPUT, req.csv)
+        _, horizon = check_forecast_data(folder / INPUT, req.target, req.time, req.horizon, req.windows)
+        settings = req.model_dump(exclude={"csv"}) | {"horizon": horizon}
+        return settings, {"task": "forecast", "target": req.target, "horizon": horizon}
+
+    def submit(self, req: JobRequest | TextJobRequest) -> str:
         """Check the data (one-line ``ValueError`` when it cannot be trained on), write the
         job's folder and queue it; its id."""
         job_id = uuid.uuid4().hex[:12]
         folder = self.root / job_id
         folder.mkdir()
         try:
-            atomic_write_text(folder / INPUT, req.csv)
-            _, horizon = check_forecast_data(folder / INPUT, req.target, req.time, req.horizon, req.windows)
+            settings, fields = self._write_input(folder, req)
         except Exception:
             for f in folder.iterdir():
                 f.unlink()
             folder.rmdir()
             raise
-        settings = req.model_dump(exclude={"csv"}) | {"horizon": horizon}
         atomic_write_text(folder / REQUEST, json.dumps(settings, indent=1))
-        write_status(folder, state="queued", target=req.target, horizon=horizon, created=time.time())
+        write_status(folder, state="queued", created=time.time(), **fields)
         with self._wake:
             self._queue.append(job_id)
             self._wake.notify_all()

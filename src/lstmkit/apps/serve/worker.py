@@ -11,6 +11,9 @@ Progress rows: ``{"training": k, "epoch": e, "train_loss": ..., "val_loss": ... 
 "elapsed": s, "fraction": f}``; ``k`` counts the networks trained (backtest, then the final
 fit; each may be an early-stopped training and its refit), ``e`` counts from 1, ``fraction``
 is the share of the planned epochs done (early stopping makes it jump).
+
+A text job (``"task": "text"``, :mod:`lstmkit.apps.serve.textjob`) trains one character
+language model on ``input.txt`` instead; its rows also hold ``train_bits`` and ``val_bits``.
 """
 
 from __future__ import annotations
@@ -65,10 +68,15 @@ class ProgressFile(Callback):
     Args:
         path: the file. trainings: the trainings planned. epochs: epochs per training.
         budget_s: seconds all trainings may take together (``None``: no limit).
+        bits: also write the losses in bits (``train_bits``, ``val_bits``: a loss in nats
+            per token over :math:`\\ln 2`; a language model's bits per character).
     """
 
-    def __init__(self, path: Path, trainings: int, epochs: int, budget_s: float | None) -> None:
+    def __init__(
+        self, path: Path, trainings: int, epochs: int, budget_s: float | None, bits: bool = False
+    ) -> None:
         self.path, self.trainings, self.epochs = path, max(1, trainings), max(1, epochs)
+        self.bits = bits
         self.per_training = None if budget_s is None else budget_s / self.trainings
         self.started = time.perf_counter()
         self.training = 0
@@ -89,6 +97,10 @@ class ProgressFile(Callback):
             "elapsed": round(now - self.started, 3),
             "fraction": round(min(0.99, done / self.trainings), 4),
         }
+        if self.bits:
+            for key in ("train", "val"):
+                loss = line[f"{key}_loss"]
+                line[f"{key}_bits"] = None if loss is None else loss / math.log(2)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
         if self.per_training is not None and now - self.training_start > self.per_training:
@@ -173,6 +185,14 @@ def _run(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
     return _result(out) | {"tuned": tuned}
 
 
+def _run_text(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """A text job (see :mod:`lstmkit.apps.serve.textjob`): one training, its rows in bits too."""
+    from lstmkit.apps.serve.textjob import run_text
+
+    progress = ProgressFile(folder / PROGRESS, 1, int(request["epochs"]), request.get("budget_s"), bits=True)
+    return run_text(folder, request, progress)
+
+
 def work(folder_name: str) -> None:
     """The worker's entry point: run the job in ``folder_name`` and record how it ended."""
     import torch
@@ -183,7 +203,8 @@ def work(folder_name: str) -> None:
         filename=folder / "log.txt", level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
     try:
-        result = _run(folder, read_json(folder / REQUEST))
+        request = read_json(folder / REQUEST)
+        result = _run_text(folder, request) if request.get("task") == "text" else _run(folder, request)
     except Exception as exc:  # the job's error, in one line, for the page
         logging.getLogger("lstmkit.serve").exception("job failed")
         text = str(exc).strip()
