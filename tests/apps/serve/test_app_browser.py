@@ -196,3 +196,64 @@ def test_a_reload_during_training_resumes_the_job(page: Any, base_url: str, airl
     assert page.text_content("#state") == "failed"
     assert "The job failed: the worker process was killed (SIGKILL)" in page.text_content("#error")
     shot(page, "8-failed")
+
+
+def _story(lines: int = 160) -> str:
+    """Lines of a tiny grammar (a character model learns its words in seconds)."""
+    subjects, verbs = ["the cat", "a dog", "my hen", "one fox"], ["sat on", "ran to", "saw", "hid by"]
+    return "".join(
+        f"{subjects[(3 * k) % 4]} {verbs[(k * k) % 4]} {subjects[(k // 3) % 4]}.\n" for k in range(lines)
+    )
+
+
+def test_the_text_page_trains_and_generates_as_it_streams(page: Any, base_url: str, tmp_path: Path) -> None:
+    text = _story()
+    (tmp_path / "story.txt").write_text(text)
+    page.goto(f"{base_url}/app/text.html")
+    page.set_input_files("#file", str(tmp_path / "story.txt"))
+    page.wait_for_selector("#step-settings:not([hidden])")
+    info = page.text_content("#preview-info")
+    assert f"{len(text):,} characters, 160 lines, {len(set(text))} distinct characters" in info
+    shot(page, "text-1-preview")
+    page.click("summary")
+    for name, value in {"epochs": "8", "budget": "60", "hidden": "32", "bptt": "32", "lr": "0.01"}.items():
+        page.fill(f"#{name}", value)
+    page.click("#train")
+    page.wait_for_function("() => /job=[0-9a-f]{12}/.test(location.hash)")
+    page.wait_for_function("() => document.querySelectorAll('#loss path.train').length > 0")
+    assert "bits per character" in page.text_content("#progress-text")
+    shot(page, "text-2-training")
+    page.wait_for_selector("#step-generate:not([hidden])", timeout=90_000)
+    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    assert "bits per character on the last 10% of the text" in page.text_content("#result-info")
+    page.fill("#prime", "the cat ")
+    page.focus("#temperature")
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")  # the slider: 0.8 -> 0.5
+    assert page.text_content("#temperature-value") == "0.5"
+    page.fill("#length", "150")
+    page.fill("#gen-seed", "1")
+    page.evaluate(
+        """() => { window.pieces = 0; new MutationObserver((m) => { window.pieces += m.length; })
+           .observe(document.getElementById('generated'), { childList: true }); }"""
+    )
+    page.click("#generate")
+    page.wait_for_function(
+        "() => !document.getElementById('generate').disabled"
+        " && document.getElementById('generated').textContent.length >= 158"
+    )
+    shown = page.text_content("#generated")
+    assert page.evaluate("() => window.pieces") > 1  # the text came in pieces, as it was sampled
+    job_id = page.url.split("#job=")[1]
+    body = {
+        "prime": "the cat ",
+        "length": 150,
+        "seed": 1,
+        "temperature": float(page.input_value("#temperature")),
+    }
+    whole = page.request.post(f"{base_url}/v1/jobs/{job_id}/generate", data=body).json()["text"]
+    assert shown == "the cat " + whole  # the same sample as one answer
+    shot(page, "text-3-generated")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    shot(page, "text-4-phone")

@@ -1,0 +1,104 @@
+// What the pages of `lstmkit serve`'s browser app share: the API call, errors, tables, SVG charts.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const ENDED = ["done", "failed", "cancelled"];
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+async function api(method, path, body, type) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = body;
+    init.headers["content-type"] = type || "application/json";
+  }
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({ detail: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw new Error(detailText(data.detail));
+  return data;
+}
+
+function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail) && detail.length) {
+    const d = detail[0];
+    return `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`;
+  }
+  return JSON.stringify(detail);
+}
+
+function el(tag, text, attrs) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  return node;
+}
+
+function fillTable(table, header, rows, best) {
+  table.replaceChildren();
+  const head = el("tr");
+  header.forEach((h) => head.append(el("th", h)));
+  table.append(head);
+  rows.forEach((row, i) => {
+    const tr = el("tr", null, i === best ? { class: "best" } : {});
+    row.forEach((v) => tr.append(el("td", v)));
+    table.append(tr);
+  });
+}
+
+// ------------------------------------------------------------------ charts (SVG)
+function scaler(lo, hi, a, b) {
+  const span = hi - lo || 1;
+  return (v) => a + ((v - lo) / span) * (b - a);
+}
+
+function svgNode(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function path(points) {
+  return points.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+}
+
+function frame(svg, yLo, yHi, width, height) {
+  svg.replaceChildren();
+  svg.append(svgNode("line", { class: "axis", x1: 50, y1: height - 25, x2: width - 10, y2: height - 25 }));
+  svg.append(svgNode("line", { class: "axis", x1: 50, y1: 10, x2: 50, y2: height - 25 }));
+  svg.append(svgNode("text", { x: 4, y: 16 }, yHi.toPrecision(3)));
+  svg.append(svgNode("text", { x: 4, y: height - 27 }, yLo.toPrecision(3)));
+}
+
+// rows: progress rows ({training, train_loss, val_loss} or other keys), one curve per training
+function drawCurves(svg, rows, trainKey, valKey) {
+  const values = rows.flatMap((r) => [r[trainKey], r[valKey]]).filter((v) => v !== null && v !== undefined && isFinite(v));
+  if (!values.length) return;
+  const [w, h] = [600, 220];
+  const lo = Math.min(...values), hi = Math.max(...values);
+  frame(svg, lo, hi, w, h);
+  const x = scaler(0, Math.max(1, rows.length - 1), 52, w - 12), y = scaler(lo, hi, h - 27, 12);
+  const trainings = [...new Set(rows.map((r) => r.training))];
+  trainings.forEach((t) => {
+    const mine = rows.map((r, i) => [r, i]).filter(([r]) => r.training === t);
+    svg.append(svgNode("path", { class: "train", d: path(mine.map(([r, i]) => [x(i), y(r[trainKey])])) }));
+    const val = mine.filter(([r]) => r[valKey] !== null && r[valKey] !== undefined);
+    if (val.length) svg.append(svgNode("path", { class: "val", d: path(val.map(([r, i]) => [x(i), y(r[valKey])])) }));
+  });
+  svg.append(svgNode("text", { x: w - 140, y: h - 8 }, `${rows.length} epochs in all`));
+}
+
+function numberOrNull(id) {
+  const v = $(id).value.trim();
+  return v === "" ? null : Number(v);
+}
+
+function jobFromUrl() {
+  const m = location.hash.match(/job=([0-9a-f]{12})/);
+  return m ? m[1] : null;
+}

@@ -1,0 +1,184 @@
+// The text page of `lstmkit serve`: upload a text, preview it, train a character language model
+// as a job, follow it live (server-sent events), then generate from the model with a temperature,
+// the text appearing as it is sampled. The job id lives in the URL (#job=<id>), as on the forecast page.
+"use strict";
+
+let textFile = null;
+let source = null;
+let rows = [];
+
+// ------------------------------------------------------------------ 1. text
+async function onFile(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  showError("");
+  $("step-settings").hidden = true;
+  $("preview").hidden = true;
+  textFile = null;
+  const bytes = await file.arrayBuffer();
+  try {
+    const p = await api("POST", "/v1/preview/text", bytes, "text/plain");
+    $("preview-info").textContent = `${p.characters.toLocaleString()} characters, ${p.lines.toLocaleString()} lines, ` +
+      `${p.vocabulary} distinct characters (the commonest: ${JSON.stringify(p.common.slice(0, 20))})`;
+    $("preview-lines").textContent = p.first_lines.join("\n");
+    textFile = { name: file.name, text: new TextDecoder("utf-8").decode(bytes) };
+    $("preview").hidden = false;
+    $("step-settings").hidden = false;
+  } catch (err) {
+    showError(`${file.name}: ${err.message}`);
+  }
+}
+
+// ------------------------------------------------------------------ 2. train
+async function onTrain(event) {
+  event.preventDefault();
+  if (!textFile) return;
+  showError("");
+  const request = {
+    task: "text", text: textFile.text, name: textFile.name.slice(0, 200),
+    epochs: numberOrNull("epochs") || 20, budget_s: numberOrNull("budget"),
+    hidden: numberOrNull("hidden") || 128, layers: numberOrNull("layers") || 1,
+    bptt: numberOrNull("bptt") || 64, lr: numberOrNull("lr") || 0.003, seed: numberOrNull("seed") || 0,
+  };
+  $("train").disabled = true;
+  try {
+    const job = await api("POST", "/v1/jobs", JSON.stringify(request));
+    location.hash = `job=${job.id}`;  // hashchange follows it
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("train").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ 3. follow the job
+async function follow(jobId) {
+  if (source) source.close();
+  rows = [];
+  $("step-generate").hidden = true;
+  $("step-job").hidden = false;
+  $("job-id").textContent = jobId;
+  let status;
+  try {
+    status = await api("GET", `/v1/jobs/${jobId}`);
+  } catch (err) {
+    showError(err.message);
+    $("step-job").hidden = true;
+    return;
+  }
+  status.progress.forEach(addProgress);
+  renderState(status);
+  if (ENDED.includes(status.state)) return finish(jobId, status);
+  source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
+  source.addEventListener("progress", (e) => addProgress(JSON.parse(e.data)));
+  source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
+  source.addEventListener("end", async () => {
+    source.close();
+    source = null;
+    finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
+  });
+}
+
+function addProgress(row) {
+  rows.push(row);
+  $("progress").value = row.fraction;
+  const val = row.val_bits === null ? "" : `, validation ${row.val_bits.toFixed(3)}`;
+  $("progress-text").textContent =
+    `epoch ${row.epoch}: ${row.train_bits.toFixed(3)} bits per character${val} (${row.elapsed.toFixed(0)} s)`;
+  drawCurves($("loss"), rows, "train_bits", "val_bits");
+}
+
+function renderState(status) {
+  $("state").textContent = status.state;
+  $("state").className = `state ${status.state}`;
+  $("cancel").hidden = ENDED.includes(status.state);
+  if (status.state === "queued") $("progress-text").textContent = "waiting for the worker (one job runs at a time)";
+}
+
+function finish(jobId, status) {
+  renderState(status);
+  if (status.state === "failed") showError(`The job failed: ${status.error}`);
+  if (status.state === "cancelled") $("progress-text").textContent = "cancelled";
+  if (status.state !== "done") return;
+  $("progress").value = 1;
+  const r = status.result;
+  if (r.kind !== "text") return showError(`job ${jobId} is a forecasting job: open it on the forecast page`);
+  $("result-info").textContent = `Trained ${r.steps} steps in ${r.seconds.toFixed(0)} s on ` +
+    `${r.characters.toLocaleString()} characters (a vocabulary of ${r.vocabulary}, its special tokens included): ` +
+    `${r.valid_bits.toFixed(3)} bits per character on the last 10% of the text, held out.`;
+  $("downloads").replaceChildren(el("a", "model (model.pt)", {
+    id: "download-model", href: `/v1/jobs/${jobId}/files/model.pt`, download: `${jobId}-model.pt`,
+  }));
+  $("step-generate").hidden = false;
+}
+
+async function onCancel() {
+  const jobId = jobFromUrl();
+  if (!jobId) return;
+  $("cancel").disabled = true;
+  try {
+    renderState(await api("DELETE", `/v1/jobs/${jobId}`));
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("cancel").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ 4. generate (streamed)
+async function onGenerate(event) {
+  event.preventDefault();
+  const jobId = jobFromUrl();
+  if (!jobId) return;
+  showError("");
+  const body = {
+    prime: $("prime").value, length: numberOrNull("length") || 300,
+    temperature: Number($("temperature").value), seed: numberOrNull("gen-seed"), stream: true,
+  };
+  $("generate").disabled = true;
+  $("generated").textContent = body.prime;
+  try {
+    const response = await fetch(`/v1/jobs/${jobId}/generate`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({ detail: `${response.status} ${response.statusText}` }));
+      throw new Error(detailText(data.detail));
+    }
+    await readEvents(response.body, (kind, data) => {
+      if (kind === "error") throw new Error(data.detail);
+      if (kind === "message") $("generated").append(data.text);
+    });
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("generate").disabled = false;
+  }
+}
+
+// server-sent events from a fetch body: onEvent(kind, data) per event, as each arrives
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]));
+      onEvent(fields.event || "message", JSON.parse(fields.data || "{}"));
+    }
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+$("file").addEventListener("change", onFile);
+$("settings").addEventListener("submit", onTrain);
+$("cancel").addEventListener("click", onCancel);
+$("generate-form").addEventListener("submit", onGenerate);
+$("temperature").addEventListener("input", () => { $("temperature-value").textContent = Number($("temperature").value).toFixed(1); });
+window.addEventListener("hashchange", () => { const id = jobFromUrl(); if (id) follow(id); });
+if (jobFromUrl()) follow(jobFromUrl());
