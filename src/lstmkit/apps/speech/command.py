@@ -1,12 +1,13 @@
-"""``lstmkit speech train|transcribe|stream``: a spoken-digit recognizer (LSTM + CTC) on speech
-synthesized by espeak-ng. The work is in :mod:`lstmkit.apps.speech.job`."""
+"""``lstmkit speech train|transcribe|stream|train-tts|say``: a spoken-digit recognizer (LSTM +
+CTC) on speech synthesized by espeak-ng, and a digit synthesizer (LSTM + Griffin-Lim). The work
+is in :mod:`lstmkit.apps.speech.job` and :mod:`lstmkit.apps.speech.tts_job`."""
 
 from __future__ import annotations
 
 import argparse
 
 from lstmkit.apps.common import options as opt
-from lstmkit.apps.speech import job
+from lstmkit.apps.speech import job, tts_job
 
 HELP = "spoken digits: an LSTM + CTC recognizer on synthesized speech, transcription, streaming"
 DESCRIPTION = """
@@ -71,11 +72,37 @@ def _add_use(sub: argparse._SubParsersAction) -> None:
     opt.add_device_arg(p)
 
 
+def _add_tts(sub: argparse._SubParsersAction) -> None:
+    text = "train a digit synthesizer (biLSTM acoustic model + Griffin-Lim) on one espeak-ng voice"
+    p = opt.add_command(sub, "train-tts", text, text + "; model.pt in runs/NAME/.", train_tts_main)
+    p.add_argument("--voice", default="en-us+m3", help="espeak-ng voice to learn (en-us+m3)")
+    p.add_argument("--strings", type=int, default=400, help="training digit strings, 1-7 digits (400)")
+    p.add_argument("--hidden", type=int, default=128, help="LSTM units per direction (128)")
+    p.add_argument("--num-layers", type=int, default=2, help="LSTM layers (2)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (40)")
+    p.add_argument("--batch-size", type=int, default=16, help="batch size (16)")
+    p.add_argument("--lr", type=float, default=3e-3, help="learning rate (3e-3)")
+    opt.add_seed_arg(p, help="seed of the training strings and the weights (default 0)")
+    opt.add_device_arg(p)
+    p.add_argument("--name", default=None, help="run folder name (default tts)")
+    opt.add_output_args(p, out_help="parent folder of the run folder (default runs)")
+    opt.add_progress_arg(p)
+    text = "speak a digit string into a WAV file with a synthesizer of train-tts"
+    p = opt.add_command(sub, "say", text, text + " (16 kHz, 16-bit).", say_main)
+    p.add_argument("digits", help='the digits to say, e.g. "3 1 4"')
+    p.add_argument("--model", required=True, help="a model.pt written by lstmkit speech train-tts")
+    p.add_argument("--out", required=True, metavar="FILE.wav", help="the WAV file to write")
+    p.add_argument("--iterations", type=int, default=100, help="Griffin-Lim iterations (100)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    opt.add_device_arg(p)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = opt.add_command(sub, "speech", HELP, DESCRIPTION)
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     _add_train(tasks)
     _add_use(tasks)
+    _add_tts(tasks)
 
 
 def _snrs(values: list[str]) -> tuple[float, ...]:
@@ -105,4 +132,22 @@ def transcribe_main(args: argparse.Namespace) -> int:
 
 def stream_main(args: argparse.Namespace) -> int:
     job.stream_and_print(args.model, args.source, chunk_ms=args.chunk_ms, device=args.device)
+    return 0
+
+
+def train_tts_main(args: argparse.Namespace) -> int:
+    tts_job.train_tts(opt.config_from_args(tts_job.TTSTrainConfig, args, {"echo": True}))
+    return 0
+
+
+def say_main(args: argparse.Namespace) -> int:
+    tts_job.say(
+        args.digits,
+        args.model,
+        args.out,
+        iterations=args.iterations,
+        overwrite=args.overwrite,
+        device=args.device,
+    )
+    print(args.out)
     return 0
