@@ -150,3 +150,13 @@ def test_a_text_job_cancels_without_a_model(client: TestClient, root: Path) -> N
     assert early.status_code == 404 and "model.pt" in early.json()["detail"]  # not done: no model yet
     assert client.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
     assert not list((root / "jobs" / job_id).rglob("model.pt"))
+
+
+def test_a_time_budget_ends_a_text_job_with_its_model(client: TestClient) -> None:
+    budget = 1.5  # wall-clock seconds; 500 epochs of this text take minutes
+    job_id = client.post("/v1/jobs", json=LONG | {"text": story(400), "budget_s": budget}).json()["id"]
+    status = wait(client, job_id, lambda s: s["state"] in ("done", "failed", "cancelled"))
+    assert status["state"] == "done", status
+    assert 1 <= len(status["progress"]) < LONG["epochs"]
+    assert status["result"]["seconds"] < budget + 1.0  # stopped after the step that spent it
+    assert status["files"] == ["model.pt"]
