@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,14 @@ def test_a_time_budget_ends_a_text_job_with_its_model(client: TestClient) -> Non
     assert 1 <= len(status["progress"]) < LONG["epochs"]
     assert status["result"]["seconds"] < budget + 1.0  # stopped after the step that spent it
     assert status["files"] == ["model.pt"]
+
+
+def test_a_forecasting_job_does_not_generate(client: TestClient, root: Path, forecaster_file: Path) -> None:
+    folder = root / "jobs" / "feedfeedfeed"  # a finished forecasting job, as its worker leaves it
+    (folder / "run").mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"state": "done", "task": "forecast"}))
+    shutil.copy(forecaster_file, folder / "run" / "model.pt")
+    out = client.post("/v1/jobs/feedfeedfeed/generate", json={"prime": "a", "stream": True})
+    assert out.status_code == 422 and out.json()["detail"] == (
+        "job: feedfeedfeed trained a forecaster; only text jobs generate"
+    )
