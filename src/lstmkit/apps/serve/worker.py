@@ -10,7 +10,8 @@ to ``progress.jsonl`` and ends by writing ``status.json`` (``done`` with ``resul
 Progress rows: ``{"training": k, "epoch": e, "train_loss": ..., "val_loss": ... | null,
 "elapsed": s, "fraction": f}``; ``k`` counts the networks trained (backtest, then the final
 fit; each may be an early-stopped training and its refit), ``e`` counts from 1, ``fraction``
-is the share of the planned epochs done (early stopping makes it jump).
+is the share of the planned epochs done, or of the time budget spent when that is more (early
+stopping makes it jump).
 
 A text job (``"task": "text"``, :mod:`lstmkit.apps.serve.textjob`) trains one character
 language model on ``input.txt`` instead; its rows also hold ``train_bits`` and ``val_bits``.
@@ -78,6 +79,7 @@ class ProgressFile(Callback):
         self.path, self.trainings, self.epochs = path, max(1, trainings), max(1, epochs)
         self.bits = bits
         self.per_training = None if budget_s is None else budget_s / self.trainings
+        self.budget_s = budget_s
         self.started = time.perf_counter()
         self.training = 0
         self.training_start = self.started
@@ -89,13 +91,16 @@ class ProgressFile(Callback):
     def on_epoch_end(self, trainer: TrainingLoop, row: dict[str, Any]) -> None:
         now = time.perf_counter()
         done = (min(self.training, self.trainings) - 1) + min(1.0, (int(row["epoch"]) + 1) / self.epochs)
+        share = done / self.trainings
+        if self.budget_s:  # a time budget may end the trainings first
+            share = max(share, (now - self.started) / self.budget_s)
         line = {
             "training": self.training,
             "epoch": int(row["epoch"]) + 1,
             "train_loss": _finite(row.get("train_loss")),
             "val_loss": _finite(row.get("val_loss")),
             "elapsed": round(now - self.started, 3),
-            "fraction": round(min(0.99, done / self.trainings), 4),
+            "fraction": round(min(0.99, share), 4),
         }
         if self.bits:
             for key in ("train", "val"):
