@@ -58,6 +58,10 @@ __all__ = [
 ]
 
 
+#: samples of background noise drawn at a time (10 s: one FFT per block, not one per stream)
+NOISE_BLOCK = 160_000
+
+
 def check_keyword(keyword: object) -> str:
     """``keyword`` as one digit ``"0"`` .. ``"9"``; a one-line ``ValueError`` otherwise."""
     s = str(keyword)
@@ -110,7 +114,8 @@ def make_stream(
         seed: the order, the gaps and the noise are drawn from ``default_rng([seed, 19])``.
         gap: silence before each utterance (and after the last), uniform in seconds.
         noise_db: background 1/f^``noise_alpha`` noise this many dB below the speech's mean
-            power (over the utterances only); ``None``: none (exact silence between them).
+            power (over the utterances only), drawn in blocks of :data:`NOISE_BLOCK` samples;
+            ``None``: none (exact silence between them).
     """
     keyword = check_keyword(keyword)
     if not 0 <= gap[0] <= gap[1]:
@@ -132,7 +137,11 @@ def make_stream(
     audio = np.concatenate(pieces)
     if noise_db is not None:
         power = float(np.mean(np.concatenate(pieces[1::2]).astype(np.float64) ** 2))
-        noise = colored_noise(len(audio), noise_alpha, rng) * np.sqrt(power / 10 ** (noise_db / 10))
+        blocks = [
+            colored_noise(n, noise_alpha, rng)
+            for n in np.diff(np.r_[0 : len(audio) : NOISE_BLOCK, len(audio)])
+        ]
+        noise = np.concatenate(blocks) * np.sqrt(power / 10 ** (noise_db / 10))
         audio = (audio + noise).astype(np.float32)
     labels = [corpus.labels[i] for i in order]
     return KeywordStream(audio, np.array(starts), np.array(ends), labels, keyword)
