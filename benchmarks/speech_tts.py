@@ -66,6 +66,11 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=50, help="held-out strings (50)")
     parser.add_argument("--epochs", type=int, default=40, help="acoustic model epochs (40)")
     parser.add_argument("--iterations", type=int, default=100, help="Griffin-Lim iterations (100)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="load runs/bench-speech-tts/model.pt (trained by this script) instead",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -79,8 +84,12 @@ def main() -> None:
         overwrite=True,
         echo=True,
     )
-    tts: DigitSynthesizer = train_tts(config)
-    fit_s = tts.fit_seconds_
+    saved = Path("runs/bench-speech-tts/model.pt")
+    tts = DigitSynthesizer.load(saved) if args.reuse and saved.is_file() else train_tts(config)
+    reused = tts.fit_seconds_ is None  # loaded: the fit time is in the run's metrics.json
+    fit_s = (
+        json.loads((saved.parent / "metrics.json").read_text())["fit_seconds"] if reused else tts.fit_seconds_
+    )
     reference = tts_corpus(held, VOICE)
     synthesized = [tts.speak(s, args.iterations) for s in held]
     vocoded = [tts.vocode(m, args.iterations) for m in tts.targets(reference)]
@@ -106,6 +115,7 @@ def main() -> None:
         "iterations": args.iterations,
         "final_train_loss": tts.history_["train_loss"][-1],
         "fit_seconds": fit_s,
+        "reused_model": reused,
         "total_seconds": time.perf_counter() - t0,
         "rows": rows,
     }

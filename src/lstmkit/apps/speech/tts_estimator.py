@@ -11,7 +11,7 @@ learns the frames from the phoneme inputs with an L1 loss on normalized log-mel 
 
 Synthesis: the phonemes of a digit string, each held for its mean duration (rounded), give
 log-mel frames; the Griffin-Lim vocoder (:mod:`lstmkit.apps.speech.vocoder`) makes the
-waveform, with 0.1 s of silence on each side.
+waveform (the speech only: no silence is added at the ends).
 """
 
 from __future__ import annotations
@@ -37,15 +37,12 @@ from lstmkit.apps.speech.synthesis import (
 )
 from lstmkit.apps.speech.tts_model import MelAcousticModel
 from lstmkit.apps.speech.vocoder import griffin_lim, mel_to_magnitude
-from lstmkit.apps.speech.wav import SAMPLE_RATE
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.estimator import Estimator, check_int, check_rates
 from lstmkit.fit.step import StepOutput
 from lstmkit.io.progress import ProgressBar
 
 __all__ = ["DigitSynthesizer", "SynthesizerConfig"]
-
-PAD_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -203,12 +200,11 @@ class DigitSynthesizer(Estimator):
         return net(x[None].to(self._device()), torch.tensor([len(x)]))[0].cpu()
 
     def vocode(self, logmel: Tensor, iterations: int = 100) -> np.ndarray:
-        """(S,) float32 waveform of (T, B) log-mel frames by Griffin-Lim, 0.1 s of silence each
-        side (the 200 samples before put the front end's frames where the model's were)."""
+        """(S,) float32 waveform of (T, B) log-mel frames by Griffin-Lim (scaled down if its
+        peak passes 0.9). No silence is added: runs of exact zeros, whose log energies sit at
+        the floor, throw off a recognizer's per-utterance normalization."""
         mag = mel_to_magnitude(logmel, mel_filterbank(self.config.n_mels))
         wave = griffin_lim(mag, iterations).numpy()
-        pad = int(PAD_SECONDS * SAMPLE_RATE)
-        wave = np.concatenate([np.zeros(pad + WINDOW // 2), wave, np.zeros(pad)])
         peak = float(np.abs(wave).max())
         return (wave / peak * 0.9 if peak > 0.9 else wave).astype(np.float32)
 
