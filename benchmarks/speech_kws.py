@@ -154,9 +154,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="keyword spotting on a long stream of unseen voices")
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--keyword", default="7")
-    parser.add_argument("--isolated", type=int, default=1000, help="isolated test digits in the stream")
+    parser.add_argument("--isolated", type=int, default=2000, help="isolated test digits in the stream")
     parser.add_argument(
-        "--strings", type=int, default=1000, help="test strings drawn (those with the keyword left out)"
+        "--strings", type=int, default=2000, help="test strings drawn (those with the keyword left out)"
     )
     parser.add_argument("--snr", default="20,10", help="background pink noise, dB below the speech")
     parser.add_argument("--stream-minutes", type=float, default=10.0, help="minutes pushed 10 ms at a time")
