@@ -9,14 +9,16 @@ import argparse
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.speech import job, tts_job
 
-HELP = "spoken digits: an LSTM + CTC recognizer on synthesized speech, transcription, streaming"
+HELP = "spoken digits: an LSTM + CTC recognizer on synthesized speech, streaming, synthesis"
 DESCRIPTION = """
 Recognize spoken digits (isolated and strings of 2-7) with an LSTM acoustic model, CTC, and greedy
 or prefix beam search decoding. train: synthesize a corpus with espeak-ng (apt-get install
 espeak-ng; cached in ~/.cache/lstmkit/speech), test on voices never heard in training, clean and
 noisy; the report and model.pt in runs/NAME/. transcribe: the digits of WAV files. stream: a WAV
 file or stdin (-) pushed 10 ms at a time through a unidirectional model, partial hypotheses and
-latencies on stderr, the digits on stdout.
+latencies on stderr, the digits on stdout. train-tts: a digit synthesizer (biLSTM acoustic
+model from espeak-ng phonemes to log-mel frames, Griffin-Lim vocoder) learned from one espeak-ng
+voice; say: a digit string into a WAV file.
 """
 
 
