@@ -124,7 +124,7 @@ def test_acoustic_model_overfits_a_tiny_set(tiny_tts, tmp_path) -> None:
     mels = tts.targets(audio)
     inputs = [tts.inputs(s) for s in labels]  # held for the mean durations: lengths differ
     assert set(tts.durations_) == set(tts.inventory_) and len(inputs) == len(labels)
-    batch = next(iter(torch.utils.data.DataLoader(_dataset(tts, labels, mels), batch_size=6)))
+    batch = next(iter(torch.utils.data.DataLoader(tts.dataset(labels, mels), batch_size=6)))
     trained, untrained = tts.nets_[0], tts._new_net(0)
     assert isinstance(trained, MelAcousticModel) and isinstance(untrained, MelAcousticModel)
     untrained.mean.copy_(trained.mean)
@@ -138,18 +138,6 @@ def test_acoustic_model_overfits_a_tiny_set(tiny_tts, tmp_path) -> None:
     assert torch.allclose(again.mel("12"), tts.mel("12"))
     wave = tts.speak("12", iterations=10)
     assert wave.dtype == np.float32 and np.isfinite(wave).all() and np.abs(wave).max() <= 1.0
-
-
-def _dataset(
-    tts: DigitSynthesizer, labels: list[str], mels: list[torch.Tensor]
-) -> torch.utils.data.TensorDataset:
-    from lstmkit.apps.speech.synthesis import phonemes as ph
-
-    seqs = [ph(s, tts.config.voice) for s in labels]
-    x = [frame_inputs(s, split_frames(s, len(m), tts.durations_), tts.inventory_) for s, m in zip(seqs, mels)]
-    pad = torch.nn.utils.rnn.pad_sequence
-    lengths = torch.tensor([len(m) for m in mels])
-    return torch.utils.data.TensorDataset(pad(x, batch_first=True), pad(mels, batch_first=True), lengths)
 
 
 @pytest.mark.parametrize("task", ["say", "train-tts"])

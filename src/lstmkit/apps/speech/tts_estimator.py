@@ -149,16 +149,23 @@ class DigitSynthesizer(Estimator):
         mels = self.targets(waves)
         self.durations_ = fit_durations(seqs, [len(m) for m in mels])
         self.inventory_ = sorted(self.durations_)
+        data = self.dataset(labels, mels)
+        frames = torch.cat(mels)
+        self._fit_net(data, (frames.mean(0), frames.std(0) + 1e-5))
+        return self
+
+    def dataset(self, labels: Sequence[str], mels: Sequence[Tensor]) -> TensorDataset:
+        """(inputs (N, T, I), log-mel targets (N, T, B), lengths (N,)) of the digit strings
+        ``labels`` and their (T_i, B) speech frames ``mels``, by the fitted durations."""
+        seqs = [phonemes(check_digits(s), self.config.voice) for s in labels]
         inputs = [
             frame_inputs(s, split_frames(s, len(m), self.durations_), self.inventory_)
             for s, m in zip(seqs, mels, strict=True)
         ]
         lengths = torch.tensor([len(m) for m in mels])
         x = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)
-        y = torch.nn.utils.rnn.pad_sequence(mels, batch_first=True)
-        frames = torch.cat(mels)
-        self._fit_net(TensorDataset(x, y, lengths), (frames.mean(0), frames.std(0) + 1e-5))
-        return self
+        y = torch.nn.utils.rnn.pad_sequence(list(mels), batch_first=True)
+        return TensorDataset(x, y, lengths)
 
     def _fit_net(self, data: TensorDataset, stats: tuple[Tensor, Tensor]) -> None:
         cfg = self.config
