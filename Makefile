@@ -139,6 +139,20 @@ app-screenshots: $(STAMP) $(APP_BROWSER)
 bench-speech: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/speech.py $(ARGS)
 
+# Digit synthesis (issue 19, docs/speech.md "Synthesis"): a biLSTM acoustic model + Griffin-Lim on
+# one espeak-ng voice, the recognizer of bench-speech (runs/bench-speech-bi/model.pt; trained if
+# absent) on 50 held-out synthesized strings, and MCD; one thread (3 to 8 minutes, by the load).
+.PHONY: bench-speech-tts
+bench-speech-tts: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_tts.py $(ARGS)
+
+# Keyword spotting (issue 19, docs/speech.md "Keyword spotting"): the unidirectional recognizer of
+# bench-speech (runs/bench-speech-uni-running/model.pt; trained if absent) waking on "7" in a
+# 2.3-hour stream of unseen voices at 20 and 10 dB: ROC, latency, compute per chunk; one thread.
+.PHONY: bench-speech-kws
+bench-speech-kws: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_kws.py $(ARGS)
+
 # Bach chorales (issue 19, docs/music.md): the polyphonic LSTM in 4 sizes against the per-pitch
 # marginal and repeat-previous-frame baselines on music21's chorales; one thread (about 9 minutes);
 # ARGS=--quick: two small settings, a few epochs.

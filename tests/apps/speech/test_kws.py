@@ -14,6 +14,7 @@ from lstmkit.apps.speech.features import FeatureConfig, features
 from lstmkit.apps.speech.model import CLASSES, CTCAcousticModel
 from lstmkit.apps.speech.streaming import StreamingRecognizer
 from lstmkit.apps.speech.wav import load_wav, write_wav
+from lstmkit.cli import main
 
 
 def _toy_corpus() -> SpeechCorpus:
@@ -146,7 +147,9 @@ def test_streaming_detection_equals_whole_stream() -> None:
     np.testing.assert_array_equal(fired, expected)
 
 
-def test_wake_on_a_wav_file_equals_whole_stream_triggers(tiny_train: SpeechCorpus, tmp_path) -> None:
+def test_wake_on_a_wav_file_equals_whole_stream_triggers(
+    tiny_train: SpeechCorpus, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = DigitRecognizer(bidirectional=False, hidden_size=16, num_layers=1, max_epochs=1, progress=False)
     rec.fit(tiny_train.audio[:32], tiny_train.labels[:32])
     rec.save(tmp_path / "model.pt")
@@ -167,6 +170,14 @@ def test_wake_on_a_wav_file_equals_whole_stream_triggers(tiny_train: SpeechCorpu
     assert len(expected) >= 2
     np.testing.assert_allclose(out.times, expected)
     assert len(out.latencies) == -(-len(audio) // 160)
+    # the command prints the same times, one per line
+    argv = ["speech", "wake", str(tmp_path / "s.wav"), "--model", str(tmp_path / "model.pt")]
+    assert (
+        main([*argv, "--keyword", stream.keyword, "--threshold", str(threshold), "--refractory", "20"]) == 0
+    )
+    printed = [float(line) for line in capsys.readouterr().out.split()]
+    np.testing.assert_allclose(printed, expected, atol=0.006)  # printed with 2 decimals
+    assert main([*argv, "--keyword", "7", "--threshold", "2"]) != 0
     with pytest.raises(ValueError, match="--threshold: expected a posterior in"):
         kws_job.wake(str(tmp_path / "model.pt"), str(tmp_path / "s.wav"), "7", threshold=2.0)
     with pytest.raises(FileNotFoundError, match="--model: no such file"):

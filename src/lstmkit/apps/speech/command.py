@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from lstmkit.apps.common import options as opt
-from lstmkit.apps.speech import job, tts_job
+from lstmkit.apps.speech import job, kws_job, tts_job
 
 HELP = "spoken digits: an LSTM + CTC recognizer on synthesized speech, streaming, synthesis"
 DESCRIPTION = """
@@ -99,11 +99,25 @@ def _add_tts(sub: argparse._SubParsersAction) -> None:
     opt.add_device_arg(p)
 
 
+def _add_wake(sub: argparse._SubParsersAction) -> None:
+    text = "wake on a digit: the times a keyword is spoken in a WAV file or stdin, 10 ms at a time"
+    p = opt.add_command(sub, "wake", text, text + " (unidirectional model); times on stdout.", wake_main)
+    p.add_argument("source", metavar="FILE.wav", help="a 16-bit PCM WAV file, or - for stdin")
+    p.add_argument("--model", required=True, help="a model.pt of lstmkit speech train --unidirectional")
+    p.add_argument("--keyword", required=True, help="the wake digit, 0-9")
+    p.add_argument("--threshold", type=float, default=0.24, help="keyword posterior that triggers (0.24)")
+    p.add_argument("--window", type=int, default=3, help="model steps the posterior is averaged over (3)")
+    p.add_argument("--refractory", type=int, default=50, help="steps after a trigger with no other (50)")
+    p.add_argument("--chunk-ms", type=float, default=10.0, help="milliseconds of audio per chunk (10)")
+    opt.add_device_arg(p)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = opt.add_command(sub, "speech", HELP, DESCRIPTION)
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     _add_train(tasks)
     _add_use(tasks)
+    _add_wake(tasks)
     _add_tts(tasks)
 
 
@@ -152,4 +166,18 @@ def say_main(args: argparse.Namespace) -> int:
         device=args.device,
     )
     print(args.out)
+    return 0
+
+
+def wake_main(args: argparse.Namespace) -> int:
+    kws_job.wake_and_print(
+        args.model,
+        args.source,
+        args.keyword,
+        threshold=args.threshold,
+        window=args.window,
+        refractory=args.refractory,
+        chunk_ms=args.chunk_ms,
+        device=args.device,
+    )
     return 0
