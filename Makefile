@@ -146,6 +146,10 @@ bench-speech: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
 bench-speech-tts: $(STAMP) $(FUSED_EXT)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_tts.py $(ARGS)
 
+# Every audio study (issue 19: docs/speech.md and docs/music.md), one after another.
+.PHONY: bench-audio
+bench-audio: bench-speech bench-speech-tts bench-speech-kws bench-music
+
 # Keyword spotting (issue 19, docs/speech.md "Keyword spotting"): the unidirectional recognizer of
 # bench-speech (runs/bench-speech-uni-running/model.pt; trained if absent) waking on "7" in a
 # 2.3-hour stream of unseen voices at 20 and 10 dB: ROC, latency, compute per chunk; one thread.
