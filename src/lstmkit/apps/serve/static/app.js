@@ -54,15 +54,7 @@ async function onTrain(event) {
     windows: numberOrNull("windows") || 3, baselines,
     tune: $("tune").checked, trials: numberOrNull("trials") || 20,
   };
-  $("train").disabled = true;
-  try {
-    const job = await api("POST", "/v1/jobs", JSON.stringify(request));
-    location.hash = `job=${job.id}`;  // hashchange follows it
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    $("train").disabled = false;
-  }
+  await submitJob(request);
 }
 
 // ------------------------------------------------------------------ 3. follow a job
@@ -118,34 +110,10 @@ function addTrial(row) {
   if (!losses.length) $("progress-text").textContent = `tuning: ${trials.length} trial${trials.length === 1 ? "" : "s"} done, best MASE ${Math.min(...scores).toFixed(3)}`;
 }
 
-function renderState(status) {
-  $("state").textContent = status.state;
-  $("state").className = `state ${status.state}`;
-  $("cancel").hidden = ENDED.includes(status.state);
-  if (status.state === "queued") $("progress-text").textContent = "waiting for the worker (one job runs at a time)";
-}
-
 function finish(jobId, status) {
-  renderState(status);
-  if (status.state === "failed") showError(`The job failed: ${status.error}`);
-  if (status.state === "cancelled") $("progress-text").textContent = "cancelled";
-  if (status.state !== "done") return;
-  $("progress").value = 1;
+  if (!endedWell(status)) return;
   if (status.result.kind === "text") return showError(`job ${jobId} is a text job: open it on the text page (text.html#job=${jobId})`);
   renderResult(jobId, status);
-}
-
-async function onCancel() {
-  const jobId = jobFromUrl();
-  if (!jobId) return;
-  $("cancel").disabled = true;
-  try {
-    renderState(await api("DELETE", `/v1/jobs/${jobId}`));
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    $("cancel").disabled = false;
-  }
 }
 
 function drawLosses() {

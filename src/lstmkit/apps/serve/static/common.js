@@ -102,3 +102,47 @@ function jobFromUrl() {
   const m = location.hash.match(/job=([0-9a-f]{12})/);
   return m ? m[1] : null;
 }
+
+// ------------------------------------------------------------------ jobs (both pages)
+// Queue a job from its request; the page follows it through the URL's #job=.
+async function submitJob(request) {
+  $("train").disabled = true;
+  try {
+    const job = await api("POST", "/v1/jobs", JSON.stringify(request));
+    location.hash = `job=${job.id}`;  // hashchange follows it
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("train").disabled = false;
+  }
+}
+
+function renderState(status) {
+  $("state").textContent = status.state;
+  $("state").className = `state ${status.state}`;
+  $("cancel").hidden = ENDED.includes(status.state);
+  if (status.state === "queued") $("progress-text").textContent = "waiting for the worker (one job runs at a time)";
+}
+
+// A job that ended: its state shown, its error if it failed; true when it is done.
+function endedWell(status) {
+  renderState(status);
+  if (status.state === "failed") showError(`The job failed: ${status.error}`);
+  if (status.state === "cancelled") $("progress-text").textContent = "cancelled";
+  if (status.state !== "done") return false;
+  $("progress").value = 1;
+  return true;
+}
+
+async function onCancel() {
+  const jobId = jobFromUrl();
+  if (!jobId) return;
+  $("cancel").disabled = true;
+  try {
+    renderState(await api("DELETE", `/v1/jobs/${jobId}`));
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("cancel").disabled = false;
+  }
+}

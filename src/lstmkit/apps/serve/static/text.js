@@ -40,15 +40,7 @@ async function onTrain(event) {
     hidden: numberOrNull("hidden") || 128, layers: numberOrNull("layers") || 1,
     bptt: numberOrNull("bptt") || 64, lr: numberOrNull("lr") || 0.003, seed: numberOrNull("seed") || 0,
   };
-  $("train").disabled = true;
-  try {
-    const job = await api("POST", "/v1/jobs", JSON.stringify(request));
-    location.hash = `job=${job.id}`;  // hashchange follows it
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    $("train").disabled = false;
-  }
+  await submitJob(request);
 }
 
 // ------------------------------------------------------------------ 3. follow the job
@@ -88,19 +80,8 @@ function addProgress(row) {
   drawCurves($("loss"), rows, "train_bits", "val_bits");
 }
 
-function renderState(status) {
-  $("state").textContent = status.state;
-  $("state").className = `state ${status.state}`;
-  $("cancel").hidden = ENDED.includes(status.state);
-  if (status.state === "queued") $("progress-text").textContent = "waiting for the worker (one job runs at a time)";
-}
-
 function finish(jobId, status) {
-  renderState(status);
-  if (status.state === "failed") showError(`The job failed: ${status.error}`);
-  if (status.state === "cancelled") $("progress-text").textContent = "cancelled";
-  if (status.state !== "done") return;
-  $("progress").value = 1;
+  if (!endedWell(status)) return;
   const r = status.result;
   if (r.kind !== "text") return showError(`job ${jobId} is a forecasting job: open it on the forecast page`);
   $("result-info").textContent = `Trained ${r.steps} steps in ${r.seconds.toFixed(0)} s on ` +
@@ -110,19 +91,6 @@ function finish(jobId, status) {
     id: "download-model", href: `/v1/jobs/${jobId}/files/model.pt`, download: `${jobId}-model.pt`,
   }));
   $("step-generate").hidden = false;
-}
-
-async function onCancel() {
-  const jobId = jobFromUrl();
-  if (!jobId) return;
-  $("cancel").disabled = true;
-  try {
-    renderState(await api("DELETE", `/v1/jobs/${jobId}`));
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    $("cancel").disabled = false;
-  }
 }
 
 // ------------------------------------------------------------------ 4. generate (streamed)
