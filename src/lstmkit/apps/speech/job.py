@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
@@ -36,8 +36,12 @@ from lstmkit.apps.speech.augment import AugmentConfig
 from lstmkit.apps.speech.estimator import DigitRecognizer
 from lstmkit.apps.speech.metrics import digit_error_rate, isolated_accuracy
 from lstmkit.apps.speech.wav import SAMPLE_RATE, WavReader, load_wav, to_16k
+from lstmkit.fit.estimator import Estimator
 from lstmkit.io.html import format_table
 from lstmkit.io.runfolder import prepare_run_folder
+
+#: a saved model class (an Estimator with ``load``)
+E = TypeVar("E", bound=Estimator)
 
 __all__ = [
     "COLUMNS",
@@ -217,13 +221,17 @@ def summary_text(result: SpeechTrainResult) -> str:
     return "\n".join([head, format_table(result.rows, COLUMNS, floatfmt=".4f")])
 
 
-def load_model(path: str | os.PathLike[str], device: str = "cpu") -> DigitRecognizer:
-    """A saved recognizer; a one-line error naming ``--model`` for a missing file."""
+def load_saved(cls: type[E], path: str | os.PathLike[str], command: str, device: str = "cpu") -> E:
+    """A saved ``cls`` model; a one-line error naming ``--model`` (and the ``command`` that
+    writes such files) for a missing file."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"--model: no such file {os.fspath(path)!r} (a model.pt of lstmkit speech train)"
-        )
-    return DigitRecognizer.load(path, device=device)
+        raise FileNotFoundError(f"--model: no such file {os.fspath(path)!r} (a model.pt of {command})")
+    return cls.load(path, device=device)
+
+
+def load_model(path: str | os.PathLike[str], device: str = "cpu") -> DigitRecognizer:
+    """A saved recognizer (:func:`load_saved`)."""
+    return load_saved(DigitRecognizer, path, "lstmkit speech train", device)
 
 
 def transcribe(

@@ -20,6 +20,7 @@ import numpy as np
 
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.speech.data import DIGIT_WORDS
+from lstmkit.apps.speech.job import load_saved
 from lstmkit.apps.speech.synth import speak
 from lstmkit.apps.speech.synthesis import check_digits
 from lstmkit.apps.speech.tts_estimator import DigitSynthesizer
@@ -125,12 +126,8 @@ def train_tts(config: TTSTrainConfig) -> DigitSynthesizer:
 
 
 def load_synthesizer(path: str | os.PathLike[str], device: str = "cpu") -> DigitSynthesizer:
-    """A saved synthesizer; a one-line error naming ``--model`` for a missing file."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"--model: no such file {os.fspath(path)!r} (a model.pt of lstmkit speech train-tts)"
-        )
-    return DigitSynthesizer.load(path, device=device)
+    """A saved synthesizer (:func:`~lstmkit.apps.speech.job.load_saved`)."""
+    return load_saved(DigitSynthesizer, path, "lstmkit speech train-tts", device)
 
 
 def say(
