@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.music import data
 from lstmkit.apps.music.baselines import score_baselines
@@ -158,11 +159,7 @@ def _train(config: MusicJobConfig) -> MusicJobResult:
         dropout=config.dropout,
         max_epochs=config.epochs,
         patience=config.patience,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
+        **pick(config, "batch_size", "lr", "seed", "device", "progress"),
     ).fit(train, valid, low=chorales.low, resolution=chorales.resolution)
     scored = model.score(test)
     params = sum(p.numel() for p in model.nets_[0].parameters())

@@ -30,6 +30,7 @@ from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.speech import data
 from lstmkit.apps.speech.augment import AugmentConfig
@@ -141,11 +142,7 @@ def _model(config: SpeechTrainConfig) -> DigitRecognizer:
         deltas=config.deltas,
         spec_augment=config.spec_augment,
         max_epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
+        **pick(config, "batch_size", "lr", "seed", "device", "progress"),
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.speech.data import DIGIT_WORDS
 from lstmkit.apps.speech.job import load_saved
@@ -99,11 +100,7 @@ def train_tts(config: TTSTrainConfig) -> DigitSynthesizer:
         hidden_size=config.hidden,
         num_layers=config.num_layers,
         max_epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
+        **pick(config, "batch_size", "lr", "seed", "device", "progress"),
     ).fit(audio, labels)
     metrics = {
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k not in ("echo", "progress")},

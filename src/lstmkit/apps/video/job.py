@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.video import baselines, data, metrics
 from lstmkit.apps.video.anomaly import SCORINGS, VideoAnomalyDetector
@@ -154,11 +155,7 @@ def _model(config: VideoJobConfig, cls: Callable[..., Any]) -> Any:
         patch=config.patch,
         context=config.context,
         max_epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        device=config.device,
-        progress=config.progress,
+        **pick(config, "batch_size", "lr", "seed", "device", "progress"),
     )
 
 
