@@ -4,7 +4,6 @@
 "use strict";
 
 let csvText = null;
-let source = null;
 let losses = [];
 let trials = [];
 
@@ -59,34 +58,12 @@ async function onTrain(event) {
 
 // ------------------------------------------------------------------ 3. follow a job
 async function follow(jobId) {
-  if (source) source.close();
   losses = [];
   trials = [];
   $("trials-box").hidden = true;
   $("step-result").hidden = true;
   $("step-job").hidden = false;
-  $("job-id").textContent = jobId;
-  let status;
-  try {
-    status = await api("GET", `/v1/jobs/${jobId}`);
-  } catch (err) {
-    showError(err.message);
-    $("step-job").hidden = true;
-    return;
-  }
-  status.progress.forEach(addProgress);
-  (status.trials || []).forEach(addTrial);
-  renderState(status);
-  if (ENDED.includes(status.state)) return finish(jobId, status);
-  source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
-  source.addEventListener("progress", (e) => addProgress(JSON.parse(e.data)));
-  source.addEventListener("trial", (e) => addTrial(JSON.parse(e.data)));
-  source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
-  source.addEventListener("end", async () => {
-    source.close();
-    source = null;
-    finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
-  });
+  await watchJob(jobId, { progress: addProgress, trial: addTrial }, finish);
 }
 
 function addProgress(row) {

@@ -134,6 +134,38 @@ function endedWell(status) {
   return true;
 }
 
+// Follow job `jobId`: the rows it has already (each event kind of `on` replayed from the status:
+// progress rows, and "trial" rows where the page takes them), then the server's events until the
+// job ends, when `finish(jobId, status)` gets its final status. Following another job stops this one.
+let source = null;
+async function watchJob(jobId, on, finish) {
+  if (source) source.close();
+  source = null;
+  $("job-id").textContent = jobId;
+  let status;
+  try {
+    status = await api("GET", `/v1/jobs/${jobId}`);
+  } catch (err) {
+    showError(err.message);
+    $("step-job").hidden = true;
+    return;
+  }
+  status.progress.forEach(on.progress);
+  if (on.trial) (status.trials || []).forEach(on.trial);
+  renderState(status);
+  if (ENDED.includes(status.state)) return finish(jobId, status);
+  source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
+  for (const [kind, handle] of Object.entries(on)) {
+    source.addEventListener(kind, (e) => handle(JSON.parse(e.data)));
+  }
+  source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
+  source.addEventListener("end", async () => {
+    source.close();
+    source = null;
+    finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
+  });
+}
+
 async function onCancel() {
   const jobId = jobFromUrl();
   if (!jobId) return;
