@@ -8,8 +8,6 @@ import io
 import json
 import os
 import signal
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from tests.apps.serve.conftest import wait
 
 from lstmkit.apps.forecasting.estimator import Forecaster
 from lstmkit.apps.forecasting.series import TimeSeries
-from lstmkit.apps.serve.app import ServeSettings, create_app
 from lstmkit.apps.serve.jobs import JobStore
 from lstmkit.io.atomic import atomic_write_text, pid_alive
 
@@ -39,29 +37,6 @@ def monthly_csv(n: int = 72, drop: tuple[int, ...] = ()) -> str:
 TINY = {"target": "sales", "time": "month", "horizon": 6, "epochs": 4, "hidden": 8, "windows": 2,
         "baselines": ["seasonal_naive"]}  # fmt: skip
 LONG = TINY | {"epochs": 2000, "hidden": 16}
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("serve-jobs")
-    (root / "models").mkdir()
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ServeSettings(str(root / "models"), jobs=str(root / "jobs")))) as c:
-        yield c
-
-
-def wait(client: TestClient, job_id: str, until: Any, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/v1/jobs/{job_id}").json()
-        if until(status):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id}: timed out, last status {status}")
 
 
 def test_preview_detects_the_time_column_frequency_and_gaps(client: TestClient) -> None:

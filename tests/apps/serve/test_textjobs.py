@@ -8,16 +8,14 @@ import json
 import math
 import random
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.apps.serve.conftest import wait
 
 from lstmkit.apps.deploy.models import load_model
-from lstmkit.apps.serve.app import ServeSettings, create_app
 
 WORDS = ["the cat", "a dog", "my hen", "one fox"]
 VERBS = ["sat on", "ran to", "saw", "hid by"]
@@ -31,30 +29,6 @@ def story(n: int = 160, seed: int = 0) -> str:
 
 TINY = {"task": "text", "name": "story.txt", "epochs": 6, "hidden": 32, "bptt": 32, "lr": 1e-2}
 LONG = TINY | {"epochs": 500, "hidden": 128}
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("serve-text")
-    (root / "models").mkdir()
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ServeSettings(str(root / "models"), jobs=str(root / "jobs")))) as c:
-        yield c
-
-
-def wait(client: TestClient, job_id: str, until: Any, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status = client.get(f"/v1/jobs/{job_id}").json()
-        if until(status):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id}: timed out, last status {status}")
 
 
 @pytest.fixture(scope="module")
