@@ -91,3 +91,17 @@ def test_bad_chorale_index_before_training(tmp_path, caplog) -> None:
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert error.startswith("--chorale: expected a test chorale index in 0..1, got 99")
     assert not (tmp_path / "music").exists()
+
+
+@pytest.mark.usefixtures("few_chorales")
+def test_train_a_transformer_at_the_lstms_size(tmp_path, capsys, caplog) -> None:
+    tiny = [a for a in TINY if a not in ("--hidden", "8")]
+    with caplog.at_level(logging.INFO, logger="lstmkit.music"):
+        argv = ["music", "train", "--architecture", "transformer", *tiny, "--out", str(tmp_path)]
+        assert main([*argv, "--name", "tf"]) == 0
+    assert "Transformer" in capsys.readouterr().out
+    size = json.loads((tmp_path / "tf" / "metrics.json").read_text())["size"]
+    assert size["num_layers"] == 2 and abs(size["params"] / size["lstm_128_params"] - 1) <= 0.10
+    assert any("parameters (an LSTM of 128 units" in r.getMessage() for r in caplog.records)
+    argv = ["music", "generate", "--model", str(tmp_path / "tf" / "model.pt"), "--length", "10"]
+    assert main([*argv, "--out", str(tmp_path), "--name", "g", "--no-progress"]) == 0

@@ -7,13 +7,16 @@ import argparse
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.music import job
+from lstmkit.apps.music.model import ARCHITECTURES
 
 HELP = "music: a polyphonic LSTM on Bach chorales (piano rolls), MIDI generation"
 DESCRIPTION = """
 Bach's four-part chorales from music21's corpus (offline) as piano rolls, not transposed, split
 60/20/20 by chorale. train: an LSTM with a sigmoid output per pitch, early-stopped on the
 validation chorales, scored on the test chorales (NLL per frame in nats, frame accuracy) next to
-a per-pitch marginal and a repeat-previous-frame baseline. generate: sample a piece from a saved
+a per-pitch marginal and a repeat-previous-frame baseline; --architecture gru|rnn|transformer|tcn
+trains that network instead, at the parameter count of an LSTM of 128 units unless --hidden is
+given (the counts are logged). generate: sample a piece from a saved
 model, from silence or after the first frames of a test chorale (sample.mid, sample.png).
 Results on stdout, the report in runs/NAME/.
 """
@@ -41,8 +44,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="frames per quarter note: 1 (quarter notes, as JSB) or 4 (16ths)",
     )
     m = p.add_argument_group("model")
-    m.add_argument("--hidden", type=int, default=128, help="LSTM units (128)")
-    m.add_argument("--num-layers", type=int, default=1, help="LSTM layers (1)")
+    m.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        default="lstm",
+        help="the network: lstm, gru, rnn, causal transformer or tcn (lstm)",
+    )
+    m.add_argument(
+        "--hidden",
+        type=int,
+        default=None,
+        help="units (a transformer's width, a tcn's channels); default 128 for lstm, else the "
+        "width matching an LSTM of 128 units in parameters",
+    )
+    m.add_argument(
+        "--num-layers",
+        type=int,
+        default=None,
+        help="layers (1; transformer: 2 blocks; tcn: 4 residual blocks)",
+    )
     m.add_argument("--dropout", type=float, default=0.0, help="dropout before the output layer (0.0)")
     m.add_argument("--epochs", type=int, default=250, help="most training epochs (250)")
     m.add_argument("--patience", type=int, default=15, help="epochs without a better validation NLL (15)")

@@ -1,24 +1,28 @@
 r"""The polyphonic music model users hold: :class:`ChoraleLSTM`, fit / predict / generate /
-save / load on :class:`lstmkit.fit.estimator.Estimator`.
+save / load on :class:`lstmkit.fit.estimator.Estimator` (an LSTM by default; ``architecture=``
+a GRU, an Elman RNN, a causal Transformer or a TCN in its place, :func:`matched_hidden_size`
+sizing it to an LSTM's parameter count).
 
 Training minimizes the frame-level negative log-likelihood of
-:class:`~lstmkit.apps.music.model.PolyphonicLSTM` (binary cross-entropy with logits, summed over
+:class:`~lstmkit.apps.music.model.PolyphonicNet` (binary cross-entropy with logits, summed over
 pitches, averaged over the real frames of a batch) with Adam, gradients clipped to norm 1,
 whole chorales per sequence (padded batches with their lengths), and, given validation rolls,
 early stopping on their NLL per frame with the best epoch's weights kept.
 
 Generation samples frame by frame: each pitch a Bernoulli variable of probability
-:math:`\sigma(z / T)` for the logits z and temperature T, the sampled frame fed back; it runs on
-:meth:`lstmkit.LSTM.stream` (one step per frame, the state carried: O(L) for L frames).
+:math:`\sigma(z / T)` for the logits z and temperature T, the sampled frame fed back. An LSTM
+runs on :meth:`lstmkit.LSTM.stream` (one step per frame, the state carried: O(L) for L frames);
+a GRU or RNN carries its state and a Transformer its ``KVCache`` the same way; a TCN, which has
+no state, re-reads the frames so far at every step.
 
 Shapes: lists of (L_i, P) 0/1 piano rolls (L_i frames, P pitches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -26,13 +30,18 @@ from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
 from lstmkit.apps.music import metrics
-from lstmkit.apps.music.model import PolyphonicLSTM, shift_frames
+from lstmkit.apps.music.model import PolyphonicNet, shift_frames
+from lstmkit.core.layers.encoder import ARCHITECTURES, count_parameters
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
 from lstmkit.fit.step import StepOutput
 from lstmkit.io.progress import ProgressBar
 
-__all__ = ["ChoraleLSTM", "MusicConfig", "Sample", "as_rolls"]
+__all__ = ["DEFAULT_LAYERS", "ChoraleLSTM", "MusicConfig", "Sample", "as_rolls", "matched_hidden_size"]
+
+#: the layers (blocks) of each architecture when none are asked for: a Transformer of two
+#: blocks, a TCN of four (a receptive field of 61 frames at kernel 3), one recurrent layer
+DEFAULT_LAYERS = {"transformer": 2, "tcn": 4}
 
 
 def as_rolls(name: str, rolls: Any, pitches: int | None = None) -> list[np.ndarray]:
@@ -94,13 +103,87 @@ class MusicConfig:
     device: str = "cpu"
     variant: str = "classic"
     engine: str | None = None
+    architecture: str = "lstm"
+    num_heads: int = 4
 
     def __post_init__(self) -> None:
-        for name in ("hidden_size", "num_layers", "max_epochs", "batch_size"):
+        for name in ("hidden_size", "num_layers", "max_epochs", "batch_size", "num_heads"):
             check_int(name, getattr(self, name))
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}")
+        if self.architecture == "transformer" and self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size: a Transformer's width must divide into num_heads={self.num_heads} "
+                f"heads, got {self.hidden_size}"
+            )
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 0):
             raise ValueError(f"patience: expected an int >= 0 or None, got {self.patience!r}")
         check_rates(self)
+
+
+def _network(cfg: MusicConfig, pitches: int) -> PolyphonicNet:
+    return PolyphonicNet(
+        pitches,
+        cfg.hidden_size,
+        cfg.num_layers,
+        cfg.dropout,
+        cfg.variant,
+        cfg.engine,
+        cfg.architecture,
+        cfg.num_heads,
+    )
+
+
+def matched_hidden_size(
+    architecture: str, pitches: int, reference: int, num_layers: int | None = None, num_heads: int = 4
+) -> tuple[int, int]:
+    """The width of ``architecture`` whose :class:`PolyphonicNet` over ``pitches`` has the
+    parameter count nearest ``reference`` (a Transformer's a multiple of ``num_heads``), and that
+    count: ``(hidden_size, parameters)``. ``num_layers``: ``None`` takes :data:`DEFAULT_LAYERS`.
+
+    The count grows with the width, so a bisection finds the first width at or above
+    ``reference``; it or the width below, whichever is nearer, is returned."""
+    layers = num_layers or DEFAULT_LAYERS.get(architecture, 1)
+    unit = num_heads if architecture == "transformer" else 1
+
+    def count(k: int) -> int:
+        cfg = MusicConfig(
+            hidden_size=k * unit, num_layers=layers, architecture=architecture, num_heads=num_heads
+        )
+        return count_parameters(_network(cfg, pitches))
+
+    lo, hi = 1, 4096 // unit
+    while lo < hi:  # the first multiple with count >= reference
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if count(mid) >= reference else (mid + 1, hi)
+    if lo > 1 and abs(count(lo - 1) - reference) < abs(count(lo) - reference):
+        lo -= 1
+    return lo * unit, count(lo)
+
+
+def _stepper(net: PolyphonicNet) -> Callable[[Tensor], Tensor]:
+    """A function of the next input frame (1, P) to the next logits (1, P), keeping what the
+    network has read: an LSTM's :meth:`~lstmkit.LSTM.stream`, a GRU's or RNN's state, a
+    Transformer's ``KVCache``; a TCN re-reads every frame so far."""
+    encoder = net.encoder
+    if encoder.architecture == "lstm":
+        stream = encoder.layer.stream(batch_size=1)  # type: ignore[operator]
+        return lambda x: net.out(stream.step(x))
+    if encoder.architecture == "tcn":
+        seen: list[Tensor] = []
+
+        def reread(x: Tensor) -> Tensor:
+            seen.append(x)
+            return net(torch.stack(seen, 1))[:, -1]  # (1, P)
+
+        return reread
+    state: list[Any] = [None]
+
+    def carry(x: Tensor) -> Tensor:
+        h, state[0] = encoder(x[:, None], state[0])  # (1, 1, H)
+        return net.out(h[:, -1])
+
+    return carry
 
 
 @dataclass
@@ -114,11 +197,12 @@ class Sample:
 
 
 class ChoraleLSTM(Estimator):
-    """A polyphonic LSTM over piano rolls: fit / predict_proba / score / generate / save / load.
+    """A polyphonic LSTM (or GRU, RNN, Transformer, TCN) over piano rolls: fit / predict_proba /
+    score / generate / save / load.
 
     Args:
-        hidden_size: LSTM units H.
-        num_layers: stacked LSTM layers.
+        hidden_size: units H (a Transformer's width, a TCN's channels).
+        num_layers: stacked layers (Transformer blocks, TCN residual blocks).
         dropout: between layers and before the output layer.
         max_epochs: the most epochs.
         patience: with validation rolls, stop after this many epochs without a better
@@ -128,6 +212,8 @@ class ChoraleLSTM(Estimator):
         seed: of the weights and the batch order.
         device: where the network trains and predicts.
         variant, engine: of the LSTM (:class:`lstmkit.LSTM`).
+        architecture: the encoder, one of :data:`~lstmkit.core.layers.encoder.ARCHITECTURES`.
+        num_heads: the Transformer's attention heads.
         progress: a progress bar on stderr while fitting.
 
     Attributes:
@@ -156,6 +242,8 @@ class ChoraleLSTM(Estimator):
         device: str = "cpu",
         variant: str = "classic",
         engine: str | None = None,
+        architecture: str = "lstm",
+        num_heads: int = 4,
         progress: bool = True,
     ) -> None:
         super().__init__(settings(MusicConfig, locals()), progress)
@@ -163,9 +251,7 @@ class ChoraleLSTM(Estimator):
 
     def _build_net(self) -> nn.Module:
         cfg = self.config
-        return PolyphonicLSTM(
-            self.meta_["pitches"], cfg.hidden_size, cfg.num_layers, cfg.dropout, cfg.variant, cfg.engine
-        )
+        return _network(cfg, self.meta_["pitches"])
 
     def fit(self, rolls: Any, valid: Any = None, *, low: int = 0, resolution: int = 1) -> ChoraleLSTM:
         """Train on ``rolls`` (a list of (L_i, P) 0/1 arrays), early-stopping on ``valid``.
@@ -247,11 +333,11 @@ class ChoraleLSTM(Estimator):
         if len(given) > length:
             raise ValueError(f"length: expected at least the primer's {len(given)} frames, got {length}")
         gen = torch.Generator().manual_seed(seed)
-        stream = net.lstm.stream(batch_size=1)  # type: ignore[union-attr, operator]
+        step = _stepper(cast(PolyphonicNet, net))
         x = torch.zeros(1, pitches, device=self._device())
         frames, probs = [], []
         for t in range(length):
-            p = torch.sigmoid(net.out(stream.step(x)) / temperature).cpu()  # type: ignore[operator]  # (1, P)
+            p = torch.sigmoid(step(x) / temperature).cpu()  # (1, P)
             x = given[t : t + 1] if t < len(given) else torch.bernoulli(p, generator=gen)
             frames.append(x)
             probs.append(p)

@@ -1,12 +1,13 @@
 r"""The music job (``lstmkit music train|generate``) on the Bach chorales of music21's corpus.
 
-* **train**: a :class:`~lstmkit.apps.music.estimator.ChoraleLSTM` fitted on the training
-  chorales with early stopping on the validation chorales, scored on the test chorales (NLL per
-  frame in nats, Bay et al.'s frame accuracy) next to the counting baselines (per-pitch marginal,
-  repeat the previous frame). The run folder (``runs/NAME/``) holds ``model.pt``,
-  ``index.html``, ``metrics.json``, the loss curves, a test chorale's piano roll next to the
-  model's probabilities, and a piece generated from that chorale's first frames
-  (``sample.mid``, ``sample.png``).
+* **train**: a :class:`~lstmkit.apps.music.estimator.ChoraleLSTM` (an LSTM, or with
+  ``architecture`` a GRU, RNN, causal Transformer or TCN whose width, unless given, matches an
+  LSTM of 128 units in parameters) fitted on the training chorales with early stopping on the
+  validation chorales, scored on the test chorales (NLL per frame in nats, Bay et al.'s frame
+  accuracy) next to the counting baselines (per-pitch marginal, repeat the previous frame).
+  The run folder (``runs/NAME/``) holds ``model.pt``, ``index.html``, ``metrics.json``, the
+  loss curves, a test chorale's piano roll next to the model's probabilities, and a piece
+  generated from that chorale's first frames (``sample.mid``, ``sample.png``).
 * **generate**: a piece sampled from a saved model (``--model``), from silence or continuing
   the first ``--primer`` frames of a test chorale, written as ``sample.mid`` and ``sample.png``
   in its own run folder.
@@ -23,6 +24,7 @@ chorale). Example::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,13 +36,19 @@ from lstmkit.apps.common.options import pick
 from lstmkit.apps.common.reports import OutputOptions, check_device, check_folder_name
 from lstmkit.apps.music import data
 from lstmkit.apps.music.baselines import score_baselines
-from lstmkit.apps.music.estimator import ChoraleLSTM, Sample
+from lstmkit.apps.music.estimator import DEFAULT_LAYERS, ChoraleLSTM, Sample, matched_hidden_size
+from lstmkit.apps.music.model import ARCHITECTURES, PolyphonicNet
+from lstmkit.core.layers.encoder import count_parameters
 from lstmkit.io.html import format_table
 from lstmkit.io.runfolder import prepare_run_folder
 
-__all__ = ["TASKS", "MusicJobConfig", "MusicJobResult", "run", "summary_text"]
+__all__ = ["NAMES", "TASKS", "MusicJobConfig", "MusicJobResult", "run", "summary_text"]
+
+log = logging.getLogger("lstmkit.music")
 
 TASKS = ("train", "generate")
+#: the table's name of each architecture
+NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "transformer": "Transformer", "tcn": "TCN"}
 COLUMNS = ["model", "test_nll", "test_accuracy", "params"]
 
 
@@ -51,7 +59,12 @@ class MusicJobConfig(OutputOptions):
     Args:
         task: ``"train"`` or ``"generate"``.
         resolution: frames per quarter note (train; generate takes the model's).
-        hidden, num_layers, dropout, epochs, patience, batch_size, lr: the network and its
+        architecture: the network (train): ``"lstm"``, ``"gru"``, ``"rnn"``, ``"transformer"``
+            or ``"tcn"``.
+        hidden: its width (``None``: 128 for an LSTM, else the width whose parameter count is
+            nearest an LSTM of 128 units, :func:`~lstmkit.apps.music.estimator.matched_hidden_size`).
+        num_layers: layers or blocks (``None``: :data:`~lstmkit.apps.music.estimator.DEFAULT_LAYERS`).
+        dropout, epochs, patience, batch_size, lr: the network and its
             training (train).
         seed: of the weights (train) and of the sampling.
         device: where the network runs.
@@ -66,8 +79,9 @@ class MusicJobConfig(OutputOptions):
 
     task: str = "train"
     resolution: int = 1
-    hidden: int = 128
-    num_layers: int = 1
+    architecture: str = "lstm"
+    hidden: int | None = None
+    num_layers: int | None = None
     dropout: float = 0.0
     epochs: int = 250
     patience: int = 15
@@ -113,6 +127,11 @@ def _check(config: MusicJobConfig) -> None:
     """The settings a long run would otherwise trip on, checked first."""
     if config.task not in TASKS:
         raise ValueError(f"task: expected one of {TASKS}, got {config.task!r}")
+    if config.architecture not in ARCHITECTURES:
+        raise ValueError(f"--architecture: expected one of {ARCHITECTURES}, got {config.architecture!r}")
+    for flag, value in (("--hidden", config.hidden), ("--num-layers", config.num_layers)):
+        if value is not None:
+            _check_int(flag, value, 1)
     for flag, value, low in (
         ("--epochs", config.epochs, 1),
         ("--patience", config.patience, 0),
@@ -149,27 +168,60 @@ def _baseline_rows(train: list[np.ndarray], test: list[np.ndarray]) -> list[dict
     ]
 
 
+def _size(config: MusicJobConfig, pitches: int) -> tuple[int, int, int]:
+    """The width and layers of the network to train, and an LSTM of 128 units' parameter count
+    (the reference a width not given is matched to; logged on stderr)."""
+    layers = config.num_layers or DEFAULT_LAYERS.get(config.architecture, 1)
+    reference = count_parameters(PolyphonicNet(pitches, 128))
+    if config.hidden is not None or config.architecture == "lstm":
+        hidden = config.hidden or 128
+    else:
+        hidden, _ = matched_hidden_size(config.architecture, pitches, reference, layers)
+    params = count_parameters(PolyphonicNet(pitches, hidden, layers, architecture=config.architecture))
+    log.info(
+        "%s: width %d, %d layer(s), %d parameters (an LSTM of 128 units: %d, ratio %.3f)",
+        NAMES[config.architecture],
+        hidden,
+        layers,
+        params,
+        reference,
+        params / reference,
+    )
+    return hidden, layers, reference
+
+
 def _train(config: MusicJobConfig) -> MusicJobResult:
     chorales = data.load_chorales(config.resolution, progress=config.progress)
     train, valid, test = (chorales.split(s) for s in data.SPLITS)
     chorale = _test_chorale(chorales, config.chorale)  # before the training, not after
+    hidden, layers, reference = _size(config, chorales.pitches)
     model = ChoraleLSTM(
-        hidden_size=config.hidden,
-        num_layers=config.num_layers,
+        hidden_size=hidden,
+        num_layers=layers,
+        architecture=config.architecture,
         dropout=config.dropout,
         max_epochs=config.epochs,
         patience=config.patience,
         **pick(config, "batch_size", "lr", "seed", "device", "progress"),
     ).fit(train, valid, low=chorales.low, resolution=chorales.resolution)
     scored = model.score(test)
-    params = sum(p.numel() for p in model.nets_[0].parameters())
+    params = count_parameters(model.nets_[0])
     rows = [
-        {"model": "LSTM", "test_nll": scored["nll"], "test_accuracy": scored["accuracy"], "params": params}
+        {
+            "model": NAMES[config.architecture],
+            "test_nll": scored["nll"],
+            "test_accuracy": scored["accuracy"],
+            "params": params,
+        }
     ]
     rows += _baseline_rows(train, test)
     (probs,) = model.predict_proba([chorale])
     sample = _sample(model, chorale, config)
-    extra = {"chorales": {s: len(chorales.split(s)) for s in data.SPLITS}, "fit_seconds": model.fit_seconds_}
+    extra = {
+        "chorales": {s: len(chorales.split(s)) for s in data.SPLITS},
+        "fit_seconds": model.fit_seconds_,
+        "size": {"hidden": hidden, "num_layers": layers, "params": params, "lstm_128_params": reference},
+    }
     return MusicJobResult("train", rows, model, chorale, sample, probs, extra)
 
 

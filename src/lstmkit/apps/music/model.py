@@ -1,27 +1,32 @@
-r"""The polyphonic network (a thin ``nn.Module``): an LSTM over piano-roll frames with an
-independent sigmoid output per pitch, the "RNN" model of Boulanger-Lewandowski et al. 2012.
+r"""The polyphonic network (a thin ``nn.Module``): a sequence encoder over piano-roll frames
+with an independent sigmoid output per pitch, the "RNN" model of Boulanger-Lewandowski et al.
+2012 (an LSTM by default; a GRU, an Elman RNN, a causal Transformer or a TCN to compare).
 
-Frame t's pitches are predicted from the frames before it; given the state the pitches are
-independent Bernoulli variables:
+Frame t's pitches are predicted from the frames before it; given the encoder's output the
+pitches are independent Bernoulli variables:
 
 .. math::
 
-    h_t = \mathrm{LSTM}(x_{t-1}, h_{t-1}), \qquad
+    h_t = \mathrm{Enc}(x_{t-1}, x_{t-2}, \ldots, x_0), \qquad
     P(x_t[p] = 1 \mid x_{<t}) = \sigma(W h_t + b)[p],
 
-with :math:`x_{-1} = 0` (silence) so the first frame is predicted too.
+with :math:`x_{-1} = 0` (silence) so the first frame is predicted too. Every encoder is causal
+(:mod:`lstmkit.core.layers.encoder`: the Transformer masks later steps, the TCN pads on the
+left), so output t never reads frame t or later.
 
 Shapes: N chorales, L frames, P pitches, H hidden units.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from lstmkit.core.layers.lstm import LSTM
+from lstmkit.core.layers.encoder import ARCHITECTURES, EncoderSettings
 
-__all__ = ["PolyphonicLSTM", "shift_frames"]
+__all__ = ["ARCHITECTURES", "PolyphonicLSTM", "PolyphonicNet", "shift_frames"]
 
 
 def shift_frames(rolls: Tensor) -> Tensor:
@@ -30,25 +35,37 @@ def shift_frames(rolls: Tensor) -> Tensor:
     return torch.cat([torch.zeros_like(rolls[:, :1]), rolls[:, :-1]], 1)
 
 
-class PolyphonicLSTM(nn.Module):
-    """An LSTM (:class:`lstmkit.LSTM`, batch first) and a linear layer to one logit per pitch.
+def _old_lstm_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Load a state dict saved when the network held its LSTM as ``lstm.`` (before
+    ``architecture=``)."""
+    old = prefix + "lstm."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        state_dict[prefix + "encoder.layer." + key[len(old) :]] = state_dict.pop(key)
+
+
+class PolyphonicNet(nn.Module):
+    """A causal sequence encoder (batch first) and a linear layer to one logit per pitch.
 
     Args:
         pitches: P, the columns of the piano roll.
-        hidden_size: H.
-        num_layers: stacked LSTM layers.
-        dropout: dropout between layers and before the output layer.
+        hidden_size: H (a Transformer's width, a TCN's channels).
+        num_layers: stacked layers (Transformer blocks, TCN residual blocks).
+        dropout: between recurrent layers (inside Transformer and TCN blocks) and before the
+            output layer.
         variant: the LSTM variant (a name of :data:`lstmkit.core.cells.VARIANTS`).
         engine: the LSTM engine (``None``: ``"auto"``).
+        architecture: one of :data:`~lstmkit.core.layers.encoder.ARCHITECTURES`.
+        num_heads: the Transformer's heads (dividing ``hidden_size``); its positions are
+            sinusoidal (no parameters, any length).
 
     Shape:
         - x: (N, L, P) the previous frames (:func:`shift_frames` of the rolls), 0/1 floats.
         - lengths: optional (N,) real lengths of a padded batch.
-        - output: (N, L, P) logits; zero-state outputs past a sequence's length are padding.
+        - output: (N, L, P) logits; outputs past a sequence's length are padding.
 
     Example::
 
-        >>> net = PolyphonicLSTM(pitches=52, hidden_size=64)
+        >>> net = PolyphonicNet(pitches=52, hidden_size=64, architecture="gru")
         >>> net(torch.zeros(2, 16, 52)).shape
         torch.Size([2, 16, 52])
     """
@@ -61,23 +78,25 @@ class PolyphonicLSTM(nn.Module):
         dropout: float = 0.0,
         variant: str = "classic",
         engine: str | None = None,
+        architecture: str = "lstm",
+        num_heads: int = 4,
     ) -> None:
         super().__init__()
         self.pitches = pitches
-        self.lstm = LSTM(
-            pitches,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-            variant=variant,
-            engine=engine or "auto",
+        settings = EncoderSettings(
+            architecture, hidden_size, num_layers, variant, engine, num_heads, positions="sinusoidal"
         )
+        self.encoder = settings.encoder(pitches, dropout=dropout)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, pitches)
+        self.register_load_state_dict_pre_hook(_old_lstm_keys)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if x.dim() != 3 or x.shape[-1] != self.pitches:
             raise ValueError(f"x: expected frames (N, L, {self.pitches}), got shape {tuple(x.shape)}")
-        h, _ = self.lstm(x, lengths=lengths)  # (N, L, H)
+        h, _ = self.encoder(x, lengths=lengths)  # (N, L, H)
         return self.out(self.drop(h))  # (N, L, P)
+
+
+#: the name the network had when it was an LSTM only
+PolyphonicLSTM = PolyphonicNet
