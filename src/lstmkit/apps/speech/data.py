@@ -1,4 +1,4 @@
-r"""A spoken-digit corpus synthesized by espeak-ng, split by voice, cached.
+r"""A spoken-digit corpus synthesized by espeak-ng (or flite), split by voice, cached.
 
 Each utterance is either an isolated digit (one of the words ``zero`` .. ``nine``; ``oh`` is
 not used, so every label is one spoken word) or a connected string of 2 to 7 digits (like
@@ -10,6 +10,12 @@ variant) at a speed, pitch and amplitude drawn per utterance. Labels are digit s
 one split only: :data:`TRAIN_VARIANTS` for ``"train"``, :data:`TEST_VARIANTS` for ``"test"``;
 every accent of :data:`~lstmkit.apps.speech.synth.ACCENTS` appears in both. So no test voice
 (accent + variant) is heard in training, nor is its variant with any accent.
+
+**A second synthesizer.** The splits of :data:`FLITE_SPLITS` are spoken by flite
+(:mod:`lstmkit.apps.speech.flite`) instead: ``"flite"`` by all its voices (a test set for
+recognizers trained on espeak-ng only), ``"flite-train"`` and ``"flite-test"`` by disjoint
+voices. The drawn speed sets flite's duration stretch (160 / speed), the amplitude a gain
+(amplitude / 100); flite has no pitch setting for every voice, so the pitch is not used.
 
 The clean 16 kHz waveforms of a split are synthesized once per setting and cached as int16 in
 ``$LSTMKIT_DATA/speech`` (default ``~/.cache/lstmkit/speech``), written atomically; the key
@@ -31,12 +37,14 @@ from pathlib import Path
 import numpy as np
 
 from lstmkit.apps.speech.augment import AugmentConfig, add_noise, augment
+from lstmkit.apps.speech.flite import FLITE_VOICES, find_flite, flite_version, speak_flite
 from lstmkit.apps.speech.synth import ACCENTS, espeak_version, find_espeak, speak
 from lstmkit.io.atomic import atomic_write_bytes
 from lstmkit.io.progress import progress_bar
 
 __all__ = [
     "DIGIT_WORDS",
+    "FLITE_SPLITS",
     "FORMAT",
     "SPLITS",
     "TEST_VARIANTS",
@@ -71,15 +79,21 @@ TRAIN_VARIANTS = (
 #: voice variants of the test split only
 TEST_VARIANTS = ("m5", "m8", "f3", "f5", "Alicia", "benjamin")
 SPLITS = {"train": TRAIN_VARIANTS, "test": TEST_VARIANTS}
+#: splits spoken by flite's voices: all of them, and a split by voice
+FLITE_SPLITS = {"flite": FLITE_VOICES, "flite-train": ("kal", "kal16", "rms"), "flite-test": ("awb", "slt")}
+_ALL_SPLITS = (*SPLITS, *FLITE_SPLITS)
 #: what changes the synthesized audio besides the settings: bump to invalidate old caches
 FORMAT = 1
 SPEEDS, PITCHES, AMPLITUDES = (120, 220), (25, 75), (40, 120)
 
 
 def voices(split: str) -> list[str]:
-    """The voices (``ACCENT+VARIANT``) of ``split`` (``"train"`` or ``"test"``)."""
+    """The voices of ``split``: espeak-ng's ``ACCENT+VARIANT`` for ``"train"`` and ``"test"``,
+    flite's voice names for the splits of :data:`FLITE_SPLITS`."""
+    if split in FLITE_SPLITS:
+        return list(FLITE_SPLITS[split])
     if split not in SPLITS:
-        raise ValueError(f"split: expected one of {tuple(SPLITS)}, got {split!r}")
+        raise ValueError(f"split: expected one of {_ALL_SPLITS}, got {split!r}")
     return [f"{a}+{v}" for a in ACCENTS for v in SPLITS[split]]
 
 
@@ -117,7 +131,7 @@ class _Plan:
 
 def _plan(split: str, isolated: int, strings: int, seed: int) -> list[_Plan]:
     """The utterances of a split: ``isolated`` single digits then ``strings`` 2..7-digit strings."""
-    rng = np.random.default_rng([seed, list(SPLITS).index(split)])
+    rng = np.random.default_rng([seed, _ALL_SPLITS.index(split)])
     pool = voices(split)
     plans = []
     for k in range(isolated + strings):
@@ -139,13 +153,19 @@ def synthesize(
     split: str, isolated: int, strings: int, seed: int = 0, *, progress: bool = False
 ) -> SpeechCorpus:
     """A split's corpus synthesized now (see :func:`load_corpus`, which caches it)."""
-    find_espeak()
+    flite = split in FLITE_SPLITS
+    (find_flite if flite else find_espeak)()
     plans = _plan(split, isolated, strings, seed)
-    bar = progress_bar(len(plans), f"espeak-ng {split}", enable=progress, unit="utt")
+    bar = progress_bar(
+        len(plans), f"{'flite' if flite else 'espeak-ng'} {split}", enable=progress, unit="utt"
+    )
     audio = []
     for p in plans:
         text = " ".join(DIGIT_WORDS[int(d)] for d in p.label)
-        audio.append(speak(text, p.voice, speed=p.speed, pitch=p.pitch, amplitude=p.amplitude))
+        if flite:
+            audio.append(speak_flite(text, p.voice, stretch=160 / p.speed, gain=p.amplitude / 100))
+        else:
+            audio.append(speak(text, p.voice, speed=p.speed, pitch=p.pitch, amplitude=p.amplitude))
         bar.update(1)
     bar.close()
     return SpeechCorpus(audio, [p.label for p in plans], [p.voice for p in plans])
@@ -157,7 +177,10 @@ def cache_dir() -> Path:
 
 
 def _cache_file(folder: Path, split: str, isolated: int, strings: int, seed: int) -> Path:
-    key = json.dumps([split, isolated, strings, seed, SPLITS[split], espeak_version(), FORMAT])
+    if split in FLITE_SPLITS:
+        key = json.dumps([split, isolated, strings, seed, FLITE_SPLITS[split], flite_version(), FORMAT])
+    else:
+        key = json.dumps([split, isolated, strings, seed, SPLITS[split], espeak_version(), FORMAT])
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return folder / f"digits_{split}_{isolated}i_{strings}s_seed{seed}_{digest}.npz"
 
@@ -191,7 +214,8 @@ def load_corpus(
     """The clean corpus of ``split``: read from the cache, or synthesized and cached.
 
     Args:
-        split: ``"train"`` or ``"test"`` (disjoint voices, see the module docstring).
+        split: ``"train"`` or ``"test"`` (espeak-ng; disjoint voices, see the module docstring),
+            or one of :data:`FLITE_SPLITS` (flite).
         isolated: how many isolated digits (the first utterances).
         strings: how many connected strings of 2..7 digits (the rest).
         seed: the corpus's seed (labels, voices, speeds, pitches, amplitudes).
@@ -201,8 +225,8 @@ def load_corpus(
     for name, n in (("isolated", isolated), ("strings", strings)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"{name}: expected a count of utterances >= 0, got {n!r}")
-    if split not in SPLITS:
-        raise ValueError(f"split: expected one of {tuple(SPLITS)}, got {split!r}")
+    if split not in _ALL_SPLITS:
+        raise ValueError(f"split: expected one of {_ALL_SPLITS}, got {split!r}")
     folder = cache_dir() if cache is None else Path(cache) if cache != "" else None
     path = _cache_file(folder, split, isolated, strings, seed) if folder else None
     if path is not None and path.is_file():
