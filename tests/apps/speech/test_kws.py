@@ -123,7 +123,8 @@ def test_match_takes_each_trigger_once() -> None:
     assert found.false_alarms == 0
 
 
-def test_streaming_detection_equals_whole_stream() -> None:
+@pytest.mark.parametrize("rearm", [False, True])
+def test_streaming_detection_equals_whole_stream(rearm: bool) -> None:
     torch.manual_seed(0)
     cfg = FeatureConfig(normalize="running")
     net = CTCAcousticModel(cfg.size, 16, 2, bidirectional=False, running=True).eval()
@@ -139,9 +140,11 @@ def test_streaming_detection_equals_whole_stream() -> None:
     gaps = np.diff(np.sort(scores))
     k = int(np.argmax(gaps[len(gaps) // 4 : 3 * len(gaps) // 4])) + len(gaps) // 4
     threshold = float(np.sort(scores)[k] + gaps[k] / 2)  # far from every score
-    expected = kws.triggers(scores, threshold, refractory=6)
-    assert 3 <= len(expected) < len(scores) // 6
-    spotter = kws.KeywordSpotter(StreamingRecognizer(net, cfg), "7", threshold, window=4, refractory=6)
+    expected = kws.triggers(scores, threshold, refractory=6, rearm=rearm)
+    assert 2 <= len(expected) < len(scores) // 6
+    spotter = kws.KeywordSpotter(
+        StreamingRecognizer(net, cfg), "7", threshold, window=4, refractory=6, rearm=rearm
+    )
     fired = [t for i in range(0, len(audio), 160) for t in spotter.push(audio[i : i + 160])]
     np.testing.assert_allclose(spotter.scores, scores, atol=1e-5)
     np.testing.assert_array_equal(fired, expected)

@@ -5,7 +5,10 @@ strings that do not contain the keyword) trimmed to their speech, shuffled, and 
 with gaps of silence between them; optional 1/f^alpha background noise over the whole stream.
 Every placed utterance keeps its exact sample span, so the keyword's occurrences are known to
 the sample. Strings that contain the keyword are left out: the word boundaries inside a
-connected string are not known.
+connected string are not known. **Connected** streams (``connected=True``) hold the digit strings
+only, with and without the keyword: each keyword is then known to lie in its string's span, a
+string may hold it several times, and the scoring counts triggers per string
+(:func:`count_in_spans`).
 
 **Score and trigger.** From the recognizer's per-step CTC logits :math:`z_t` (K classes, the
 keyword digit d is class 1 + d), the keyword score is its posterior averaged over the last W
@@ -14,7 +17,10 @@ steps:
 .. math:: s_t = \frac{1}{W} \sum_{u=t-W+1}^{t} \operatorname{softmax}(z_u)_{1+d}
 
 (steps before the first count as 0). A trigger fires at step t when :math:`s_t \ge \theta`
-and at least R steps (the refractory period) have passed since the last trigger.
+and at least R steps (the refractory period) have passed since the last trigger; with
+``rearm``, also only if the score fell below :math:`\theta` at some step since the last
+trigger (one trigger per rise of the score, so a short R can count repeated keywords without
+firing twice on one).
 :class:`KeywordSpotter` does this chunk by chunk on top of
 :class:`~lstmkit.apps.speech.streaming.StreamingRecognizer`; :func:`keyword_scores` and
 :func:`triggers` do it on a whole stream's logits, with the same result.
@@ -22,7 +28,13 @@ and at least R steps (the refractory period) have passed since the last trigger.
 **Scoring** (:func:`match`, :func:`roc`): a trigger at time :math:`\tau` (when its step's last
 sample has arrived) is a hit of an occurrence [a, b) if :math:`a \le \tau \le b + ` tolerance,
 each occurrence and each trigger matched once (in time order); the others are false alarms.
-Latency is :math:`\tau - b` (the keyword's end to the trigger).
+Latency is :math:`\tau - b` (the keyword's end to the trigger). In a connected stream
+(:func:`count_in_spans`, :func:`connected_roc`) a string [a, b) holding the keyword k times
+and drawing n triggers in [a, b + tolerance] scores min(n, k) hits and max(n - k, 0) excess
+triggers; triggers outside every such span are false alarms. A hit there may be a trigger on
+another digit of the string while the keyword was missed: the string's span is all that is
+known. Latency is measured on the strings that end with the keyword and draw exactly k
+triggers: the last trigger minus the string's last sample.
 
 Shapes: S samples, T' steps, K classes, M occurrences.
 """
@@ -46,7 +58,10 @@ __all__ = [
     "Detections",
     "KeywordSpotter",
     "KeywordStream",
+    "SpanCounts",
     "check_keyword",
+    "connected_roc",
+    "count_in_spans",
     "keyword_scores",
     "make_stream",
     "match",
@@ -96,6 +111,13 @@ class KeywordStream:
         mask = np.array([s == self.keyword for s in self.labels], dtype=bool)
         return np.stack([self.starts[mask], self.ends[mask]], 1)
 
+    def keyword_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """(M, 2) the [start, end) samples of each utterance holding the keyword, and (M,) how
+        many times it does."""
+        counts = np.array([s.count(self.keyword) for s in self.labels], dtype=np.int64)
+        mask = counts > 0
+        return np.stack([self.starts[mask], self.ends[mask]], 1), counts[mask]
+
 
 def make_stream(
     corpus: SpeechCorpus,
@@ -105,8 +127,10 @@ def make_stream(
     gap: tuple[float, float] = (0.5, 3.0),
     noise_db: float | None = None,
     noise_alpha: float = 1.0,
+    connected: bool = False,
 ) -> KeywordStream:
-    """Lay ``corpus``'s isolated digits and its strings without ``keyword`` end to end.
+    """Lay ``corpus``'s isolated digits and its strings without ``keyword`` end to end (with
+    ``connected``: its digit strings, all of them, and no isolated digits).
 
     Args:
         corpus: the utterances (e.g. the test split: voices never heard in training).
@@ -120,9 +144,13 @@ def make_stream(
     keyword = check_keyword(keyword)
     if not 0 <= gap[0] <= gap[1]:
         raise ValueError(f"gap: expected (low, high) seconds with 0 <= low <= high, got {gap}")
-    keep = [i for i, s in enumerate(corpus.labels) if len(s) == 1 or keyword not in s]
-    if not any(corpus.labels[i] == keyword for i in keep):
-        raise ValueError(f"corpus: expected isolated utterances of the keyword {keyword!r}, got none")
+    if connected:
+        keep = [i for i, s in enumerate(corpus.labels) if len(s) > 1]
+    else:
+        keep = [i for i, s in enumerate(corpus.labels) if len(s) == 1 or keyword not in s]
+    if not any(keyword in corpus.labels[i] for i in keep):
+        kind = "digit strings holding" if connected else "isolated utterances of"
+        raise ValueError(f"corpus: expected {kind} the keyword {keyword!r}, got none")
     rng = np.random.default_rng([seed, 19])
     order = [keep[i] for i in rng.permutation(len(keep))]
     pieces, starts, ends, at = [], [], [], 0
@@ -161,16 +189,26 @@ def keyword_scores(logits: Tensor, keyword: str, window: int) -> np.ndarray:
     return (total[t + 1] - total[np.maximum(t + 1 - window, 0)]) / window
 
 
-def triggers(scores: np.ndarray, threshold: float, refractory: int, after: int = -(10**9)) -> np.ndarray:
+def triggers(
+    scores: np.ndarray, threshold: float, refractory: int, after: int = -(10**9), *, rearm: bool = False
+) -> np.ndarray:
     """The steps where ``scores`` >= ``threshold`` at least ``refractory`` steps after the
-    previous trigger (the first: after step ``after``)."""
-    above = np.flatnonzero(np.asarray(scores) >= threshold)
+    previous trigger (the first: after step ``after``); with ``rearm``, only once the score has
+    been below ``threshold`` since the previous trigger."""
+    s = np.asarray(scores)
+    above, below = np.flatnonzero(s >= threshold), np.flatnonzero(s < threshold)
     out, last = [], after
     k = int(np.searchsorted(above, last + refractory))
     while k < len(above):
         last = int(above[k])
         out.append(last)
-        k = int(np.searchsorted(above, last + refractory, side="left"))
+        start = last + refractory
+        if rearm:
+            b = int(np.searchsorted(below, last, side="right"))
+            if b == len(below):
+                break
+            start = max(start, int(below[b]) + 1)
+        k = int(np.searchsorted(above, start, side="left"))
     return np.array(out, dtype=np.int64)
 
 
@@ -232,6 +270,76 @@ def roc(
     return rows
 
 
+@dataclass(frozen=True)
+class SpanCounts:
+    """Triggers counted per keyword string (see the module): ``per_span`` (M,) the triggers in
+    each span, ``hits`` the sum of min(n, k), ``keywords`` the sum of k, ``excess`` the sum of
+    max(n - k, 0), ``outside`` the triggers in no span."""
+
+    per_span: np.ndarray
+    hits: int
+    keywords: int
+    excess: int
+    outside: int
+
+
+def count_in_spans(
+    trigger_samples: np.ndarray, spans: np.ndarray, counts: np.ndarray, tolerance: int
+) -> SpanCounts:
+    """Count triggers (sample times) in each span [start, end + ``tolerance``] of ``spans``
+    ((M, 2), sorted, not overlapping) holding the keyword ``counts`` (M,) times; a trigger
+    counts for the last span starting at or before it."""
+    t = np.asarray(trigger_samples, dtype=np.int64)
+    m = np.searchsorted(spans[:, 0], t, side="right") - 1 if len(spans) else np.full(len(t), -1)
+    inside = (m >= 0) & (t <= spans[np.maximum(m, 0), 1] + tolerance) if len(spans) else m >= 0
+    per_span = np.bincount(m[inside], minlength=len(spans))
+    return SpanCounts(
+        per_span,
+        int(np.minimum(per_span, counts).sum()),
+        int(counts.sum()),
+        int(np.maximum(per_span - counts, 0).sum()),
+        int((~inside).sum()),
+    )
+
+
+def connected_roc(
+    scores: np.ndarray,
+    stream: KeywordStream,
+    thresholds: Sequence[float],
+    *,
+    subsample: int,
+    refractory: int,
+    tolerance: float,
+    rearm: bool = False,
+) -> list[dict[str, float]]:
+    """Per threshold, on a connected stream: the keywords found (``tpr``), the false alarms
+    outside the keyword strings and the excess triggers inside them, per hour, the strings with
+    exactly as many triggers as keywords, and the latency on the strings ending with the
+    keyword that drew exactly that many (mean, p90; NaN without any)."""
+    spans, counts = stream.keyword_spans()
+    ends_with = np.array([s[-1] == stream.keyword for s in stream.labels if stream.keyword in s])
+    rows = []
+    for th in thresholds:
+        fired = step_end_samples(triggers(scores, th, refractory, rearm=rearm), subsample)
+        c = count_in_spans(fired, spans, counts, round(tolerance * SAMPLE_RATE))
+        exact = c.per_span == counts
+        last = [fired[fired <= b + round(tolerance * SAMPLE_RATE)][-1] for b in spans[exact & ends_with, 1]]
+        lat = (np.array(last, dtype=np.int64) - spans[exact & ends_with, 1]) / SAMPLE_RATE
+        rows.append(
+            {
+                "threshold": float(th),
+                "tpr": c.hits / c.keywords,
+                "outside_per_hour": c.outside / stream.hours,
+                "excess_per_hour": c.excess / stream.hours,
+                "fa_per_hour": (c.outside + c.excess) / stream.hours,
+                "strings_exact": float(exact.mean()),
+                "latency_mean": float(lat.mean()) if len(lat) else float("nan"),
+                "latency_p90": float(np.percentile(lat, 90)) if len(lat) else float("nan"),
+            }
+        )
+    return rows
+
+
 def operating_point(rows: Sequence[dict[str, float]], fa_per_hour: float) -> dict[str, float] | None:
     """The row with the highest true positive rate at most ``fa_per_hour`` false alarms per
     hour (the higher threshold on ties); ``None`` if no threshold is that quiet."""
@@ -248,6 +356,7 @@ class KeywordSpotter:
         recognizer: a fresh streaming recognizer (from ``DigitRecognizer.stream()``).
         keyword: the wake digit.
         threshold: :math:`\theta`; window: W steps; refractory: R steps.
+        rearm: trigger again only after the score fell below the threshold.
 
     Example::
 
@@ -258,7 +367,14 @@ class KeywordSpotter:
     """
 
     def __init__(
-        self, recognizer: StreamingRecognizer, keyword: str, threshold: float, window: int, refractory: int
+        self,
+        recognizer: StreamingRecognizer,
+        keyword: str,
+        threshold: float,
+        window: int,
+        refractory: int,
+        *,
+        rearm: bool = False,
     ) -> None:
         for name, n in (("window", window), ("refractory", refractory)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -269,6 +385,7 @@ class KeywordSpotter:
         self._recent = np.zeros(window)  # the last W posteriors
         self.steps = 0
         self._last = -(10**9)
+        self.rearm, self._armed = rearm, True
         self.scores: list[float] = []
 
     def push(self, samples: np.ndarray | Tensor) -> list[int]:
@@ -283,8 +400,10 @@ class KeywordSpotter:
             self._recent[-1] = p
             score = float(self._recent.sum() / self.window)
             self.scores.append(score)
-            if score >= self.threshold and self.steps >= self._last + self.refractory:
-                self._last = self.steps
+            if score < self.threshold:
+                self._armed = True
+            elif self.steps >= self._last + self.refractory and (self._armed or not self.rearm):
+                self._last, self._armed = self.steps, False
                 fired.append(self.steps)
             self.steps += 1
         return fired
