@@ -165,12 +165,18 @@ def _plot(results: dict[str, Any], keyword: str, path: Path) -> None:
                 color=color,
                 label=f"{snr} dB, window {w * 20} ms",
             )
+    title = f"wake on '{keyword}': unidirectional LSTM + CTC, unseen voices"
+    _finish_roc(fig, ax, ("false alarms per hour", "true positive rate", title), path)
+
+
+def _finish_roc(fig: Any, ax: Any, labels: tuple[str, str, str], path: Path) -> None:
+    """Log-scaled false alarms, the (x, y, title) ``labels``, a grid and a legend; saved to ``path``."""
     ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("false alarms per hour")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(f"wake on '{keyword}': unidirectional LSTM + CTC, unseen voices")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(labels[2])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, path)
 
@@ -230,13 +236,8 @@ def _connected_plot(results: dict[str, Any], path: Path) -> None:
             rows = det["rows"]
             xs, ys = [r["fa_per_hour"] for r in rows], [r["tpr"] for r in rows]
             ax.plot(xs, ys, style, color=color, label=f"{snr} dB, {name}")
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("false alarms + excess triggers per hour")
-    ax.set_ylabel("keywords found")
-    ax.set_title(f"wake on '{results['keyword']}' inside connected digit strings, unseen voices")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    save_figure(fig, path)
+    title = f"wake on '{results['keyword']}' inside connected digit strings, unseen voices"
+    _finish_roc(fig, ax, ("false alarms + excess triggers per hour", "keywords found", title), path)
 
 
 def _run_connected(args: argparse.Namespace, model: DigitRecognizer, corpus: data.SpeechCorpus) -> None:

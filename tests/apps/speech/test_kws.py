@@ -180,6 +180,24 @@ def test_wake_on_a_wav_file_equals_whole_stream_triggers(
     )
     printed = [float(line) for line in capsys.readouterr().out.split()]
     np.testing.assert_allclose(printed, expected, atol=0.006)  # printed with 2 decimals
+    rearmed = kws.step_end_samples(kws.triggers(scores, threshold, 5, rearm=True), 2) / 16000
+    assert (
+        main(
+            [
+                *argv,
+                "--keyword",
+                stream.keyword,
+                "--threshold",
+                str(threshold),
+                "--refractory",
+                "5",
+                "--rearm",
+            ]
+        )
+        == 0
+    )
+    printed = [float(line) for line in capsys.readouterr().out.split()]
+    np.testing.assert_allclose(printed, rearmed, atol=0.006)
     assert main([*argv, "--keyword", "7", "--threshold", "2"]) != 0
     with pytest.raises(ValueError, match="--threshold: expected a posterior in"):
         kws_job.wake(str(tmp_path / "model.pt"), str(tmp_path / "s.wav"), "7", threshold=2.0)

@@ -108,6 +108,12 @@ def _add_wake(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.24, help="keyword posterior that triggers (0.24)")
     p.add_argument("--window", type=int, default=3, help="model steps the posterior is averaged over (3)")
     p.add_argument("--refractory", type=int, default=50, help="steps after a trigger with no other (50)")
+    p.add_argument(
+        "--rearm",
+        action="store_true",
+        help="trigger again only once the score fell below the threshold (to count repeated "
+        "keywords in connected speech with a short --refractory, e.g. 5)",
+    )
     p.add_argument("--chunk-ms", type=float, default=10.0, help="milliseconds of audio per chunk (10)")
     opt.add_device_arg(p)
 
@@ -177,6 +183,7 @@ def wake_main(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         window=args.window,
         refractory=args.refractory,
+        rearm=args.rearm,
         chunk_ms=args.chunk_ms,
         device=args.device,
     )

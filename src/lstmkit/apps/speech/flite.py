@@ -17,28 +17,24 @@ default voice for an unknown name, so :func:`speak_flite` checks the name agains
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from functools import lru_cache
 
 import numpy as np
 
+from lstmkit.apps.speech.synth import find_synthesizer
 from lstmkit.apps.speech.wav import SAMPLE_RATE, load_wav
 
 __all__ = ["FLITE_VOICES", "SAMPLE_RATE", "find_flite", "flite_version", "installed_voices", "speak_flite"]
 
 #: the flite voices that speak any text (``awb_time`` is a talking clock)
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
-_INSTALL = "install it with `apt-get install flite` (Debian/Ubuntu)"
 
 
 def find_flite() -> str:
-    """The path of ``flite``; a one-line ``FileNotFoundError`` saying how to install it otherwise."""
-    path = shutil.which("flite")
-    if path is None:
-        raise FileNotFoundError(f"flite: the speech synthesizer is not on PATH; {_INSTALL}")
-    return path
+    """The path of ``flite`` (:func:`~lstmkit.apps.speech.synth.find_synthesizer`)."""
+    return find_synthesizer("flite")
 
 
 @lru_cache(maxsize=1)

@@ -256,18 +256,23 @@ def roc(
         found = match(
             step_end_samples(triggers(scores, th, refractory), subsample), occ, round(tolerance * SAMPLE_RATE)
         )
-        lat = found.latency
         rows.append(
             {
                 "threshold": float(th),
                 "tpr": float(found.hits.mean()),
                 "false_alarms": float(found.false_alarms),
                 "fa_per_hour": found.false_alarms / stream.hours,
-                "latency_mean": float(lat.mean()) if len(lat) else float("nan"),
-                "latency_p90": float(np.percentile(lat, 90)) if len(lat) else float("nan"),
+                **_latency_stats(found.latency),
             }
         )
     return rows
+
+
+def _latency_stats(lat: np.ndarray) -> dict[str, float]:
+    """The mean and 90th percentile of latencies in seconds (NaN for none)."""
+    if not len(lat):
+        return {"latency_mean": float("nan"), "latency_p90": float("nan")}
+    return {"latency_mean": float(lat.mean()), "latency_p90": float(np.percentile(lat, 90))}
 
 
 @dataclass(frozen=True)
@@ -333,8 +338,7 @@ def connected_roc(
                 "excess_per_hour": c.excess / stream.hours,
                 "fa_per_hour": (c.outside + c.excess) / stream.hours,
                 "strings_exact": float(exact.mean()),
-                "latency_mean": float(lat.mean()) if len(lat) else float("nan"),
-                "latency_p90": float(np.percentile(lat, 90)) if len(lat) else float("nan"),
+                **_latency_stats(lat),
             }
         )
     return rows

@@ -37,20 +37,22 @@ def wake(
     threshold: float = 0.24,
     window: int = 3,
     refractory: int = 50,
+    rearm: bool = False,
     chunk_ms: float = 10.0,
     device: str = "cpu",
     on_trigger: Callable[[float], None] | None = None,
 ) -> WakeResult:
     """Push ``source`` (a WAV file or ``"-"``) ``chunk_ms`` at a time through a keyword spotter
     for ``keyword`` on the model at ``model_path``; ``on_trigger(seconds)`` at each trigger.
-    ``window`` and ``refractory`` are in model steps (20 ms with the default subsampling)."""
+    ``window`` and ``refractory`` are in model steps (20 ms with the default subsampling);
+    ``rearm``: see :class:`~lstmkit.apps.speech.kws.KeywordSpotter`."""
     keyword = check_keyword(keyword)
     if not 0 <= threshold <= 1:
         raise ValueError(f"--threshold: expected a posterior in [0, 1], got {threshold}")
     if not 0 < chunk_ms <= 1000:
         raise ValueError(f"--chunk-ms: expected a chunk length in (0, 1000] ms, got {chunk_ms}")
     model = job.load_model(model_path, device)
-    spotter = KeywordSpotter(model.stream(), keyword, threshold, window, refractory)
+    spotter = KeywordSpotter(model.stream(), keyword, threshold, window, refractory, rearm=rearm)
     chunk = max(1, round(chunk_ms * SAMPLE_RATE / 1000))
     result, samples = WakeResult(), 0
     for block in job._chunks(source, chunk, sys.stderr):  # pyright: ignore[reportPrivateUsage]
@@ -76,6 +78,7 @@ def wake_and_print(
     threshold: float = 0.24,
     window: int = 3,
     refractory: int = 50,
+    rearm: bool = False,
     chunk_ms: float = 10.0,
     device: str = "cpu",
 ) -> WakeResult:
@@ -92,6 +95,7 @@ def wake_and_print(
         threshold=threshold,
         window=window,
         refractory=refractory,
+        rearm=rearm,
         chunk_ms=chunk_ms,
         device=device,
         on_trigger=fire,

@@ -20,7 +20,7 @@ import numpy as np
 
 from lstmkit.apps.speech.wav import SAMPLE_RATE, decode_wav, to_16k
 
-__all__ = ["ACCENTS", "SAMPLE_RATE", "espeak_version", "find_espeak", "speak"]
+__all__ = ["ACCENTS", "SAMPLE_RATE", "espeak_version", "find_espeak", "find_synthesizer", "speak"]
 #: espeak-ng's English accents (distinct sounds; ``en-us-nyc`` speaks as ``en-us`` in 1.51)
 ACCENTS = (
     "en-us",
@@ -31,15 +31,23 @@ ACCENTS = (
     "en-gb-x-gbcwmd",
     "en-029",
 )
-_INSTALL = "install it with `apt-get install espeak-ng` (Debian/Ubuntu)"
+
+
+def find_synthesizer(program: str) -> str:
+    """The path of ``program`` (a synthesizer whose Debian package has its name); a one-line
+    ``FileNotFoundError`` saying how to install it otherwise."""
+    path = shutil.which(program)
+    if path is None:
+        raise FileNotFoundError(
+            f"{program}: the speech synthesizer is not on PATH; "
+            f"install it with `apt-get install {program}` (Debian/Ubuntu)"
+        )
+    return path
 
 
 def find_espeak() -> str:
-    """The path of ``espeak-ng``; a one-line ``FileNotFoundError`` saying how to install it otherwise."""
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise FileNotFoundError(f"espeak-ng: the speech synthesizer is not on PATH; {_INSTALL}")
-    return path
+    """The path of ``espeak-ng`` (:func:`find_synthesizer`)."""
+    return find_synthesizer("espeak-ng")
 
 
 @lru_cache(maxsize=1)
