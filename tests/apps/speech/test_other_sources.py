@@ -3,6 +3,7 @@ ALSA sample recordings (lstmkit.apps.speech.alsa)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -74,3 +75,11 @@ def test_alsa_loader(tmp_path) -> None:
         FileNotFoundError, match=r"expected the ALSA sample recordings.*apt-get install alsa-utils"
     ):
         alsa.load_alsa_samples(tmp_path / "none")
+
+
+@pytest.mark.skipif(not os.path.isdir(alsa.ALSA_FOLDER), reason="apt-get install alsa-utils")
+def test_the_installed_alsa_recordings_load() -> None:
+    got = alsa.load_alsa_samples()
+    assert {"Front_Center", "Rear_Left", "Noise"} <= set(got)
+    for audio in got.values():  # 48 kHz files, resampled: about a second and a half each
+        assert audio.dtype == np.float32 and 0.5 < len(audio) / SAMPLE_RATE < 5 and audio.std() > 1e-3
