@@ -83,11 +83,18 @@ class Task(Protocol):
     def metric(self) -> str: ...
 
     def fit(
-        self, clients: Sequence[int], weights: list[np.ndarray] | None, epochs: int, mu: float
+        self,
+        clients: Sequence[int],
+        weights: list[np.ndarray] | None,
+        epochs: int,
+        mu: float,
+        round: int = 0,
     ) -> tuple[Any, int]:
         """A model trained on ``clients``' data from ``weights`` (``None``: the seeded
         initial weights, the same for every client) for ``epochs``, with FedProx's ``mu``;
-        and its sample count."""
+        and its sample count. ``round`` (federated rounds count from 1) draws the data order
+        and dropout afresh: a client that saw its data in the same order every round would
+        end every round biased the same way."""
         ...
 
     def weights(self, model: Any) -> list[np.ndarray]: ...
@@ -102,8 +109,8 @@ def _federated(task: Task, rounds: int, epochs: int, strategy: str, mu: float) -
     latest: dict[int, Any] = {}
 
     def local(k: int) -> Client:
-        def local_fit(weights: list[np.ndarray], prox: float) -> tuple[list[np.ndarray], int]:
-            model, n = task.fit([k], weights or None, epochs, prox)
+        def local_fit(weights: list[np.ndarray], prox: float, round_: int) -> tuple[list[np.ndarray], int]:
+            model, n = task.fit([k], weights or None, epochs, prox, round=round_)
             latest[k] = model
             return task.weights(model), n
 
@@ -113,7 +120,7 @@ def _federated(task: Task, rounds: int, epochs: int, strategy: str, mu: float) -
     weights: list[np.ndarray] = []
     curve = []
     for r in range(rounds):
-        weights = run_round(clients, weights, strategy, mu)
+        weights = run_round(clients, weights, strategy, mu, r + 1)
         scores = [task.score(task.with_weights(latest[k], weights), k) for k in range(len(clients))]
         curve.append(float(np.mean(scores)))
         log.info("%s round %d/%d: mean %s %.4f", strategy, r + 1, rounds, task.metric, curve[-1])

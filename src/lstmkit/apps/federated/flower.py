@@ -34,8 +34,8 @@ __all__ = ["STRATEGIES", "Client", "LocalFit", "aggregate"]
 #: the aggregation strategies :func:`aggregate` knows
 STRATEGIES = ("fedavg", "fedprox")
 
-#: a client's local update: ``(global weights, proximal mu) -> (its weights, its sample count)``
-LocalFit = Callable[[list[np.ndarray], float], tuple[list[np.ndarray], int]]
+#: a client's local update: ``(global weights, proximal mu, round) -> (its weights, its sample count)``
+LocalFit = Callable[[list[np.ndarray], float, int], tuple[list[np.ndarray], int]]
 
 
 class Client(NumPyClient):  # type: ignore[misc]
@@ -47,7 +47,8 @@ class Client(NumPyClient):  # type: ignore[misc]
     def fit(
         self, parameters: list[np.ndarray], config: dict[str, Any]
     ) -> tuple[list[np.ndarray], int, dict[str, Any]]:
-        weights, n = self.local_fit(parameters, float(config.get("proximal_mu", 0.0)))
+        mu, round_ = float(config.get("proximal_mu", 0.0)), int(config.get("server_round", 0))
+        weights, n = self.local_fit(parameters, mu, round_)
         return weights, n, {}
 
 
@@ -82,11 +83,11 @@ def aggregate(
 
 
 def run_round(
-    clients: Sequence[Client], weights: list[np.ndarray], strategy: str, mu: float
+    clients: Sequence[Client], weights: list[np.ndarray], strategy: str, mu: float, server_round: int = 1
 ) -> list[np.ndarray]:
-    """One round: every client's local update from ``weights`` (one after another), then
-    :func:`aggregate`."""
-    config = {"proximal_mu": mu if strategy == "fedprox" else 0.0}
+    """Round ``server_round`` (from 1): every client's local update from ``weights`` (one after
+    another), then :func:`aggregate`."""
+    config = {"proximal_mu": mu if strategy == "fedprox" else 0.0, "server_round": server_round}
     updates = []
     for c in clients:
         w, n, _ = c.fit(weights, config)

@@ -68,10 +68,17 @@ class ForecastTask:
         self._reference: Any = None
 
     def fit(
-        self, clients: Sequence[int], weights: list[np.ndarray] | None, epochs: int, mu: float
+        self,
+        clients: Sequence[int],
+        weights: list[np.ndarray] | None,
+        epochs: int,
+        mu: float,
+        round: int = 0,
     ) -> tuple[Forecaster, int]:
         series = [s.series() for k in clients for s in self.data[k].series]
-        model = Forecaster(self.horizon, **self.settings, max_epochs=epochs, seed=self.seed, progress=False)
+        # the seed draws the initial weights (replaced by ``weights`` when given) and the data order
+        seed = self.seed if weights is None else self.seed + round
+        model = Forecaster(self.horizon, **self.settings, max_epochs=epochs, seed=seed, progress=False)
         if weights is not None:
             if self._reference is None:
                 raise ValueError("weights: fit a model from the initial weights first (weights=None)")

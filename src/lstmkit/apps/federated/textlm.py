@@ -67,7 +67,12 @@ class TextTask:
         return LanguageModel(len(self.tokenizer.vocab), self.hidden_size, self.hidden_size, 1)
 
     def fit(
-        self, clients: Sequence[int], weights: list[np.ndarray] | None, epochs: int, mu: float
+        self,
+        clients: Sequence[int],
+        weights: list[np.ndarray] | None,
+        epochs: int,
+        mu: float,
+        round: int = 0,
     ) -> tuple[LanguageModel, int]:
         model = self._new_model()
         penalty = None
@@ -82,7 +87,7 @@ class TextTask:
             return value + penalty(model) if penalty is not None else value
 
         options = TrainOptions(
-            lr=self.lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed, progress=False
+            lr=self.lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed + round, progress=False
         )
         task = {
             "optimizer": "adam",
