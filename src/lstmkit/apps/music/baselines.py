@@ -8,17 +8,20 @@ r"""Baselines of piano-roll prediction fitted by counting (no training), for the
 
 Both give per-frame probabilities that :func:`lstmkit.apps.music.metrics.frame_nll` scores like
 the LSTM's. Shapes: lists of (L_i, P) 0/1 rolls.
+
+For melodies (token sequences), :class:`WittenBellModel` is an interpolated n-gram model.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from lstmkit.apps.music import metrics
 
-__all__ = ["BASELINES", "MarginalModel", "RepeatModel", "score_baselines"]
+__all__ = ["BASELINES", "MarginalModel", "RepeatModel", "WittenBellModel", "score_baselines"]
 
 
 def _stack(rolls: Sequence[np.ndarray], name: str = "rolls") -> np.ndarray:
@@ -103,3 +106,64 @@ def score_baselines(train: Sequence[np.ndarray], rolls: Sequence[np.ndarray]) ->
         probs = cls().fit(train).predict_proba(rolls)
         out[name] = {"nll": metrics.frame_nll(probs, rolls), "accuracy": metrics.frame_accuracy(probs, rolls)}
     return out
+
+
+class WittenBellModel:
+    r"""An interpolated Witten-Bell n-gram model of token ids (the melody LM's baseline).
+
+    With :math:`c(h w)` the count of token w after the n-1 tokens h and :math:`T(h)` the number
+    of distinct tokens seen after h,
+
+    .. math::
+
+        P_n(w \mid h) = \frac{c(h w) + T(h)\, P_{n-1}(w \mid h')}{c(h) + T(h)},
+        \qquad P_0(w) = 1 / V,
+
+    where h' drops the oldest token and V counts the tokens that can be predicted; a context
+    never seen falls through to the lower order. Every sequence is read after n - 1 start tokens.
+
+    Args:
+        order: n (1: a smoothed unigram).
+        vocab_size: V.
+        start: the id of the start token that pads the history.
+    """
+
+    def __init__(self, order: int, vocab_size: int, start: int) -> None:
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+            raise ValueError(f"order: expected an int >= 1, got {order!r}")
+        self.order, self.vocab_size, self.start = order, vocab_size, start
+        self.counts_: list[dict[tuple[int, ...], dict[int, int]]] = [{} for _ in range(order)]
+
+    def _events(self, seq: Sequence[int]) -> list[tuple[tuple[int, ...], int]]:
+        """(history of order - 1 tokens, next token) for every token of ``seq`` after its first."""
+        padded = [self.start] * (self.order - 1) + list(seq)
+        k = self.order - 1
+        return [(tuple(padded[t - k : t]), padded[t]) for t in range(k + 1, len(padded))]
+
+    def fit(self, seqs: Sequence[Sequence[int]]) -> WittenBellModel:
+        """Count the n-grams of ``seqs`` (id sequences that begin with the start token)."""
+        for seq in seqs:
+            for history, w in self._events(seq):
+                for n in range(self.order):
+                    table = self.counts_[n].setdefault(history[len(history) - n :], {})
+                    table[w] = table.get(w, 0) + 1
+        return self
+
+    def _prob(self, history: tuple[int, ...], w: int) -> float:
+        p = 1.0 / self.vocab_size
+        for n in range(self.order):
+            table = self.counts_[n].get(history[len(history) - n :])
+            if table:
+                total, types = sum(table.values()), len(table)
+                p = (table.get(w, 0) + types * p) / (total + types)
+        return p
+
+    def nll(self, seqs: Sequence[Sequence[int]]) -> tuple[float, int]:
+        """The summed negative log-likelihood (nats) of every token after the first of each of
+        ``seqs``, and the number of those tokens."""
+        total, count = 0.0, 0
+        for seq in seqs:
+            for history, w in self._events(seq):
+                total -= math.log(self._prob(history, w))
+                count += 1
+        return total, count

@@ -188,7 +188,7 @@ def _parse_all(names: list[str], resolution: int, progress: bool) -> tuple[list[
     return kept, rolls
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """A compressed ``.npz`` of ``arrays`` with fixed entry dates (the same bytes every time)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -231,7 +231,7 @@ def _parsed(
         "lengths": np.array([len(r) for r in rolls], dtype=np.int64),
         "bits": np.packbits(np.concatenate(rolls), axis=1),
     }
-    atomic_write_bytes(path, _npz_bytes(arrays))
+    atomic_write_bytes(path, npz_bytes(arrays))
     return kept, rolls
 
 

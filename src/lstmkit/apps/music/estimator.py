@@ -27,17 +27,25 @@ from typing import Any, cast
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from lstmkit.apps.music import metrics
 from lstmkit.apps.music.model import PolyphonicNet, shift_frames
 from lstmkit.core.layers.encoder import ARCHITECTURES, count_parameters
 from lstmkit.fit.config import TrainConfig
 from lstmkit.fit.estimator import Estimator, check_int, check_rates, settings
-from lstmkit.fit.step import StepOutput
+from lstmkit.fit.step import StepFn, StepOutput
 from lstmkit.io.progress import ProgressBar
 
-__all__ = ["DEFAULT_LAYERS", "ChoraleLSTM", "MusicConfig", "Sample", "as_rolls", "matched_hidden_size"]
+__all__ = [
+    "DEFAULT_LAYERS",
+    "ChoraleLSTM",
+    "MusicConfig",
+    "Sample",
+    "as_rolls",
+    "matched_hidden_size",
+    "nearest_width",
+]
 
 #: the layers (blocks) of each architecture when none are asked for: a Transformer of two
 #: blocks, a TCN of four (a receptive field of 61 frames at kernel 3), one recurrent layer
@@ -134,31 +142,35 @@ def _network(cfg: MusicConfig, pitches: int) -> PolyphonicNet:
     )
 
 
+def nearest_width(count: Callable[[int], int], reference: int, unit: int = 1) -> tuple[int, int]:
+    """The multiple of ``unit`` (up to 4096) whose ``count(width)`` (growing with the width) is
+    nearest ``reference``, and that count: a bisection finds the first width at or above
+    ``reference``; it or the width below, whichever is nearer, is returned."""
+    lo, hi = 1, 4096 // unit
+    while lo < hi:  # the first multiple with count >= reference
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if count(mid * unit) >= reference else (mid + 1, hi)
+    if lo > 1 and abs(count((lo - 1) * unit) - reference) < abs(count(lo * unit) - reference):
+        lo -= 1
+    return lo * unit, count(lo * unit)
+
+
 def matched_hidden_size(
     architecture: str, pitches: int, reference: int, num_layers: int | None = None, num_heads: int = 4
 ) -> tuple[int, int]:
     """The width of ``architecture`` whose :class:`PolyphonicNet` over ``pitches`` has the
     parameter count nearest ``reference`` (a Transformer's a multiple of ``num_heads``), and that
-    count: ``(hidden_size, parameters)``. ``num_layers``: ``None`` takes :data:`DEFAULT_LAYERS`.
-
-    The count grows with the width, so a bisection finds the first width at or above
-    ``reference``; it or the width below, whichever is nearer, is returned."""
+    count: ``(hidden_size, parameters)`` (:func:`nearest_width`). ``num_layers``: ``None`` takes
+    :data:`DEFAULT_LAYERS`."""
     layers = num_layers or DEFAULT_LAYERS.get(architecture, 1)
-    unit = num_heads if architecture == "transformer" else 1
 
-    def count(k: int) -> int:
+    def count(width: int) -> int:
         cfg = MusicConfig(
-            hidden_size=k * unit, num_layers=layers, architecture=architecture, num_heads=num_heads
+            hidden_size=width, num_layers=layers, architecture=architecture, num_heads=num_heads
         )
         return count_parameters(_network(cfg, pitches))
 
-    lo, hi = 1, 4096 // unit
-    while lo < hi:  # the first multiple with count >= reference
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if count(mid) >= reference else (mid + 1, hi)
-    if lo > 1 and abs(count(lo - 1) - reference) < abs(count(lo) - reference):
-        lo -= 1
-    return lo * unit, count(lo)
+    return nearest_width(count, reference, num_heads if architecture == "transformer" else 1)
 
 
 def _stepper(net: PolyphonicNet) -> Callable[[Tensor], Tensor]:
@@ -196,7 +208,45 @@ class Sample:
     probs: np.ndarray
 
 
-class ChoraleLSTM(Estimator):
+class SequenceModel(Estimator):
+    """What the music models share: one network trained by :meth:`_fit_network`."""
+
+    def _fit_network(
+        self,
+        data: Dataset[Any],
+        val: Dataset[Any] | None,
+        step: StepFn,
+        desc: str,
+        batch_size: int | None = None,
+    ) -> None:
+        """Train one network on ``data`` (batches of ``batch_size`` items, default the config's)
+        with Adam (the config's ``lr``, ``weight_decay``),
+        gradients clipped to norm 1, for at most ``max_epochs`` epochs; given ``val``, stop after
+        ``patience`` epochs without a better validation loss and keep the best epoch's weights."""
+        cfg = self.config
+        config = TrainConfig(
+            optimizer="adam",
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            clip_norm=1.0,
+            max_epochs=cfg.max_epochs,
+            patience=cfg.patience if val is not None else None,
+            restore_best=val is not None,
+        )
+
+        def member(k: int, bar: ProgressBar) -> tuple[nn.Module, dict[str, list[float]]]:
+            net = self._new_net(k)
+            kw = {"settings": config, "step": step, "batch_size": batch_size or cfg.batch_size, "bar": bar}
+            history = self._train_member(k, net, data, val=val, **kw)
+            keys = ("train_loss", "val_loss") if val is not None else ("train_loss",)
+            curves = {key: [float(v) for v in history[key]] for key in keys}
+            curves["best_epoch"] = [float(history.best_epoch if history.best_epoch is not None else -1)]
+            return net, curves
+
+        self._fit_ensemble(1, cfg.max_epochs, desc, member)
+
+
+class ChoraleLSTM(SequenceModel):
     """A polyphonic LSTM (or GRU, RNN, Transformer, TCN) over piano rolls: fit / predict_proba /
     score / generate / save / load.
 
@@ -270,27 +320,7 @@ class ChoraleLSTM(Estimator):
             else TensorDataset(*_padded(as_rolls("valid", valid, self.meta_["pitches"])))
         )
         data = TensorDataset(*_padded(train))
-        cfg = self.config
-        config = TrainConfig(
-            optimizer="adam",
-            lr=cfg.lr,
-            weight_decay=cfg.weight_decay,
-            clip_norm=1.0,
-            max_epochs=cfg.max_epochs,
-            patience=cfg.patience if val is not None else None,
-            restore_best=val is not None,
-        )
-
-        def member(k: int, bar: ProgressBar) -> tuple[nn.Module, dict[str, list[float]]]:
-            net = self._new_net(k)
-            kw = {"settings": config, "step": _nll_step, "batch_size": cfg.batch_size, "bar": bar}
-            history = self._train_member(k, net, data, val=val, **kw)
-            keys = ("train_loss", "val_loss") if val is not None else ("train_loss",)
-            curves = {key: [float(v) for v in history[key]] for key in keys}
-            curves["best_epoch"] = [float(history.best_epoch if history.best_epoch is not None else -1)]
-            return net, curves
-
-        self._fit_ensemble(1, cfg.max_epochs, "fit chorale LSTM", member)
+        self._fit_network(data, val, _nll_step, "fit chorale LSTM")
         return self
 
     @torch.no_grad()

@@ -42,7 +42,7 @@ from lstmkit.core.layers.encoder import count_parameters
 from lstmkit.io.html import format_table
 from lstmkit.io.runfolder import prepare_run_folder
 
-__all__ = ["NAMES", "TASKS", "MusicJobConfig", "MusicJobResult", "run", "summary_text"]
+__all__ = ["NAMES", "TASKS", "MusicJobConfig", "MusicJobResult", "check_flags", "run", "summary_text"]
 
 log = logging.getLogger("lstmkit.music")
 
@@ -118,9 +118,30 @@ class MusicJobResult:
     folder: str | None = None
 
 
-def _check_int(flag: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{flag}: expected an int >= {low}, got {value!r}")
+def check_flags(
+    ints: list[tuple[str, object, int]],
+    primer: tuple[int, str, int, str],
+    temperature: float,
+    model: str | None,
+    train_command: str | None,
+) -> None:
+    """The checks the music jobs share, each a one-line error naming the flag: ``ints``
+    (flag, value, lowest) are ints >= lowest (``None`` values skipped); ``primer`` (its value,
+    the length flag, its value, the unit): the primer fits the length; ``temperature`` > 0;
+    with ``train_command`` (a sampling task), ``model`` names the file that command wrote."""
+    for flag, value, low in ints:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValueError(f"{flag}: expected an int >= {low}, got {value!r}")
+    given, length_flag, length, unit = primer
+    if given > length:
+        raise ValueError(f"--primer: expected at most {length_flag} ({length}) {unit}, got {given}")
+    if not 0 < temperature < float("inf"):
+        raise ValueError(f"--temperature: expected a finite value > 0, got {temperature}")
+    if train_command is not None:
+        if model is None:
+            raise ValueError(f"--model: expected the model.pt of a `{train_command}` run, got none")
+        if not os.path.isfile(model):
+            raise FileNotFoundError(f"--model: no such file {model!r}")
 
 
 def _check(config: MusicJobConfig) -> None:
@@ -129,26 +150,18 @@ def _check(config: MusicJobConfig) -> None:
         raise ValueError(f"task: expected one of {TASKS}, got {config.task!r}")
     if config.architecture not in ARCHITECTURES:
         raise ValueError(f"--architecture: expected one of {ARCHITECTURES}, got {config.architecture!r}")
-    for flag, value in (("--hidden", config.hidden), ("--num-layers", config.num_layers)):
-        if value is not None:
-            _check_int(flag, value, 1)
-    for flag, value, low in (
+    ints = [
+        ("--hidden", config.hidden, 1),
+        ("--num-layers", config.num_layers, 1),
         ("--epochs", config.epochs, 1),
         ("--patience", config.patience, 0),
         ("--length", config.length, 1),
         ("--primer", config.primer, 0),
         ("--chorale", config.chorale, 0),
-    ):
-        _check_int(flag, value, low)
-    if config.primer > config.length:
-        raise ValueError(f"--primer: expected at most --length ({config.length}) frames, got {config.primer}")
-    if not 0 < config.temperature < float("inf"):
-        raise ValueError(f"--temperature: expected a finite value > 0, got {config.temperature}")
-    if config.task == "generate":
-        if config.model is None:
-            raise ValueError("--model: expected the model.pt of a `lstmkit music train` run, got none")
-        if not os.path.isfile(config.model):
-            raise FileNotFoundError(f"--model: no such file {config.model!r}")
+    ]
+    primer = (config.primer, "--length", config.length, "frames")
+    train_command = "lstmkit music train" if config.task == "generate" else None
+    check_flags(ints, primer, config.temperature, config.model, train_command)
     data.check_resolution(config.resolution)
     check_folder_name(config.name)
     check_device(config.device)

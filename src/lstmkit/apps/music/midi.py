@@ -1,9 +1,12 @@
-r"""Piano rolls to and from MIDI files (through music21).
+r"""Piano rolls and melodies to MIDI files, and MIDI files back to notes and rolls (through
+music21).
 
 A roll becomes one part of notes: each maximal run of frames in which a pitch is on is one note
 from the run's first frame to its end (so a repeated note within a run is held, as the roll
 cannot tell them apart). Reading a file back gives the same roll (:func:`read_midi`), up to the
-silent frames after the last note, which a MIDI file does not keep.
+silent frames after the last note, which a MIDI file does not keep. A melody (pitches or rests
+with exact durations) becomes one part of notes (:func:`write_melody_midi`); :func:`read_notes`
+gives its notes back.
 
 Shapes: L frames, P pitches (MIDI ``low`` .. ``low + P - 1``), 128 (every MIDI pitch).
 """
@@ -19,7 +22,7 @@ import numpy as np
 from lstmkit.apps.music.data import check_resolution, frame_at, require_music21
 from lstmkit.io.atomic import atomic_write_bytes
 
-__all__ = ["read_midi", "roll_to_stream", "write_midi"]
+__all__ = ["melody_to_stream", "read_midi", "read_notes", "roll_to_stream", "write_melody_midi", "write_midi"]
 
 
 def _check_roll(roll: Any, low: int) -> np.ndarray:
@@ -57,10 +60,40 @@ def write_midi(
     path: str | os.PathLike[str], roll: Any, low: int, resolution: int = 1, tempo: float = 80.0
 ) -> None:
     """Write ``roll`` (see :func:`roll_to_stream`) as a standard MIDI file, atomically."""
+    _write_score(path, roll_to_stream(roll, low, resolution, tempo))
+
+
+def _write_score(path: str | os.PathLike[str], score: Any) -> None:
     music21 = require_music21()
-    score = roll_to_stream(roll, low, resolution, tempo)
-    data = music21.midi.translate.music21ObjectToMidiFile(score).writestr()
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, music21.midi.translate.music21ObjectToMidiFile(score).writestr())
+
+
+def melody_to_stream(notes: Any, tempo: float = 100.0) -> Any:
+    """A music21 ``Score`` (one piano part) of a melody: ``notes`` a sequence of (MIDI pitch or
+    -1 for a rest, duration in quarter notes), at ``tempo`` quarter notes per minute."""
+    music21 = require_music21()
+    part = music21.stream.Part()
+    part.insert(0, music21.instrument.Piano())
+    part.insert(0, music21.tempo.MetronomeMark(number=tempo))
+    offset = Fraction(0)
+    for i, (pitch, duration) in enumerate(notes):
+        if not (pitch == -1 or 0 <= pitch < 128) or not Fraction(duration) > 0:
+            raise ValueError(
+                f"notes[{i}]: expected (MIDI pitch or -1, duration > 0), got {(pitch, duration)}"
+            )
+        if pitch != -1:
+            n = music21.note.Note(midi=int(pitch))
+            n.duration = music21.duration.Duration(Fraction(duration))
+            part.insert(offset, n)
+        offset += Fraction(duration)
+    score = music21.stream.Score()
+    score.insert(0, part)
+    return score
+
+
+def write_melody_midi(path: str | os.PathLike[str], notes: Any, tempo: float = 100.0) -> None:
+    """Write a melody (see :func:`melody_to_stream`) as a standard MIDI file, atomically."""
+    _write_score(path, melody_to_stream(notes, tempo))
 
 
 def _note_spans(midi_file: Any) -> list[tuple[int, float, float]]:
@@ -90,8 +123,19 @@ def read_midi(path: str | os.PathLike[str], resolution: int = 1) -> np.ndarray:
     The notes are read from the file's events (music21's MIDI parser), not through a music21
     score, whose import regroups dense chords into voices and may shift them.
     """
-    music21 = require_music21()
     check_resolution(resolution)
+    spans = read_notes(path)
+    length = max((frame_at(end, resolution) for _, _, end in spans), default=0)
+    roll = np.zeros((length, 128), dtype=np.uint8)
+    for pitch, start, end in spans:
+        roll[frame_at(start, resolution) : frame_at(end, resolution), pitch] = 1
+    return roll
+
+
+def read_notes(path: str | os.PathLike[str]) -> list[tuple[int, float, float]]:
+    """Every note of the MIDI file ``path``: (MIDI pitch, start, end) in quarter notes, sorted
+    by start; a one-line ``ValueError`` if it is not MIDI."""
+    music21 = require_music21()
     midi_file = music21.midi.MidiFile()
     try:
         midi_file.open(os.fspath(path))
@@ -101,9 +145,4 @@ def read_midi(path: str | os.PathLike[str], resolution: int = 1) -> np.ndarray:
             midi_file.close()
     except (music21.midi.MidiException, IndexError, ValueError) as exc:
         raise ValueError(f"path: {os.fspath(path)!r} is not a readable MIDI file ({exc})") from None
-    spans = _note_spans(midi_file)
-    length = max((frame_at(end, resolution) for _, _, end in spans), default=0)
-    roll = np.zeros((length, 128), dtype=np.uint8)
-    for pitch, start, end in spans:
-        roll[frame_at(start, resolution) : frame_at(end, resolution), pitch] = 1
-    return roll
+    return sorted(_note_spans(midi_file), key=lambda s: (s[1], s[0]))

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from lstmkit.core.layers.encoder import ARCHITECTURES, EncoderSettings
 
-__all__ = ["ARCHITECTURES", "PolyphonicLSTM", "PolyphonicNet", "shift_frames"]
+__all__ = ["ARCHITECTURES", "MelodyNet", "PolyphonicLSTM", "PolyphonicNet", "shift_frames"]
 
 
 def shift_frames(rolls: Tensor) -> Tensor:
@@ -100,3 +100,56 @@ class PolyphonicNet(nn.Module):
 
 #: the name the network had when it was an LSTM only
 PolyphonicLSTM = PolyphonicNet
+
+
+class MelodyNet(nn.Module):
+    r"""A melody language model: token embeddings, a causal sequence encoder and a softmax over
+    the next token,
+
+    .. math::
+
+        h_t = \mathrm{Enc}(E[y_0], \ldots, E[y_t]), \qquad
+        P(y_{t+1} \mid y_{\le t}) = \mathrm{softmax}(W h_t + b).
+
+    Args:
+        vocab_size: V, the tokens (notes, rests, the end and unknown tokens, padding).
+        embedding_size: the width of :math:`E`.
+        hidden_size: H.
+        num_layers: stacked layers.
+        dropout: on the embeddings, between layers and before the output layer.
+        architecture: one of :data:`~lstmkit.core.layers.encoder.ARCHITECTURES`.
+
+    Shape:
+        - tokens: (N, L) int64 ids, the tune so far (its first token the start token).
+        - lengths: optional (N,) real lengths of a padded batch.
+        - output: (N, L, V) logits of the next token after each position.
+
+    Example::
+
+        >>> net = MelodyNet(vocab_size=50, hidden_size=32)
+        >>> net(torch.zeros(2, 7, dtype=torch.long)).shape
+        torch.Size([2, 7, 50])
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int = 64,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        architecture: str = "lstm",
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.embed = nn.Embedding(vocab_size, embedding_size)
+        settings = EncoderSettings(architecture, hidden_size, num_layers, positions="sinusoidal")
+        self.encoder = settings.encoder(embedding_size, dropout=dropout)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, tokens: Tensor, lengths: Tensor | None = None, state: Any = None) -> tuple[Tensor, Any]:
+        if tokens.dim() != 2:
+            raise ValueError(f"tokens: expected ids (N, L), got shape {tuple(tokens.shape)}")
+        h, state = self.encoder(self.drop(self.embed(tokens)), state, lengths)  # (N, L, H)
+        return self.out(self.drop(h)), state  # (N, L, V)

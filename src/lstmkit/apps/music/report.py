@@ -1,5 +1,6 @@
-"""The music job's run folder: piano-roll figures, the generated piece as MIDI, the loss curves,
-the table, ``metrics.json`` and (train) the fitted model (``model.pt``)."""
+"""The music jobs' run folders: piano-roll figures, the generated piece as MIDI, the loss curves,
+the table, ``metrics.json`` and (train) the fitted model (``model.pt``); the same for the melody
+job, its tune drawn note by note (:func:`plot_melody`)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import numpy as np
 
 from lstmkit.apps.common.reports import write_summary
 from lstmkit.apps.music.job import COLUMNS, MusicJobConfig, MusicJobResult
-from lstmkit.apps.music.midi import write_midi
+from lstmkit.apps.music.melody_job import COLUMNS as MELODY_COLUMNS
+from lstmkit.apps.music.melody_job import MelodyJobConfig, MelodyJobResult
+from lstmkit.apps.music.midi import write_melody_midi, write_midi
 from lstmkit.io.html import metrics_table_html
 from lstmkit.io.plots import plot_losses, pyplot, save_figure
 from lstmkit.io.runfolder import run_folder
 
-__all__ = ["plot_rolls", "write_report"]
+__all__ = ["plot_melody", "plot_rolls", "write_melody_report", "write_report"]
 
 
 def plot_rolls(
@@ -96,4 +99,62 @@ def write_report(result: MusicJobResult, config: MusicJobConfig, kind: str) -> N
         if result.task == "train":
             sections += _train_sections(result, config, tmp)
         sections.append(("Generated", _sample_section(result, config, tmp)))
+        write_summary(tmp, f"lstmkit music {config.task}", sections, result.metrics)
+
+
+def plot_melody(tokens: Sequence[str], path: str | os.PathLike[str], title: str, *, marker: int = 0) -> None:
+    """A melody of note tokens (``"67:1/2"``) as a piano roll: a bar per note at its pitch, from
+    its onset for its duration (quarter notes); ``marker``: a dashed line before that note."""
+    from lstmkit.apps.music.melody import REST, token_note
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3))
+    onset = 0.0
+    for i, token in enumerate(tokens):
+        pitch, duration = token_note(token)
+        if i == marker and marker:
+            ax.axvline(onset, color="#d62728", ls="--", lw=1)
+        if pitch != REST:
+            ax.broken_barh([(onset, float(duration))], (pitch - 0.4, 0.8), color="#333333")
+        onset += float(duration)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("quarter notes")
+    ax.set_ylabel("MIDI pitch (transposed)")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _melody_sample(result: MelodyJobResult, config: MelodyJobConfig, tmp: str) -> str:
+    from lstmkit.apps.music.melody import token_note
+
+    write_melody_midi(os.path.join(tmp, "sample.mid"), [token_note(t) for t in result.sample])
+    start = f"the first {result.primer} notes of test tune {config.tune}" if result.primer else "nothing"
+    title = f"generated: {len(result.sample)} notes after {start}, temperature {config.temperature:g}"
+    plot_melody(result.sample, os.path.join(tmp, "sample.png"), title, marker=result.primer)
+    return (
+        f"<p>Sampled note by note after {html.escape(start)} (dashed line: the primer's end). "
+        "<a href='sample.mid'>sample.mid</a></p><img src='sample.png' alt='generated melody'>"
+    )
+
+
+def write_melody_report(result: MelodyJobResult, config: MelodyJobConfig) -> None:
+    """Write the melody run folder: ``index.html``, ``metrics.json``, ``sample.mid``,
+    ``sample.png`` and (train-melody) ``model.pt`` and ``loss.png``."""
+    assert result.folder is not None
+    intro = (
+        "Folk songs of the Essen collection in music21's corpus, one token per note or rest "
+        "(transposed pitch, duration), each tune transposed to a key signature of no sharps or flats."
+    )
+    with run_folder(result.folder, config.task, overwrite=config.overwrite) as tmp:
+        sections: list[tuple[str, str]] = [("", f"<p>{html.escape(intro)}</p>")]
+        if result.task == "train-melody":
+            model = result.model
+            curves = {k: model.history_[k] for k in ("train_loss", "val_loss") if k in model.history_}
+            plot_losses(curves, os.path.join(tmp, "loss.png"), "NLL per event (nats)")
+            model.save(os.path.join(tmp, "model.pt"))
+            sections += [
+                ("Results", metrics_table_html(result.rows, MELODY_COLUMNS, floatfmt=".4g")),
+                ("Training", "<img src='loss.png' alt='loss curves'>"),
+            ]
+        sections.append(("Generated", _melody_sample(result, config, tmp)))
         write_summary(tmp, f"lstmkit music {config.task}", sections, result.metrics)
