@@ -8,7 +8,9 @@ assets, no internet needed):
   ``?format=csv`` answers CSV), ``/classify``, ``/detect``, ``/generate`` (``"stream": true``:
   server-sent events, one per piece of text), ``/sentiment``, ``/translate``
 * ``POST /v1/sessions`` ``{"model"}`` -> ``{"id"}``; ``POST /v1/sessions/{id}/frames``
-  ``{"text"}`` -> the next-token distribution; ``DELETE /v1/sessions/{id}``
+  ``{"text"}`` -> the next-token distribution (a language model), ``{"values"}`` -> the
+  forecast after them (a forecaster) or their settled anomaly scores (a detector; see
+  :mod:`lstmkit.apps.serve.sessions`); ``DELETE /v1/sessions/{id}``
 * the browser app at ``/app/``, ``POST /v1/preview`` and the training jobs ``/v1/jobs...``
   (:mod:`lstmkit.apps.serve.jobroutes`); ``POST /v1/jobs/{id}/generate`` (a
   :class:`~lstmkit.apps.serve.schemas.GenerateRequest`) samples from a finished text job's
@@ -254,11 +256,11 @@ def _job_generate_route(app: FastAPI, jobs: JobStore | None, guard: list[Any]) -
 def _session_routes(app: FastAPI, store: ModelStore, sessions: SessionStore, guard: list[Any]) -> None:
     @app.post("/v1/sessions", dependencies=guard)
     def open_session(req: SessionRequest) -> dict[str, Any]:
-        return {"id": sessions.open(req.model, store.get(req.model)), "model": req.model}
+        return {"id": sessions.open(req, store.get(req.model)), "model": req.model}
 
     @app.post("/v1/sessions/{sid}/frames", dependencies=guard)
     def feed(sid: str, req: SessionFeed) -> dict[str, Any]:
-        return sessions.get(sid).feed(req.text, req.top)
+        return sessions.get(sid).feed(req)
 
     @app.delete("/v1/sessions/{sid}", dependencies=guard)
     def close(sid: str) -> dict[str, Any]:

@@ -77,13 +77,21 @@ class TextsRequest(_Request):
 
 
 class SessionRequest(_Request):
-    """A streaming session over a model."""
+    """A streaming session over a model (``start``, ``freq``: a dated forecaster's first date
+    and frequency, as in :class:`ForecastRequest`)."""
 
     model: str = Field(max_length=512)
+    start: str | None = Field(None, description="forecaster: the first value's date (ISO)")
+    freq: str | None = Field(None, description="forecaster: pandas frequency of the dates")
 
 
 class SessionFeed(_Request):
-    """The next text a language-model session reads."""
+    """What a session reads next: ``text`` (a language model), or ``values`` (a forecaster:
+    numbers; a detector: (T, C) rows or (T,) numbers); ``end``: a detector scores what it
+    still holds back."""
 
-    text: str = Field(min_length=1, max_length=MAX_CHARS)
+    text: str | None = Field(None, min_length=1, max_length=MAX_CHARS)
     top: int = Field(5, ge=1, le=100, description="the most likely next tokens returned")
+    values: list[Row] | list[Finite] | None = Field(None, min_length=1, max_length=MAX_STEPS)
+    horizon: int | None = Field(None, ge=1, le=10_000, description="forecaster: steps ahead")
+    end: bool = Field(False, description="detector: settle the scores held back (the last samples)")
