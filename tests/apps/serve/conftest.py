@@ -1,5 +1,5 @@
-"""What the job tests share: a server with a jobs folder (one per test module) and a poll for a
-job's state."""
+"""What the job tests share: a server with a jobs folder (one per test module), a poll for a
+job's state, and the tables of the detect and classify jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -40,3 +42,26 @@ def wait(
             return status
         time.sleep(0.1)
     raise AssertionError(f"job {job_id}: timed out, last status {status}")
+
+
+def spiky_csv(n: int = 320, spikes: tuple[int, ...] = (250, 251, 252)) -> str:
+    """A daily sine with a little noise and a jump at ``spikes`` (after the training half)."""
+    rng = np.random.default_rng(0)
+    values = np.sin(np.arange(n) / 5) + 0.05 * rng.standard_normal(n)
+    values[list(spikes)] += 2.5
+    days = pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d")
+    return "day,level\n" + "".join(f"{d},{v:.5f}\n" for d, v in zip(days, values))
+
+
+def sequences_csv(per_class: int = 24, length: int = 24) -> str:
+    """Long format (id, step, x, label): 'up' sequences rise, 'down' ones fall, with noise and
+    random offsets, rows shuffled (the step column orders them)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for n in range(2 * per_class):
+        label = ("up", "down")[n % 2]
+        slope = (1 if label == "up" else -1) * rng.uniform(0.5, 1.5) / length
+        x = rng.normal() + slope * np.arange(length) * 4 + 0.1 * rng.standard_normal(length)
+        rows += [f"s{n},{t},{v:.5f},{label}" for t, v in enumerate(x)]
+    order = rng.permutation(len(rows))
+    return "id,step,x,label\n" + "".join(rows[k] + "\n" for k in order)

@@ -3,7 +3,8 @@ and found again after a browser reload or a server restart.
 
 Each job lives in its own folder ``<jobs>/<id>/``: ``request.json`` (the settings),
 ``input.csv`` (the uploaded table; a text job's ``input.txt``: see
-:mod:`lstmkit.apps.serve.textjob`), ``status.json`` (``state``: ``queued``, ``running``,
+:mod:`lstmkit.apps.serve.textjob`; detect and classify jobs: :mod:`~lstmkit.apps.serve.detectjob`,
+:mod:`~lstmkit.apps.serve.classifyjob`), ``status.json`` (``state``: ``queued``, ``running``,
 ``done``, ``failed`` or ``cancelled``; ``error``: one line when failed; written atomically),
 ``progress.jsonl`` (a row per epoch, appended by the worker), ``result.json`` (done only),
 ``log.txt`` and ``run/``, the forecasting app's run folder (``model.pt``, ``forecast.csv``,
@@ -38,6 +39,8 @@ from lstmkit.io.atomic import atomic_write_text
 from lstmkit.io.runfolder import recover_run_folders
 
 from . import worker
+from .classifyjob import ClassifyJobRequest, write_classify_input
+from .detectjob import DetectJobRequest, write_detect_input
 from .preview import check_forecast_data
 from .textjob import TEXT_INPUT, TextJobRequest, check_text
 from .tuning import TRIALS
@@ -49,7 +52,13 @@ log = logging.getLogger("lstmkit.serve")
 ENDED = ("done", "failed", "cancelled")
 _ID = re.compile(r"[0-9a-f]{12}")
 #: the files of a job a client may download: name -> path in the job folder
-FILES = {"model.pt": "run/model.pt", "forecast.csv": "run/forecast.csv", "report.html": "run/index.html"}
+FILES = {
+    "model.pt": "run/model.pt",
+    "forecast.csv": "run/forecast.csv",
+    "scores.csv": "run/scores.csv",
+    "predictions.csv": "run/predictions.csv",
+    "report.html": "run/index.html",
+}
 _IMAGE = re.compile(r"[A-Za-z0-9_\-]+\.png")
 BASELINES = ("seasonal_naive", "arima", "ets")
 
@@ -84,15 +93,21 @@ class JobRequest(BaseModel):
 
 
 def _task(body: Any) -> str:
-    """The kind of a job request: its ``task`` (``"forecast"`` when left out)."""
+    """The kind of a job request: its ``task`` (``"forecast"`` when left out or unknown)."""
     task = body.get("task", "forecast") if isinstance(body, dict) else getattr(body, "task", "forecast")
-    return "text" if task == "text" else "forecast"
+    return task if task in ("text", "detect", "classify") else "forecast"
 
 
-#: what ``POST /v1/jobs`` takes: a forecasting job, or (``"task": "text"``) a text job
+#: what ``POST /v1/jobs`` takes: a forecasting job, or (``"task": "text"``, ``"detect"``,
+#: ``"classify"``) a text, detect or classify job
 AnyJobRequest = Annotated[
-    Annotated[JobRequest, Tag("forecast")] | Annotated[TextJobRequest, Tag("text")], Discriminator(_task)
+    Annotated[JobRequest, Tag("forecast")]
+    | Annotated[TextJobRequest, Tag("text")]
+    | Annotated[DetectJobRequest, Tag("detect")]
+    | Annotated[ClassifyJobRequest, Tag("classify")],
+    Discriminator(_task),
 ]
+TaskRequest = JobRequest | TextJobRequest | DetectJobRequest | ClassifyJobRequest
 
 
 @contextlib.contextmanager
@@ -190,7 +205,8 @@ class JobStore:
         return sorted(jobs, key=lambda j: j.get("created") or 0, reverse=True)
 
     def file(self, job_id: str, name: str) -> Path:
-        """A downloadable file of the job: ``model.pt``, ``forecast.csv``, ``report.html`` (and
+        """A downloadable file of the job: ``model.pt``, ``forecast.csv``, ``scores.csv``,
+        ``predictions.csv``, ``report.html`` (and
         the report's images); :class:`JobNotFound` for any other name or a missing file."""
         folder = self.folder(job_id)
         rel = FILES.get(name) or (f"run/{name}" if _IMAGE.fullmatch(name) else None)
@@ -203,8 +219,12 @@ class JobStore:
 
     # ------------------------------------------------------------------ submitting, cancelling
     @staticmethod
-    def _write_input(folder: Path, req: JobRequest | TextJobRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _write_input(folder: Path, req: TaskRequest) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check the job's data and write it to the folder: (its settings, its status fields)."""
+        if isinstance(req, DetectJobRequest):
+            return write_detect_input(folder, req)
+        if isinstance(req, ClassifyJobRequest):
+            return write_classify_input(folder, req)
         if isinstance(req, TextJobRequest):
             text = req.text.removeprefix("\ufeff")
             check_text(text)
@@ -215,7 +235,7 @@ class JobStore:
         settings = req.model_dump(exclude={"csv"}) | {"horizon": horizon}
         return settings, {"task": "forecast", "target": req.target, "horizon": horizon}
 
-    def submit(self, req: JobRequest | TextJobRequest) -> str:
+    def submit(self, req: TaskRequest) -> str:
         """Check the data (one-line ``ValueError`` when it cannot be trained on), write the
         job's folder and queue it; its id."""
         job_id = uuid.uuid4().hex[:12]

@@ -19,13 +19,14 @@ from lstmkit.apps.forecasting.series import TimeSeries
 
 from .handlers import WrongInput
 
-__all__ = ["check_forecast_data", "preview"]
+__all__ = ["check_forecast_data", "preview", "table"]
 
 #: rows of the table shown
 FIRST_ROWS = 8
 
 
-def _frame(text: str) -> pd.DataFrame:
+def table(text: str) -> pd.DataFrame:
+    """The CSV text as a table (a header and at least 3 rows; column names as strings)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -69,7 +70,7 @@ def _regularity(stamps: pd.Series) -> dict[str, Any]:
 def preview(text: str) -> dict[str, Any]:
     """The columns (numeric ones apart), the detected time column and its regularity, the
     missing values per column and the first rows (as strings) of a CSV text."""
-    frame = _frame(text)
+    frame = table(text)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     time, regular = None, None
     for name in frame.columns:

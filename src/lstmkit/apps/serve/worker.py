@@ -15,6 +15,8 @@ stopping makes it jump).
 
 A text job (``"task": "text"``, :mod:`lstmkit.apps.serve.textjob`) trains one character
 language model on ``input.txt`` instead; its rows also hold ``train_bits`` and ``val_bits``.
+A detect or classify job (:mod:`lstmkit.apps.serve.detectjob`,
+:mod:`lstmkit.apps.serve.classifyjob`) trains one detector or classifier on ``input.csv``.
 """
 
 from __future__ import annotations
@@ -198,6 +200,18 @@ def _run_text(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
     return run_text(folder, request, progress)
 
 
+def _run_task(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """A detect or classify job (:mod:`lstmkit.apps.serve.detectjob`, :mod:`~lstmkit.apps.serve.classifyjob`):
+    one training, its progress rows as the forecasting job's."""
+    from lstmkit.apps.serve.classifyjob import run_classify
+    from lstmkit.apps.serve.detectjob import run_detect
+
+    run = run_detect if request["task"] == "detect" else run_classify
+    return run(
+        folder, request, ProgressFile(folder / PROGRESS, 1, int(request["epochs"]), request.get("budget_s"))
+    )
+
+
 def work(folder_name: str) -> None:
     """The worker's entry point: run the job in ``folder_name`` and record how it ended."""
     import torch
@@ -209,7 +223,9 @@ def work(folder_name: str) -> None:
     )
     try:
         request = read_json(folder / REQUEST)
-        result = _run_text(folder, request) if request.get("task") == "text" else _run(folder, request)
+        task = request.get("task", "forecast")
+        run = {"text": _run_text, "detect": _run_task, "classify": _run_task}.get(task, _run)
+        result = run(folder, request)
     except Exception as exc:  # the job's error, in one line, for the page
         logging.getLogger("lstmkit.serve").exception("job failed")
         text = str(exc).strip()
