@@ -3,6 +3,9 @@ job's state, and the tables of the detect and classify jobs."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +30,31 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(root: Path) -> Iterator[TestClient]:
     with TestClient(create_app(ServeSettings(str(root / "models"), jobs=str(root / "jobs")))) as c:
         yield c
+
+
+@contextlib.contextmanager
+def serving(root: Path, token: str | None = None) -> Iterator[str]:
+    """A server (uvicorn, a free port on 127.0.0.1, models and jobs under ``root``, an optional
+    bearer token) in a thread of this process; its base URL."""
+    import uvicorn
+
+    (root / "models").mkdir(exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(ServeSettings(str(root / "models"), token=token, jobs=str(root / "jobs")))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def wait(

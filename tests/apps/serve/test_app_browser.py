@@ -1,7 +1,8 @@
 """The browser app of ``lstmkit serve`` driven in Debian's chromium (headless, Playwright for
 Python): upload -> preview -> train -> forecast -> download; a bad CSV shows its error; cancel;
-a reload during training picks the job back up; a failed job shows its error. ``make
-app-browser`` installs chromium.
+a reload during training picks the job back up; a failed job shows its error; the detect task
+on a server with a token (asked once, sent on every request, never in a URL); the classify task.
+``make app-browser`` installs chromium.
 
 With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
 ``docs/images/app-*.png`` (1280x800, and the result at 390x844): see docs/app.md.
@@ -11,18 +12,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.apps.serve.conftest import sequences_csv, serving, spiky_csv
 
 from lstmkit.apps.forecasting.datasets import load_series
 from lstmkit.apps.forecasting.estimator import Forecaster
-from lstmkit.apps.serve.app import ServeSettings, create_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -38,25 +36,9 @@ LONG = {"epochs": "2000", "hidden": "32", "windows": "2"}
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server (uvicorn, a free port on 127.0.0.1) in a thread of this process."""
-    import uvicorn
-
-    root = tmp_path_factory.mktemp("app")
-    (root / "models").mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(ServeSettings(str(root / "models"), jobs=str(root / "jobs")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    """A server in a thread of this process (no token)."""
+    with serving(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +239,95 @@ def test_the_text_page_trains_and_generates_as_it_streams(page: Any, base_url: s
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     shot(page, "text-4-phone")
+
+
+TOKEN = "app-token-0123456789abcdef"
+
+
+def test_with_a_token_the_page_asks_once_and_detects_anomalies(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    csv = tmp_path / "levels.csv"
+    csv.write_text(spiky_csv())
+    with serving(tmp_path_factory.mktemp("app-token"), token=TOKEN) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+        assert page.request.get(f"{url}/v1/jobs").status == 401  # no token, no answer
+        page.goto(f"{url}/app/")
+        page.wait_for_selector("#token-form:not([hidden])")
+        page.fill("#token", TOKEN)
+        page.click("#token-save")
+        page.wait_for_selector("#token-form", state="hidden")
+        page.set_input_files("#file", str(csv))
+        page.wait_for_selector("#step-settings:not([hidden])")
+        page.check('input[name="task"][value="detect"]')
+        assert (
+            page.is_hidden("#horizon")
+            and page.is_visible("#d-train")
+            and page.input_value("#target") == "level"
+        )
+        page.click("summary")
+        page.fill("#d-epochs", "15")
+        page.fill("#d-hidden", "12")
+        shot(page, "9-detect-settings")
+        page.click("#train")
+        page.wait_for_selector("#step-detect:not([hidden])", timeout=90_000)  # events read with the token
+        assert page.text_content("#state") == "done" and page.is_hidden("#error")
+        assert "of 320 rows" in page.text_content("#detect-info")
+        assert page.locator("#detect-series circle.flag").count() >= 1
+        with page.expect_download() as download:
+            page.click("#download-scores")
+        lines = Path(download.value.path()).read_text().splitlines()
+        assert lines[0] == "time,value,score,flag" and len(lines) == 321
+        shot(page, "10-detect")
+        job_id = page.url.split("#job=")[1]
+        for path in (
+            f"/v1/jobs/{job_id}",
+            f"/v1/jobs/{job_id}/events",
+            f"/v1/jobs/{job_id}/files/scores.csv",
+        ):
+            assert page.request.get(f"{url}{path}").status == 401
+        page.reload()  # this tab keeps the token: the job comes back without asking
+        page.wait_for_selector("#step-detect:not([hidden])")
+        assert page.is_hidden("#token-form")
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        shot(page, "11-detect-phone")
+        assert not any(TOKEN in u for u in urls)  # never in a URL
+        context.close()
+
+
+def test_classify_labelled_sequences(page: Any, base_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "sequences.csv"
+    csv.write_text(sequences_csv())
+    page.goto(f"{base_url}/app/")
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("#step-settings:not([hidden])")
+    page.check('input[name="task"][value="classify"]')
+    guessed = [page.input_value(f"#c-{name}") for name in ("id", "order", "label")]
+    assert guessed == ["id", "step", "label"] and page.is_hidden("#target")
+    assert page.is_checked('#c-values input[value="x"]') and not page.is_checked(
+        '#c-values input[value="step"]'
+    )
+    page.click("summary")
+    page.select_option("#c-arch", "lstm")
+    page.fill("#c-epochs", "40")
+    page.fill("#c-hidden", "16")
+    shot(page, "12-classify-settings")
+    page.click("#train")
+    page.wait_for_selector("#step-classify:not([hidden])", timeout=90_000)
+    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    info = page.text_content("#classify-info")
+    accuracy = float(info.split("Accuracy ")[1].split(" ")[0])
+    assert accuracy >= 0.9 and "the majority class alone: 0.500" in info and "on 12 held-out" in info
+    assert page.locator("#confusion tr").count() == 3 and page.locator("#per-class tr").count() == 3
+    with page.expect_download() as download:
+        page.click("#download-predictions")
+    assert len(Path(download.value.path()).read_text().splitlines()) == 13
+    shot(page, "13-classify")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    shot(page, "14-classify-phone")

@@ -1,5 +1,6 @@
-// The browser app of `lstmkit serve`: upload a CSV, preview it, train a forecaster as a job,
-// follow it live (server-sent events), show the forecast and the backtest, offer downloads.
+// The browser app of `lstmkit serve`: upload a CSV, preview it, choose a task (forecast, detect,
+// classify: tasks.js), train it as a job, follow it live (server-sent events), show the forecast
+// and the backtest (or the anomalies, or the classifier's test results), offer downloads.
 // The job id lives in the URL (#job=<id>), so a reload picks the job back up.
 "use strict";
 
@@ -36,6 +37,8 @@ function renderPreview(p) {
   $("target").value = p.target;
   $("time").replaceChildren(el("option", "(row number)", { value: "" }), ...p.columns.map((c) => el("option", c, { value: c })));
   $("time").value = p.time || "";
+  fillClassify(p);
+  showTask();
   $("preview").hidden = false;
   $("step-settings").hidden = false;
 }
@@ -45,6 +48,7 @@ async function onTrain(event) {
   event.preventDefault();
   if (!csvText) return;
   showError("");
+  if (chosenTask() !== "forecast") return submitJob(taskRequest(chosenTask(), csvText));
   const baselines = ["seasonal_naive", "arima", "ets"].filter((b) => $(`b-${b}`).checked);
   const request = {
     task: "forecast", csv: csvText, target: $("target").value, time: $("time").value || null,
@@ -61,7 +65,7 @@ async function follow(jobId) {
   losses = [];
   trials = [];
   $("trials-box").hidden = true;
-  $("step-result").hidden = true;
+  ["step-result", "step-detect", "step-classify"].forEach((id) => { $(id).hidden = true; });
   $("step-job").hidden = false;
   await watchJob(jobId, { progress: addProgress, trial: addTrial }, finish);
 }
@@ -89,7 +93,10 @@ function addTrial(row) {
 
 function finish(jobId, status) {
   if (!endedWell(status)) return;
-  if (status.result.kind === "text") return showError(`job ${jobId} is a text job: open it on the text page (text.html#job=${jobId})`);
+  const kind = status.result.kind;
+  if (kind === "text") return showError(`job ${jobId} is a text job: open it on the text page (text.html#job=${jobId})`);
+  if (kind === "detect") return renderDetect(jobId, status);
+  if (kind === "classify") return renderClassify(jobId, status);
   renderResult(jobId, status);
 }
 
@@ -126,13 +133,8 @@ function renderResult(jobId, status) {
   const rows = result.rows.map((r) => columns.map((c) => (typeof r[c] === "number" ? r[c].toFixed(3) : r[c] ?? "")));
   const mase = result.rows.map((r) => (typeof r.MASE === "number" ? r.MASE : Infinity));
   fillTable($("backtest"), columns, rows, mase.indexOf(Math.min(...mase)));
-  const labels = { "model.pt": "model (model.pt)", "forecast.csv": "forecast (CSV)", "report.html": "report (HTML)" };
-  $("downloads").replaceChildren(
-    ...status.files.map((name) => el("a", labels[name] || name, {
-      href: `/v1/jobs/${jobId}/files/${name}`, id: `download-${name.split(".")[0]}`,
-      ...(name === "report.html" ? { target: "_blank" } : { download: `${jobId}-${name}` }),
-    })),
-  );
+  renderDownloads($("downloads"), jobId, status.files,
+    { "model.pt": "model (model.pt)", "forecast.csv": "forecast (CSV)", "report.html": "report (HTML)" });
   const tuned = result.tuned;
   $("tuned").hidden = !tuned;
   if (tuned) {
@@ -142,7 +144,7 @@ function renderResult(jobId, status) {
       `${s.layers} layer${s.layers === 1 ? "" : "s"}, window ${s.window}, learning rate ${s.lr.toPrecision(2)}.`;
   }
   const gates = (status.images || []).includes("gates_heatmaps.png");
-  if (gates) $("gates").src = `/v1/jobs/${jobId}/files/gates_heatmaps.png`;
+  if (gates) showImage($("gates"), `/v1/jobs/${jobId}/files/gates_heatmaps.png`);
   $("inside").hidden = !gates;
   $("step-result").hidden = false;
 }
@@ -150,6 +152,7 @@ function renderResult(jobId, status) {
 // ------------------------------------------------------------------ wiring
 $("file").addEventListener("change", onFile);
 $("settings").addEventListener("submit", onTrain);
+document.querySelectorAll('input[name="task"]').forEach((radio) => radio.addEventListener("change", showTask));
 $("cancel").addEventListener("click", onCancel);
 window.addEventListener("hashchange", () => { const id = jobFromUrl(); if (id) follow(id); });
 if (jobFromUrl()) follow(jobFromUrl());

@@ -1,4 +1,5 @@
-// What the pages of `lstmkit serve`'s browser app share: the API call, errors, tables, SVG charts.
+// What the pages of `lstmkit serve`'s browser app share: the API call (with the server's token
+// when it has one), errors, tables, SVG charts, following a job.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -10,16 +11,97 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
+// ------------------------------------------------------------------ the token (lstmkit serve --token)
+// Asked once in a field, kept in this tab's sessionStorage (never in a URL), sent on every request
+// as `Authorization: Bearer`: fetch carries it, so the job's events are read from a fetch body
+// (EventSource cannot send a header), and files and images are fetched and handed over as blobs.
+const TOKEN_KEY = "lstmkit-token";
+
+function authHeaders(headers) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { ...(headers || {}), authorization: `Bearer ${token}` } : headers || {};
+}
+
+// fetch with the token; a 401 shows the token field
+async function call(path, init) {
+  const response = await fetch(path, { ...(init || {}), headers: authHeaders((init || {}).headers) });
+  if (response.status === 401) askToken();
+  return response;
+}
+
+function askToken() {
+  $("token-form").hidden = false;
+  $("token").focus();
+}
+
+async function onToken(event) {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  $("token").value = "";
+  if (!(await call("/v1/health")).ok) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showError("authorization: the server refused this token");
+  }
+  $("token-form").hidden = true;
+  showError("");
+  if (jobFromUrl()) window.dispatchEvent(new HashChangeEvent("hashchange"));  // follow the job now
+}
+
+// the token field, after the page's error line (hidden until a 401)
+function addTokenForm() {
+  const form = el("form", null, { id: "token-form", class: "token", hidden: "" });
+  const label = el("label", "This server asks for its access token (lstmkit serve --token); this tab keeps it until it closes");
+  label.append(el("input", null, { id: "token", type: "password", autocomplete: "off", required: "" }));
+  form.append(label, el("button", "Use the token", { id: "token-save", type: "submit" }));
+  form.addEventListener("submit", onToken);
+  $("error").after(form);
+}
+
+addTokenForm();
+call("/v1/health");  // a server with a token answers 401: the field shows before anything is chosen
+
 async function api(method, path, body, type) {
   const init = { method, headers: {} };
   if (body !== undefined) {
     init.body = body;
     init.headers["content-type"] = type || "application/json";
   }
-  const response = await fetch(path, init);
+  const response = await call(path, init);
   const data = await response.json().catch(() => ({ detail: `${response.status} ${response.statusText}` }));
   if (!response.ok) throw new Error(detailText(data.detail));
   return data;
+}
+
+// A link to a job's file; with a token, a click fetches it (carrying the token) and saves the blob
+function fileLink(jobId, name, label) {
+  const url = `/v1/jobs/${jobId}/files/${name}`;
+  const inline = name.endsWith(".html") && !sessionStorage.getItem(TOKEN_KEY);
+  const link = el("a", label, {
+    href: url, id: `download-${name.split(".")[0]}`, ...(inline ? { target: "_blank" } : { download: `${jobId}-${name}` }),
+  });
+  link.addEventListener("click", async (event) => {
+    if (!sessionStorage.getItem(TOKEN_KEY)) return;
+    event.preventDefault();
+    const response = await call(url);
+    if (!response.ok) return showError(`${name}: ${response.status} ${response.statusText}`);
+    const blob = URL.createObjectURL(await response.blob());
+    const save = el("a", null, { href: blob, download: `${jobId}-${name}` });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(blob), 60_000);
+  });
+  return link;
+}
+
+function renderDownloads(box, jobId, files, labels) {
+  box.replaceChildren(...files.filter((name) => labels[name]).map((name) => fileLink(jobId, name, labels[name])));
+}
+
+async function showImage(img, url) {
+  if (!sessionStorage.getItem(TOKEN_KEY)) return img.setAttribute("src", url);
+  const response = await call(url);
+  if (response.ok) img.setAttribute("src", URL.createObjectURL(await response.blob()));
 }
 
 function detailText(detail) {
@@ -134,13 +216,32 @@ function endedWell(status) {
   return true;
 }
 
+// server-sent events from a fetch body: onEvent(kind, data) per event, as each arrives
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]));
+      onEvent(fields.event || "message", JSON.parse(fields.data || "{}"));
+    }
+  }
+}
+
 // Follow job `jobId`: the rows it has already (each event kind of `on` replayed from the status:
-// progress rows, and "trial" rows where the page takes them), then the server's events until the
-// job ends, when `finish(jobId, status)` gets its final status. Following another job stops this one.
-let source = null;
+// progress rows, and "trial" rows where the page takes them), then the server's events (read from
+// a fetch, which carries the token; a broken stream goes on from the last row) until the job
+// ends, when `finish(jobId, status)` gets its final status. Following another job stops this one.
+let following = null;
 async function watchJob(jobId, on, finish) {
-  if (source) source.close();
-  source = null;
+  if (following) following.abort();
+  const mine = (following = new AbortController());
   $("job-id").textContent = jobId;
   let status;
   try {
@@ -154,16 +255,23 @@ async function watchJob(jobId, on, finish) {
   if (on.trial) (status.trials || []).forEach(on.trial);
   renderState(status);
   if (ENDED.includes(status.state)) return finish(jobId, status);
-  source = new EventSource(`/v1/jobs/${jobId}/events?since=${status.progress.length}`);
-  for (const [kind, handle] of Object.entries(on)) {
-    source.addEventListener(kind, (e) => handle(JSON.parse(e.data)));
+  let seen = status.progress.length, ended = false;
+  const handlers = { ...on, status: renderState, end: () => { ended = true; } };
+  while (!ended && !mine.signal.aborted) {
+    try {
+      const response = await call(`/v1/jobs/${jobId}/events?since=${seen}`, { signal: mine.signal });
+      if (response.status >= 400 && response.status < 500) return showError(`job ${jobId}: ${response.status} ${response.statusText}`);
+      await readEvents(response.body, (kind, data) => {
+        if (kind === "progress") seen += 1;
+        if (handlers[kind]) handlers[kind](data);
+      });
+    } catch (err) {
+      if (!mine.signal.aborted) await new Promise((wake) => setTimeout(wake, 1000));
+    }
   }
-  source.addEventListener("status", (e) => renderState(JSON.parse(e.data)));
-  source.addEventListener("end", async () => {
-    source.close();
-    source = null;
-    finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
-  });
+  if (mine.signal.aborted) return;
+  following = null;
+  finish(jobId, await api("GET", `/v1/jobs/${jobId}?since=${1e9}`));
 }
 
 async function onCancel() {

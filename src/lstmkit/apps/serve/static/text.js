@@ -66,9 +66,7 @@ function finish(jobId, status) {
   $("result-info").textContent = `Trained ${r.steps} steps in ${r.seconds.toFixed(0)} s on ` +
     `${r.characters.toLocaleString()} characters (a vocabulary of ${r.vocabulary}, its special tokens included): ` +
     `${r.valid_bits.toFixed(3)} bits per character on the last 10% of the text, held out.`;
-  $("downloads").replaceChildren(el("a", "model (model.pt)", {
-    id: "download-model", href: `/v1/jobs/${jobId}/files/model.pt`, download: `${jobId}-model.pt`,
-  }));
+  renderDownloads($("downloads"), jobId, status.files, { "model.pt": "model (model.pt)" });
   $("step-generate").hidden = false;
 }
 
@@ -85,7 +83,7 @@ async function onGenerate(event) {
   $("generate").disabled = true;
   $("generated").textContent = body.prime;
   try {
-    const response = await fetch(`/v1/jobs/${jobId}/generate`, {
+    const response = await call(`/v1/jobs/${jobId}/generate`, {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
     });
     if (!response.ok) {
@@ -100,24 +98,6 @@ async function onGenerate(event) {
     showError(err.message);
   } finally {
     $("generate").disabled = false;
-  }
-}
-
-// server-sent events from a fetch body: onEvent(kind, data) per event, as each arrives
-async function readEvents(body, onEvent) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]));
-      onEvent(fields.event || "message", JSON.parse(fields.data || "{}"));
-    }
   }
 }
 
