@@ -1,13 +1,16 @@
 """Load and fault study of ``lstmkit serve`` on 127.0.0.1 only: ``make bench-serve``.
 
-Builds two small models in a temporary folder (a forecaster on the airline passengers, a character
-LM on a slice of the KJV Bible, both a few seconds of training), starts ``lstmkit serve`` on a free
+Builds three small models in a temporary folder (a forecaster on the airline passengers, a
+character LM on a slice of the KJV Bible, an anomaly detector on a noisy sine; a few seconds of
+training each), starts ``lstmkit serve`` on a free
 local port as a child process (one torch thread), then, bounded in count and time:
 
 1. ``--requests`` forecast requests from ``--clients`` concurrent clients: latency p50 / p90 / p99,
    errors, the server's resident memory before and after;
 2. ``--sessions`` concurrent streaming sessions of the character LM, each reading ``--pieces``
    characters one request each (one streaming step of the LSTM): latency per step, errors, memory;
+   the same for sessions of the forecaster (one new month per request: the forecast after it) and
+   of an anomaly detector (one new sample per request: the scores it settles);
 3. faults: an oversized body (413), malformed JSON (422), NaN (422), a path outside the folder
    (404), an unknown session (404); then the server must still answer ``/v1/health``.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import statistics
@@ -28,6 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,8 +81,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+SIGNAL = [math.sin(t / 6) + 0.1 * math.sin(t * 1.7) for t in range(1200)]
+
+
 def _models(folder: Path) -> list[float]:
-    """Train the two models into ``folder``; the airline history the forecast requests send."""
+    """Train the three models into ``folder``; the airline history the forecast requests send."""
+    from lstmkit.apps.anomaly.estimator import AnomalyDetector
     from lstmkit.apps.forecasting.datasets import load_series
     from lstmkit.apps.forecasting.estimator import Forecaster
     from lstmkit.apps.language.bundle import save_bundle
@@ -94,6 +103,8 @@ def _models(folder: Path) -> list[float]:
     tok = CharTokenizer().fit([text])
     lm = LanguageModel(len(tok), embed_dim=32, hidden_size=128, num_layers=2).eval()
     save_bundle(folder / "kjv.pt", kind="lm", model=lm, tokenizers={"text": tok}, extra={"corpus": "kjv"})
+    det = AnomalyDetector(window=32, hidden_size=32, max_epochs=5, progress=False).fit(SIGNAL[:800])
+    det.save(folder / "detector.pt")
     return [float(v) for v in series.values]
 
 
@@ -110,17 +121,19 @@ def _forecasts(base: str, history: list[float], n: int, clients: int) -> tuple[l
     return [s for _, _, s in out], sum(status != 200 for status, _, _ in out)
 
 
-def _sessions(base: str, n: int, pieces: int) -> tuple[list[float], int]:
-    text = "And God said, Let there be light: and there was light. " * 4
+def _sessions(
+    base: str, n: int, pieces: int, opening: dict[str, Any], frame: Callable[[int], dict[str, Any]]
+) -> tuple[list[float], int]:
+    """``n`` concurrent sessions opened with ``opening``, each posting ``frame(k)`` for k <
+    ``pieces``: the seconds of each post and the errors."""
 
     def one(_: int) -> tuple[list[float], int]:
-        status, opened, s0 = _call(base, "POST", "/v1/sessions", {"model": "kjv"})
+        status, opened, s0 = _call(base, "POST", "/v1/sessions", opening)
         if status != 200:
             return [s0], 1
         times, errors = [], 0
         for k in range(pieces):
-            piece = text[k % len(text)]  # one character: one streaming step of the LSTM
-            status, _, s = _call(base, "POST", f"/v1/sessions/{opened['id']}/frames", {"text": piece})
+            status, _, s = _call(base, "POST", f"/v1/sessions/{opened['id']}/frames", frame(k))
             times.append(s)
             errors += status != 200
         errors += _call(base, "DELETE", f"/v1/sessions/{opened['id']}")[0] != 200
@@ -129,6 +142,24 @@ def _sessions(base: str, n: int, pieces: int) -> tuple[list[float], int]:
     with ThreadPoolExecutor(n) as pool:
         out = list(pool.map(one, range(n)))
     return [s for times, _ in out for s in times], sum(e for _, e in out)
+
+
+TEXT = "And God said, Let there be light: and there was light. " * 4
+
+
+def _session_studies(
+    base: str, history: list[float]
+) -> list[tuple[str, dict[str, Any], Callable[[int], dict[str, Any]]]]:
+    """(what, opening, frame) of each kind of session: one character, month or sample per post."""
+    months = {"model": "airline", "start": "1949-01-01", "freq": "MS"}
+    return [
+        ("LM session step (1 character, 2x128 LSTM)", {"model": "kjv"},
+         lambda k: {"text": TEXT[k % len(TEXT)]}),
+        ("forecaster session step (97 months, then 1 per post; 12 out)", months,
+         lambda k: {"values": history[: 96 + 1] if k == 0 else [history[96 + k % 48]]}),
+        ("detector session step (1 sample, 32-unit LSTM)", {"model": "detector"},
+         lambda k: {"values": [SIGNAL[800 + k % 400]]}),
+    ]  # fmt: skip
 
 
 def _faults(base: str) -> list[tuple[str, int, int]]:
@@ -156,7 +187,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Load and fault study of lstmkit serve (127.0.0.1 only).")
     parser.add_argument("--requests", type=int, default=400, help="forecast requests (default 400)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--sessions", type=int, default=8, help="concurrent LM sessions (default 8)")
+    parser.add_argument(
+        "--sessions", type=int, default=8, help="concurrent sessions of each kind (default 8)"
+    )
     parser.add_argument("--pieces", type=int, default=50, help="steps each session reads (default 50)")
     parser.add_argument("--markdown", default=None, help="also write the report to this file")
     args = parser.parse_args()
@@ -200,16 +233,22 @@ def _study(base: str, pid: int, history: list[float], args: argparse.Namespace) 
     _call(base, "POST", "/v1/sessions", {"model": "kjv"})
     rss0 = _rss_mb(pid)
     f_times, f_err = _forecasts(base, history, args.requests, args.clients)
-    rss1 = _rss_mb(pid)
-    s_times, s_err = _sessions(base, args.sessions, args.pieces)
-    rss2 = _rss_mb(pid)
+    rss1 = rss_forecasts = _rss_mb(pid)
+    session_rows = []
+    for what, opening, frame in _session_studies(base, history):
+        s_times, s_err = _sessions(base, args.sessions, args.pieces, opening, frame)
+        rss2 = _rss_mb(pid)
+        session_rows.append(
+            f"| {what} | {args.sessions} sessions x {args.pieces} steps | "
+            f"{_percentiles(s_times)} | {s_err} | {rss1:.0f} -> {rss2:.0f} |"
+        )
+        rss1 = rss2
     faults = _faults(base)
     alive = _call(base, "GET", "/v1/health")[0] == 200
     rows = [
         f"| forecast (airline, 144 values in, 12 out) | {args.requests} from {args.clients} clients | "
-        f"{_percentiles(f_times)} | {f_err} | {rss0:.0f} -> {rss1:.0f} |",
-        f"| LM session step (1 character, 2x128 LSTM) | {args.sessions} sessions x {args.pieces} steps | "
-        f"{_percentiles(s_times)} | {s_err} | {rss1:.0f} -> {rss2:.0f} |",
+        f"{_percentiles(f_times)} | {f_err} | {rss0:.0f} -> {rss_forecasts:.0f} |",
+        *session_rows,
     ]
     accepted = {413: (413, 0)}  # a refused upload may end in a closed connection before the answer
     fault_rows = [
