@@ -3,13 +3,16 @@
 * ``POST /v1/preview`` (a CSV body) -> columns, the detected time column, frequency, gaps and
   the first rows
 * ``POST /v1/preview/text`` (a text file's bytes) -> characters, lines, vocabulary, first lines
-* ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`, or a text job:
-  :class:`~lstmkit.apps.serve.textjob.TextJobRequest`) -> ``{"id", "state"}``;
+* ``POST /v1/jobs`` (:class:`~lstmkit.apps.serve.jobs.JobRequest`, or a text, detect or
+  classify job: :class:`~lstmkit.apps.serve.textjob.TextJobRequest`,
+  :class:`~lstmkit.apps.serve.detectjob.DetectJobRequest`,
+  :class:`~lstmkit.apps.serve.classifyjob.ClassifyJobRequest`) -> ``{"id", "state"}``;
   ``GET /v1/jobs``; ``GET /v1/jobs/{id}`` (``?since=N``: progress rows from N on);
   ``GET /v1/jobs/{id}/events`` (``?since=N``; server-sent events: ``progress`` per epoch
   row, its row number as the event id, ``trial`` per finished tuning trial, ``status`` on
   each change of state, ``end`` when the job has ended); ``DELETE /v1/jobs/{id}`` (cancel);
-  ``GET /v1/jobs/{id}/files/{name}`` (``model.pt``, ``forecast.csv``, ``report.html``)
+  ``GET /v1/jobs/{id}/files/{name}`` (``model.pt``, ``forecast.csv``, ``scores.csv``,
+  ``predictions.csv``, ``report.html``)
 * ``/app/``: the page (``static/``: every asset local)
 """
 
