@@ -115,7 +115,9 @@ def plot_melody(tokens: Sequence[str], path: str | os.PathLike[str], title: str,
         if i == marker and marker:
             ax.axvline(onset, color="#d62728", ls="--", lw=1)
         if pitch != REST:
-            ax.broken_barh([(onset, float(duration))], (pitch - 0.4, 0.8), color="#333333")
+            ax.broken_barh(
+                [(onset, 0.92 * float(duration))], (pitch - 0.4, 0.8), color="#333333"
+            )  # gaps: repeats
         onset += float(duration)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("quarter notes")
