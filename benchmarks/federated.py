@@ -23,22 +23,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=40, help="rounds (40)")
     p.add_argument("--local-epochs", type=int, default=1, help="local epochs per round (1)")
     p.add_argument("--strategy", choices=("fedavg", "fedprox"), default="fedavg")
+    p.add_argument("--personalize", type=int, default=1, help="local epochs of the +local row (1)")
     p.add_argument("--out", default=None, help="parent of the run folders (none: print only)")
     args = p.parse_args(argv)
     for task in [t.strip() for t in args.tasks.split(",") if t.strip()]:
         config = job.FederatedJobConfig(
-            task, rounds=args.rounds, local_epochs=args.local_epochs, strategy=args.strategy, out=args.out
+            task,
+            rounds=args.rounds,
+            local_epochs=args.local_epochs,
+            strategy=args.strategy,
+            personalize=args.personalize,
+            out=args.out,
         )
         result = job.run(config)
         print(job.summary_text(result))
         central = next(r for r in result.rows if r["method"] == "centralized")["mean"]
         fed = next(r for r in result.rows if r["method"] == args.strategy)
         alone = next(r for r in result.rows if r["method"] == "alone")["scores"]
-        beats = sum(f < a for f, a in zip(fed["scores"], alone))
-        print(
-            f"{task}: {args.strategy} / centralized = {fed['mean'] / central:.3f} (must reach <= 1.05); "
-            f"better than alone on {beats} of {len(alone)} clients; {result.seconds:.0f} s\n"
-        )
+        local = next((r for r in result.rows if r["method"].endswith("+local")), None)
+        for row in [fed] + ([local] if local else []):
+            beats = sum(f < a for f, a in zip(row["scores"], alone))
+            print(
+                f"{task}: {row['method']} / centralized = {row['mean'] / central:.3f} (must reach <= 1.05); "
+                f"better than alone on {beats} of {len(alone)} clients"
+            )
+        print(f"{task}: {result.seconds:.0f} s\n")
     return 0
 
 

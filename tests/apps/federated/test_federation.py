@@ -97,9 +97,11 @@ def test_two_clients_two_rounds_beat_the_untrained_model() -> None:
     task = TextTask(clients, hidden_size=32, batch_size=8, bptt=32)
     untrained = task._new_model()  # the seeded initial weights every client starts from
     before = np.mean([task.score(untrained, k) for k in range(2)])
-    rows = compare(task, rounds=2, local_epochs=3, strategies=("fedavg", "fedprox"), mu=0.01)
+    rows = compare(task, rounds=2, local_epochs=3, strategies=("fedavg", "fedprox"), mu=0.01, personalize=1)
     by = {r["method"]: r for r in rows}
-    assert set(by) == {"centralized", "fedavg", "fedprox", "alone"}
+    assert set(by) == {"centralized", "fedavg", "fedavg+local", "fedprox", "fedprox+local", "alone"}
+    # one more local epoch on a client's own text from the global model fits that text better
+    assert by["fedavg+local"]["mean"] < by["fedavg"]["mean"]
     assert by["fedavg"]["mean"] < 0.85 * before
     assert by["fedprox"]["mean"] < 0.85 * before
     assert by["centralized"]["mean"] < 0.85 * before

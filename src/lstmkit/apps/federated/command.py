@@ -33,6 +33,13 @@ def _add_task(sub: argparse._SubParsersAction, task: str) -> None:
     p.add_argument("--clients", type=opt.comma_list, default=None, help="client names, comma-separated (all)")
     p.add_argument("--strategy", choices=("fedavg", "fedprox"), default="fedavg", help="fedavg (default)")
     p.add_argument("--mu", type=float, default=0.01, help="FedProx's proximal weight (0.01)")
+    p.add_argument(
+        "--personalize",
+        type=int,
+        default=0,
+        metavar="P",
+        help="also score the global model after P more local epochs on each client (0: off)",
+    )
     if task == "forecast":
         p.add_argument("--per-client", type=int, default=40, help="series per client (40)")
     else:

@@ -9,7 +9,9 @@ the same total epochs :math:`E = R \cdot e` (rounds times local epochs):
 * ``fedavg`` / ``fedprox``: :math:`R` rounds of :math:`e` local epochs per client from the
   global weights, aggregated by Flower (:mod:`~lstmkit.apps.federated.flower`);
 * ``alone``: each client's model on its own data only, :math:`E` epochs, scored on its own
-  held-out data.
+  held-out data;
+* ``<strategy>+local`` (optional, ``personalize`` = P): the final global model trained P more
+  epochs by each client on its own data, scored there (personalization).
 
 FedProx's local loss adds the proximal term (:func:`proximal_term`)
 
@@ -104,8 +106,11 @@ class Task(Protocol):
     def score(self, model: Any, client: int) -> float: ...
 
 
-def _federated(task: Task, rounds: int, epochs: int, strategy: str, mu: float) -> dict[str, Any]:
-    """``rounds`` rounds of Flower aggregation; the global model scored on every client."""
+def _federated(
+    task: Task, rounds: int, epochs: int, strategy: str, mu: float
+) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """``rounds`` rounds of Flower aggregation; the global model scored on every client, and
+    its weights."""
     latest: dict[int, Any] = {}
 
     def local(k: int) -> Client:
@@ -124,14 +129,29 @@ def _federated(task: Task, rounds: int, epochs: int, strategy: str, mu: float) -
         scores = [task.score(task.with_weights(latest[k], weights), k) for k in range(len(clients))]
         curve.append(float(np.mean(scores)))
         log.info("%s round %d/%d: mean %s %.4f", strategy, r + 1, rounds, task.metric, curve[-1])
-    return {"scores": scores, "curve": curve}
+    return {"scores": scores, "curve": curve}, weights
+
+
+def _personalized(task: Task, weights: list[np.ndarray], epochs: int, rounds: int) -> list[float]:
+    """Each client's score after ``epochs`` local epochs from the global ``weights`` (no
+    aggregation after them)."""
+    everyone = range(len(task.clients))
+    return [task.score(task.fit([k], weights, epochs, 0.0, round=rounds + 1)[0], k) for k in everyone]
 
 
 def compare(
-    task: Task, rounds: int, local_epochs: int, strategies: Sequence[str] = ("fedavg",), mu: float = 0.01
+    task: Task,
+    rounds: int,
+    local_epochs: int,
+    strategies: Sequence[str] = ("fedavg",),
+    mu: float = 0.01,
+    personalize: int = 0,
 ) -> list[dict[str, Any]]:
     """Rows ``{"method", "scores" (per client), "mean", "seconds"}`` for centralized training,
-    each strategy and each client alone (see the module docstring)."""
+    each strategy and each client alone (see the module docstring); with ``personalize`` = P
+    > 0 also a row ``"<strategy>+local"`` per strategy: the final global model trained P more
+    epochs by each client on its own data and scored there (personalization: P epochs more
+    than the others had)."""
     total = rounds * local_epochs
     everyone = list(range(len(task.clients)))
     rows = []
@@ -141,8 +161,14 @@ def compare(
     rows[-1]["seconds"] = time.perf_counter() - t0
     for strategy in strategies:
         t0 = time.perf_counter()
-        out = _federated(task, rounds, local_epochs, strategy, mu if strategy == "fedprox" else 0.0)
+        out, weights = _federated(task, rounds, local_epochs, strategy, mu if strategy == "fedprox" else 0.0)
         rows.append({"method": strategy, **out, "seconds": time.perf_counter() - t0})
+        if personalize:
+            t0 = time.perf_counter()
+            scores = _personalized(task, weights, personalize, rounds)
+            rows.append(
+                {"method": f"{strategy}+local", "scores": scores, "seconds": time.perf_counter() - t0}
+            )
     t0 = time.perf_counter()
     alone = [task.score(task.fit([k], None, total, 0.0)[0], k) for k in everyone]
     rows.append({"method": "alone", "scores": alone, "seconds": time.perf_counter() - t0})

@@ -40,6 +40,8 @@ class FederatedJobConfig:
         rounds, local_epochs: R rounds of e local epochs; centralized and alone train R * e epochs.
         clients: the client names (default: every domain / corpus).
         strategy: ``"fedavg"`` or ``"fedprox"`` (``mu``: FedProx's proximal weight).
+        personalize: P > 0 adds the row ``"<strategy>+local"``: the final global model trained P
+            more local epochs by each client, scored on its data (0: no such row).
         per_client: series per forecasting client. chars: training characters per text client.
         seed, threads, out, name, overwrite: the run.
     """
@@ -50,6 +52,7 @@ class FederatedJobConfig:
     clients: tuple[str, ...] | None = None
     strategy: str = "fedavg"
     mu: float = 0.01
+    personalize: int = 0
     per_client: int = 40
     chars: int = 40_000
     seed: int = 0
@@ -67,6 +70,12 @@ class FederatedJobConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name.replace('_', '-')}: expected an int >= 1, got {value!r}")
+        if (
+            isinstance(self.personalize, bool)
+            or not isinstance(self.personalize, int)
+            or self.personalize < 0
+        ):
+            raise ValueError(f"personalize: expected an int >= 0, got {self.personalize!r}")
         if not 0 <= self.mu < float("inf"):
             raise ValueError(f"mu: expected a finite value >= 0, got {self.mu}")
 
@@ -106,7 +115,9 @@ def run(config: FederatedJobConfig) -> FederatedJobResult:
     torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
     task = _task(config)
-    rows = compare(task, config.rounds, config.local_epochs, (config.strategy,), config.mu)
+    rows = compare(
+        task, config.rounds, config.local_epochs, (config.strategy,), config.mu, config.personalize
+    )
     result = FederatedJobResult(
         config, list(task.clients), task.metric, rows, time.perf_counter() - t0, folder
     )
