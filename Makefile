@@ -90,9 +90,11 @@ $(VIDEO_DATA): $(STAMP)
 	touch $@
 
 # Speech data (issue 19, src/lstmkit/apps/speech/data.py): spoken digits synthesized by Debian's
-# espeak-ng, installed here through apt-get; the corpus is synthesized on first use (about a
-# minute) and cached in $$LSTMKIT_DATA/speech or ~/.cache/lstmkit/speech.
-SPEECH_DEBIAN := espeak-ng
+# espeak-ng (and flite, a second synthesizer for a cross-synthesizer test set), installed here
+# through apt-get; the corpus is synthesized on first use (about a minute) and cached in
+# $$LSTMKIT_DATA/speech or ~/.cache/lstmkit/speech. alsa-utils brings the ALSA sample recordings
+# (/usr/share/sounds/alsa/*.wav, real speech: src/lstmkit/apps/speech/alsa.py), a sanity set.
+SPEECH_DEBIAN := espeak-ng flite alsa-utils
 SPEECH_DATA := $(VENV)/.speech-data
 
 .PHONY: data-speech
@@ -103,6 +105,7 @@ data-speech: $(SPEECH_DATA)
 $(SPEECH_DATA): $(STAMP)
 	$(call apt_install,$(SPEECH_DEBIAN))
 	espeak-ng --version
+	flite -lv
 	touch $@
 
 # The browser app (issue 20, docs/app.md): its tests (tests/apps/serve/test_app_browser.py) drive
@@ -148,7 +151,7 @@ bench-speech-tts: $(STAMP) $(FUSED_EXT)
 
 # Every audio study (issue 19: docs/speech.md and docs/music.md), one after another.
 .PHONY: bench-audio
-bench-audio: bench-speech bench-speech-tts bench-speech-kws bench-music
+bench-audio: bench-speech bench-speech-tts bench-speech-kws bench-speech-flite bench-speech-alsa bench-music bench-melody
 
 # Keyword spotting (issue 19, docs/speech.md "Keyword spotting"): the unidirectional recognizer of
 # bench-speech (runs/bench-speech-uni-running/model.pt; trained if absent) waking on "7" in a
@@ -156,13 +159,32 @@ bench-audio: bench-speech bench-speech-tts bench-speech-kws bench-music
 .PHONY: bench-speech-kws
 bench-speech-kws: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_kws.py $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_kws.py --connected $(ARGS)
+
+# Another synthesizer and real speech (issue 19, docs/speech.md): bench-speech's recognizers
+# (runs/bench-speech-{bi,uni-running}/model.pt) on flite's voices, and on the ALSA sample
+# recordings; one thread, a minute or two each. ARGS=--mixed (flite): also a biLSTM trained on
+# espeak-ng + 3 flite voices, tested on the other 2 (its first run: about 16 minutes).
+.PHONY: bench-speech-flite bench-speech-alsa
+bench-speech-flite: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_flite.py $(ARGS)
+bench-speech-alsa: $(STAMP) $(FUSED_EXT) $(SPEECH_DATA)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/speech_alsa.py
 
 # Bach chorales (issue 19, docs/music.md): the polyphonic LSTM in 4 sizes against the per-pitch
-# marginal and repeat-previous-frame baselines on music21's chorales; one thread (about 9 minutes);
-# ARGS=--quick: two small settings, a few epochs.
+# marginal and repeat-previous-frame baselines on music21's chorales, then LSTM, GRU, Transformer
+# and TCN at the LSTM 128's parameter count; one thread; ARGS=--quick: small settings, a few
+# epochs; ARGS=--only-architectures: the second table only.
 .PHONY: bench-music
 bench-music: $(STAMP) $(FUSED_EXT)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/music.py $(ARGS)
+
+# Folk-song melodies (issue 19, docs/music.md): an LSTM melody LM and a GRU of as many parameters
+# against Witten-Bell 1-3-grams on music21's Essen folk songs; one thread; ARGS=--quick: five
+# small files, a few epochs.
+.PHONY: bench-melody
+bench-melody: $(STAMP) $(FUSED_EXT)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/melody.py $(ARGS)
 
 bench-nlp: $(NLP_DATA)
 	$(PY) benchmarks/nlp.py
