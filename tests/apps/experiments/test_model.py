@@ -36,3 +36,21 @@ def test_init_range_is_uniform_and_keeps_the_gate_biases_asked_for() -> None:
     assert float(o.abs().max()) <= 0.1
     others = [p for n, p in model.named_parameters() if n != "rnn.bias_ih_l0"]
     assert all(float(p.detach().abs().max()) <= 0.1 for p in others) and float(g.abs().max()) <= 0.1
+
+
+def test_shortcut_reads_the_input_directly() -> None:
+    # with every recurrent weight and bias zero, h stays 0 (g = tanh(0)): only the shortcut
+    # lets the step's input reach the output
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
+    for shortcut in (False, True):
+        model = SequenceModel("classic", 3, 4, 2, shortcut=shortcut)
+        with torch.no_grad():
+            for p in model.rnn.parameters():
+                p.zero_()
+        y, _ = model(x)
+        if shortcut:
+            expected = x @ model.head.weight[:, 4:].T + model.head.bias
+            torch.testing.assert_close(y, expected)
+        else:
+            torch.testing.assert_close(y, model.head.bias.expand_as(y))

@@ -113,7 +113,7 @@ def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     if settings.protocol == "paper":  # online: one sequence per update
         settings = dataclasses.replace(settings, batch_size=1)
     for key, value in dataclasses.asdict(settings).items():
-        if key not in ("memory_bias", "input_bias", "stream_end", "protocol") and not value > 0:
+        if key not in ("memory_bias", "input_bias", "shortcut", "stream_end", "protocol") and not value > 0:
             raise ValueError(f"{key}: expected a value > 0, got {value}")
     return settings
 
@@ -163,6 +163,7 @@ def run_experiment(
     memory_bias: float | None = None,
     num_layers: int | None = None,
     input_bias: float | None = None,
+    shortcut: bool | None = None,
     stream_end: str | None = None,
     protocol: str | None = None,
     engine: str | None = None,
@@ -177,7 +178,7 @@ def run_experiment(
             the experiment's (the paper's ``original1997`` cell; ``classic`` for continual-reber).
         seeds: how many seeds (0, 1, ...) or the seeds themselves.
         hidden, batch_size, lr, max_sequences, time_limit, window, eval_every, test_size,
-        memory_bias, num_layers, input_bias, stream_end, protocol: override the experiment's
+        memory_bias, num_layers, input_bias, shortcut, stream_end, protocol: override the experiment's
             defaults (the fields of :class:`~lstmkit.apps.experiments.registry.TrainSettings`).
         task_options: override the task's options (e.g. ``{"T": 500}``).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
@@ -190,7 +191,7 @@ def run_experiment(
     overrides = {"hidden": hidden, "batch_size": batch_size, "lr": lr, "max_sequences": max_sequences,
                  "time_limit": time_limit, "window": window, "eval_every": eval_every,
                  "test_size": test_size, "memory_bias": memory_bias, "num_layers": num_layers,
-                 "input_bias": input_bias, "stream_end": stream_end,
+                 "input_bias": input_bias, "shortcut": shortcut, "stream_end": stream_end,
                  "protocol": protocol}  # fmt: skip
     settings = _settings(spec, overrides)
     results = []

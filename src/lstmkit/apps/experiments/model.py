@@ -53,6 +53,9 @@ class SequenceModel(nn.Module):
         input_bias: initial bias of an LSTM's input gate (``None``: the layer's default). The
             1997 paper starts it negative against "internal state drift": a mostly closed input
             gate keeps irrelevant inputs out of the cell until learning opens it.
+        shortcut: the readout also sees the step's input, ``head([h_t, x_t])`` (direct
+            input-to-output connections): a local mapping from the input to the
+            output, such as the chain of experiment 2a, then needs no recurrent unit.
         init_range: every weight and bias uniform in [-init_range, init_range] (the 1997
             paper's initialization; the gate biases above are then set again); ``None``: the
             layers' own initialization. LSTM and Elman RNN only (a GRU keeps its own).
@@ -75,8 +78,11 @@ class SequenceModel(nn.Module):
         input_bias: float | None = None,
         init_range: float | None = None,
         engine: str | None = None,
+        shortcut: bool = False,
     ) -> None:
         super().__init__()
+        self.shortcut = shortcut
+        readout = hidden_size + (input_size if shortcut else 0)
         if cell not in CELLS:
             raise ValueError(f"cell: expected one of {list(CELLS)}, got {cell!r}")
         self.cell = cell
@@ -94,7 +100,7 @@ class SequenceModel(nn.Module):
                 cell, hidden_size, num_layers, num_heads=_heads(hidden_size), positions="sinusoidal"
             )
             self.rnn: nn.Module = settings.encoder(input_size, dropout=dropout)
-            self.head = nn.Linear(hidden_size, output_size)
+            self.head = nn.Linear(readout, output_size)
             return
         if cell in ("gru", "rnn"):
             if zoneout or weight_drop:
@@ -102,7 +108,7 @@ class SequenceModel(nn.Module):
         else:
             common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
         self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
-        self.head = nn.Linear(hidden_size, output_size)
+        self.head = nn.Linear(readout, output_size)
         if init_range is not None:  # every weight uniform; the gate biases asked for set again
             with torch.no_grad():
                 for p in self.parameters():
@@ -116,6 +122,8 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
         out, state = self.rnn(x, state, lengths)  # (N, L, H)
+        if self.shortcut:
+            out = torch.cat([out, x], -1)  # (N, L, H + C)
         return self.head(out), state  # (N, L, K)
 
 

@@ -55,6 +55,8 @@ class TrainSettings:
         test_size: test sequences (continual Reber: ``test_size // 256`` streams).
         memory_bias: the initial forget-gate (LSTM) / update-gate (GRU) bias.
         input_bias: the initial input-gate bias of an LSTM (``None``: the layer's default).
+        shortcut: the readout also sees the step's input (direct input-to-output connections),
+            so a local input-to-output mapping needs no recurrent unit.
         protocol: ``"modern"`` (mini-batches, Adam, the mean loss, the gradient norm clipped at
             1) or ``"paper"`` (the 1997 paper's: online, one sequence per update, plain gradient
             descent at ``lr`` on the loss summed over steps and outputs, no clipping, weights
@@ -76,6 +78,7 @@ class TrainSettings:
     test_size: int = 2560
     memory_bias: float = 5.0
     input_bias: float | None = None
+    shortcut: bool = False
     protocol: str = "modern"
     stream_symbols: int = 100_000
     stream_end: str = "error"

@@ -334,6 +334,7 @@ def run_seed(
         num_layers=settings.num_layers,
         memory_bias=settings.memory_bias,
         input_bias=settings.input_bias if cell not in ("gru", "rnn", *NON_RECURRENT) else None,
+        shortcut=settings.shortcut,
         init_range=0.1 if settings.protocol == "paper" and cell not in ("gru", *NON_RECURRENT) else None,
         engine=engine,
     )

@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="initial LSTM input-gate bias (the paper: negative, against state drift)",
     )
     p.add_argument(
+        "--shortcut",
+        action="store_true",
+        default=None,
+        help="the readout also sees each step's input (direct input-to-output connections)",
+    )
+    p.add_argument(
         "--protocol",
         choices=("modern", "paper"),
         help="modern (default: mini-batches, Adam, clipping) or the 1997 paper's (online: one sequence "
@@ -87,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _main(args: argparse.Namespace) -> int:
     settings = opt.pick(args, "seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window")
     settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "num_layers", "stream_end", "engine")
-    settings |= opt.pick(args, "input_bias", "protocol")
+    settings |= opt.pick(args, "input_bias", "shortcut", "protocol")
     settings |= opt.pick(args, "progress")
     values = {"cells": args.cell or (), "echo": True, "settings": settings}
     job.run(opt.config_from_args(job.ExperimentJobConfig, args, values))
