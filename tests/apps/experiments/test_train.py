@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
+
 from lstmkit.apps.experiments import train
 from lstmkit.apps.experiments.job import run_experiment
 from lstmkit.apps.experiments.model import SequenceModel
-from lstmkit.apps.experiments.registry import EXPERIMENTS
+from lstmkit.apps.experiments.registry import EXPERIMENTS, task_loss
 from lstmkit.apps.experiments.train import TrainSettings, run_seed
 
 
@@ -76,3 +79,14 @@ def test_the_papers_protocol_is_online_plain_gradient_descent_on_the_summed_erro
         train._loss_scale(run, batch.targets, batch.mask)
         == float(batch.mask.sum()) * batch.targets.shape[-1] / 4
     )
+
+
+def test_the_papers_protocol_scores_sigmoid_outputs_by_squared_error() -> None:
+    task = EXPERIMENTS["long-lag-2a"].task(p=5)
+    batch = task.sample(3, torch.Generator().manual_seed(0))
+    logits = torch.randn(batch.targets.shape)
+    squared = task_loss(task, logits, batch.targets, batch.mask, squared=True)
+    expected = 0.5 * ((torch.sigmoid(logits) - batch.targets) ** 2).mean()
+    torch.testing.assert_close(squared, expected)
+    modern = task_loss(task, logits, batch.targets, batch.mask)
+    torch.testing.assert_close(modern, F.binary_cross_entropy_with_logits(logits, batch.targets))

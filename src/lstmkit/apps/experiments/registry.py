@@ -182,11 +182,16 @@ def activate(task: syn.Task, logits: Tensor) -> Tensor:
     return logits
 
 
-def task_loss(task: syn.Task, logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """The task's loss of ``logits`` (N, L, K) against ``targets`` over the steps of ``mask`` (N, L)."""
+def task_loss(task: syn.Task, logits: Tensor, targets: Tensor, mask: Tensor, squared: bool = False) -> Tensor:
+    r"""The task's loss of ``logits`` (N, L, K) against ``targets`` over the steps of ``mask``
+    (N, L); with ``squared``, sigmoid outputs are scored by the 1997 paper's squared error
+    :math:`\tfrac12 (\sigma(z) - t)^2` (its gradient fades as an output saturates, where
+    cross-entropy's does not) instead of cross-entropy."""
     if task.output == "softmax":
         return F.cross_entropy(logits[mask], targets[mask])
     sel_logits, sel_targets = logits[mask], targets[mask]  # (M, K)
+    if task.output == "sigmoid" and squared:
+        return 0.5 * F.mse_loss(torch.sigmoid(sel_logits), sel_targets)
     if task.output == "sigmoid":
         return F.binary_cross_entropy_with_logits(sel_logits, sel_targets)
     return F.mse_loss(sel_logits, sel_targets)

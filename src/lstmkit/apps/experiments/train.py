@@ -130,6 +130,11 @@ class _Run:
     def continual(self) -> bool:
         return isinstance(self.task, syn.ContinualReber)
 
+    @property
+    def paper(self) -> bool:
+        """Trained by the 1997 paper's protocol (its squared error, online plain descent)."""
+        return self.settings.protocol == "paper"
+
     def out_of_budget(self) -> str:
         if self.seen >= self.settings.max_sequences:
             return "max_sequences"
@@ -244,10 +249,10 @@ def _stepper(run: _Run) -> Callable[..., Any]:
                     inputs, targets, mask, torch.full((len(inputs),), inputs.shape[1])
                 )
                 run.streams.restart(~task.correct(logits.detach(), batch_now))
-            loss = task_loss(task, logits, targets, mask) * _loss_scale(run, targets, mask)
+            loss = task_loss(task, logits, targets, mask, run.paper) * _loss_scale(run, targets, mask)
             return StepOutput(loss, weight=float(mask.sum())), new_state
         logits, _ = model(batch.inputs, None, batch.lengths)
-        loss = task_loss(task, logits, batch.targets, batch.mask) * _loss_scale(
+        loss = task_loss(task, logits, batch.targets, batch.mask, run.paper) * _loss_scale(
             run, batch.targets, batch.mask
         )
         if model.training:
@@ -269,8 +274,7 @@ def _loss_scale(run: _Run, targets: Tensor, mask: Tensor) -> float:
 
 def _train(model: nn.Module, run: _Run, draw: Callable[[], Any], progress: bool) -> None:
     """Train until the judge stops it (a loss no longer finite stops it as ``"diverged"``)."""
-    s = run.settings
-    paper = s.protocol == "paper"
+    s, paper = run.settings, run.paper
     # continual Reber is one endless epoch: its streams (and the carried state) never restart
     per_epoch = 10**12 if run.continual else max(1, s.eval_every // s.batch_size)
     cfg = TrainConfig(
