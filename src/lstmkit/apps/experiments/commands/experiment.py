@@ -55,6 +55,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--length", "-T", type=int, help="T of adding, multiplication, noise-signal, copy")
     p.add_argument("--p", type=int, help="p of the long-lag tasks (number of symbols/distractors)")
     p.add_argument("--q", type=int, help="q of long-lag-2c (minimal time lag q + 1)")
+    _add_model_options(p)
+    p.add_argument(
+        "--stream-end",
+        choices=("error", "cap"),
+        help="continual-reber: a training stream ends at its first error (Gers et al. 2000; default) "
+        "or only after 100,000 symbols (cap)",
+    )
+    p.add_argument("--engine", help="LSTM engine, if this lstmkit's LSTM has the option")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--progress", action="store_true", help="show a progress bar per seed")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The network's and the training protocol's options."""
     p.add_argument(
         "--memory-bias",
         type=float,
@@ -75,19 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--protocol",
         choices=("modern", "paper"),
         help="modern (default: mini-batches, Adam, clipping) or the 1997 paper's (online: one sequence "
-        "per update, plain gradient descent at --lr on the summed error, no clipping, weights uniform in "
-        "[-0.1, 0.1])",
+        "per update, plain gradient descent at --lr on the summed error, squared for sigmoid outputs, "
+        "no clipping, weights uniform in [-0.1, 0.1])",
     )
     p.add_argument("--num-layers", type=int, help="stacked layers (Transformer or TCN blocks; default 1)")
-    p.add_argument(
-        "--stream-end",
-        choices=("error", "cap"),
-        help="continual-reber: a training stream ends at its first error (Gers et al. 2000; default) "
-        "or only after 100,000 symbols (cap)",
-    )
-    p.add_argument("--engine", help="LSTM engine, if this lstmkit's LSTM has the option")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--progress", action="store_true", help="show a progress bar per seed")
 
 
 def _main(args: argparse.Namespace) -> int:
