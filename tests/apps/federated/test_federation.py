@@ -113,7 +113,7 @@ def test_each_round_draws_a_fresh_data_order() -> None:
     torch.set_num_threads(1)
     task = ForecastTask(forecast_clients(per_client=3, domains=["micro"]), hidden_size=8, batch_size=8)
     start = task.weights(task.fit([0], None, 1, 0.0)[0])
-    again = [task.weights(task.fit([0], start, 1, 0.0, round=r)[0]) for r in (2, 2, 3)]
+    again = [task.weights(task.fit([0], start, 1, 0.0, round_number=r)[0]) for r in (2, 2, 3)]
     assert all(np.array_equal(a, b) for a, b in zip(again[0], again[1]))  # a round is reproducible
     assert any(not np.allclose(a, b) for a, b in zip(again[0], again[2]))
 

@@ -90,11 +90,11 @@ class Task(Protocol):
         weights: list[np.ndarray] | None,
         epochs: int,
         mu: float,
-        round: int = 0,
+        round_number: int = 0,
     ) -> tuple[Any, int]:
         """A model trained on ``clients``' data from ``weights`` (``None``: the seeded
         initial weights, the same for every client) for ``epochs``, with FedProx's ``mu``;
-        and its sample count. ``round`` (federated rounds count from 1) draws the data order
+        and its sample count. ``round_number`` (federated rounds count from 1) draws the data order
         and dropout afresh: a client that saw its data in the same order every round would
         end every round biased the same way."""
         ...
@@ -115,7 +115,7 @@ def _federated(
 
     def local(k: int) -> Client:
         def local_fit(weights: list[np.ndarray], prox: float, round_: int) -> tuple[list[np.ndarray], int]:
-            model, n = task.fit([k], weights or None, epochs, prox, round=round_)
+            model, n = task.fit([k], weights or None, epochs, prox, round_number=round_)
             latest[k] = model
             return task.weights(model), n
 
@@ -136,7 +136,7 @@ def _personalized(task: Task, weights: list[np.ndarray], epochs: int, rounds: in
     """Each client's score after ``epochs`` local epochs from the global ``weights`` (no
     aggregation after them)."""
     everyone = range(len(task.clients))
-    return [task.score(task.fit([k], weights, epochs, 0.0, round=rounds + 1)[0], k) for k in everyone]
+    return [task.score(task.fit([k], weights, epochs, 0.0, round_number=rounds + 1)[0], k) for k in everyone]
 
 
 def compare(

@@ -73,11 +73,11 @@ class ForecastTask:
         weights: list[np.ndarray] | None,
         epochs: int,
         mu: float,
-        round: int = 0,
+        round_number: int = 0,
     ) -> tuple[Forecaster, int]:
         series = [s.series() for k in clients for s in self.data[k].series]
         # the seed draws the initial weights (replaced by ``weights`` when given) and the data order
-        seed = self.seed if weights is None else self.seed + round
+        seed = self.seed if weights is None else self.seed + round_number
         model = Forecaster(self.horizon, **self.settings, max_epochs=epochs, seed=seed, progress=False)
         if weights is not None:
             if self._reference is None:

@@ -72,7 +72,7 @@ class TextTask:
         weights: list[np.ndarray] | None,
         epochs: int,
         mu: float,
-        round: int = 0,
+        round_number: int = 0,
     ) -> tuple[LanguageModel, int]:
         model = self._new_model()
         penalty = None
@@ -87,7 +87,11 @@ class TextTask:
             return value + penalty(model) if penalty is not None else value
 
         options = TrainOptions(
-            lr=self.lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed + round, progress=False
+            lr=self.lr,
+            batch_size=self.batch_size,
+            epochs=epochs,
+            seed=self.seed + round_number,
+            progress=False,
         )
         task = {
             "optimizer": "adam",
