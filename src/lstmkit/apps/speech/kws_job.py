@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -70,36 +71,14 @@ def wake(
     return result
 
 
-def wake_and_print(
-    model_path: str,
-    source: str,
-    keyword: str,
-    *,
-    threshold: float = 0.24,
-    window: int = 3,
-    refractory: int = 50,
-    rearm: bool = False,
-    chunk_ms: float = 10.0,
-    device: str = "cpu",
-) -> WakeResult:
-    """:func:`wake` printing each trigger's time (seconds) on stdout as it fires, and the
-    compute per chunk on stderr."""
+def wake_and_print(model_path: str, source: str, keyword: str, **options: Any) -> WakeResult:
+    """:func:`wake` (``options``: its keyword arguments but ``on_trigger``) printing each
+    trigger's time (seconds) on stdout as it fires, and the compute per chunk on stderr."""
 
     def fire(seconds: float) -> None:
         print(f"{seconds:.2f}", flush=True)
 
-    result = wake(
-        model_path,
-        source,
-        keyword,
-        threshold=threshold,
-        window=window,
-        refractory=refractory,
-        rearm=rearm,
-        chunk_ms=chunk_ms,
-        device=device,
-        on_trigger=fire,
-    )
+    result = wake(model_path, source, keyword, **options, on_trigger=fire)
     ms = np.asarray(result.latencies) * 1000
     print(
         f"{len(result.times)} triggers for {keyword!r} in {result.audio_seconds:.2f} s of audio; "
