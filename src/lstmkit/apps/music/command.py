@@ -6,6 +6,7 @@ melody language model on its Essen folk songs and tunes sampled from it
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from lstmkit.apps.common import options as opt
 from lstmkit.apps.music import job, melody_job
@@ -91,14 +92,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _report_args(p, "music")
 
 
-def _add_generate(sub: argparse._SubParsersAction) -> None:
-    text = "sample a piece from a trained model: sample.mid and sample.png"
-    p = opt.add_command(sub, "generate", text, text + ".", music_main)
-    p.add_argument("--model", required=True, help="model.pt of a `lstmkit music train` run")
-    _sampling_args(p)
+def _add_sampler(
+    sub: argparse._SubParsersAction,
+    name: str,
+    text: str,
+    trained_by: str,
+    folder: str,
+    sampling: Callable[[argparse.ArgumentParser], None],
+    main: Callable[[argparse.Namespace], int],
+) -> None:
+    """``lstmkit music NAME``: sample from a model of ``lstmkit music TRAINED_BY``; the report
+    goes to the run folder ``folder`` by default."""
+    p = opt.add_command(sub, name, text, text + ".", main)
+    p.add_argument("--model", required=True, help=f"model.pt of a `lstmkit music {trained_by}` run")
+    sampling(p)
     opt.add_seed_arg(p, help="seed of the sampling (default 0)")
     opt.add_device_arg(p)
-    _report_args(p, "music-sample")
+    _report_args(p, folder)
 
 
 def _melody_sampling(p: argparse.ArgumentParser) -> None:
@@ -127,23 +137,17 @@ def _add_train_melody(sub: argparse._SubParsersAction) -> None:
     _report_args(p, "melody")
 
 
-def _add_generate_melody(sub: argparse._SubParsersAction) -> None:
-    text = "sample a tune from a trained melody LM: sample.mid and sample.png"
-    p = opt.add_command(sub, "generate-melody", text, text + ".", melody_main)
-    p.add_argument("--model", required=True, help="model.pt of a `lstmkit music train-melody` run")
-    _melody_sampling(p)
-    opt.add_seed_arg(p, help="seed of the sampling (default 0)")
-    opt.add_device_arg(p)
-    _report_args(p, "melody-sample")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = opt.add_command(sub, "music", HELP, DESCRIPTION)
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     _add_train(tasks)
-    _add_generate(tasks)
+    piece = "sample a piece from a trained model: sample.mid and sample.png"
+    _add_sampler(tasks, "generate", piece, "train", "music-sample", _sampling_args, music_main)
     _add_train_melody(tasks)
-    _add_generate_melody(tasks)
+    tune = "sample a tune from a trained melody LM: sample.mid and sample.png"
+    _add_sampler(
+        tasks, "generate-melody", tune, "train-melody", "melody-sample", _melody_sampling, melody_main
+    )
 
 
 def music_main(args: argparse.Namespace) -> int:
