@@ -266,7 +266,7 @@ def _stepper(run: _Run) -> Callable[..., Any]:
 def _loss_scale(run: _Run, targets: Tensor, mask: Tensor) -> float:
     """1 (the mean loss), or under the paper's protocol the number of judged steps and outputs
     per sequence: the mean becomes the paper's error summed over a sequence's steps and outputs."""
-    if run.settings.protocol != "paper":
+    if not run.paper:
         return 1.0
     outputs = targets.shape[-1] if run.task.output != "softmax" else 1
     return float(mask.sum()) * outputs / mask.shape[0]
