@@ -4,6 +4,7 @@ centralized training and each client alone, for the same total epochs; one torch
 
     OMP_NUM_THREADS=1 python benchmarks/federated.py                      # both studies
     OMP_NUM_THREADS=1 python benchmarks/federated.py --tasks forecast --rounds 20 --local-epochs 2
+    OMP_NUM_THREADS=1 python benchmarks/federated.py --tasks lm --by fortune-file --rounds 80
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=40, help="rounds (40)")
     p.add_argument("--local-epochs", type=int, default=1, help="local epochs per round (1)")
     p.add_argument("--strategy", choices=("fedavg", "fedprox"), default="fedavg")
+    p.add_argument("--by", choices=tuple(job.LM_CLIENTS), default="corpus", help="the LM's clients (corpus)")
     p.add_argument("--personalize", type=int, default=1, help="local epochs of the +local row (1)")
     p.add_argument("--out", default=None, help="parent of the run folders (none: print only)")
     args = p.parse_args(argv)
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             local_epochs=args.local_epochs,
             strategy=args.strategy,
             personalize=args.personalize,
+            by=args.by,
             out=args.out,
         )
         result = job.run(config)

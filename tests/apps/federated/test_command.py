@@ -37,8 +37,8 @@ def test_bad_arguments_fail_in_one_line(
 
 def test_job_writes_the_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tiny = [
-        TextClient("a", "abc abd. " * 300, "abc abd. " * 150),
-        TextClient("b", "xyz xy! " * 300, "xyz xy! " * 150),
+        TextClient("a", "abc abd. " * 300, "abc abd. " * 150, "abd abc. " * 150),
+        TextClient("b", "xyz xy! " * 300, "xyz xy! " * 150, "xy xyz! " * 150),
     ]
     monkeypatch.setattr(job, "text_clients", lambda corpora, train_chars: tiny)
     config = job.FederatedJobConfig("lm", rounds=1, local_epochs=1, clients=("a", "b"), out=str(tmp_path))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstmkit.apps.federated.data import M3_MONTHLY_DOMAINS, TextClient, forecast_clients
+from lstmkit.apps.federated.data import M3_MONTHLY_DOMAINS, TextClient, forecast_clients, fortune_clients
 from lstmkit.apps.federated.federation import compare, from_arrays, proximal_term, to_arrays
 from lstmkit.apps.federated.flower import Client, aggregate, run_round
 from lstmkit.apps.federated.forecast import ForecastTask
@@ -72,6 +72,17 @@ def test_client_split_is_deterministic_and_disjoint() -> None:
         forecast_clients(domains=["micro", "retail"])
 
 
+def test_fortune_clients_hold_different_files() -> None:
+    clients = fortune_clients(["computers", "law"], train_chars=5_000, valid_chars=2_000, test_chars=2_000)
+    assert [c.name for c in clients] == ["computers", "law"]
+    assert [(len(c.train), len(c.valid), len(c.test)) for c in clients] == [(5_000, 2_000, 2_000)] * 2
+    assert clients[0].train != clients[1].train
+    with pytest.raises(ValueError, match="clients: expected distinct names"):
+        fortune_clients(["computers", "computers"])
+    with pytest.raises(ValueError, match="train_chars"):
+        fortune_clients(["law"], train_chars=10)
+
+
 def test_forecaster_local_update_starts_from_the_given_weights() -> None:
     torch.set_num_threads(1)
     task = ForecastTask(forecast_clients(per_client=3, domains=["micro", "macro"]), hidden_size=8)
@@ -91,8 +102,8 @@ def test_forecaster_local_update_starts_from_the_given_weights() -> None:
 def test_two_clients_two_rounds_beat_the_untrained_model() -> None:
     torch.set_num_threads(1)
     clients = [
-        TextClient("a", "the cat sat on the mat. " * 150, "the cat sat on the mat. " * 20),
-        TextClient("b", "a dog ran in the fog! " * 150, "a dog ran in the fog! " * 20),
+        TextClient("a", "the cat sat on the mat. " * 150, *["the cat sat on the mat. " * 20] * 2),
+        TextClient("b", "a dog ran in the fog! " * 150, *["a dog ran in the fog! " * 20] * 2),
     ]
     task = TextTask(clients, hidden_size=32, batch_size=8, bptt=32)
     untrained = task._new_model()  # the seeded initial weights every client starts from
@@ -128,3 +139,29 @@ def test_rounds_reach_the_clients_through_flower() -> None:
     out = run_round([Client(local_fit), Client(local_fit)], [np.zeros(2)], "fedavg", 0.0, server_round=4)
     assert seen == [4, 4]
     np.testing.assert_allclose(out[0], [4.0, 4.0])
+
+
+def _overfitting_clients() -> list[TextClient]:
+    """Two clients whose training text is one short phrase and whose held-out text is another:
+    early epochs learn letters and spaces, later ones the phrase, so the best validation epoch
+    is not the last."""
+    return [
+        TextClient("a", "the cat sat on the mat. " * 20, "a hen ate the oat. " * 10, "a hen ate it. " * 10),
+        TextClient("b", "a dog ran in the fog! " * 20, "the pig dug a bog! " * 10, "the pig dug! " * 10),
+    ]
+
+
+def test_select_keeps_the_best_validation_epoch_and_round() -> None:
+    torch.set_num_threads(1)
+    task = TextTask(_overfitting_clients(), hidden_size=32, batch_size=4, bptt=16, lr=1e-2)
+    last, _ = task.fit([0, 1], None, 30, 0.0)
+    kept, _ = task.fit([0, 1], None, 30, 0.0, select=True)
+    valid = [np.mean([task.score(m, k, "valid") for k in (0, 1)]) for m in (last, kept)]
+    assert valid[1] < 0.8 * valid[0]  # the last epoch overfits; select kept an earlier one
+    rows = compare(task, rounds=12, local_epochs=2, select=True)
+    fed = next(r for r in rows if r["method"] == "fedavg")
+    assert fed["curve_split"] == "valid" and len(fed["curve"]) == 12
+    assert fed["round"] == int(np.argmin(fed["curve"])) + 1
+    assert fed["round"] < 12  # overfitting: the kept round is not the last
+    with pytest.raises(ValueError, match="select"):
+        compare(ForecastTask(forecast_clients(per_client=2, domains=["micro"])), 1, 1, select=True)

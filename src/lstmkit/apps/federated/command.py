@@ -14,14 +14,16 @@ Train one model over clients that each hold different data (non-IID), with Flowe
 FedProx run in this process, and compare it with centralized training on every client's data and
 with each client alone, for the same total epochs. forecast: the Forecaster over M3 monthly
 series, one client per domain (micro, industry, macro, finance, demographic, other), scored by
-MASE on each series' official hold-out. lm: a char LSTM LM over the bundled corpora (kjv,
-fortunes, pydoc), one shared vocabulary, scored by bits per character on each client's
-validation text. The table goes to stdout, federated.json and report.md to runs/NAME/.
+MASE on each series' official hold-out. lm: a char LSTM LM, one client per bundled corpus (kjv,
+fortunes, pydoc) or per fortune file (--by fortune-file: computers, people, politics, science,
+songs-poems, work), one shared vocabulary; every method keeps the epoch or round that scored
+best on the clients' validation text and is scored by bits per character on their test text.
+The table goes to stdout, federated.json and report.md to runs/NAME/.
 """
 
 TASK_HELP = {
     "forecast": "the Forecaster over M3 monthly domains (MASE)",
-    "lm": "the char LM over the bundled corpora (bits/char)",
+    "lm": "the char LM over the bundled corpora or fortune files (bits/char)",
 }
 
 
@@ -43,7 +45,24 @@ def _add_task(sub: argparse._SubParsersAction, task: str) -> None:
     if task == "forecast":
         p.add_argument("--per-client", type=int, default=40, help="series per client (40)")
     else:
-        p.add_argument("--chars", type=int, default=40_000, help="training characters per client (40000)")
+        p.add_argument(
+            "--by",
+            choices=tuple(job.LM_CLIENTS),
+            default="corpus",
+            help="one client per corpus (default: kjv, fortunes, pydoc) or per fortune file",
+        )
+        p.add_argument(
+            "--chars",
+            type=int,
+            default=None,
+            help="training characters per client (40000 a corpus, 20000 a fortune file)",
+        )
+        p.add_argument(
+            "--last",
+            dest="select",
+            action="store_false",
+            help="score every method at its last epoch or round, not at its best on validation text",
+        )
     p.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     p.add_argument("--name", default=None, help="run folder name (federated-TASK)")
     opt.add_seed_arg(p)

@@ -5,9 +5,13 @@
   a domain is a contiguous range of series numbers (:data:`M3_MONTHLY_DOMAINS`). Each client
   holds ``per_client`` of its domain's series, drawn without replacement from a seeded
   generator; a series' official hold-out (its last 18 months) is that client's test.
+* :func:`fortune_clients`: one client per fortune file (computers, people, politics, science,
+  songs-poems, work by default): English text from different topics and styles, each small,
+  the setting in which a client gains from the others' text (:data:`FORTUNE_CLIENTS`).
 * :func:`text_clients`: one client per bundled text corpus (the King James Bible, the fortune
   cookies, Python's pydoc topics), each its first ``train_chars`` characters of the corpus'
-  training text and ``valid_chars`` of its validation text.
+  training text, ``valid_chars`` of its validation text (which picks the epoch or round) and
+  ``test_chars`` of its test text (which scores).
 
 Example::
 
@@ -20,17 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lstmkit.apps.forecasting.competitions import CompetitionSeries, load_m3
 
+if TYPE_CHECKING:
+    from lstmkit.apps.language.corpora import TextSplits
+
 __all__ = [
+    "FORTUNE_CLIENTS",
     "M3_MONTHLY_DOMAINS",
     "TEXT_CORPORA",
     "ForecastClient",
     "TextClient",
     "forecast_clients",
+    "fortune_clients",
     "text_clients",
 ]
 
@@ -47,6 +57,9 @@ M3_MONTHLY_DOMAINS: dict[str, tuple[int, int]] = {
 #: the bundled corpora a text client may hold (:func:`lstmkit.apps.language.corpora.load_text_corpus`)
 TEXT_CORPORA = ("kjv", "fortunes", "pydoc")
 
+#: the fortune files :func:`fortune_clients` gives a client each by default (the largest topics)
+FORTUNE_CLIENTS = ("computers", "people", "politics", "science", "songs-poems", "work")
+
 
 @dataclass(frozen=True)
 class ForecastClient:
@@ -58,11 +71,13 @@ class ForecastClient:
 
 @dataclass(frozen=True)
 class TextClient:
-    """One language-model client: its name (the corpus) and its training and validation text."""
+    """One language-model client: its name (the corpus) and its training, validation and test
+    text."""
 
     name: str
     train: str
     valid: str
+    test: str
 
 
 def _check_count(name: str, value: int, low: int = 1) -> None:
@@ -97,11 +112,32 @@ def forecast_clients(
     return clients
 
 
+def _held_counts(train_chars: int, valid_chars: int, test_chars: int) -> None:
+    _check_count("train_chars", train_chars, 1000)
+    _check_count("valid_chars", valid_chars, 1000)
+    _check_count("test_chars", test_chars, 1000)
+
+
+def _distinct(names: Sequence[str], known: Sequence[str]) -> None:
+    unknown = [c for c in names if c not in known]
+    if unknown or len(set(names)) != len(names) or not names:
+        raise ValueError(f"clients: expected distinct names among {', '.join(known)}, got {list(names)}")
+
+
+def _client(splits: TextSplits, train_chars: int, valid_chars: int, test_chars: int) -> TextClient:
+    train, valid, test = splits.train[:train_chars], splits.valid[:valid_chars], splits.test[:test_chars]
+    return TextClient(splits.name, train, valid, test)
+
+
 def text_clients(
-    corpora: Sequence[str] = TEXT_CORPORA, train_chars: int = 60_000, valid_chars: int = 10_000
+    corpora: Sequence[str] = TEXT_CORPORA,
+    train_chars: int = 60_000,
+    valid_chars: int = 10_000,
+    test_chars: int = 10_000,
 ) -> list[TextClient]:
-    """One client per corpus: the first ``train_chars`` characters of its training text and
-    the first ``valid_chars`` of its validation text.
+    """One client per corpus: the first ``train_chars`` characters of its training text, the
+    first ``valid_chars`` of its validation text and the first ``test_chars`` of its test text
+    (pydoc's whole test text is 5,243 characters).
 
     Raises:
         ValueError: an unknown corpus or a count < 1000.
@@ -109,15 +145,27 @@ def text_clients(
     """
     from lstmkit.apps.language.corpora import load_text_corpus
 
-    _check_count("train_chars", train_chars, 1000)
-    _check_count("valid_chars", valid_chars, 1000)
-    unknown = [c for c in corpora if c not in TEXT_CORPORA]
-    if unknown or len(set(corpora)) != len(corpora) or not corpora:
-        raise ValueError(
-            f"clients: expected distinct names among {', '.join(TEXT_CORPORA)}, got {list(corpora)}"
-        )
-    out = []
-    for name in corpora:
-        splits = load_text_corpus(name)
-        out.append(TextClient(name, splits.train[:train_chars], splits.valid[:valid_chars]))
-    return out
+    _held_counts(train_chars, valid_chars, test_chars)
+    _distinct(corpora, TEXT_CORPORA)
+    return [_client(load_text_corpus(c), train_chars, valid_chars, test_chars) for c in corpora]
+
+
+def fortune_clients(
+    files: Sequence[str] = FORTUNE_CLIENTS,
+    train_chars: int = 20_000,
+    valid_chars: int = 10_000,
+    test_chars: int = 10_000,
+) -> list[TextClient]:
+    """One client per fortune file (:func:`~lstmkit.apps.language.corpora.load_fortune_file`:
+    a tenth of its fortunes validate, a tenth test): the first ``train_chars``, ``valid_chars``
+    and ``test_chars`` characters of each part.
+
+    Raises:
+        ValueError: a file that is not installed, or a count < 1000.
+        FileNotFoundError: no fortune files (the message says what to install).
+    """
+    from lstmkit.apps.language.corpora import fortune_files, load_fortune_file
+
+    _held_counts(train_chars, valid_chars, test_chars)
+    _distinct(files, fortune_files())
+    return [_client(load_fortune_file(f), train_chars, valid_chars, test_chars) for f in files]

@@ -13,6 +13,13 @@ the same total epochs :math:`E = R \cdot e` (rounds times local epochs):
 * ``<strategy>+local`` (optional, ``personalize`` = P): the final global model trained P more
   epochs by each client on its own data, scored there (personalization).
 
+With ``select`` (tasks whose clients hold validation data, ``Task.selects``) no method is scored
+at its last epoch or round: centralized training keeps the epoch with the best score on every
+client's validation data, each client alone its best on its own, FedAvg the round whose global
+model scores best on the clients' validation data (mean over clients; Flower's federated
+evaluation), and the test data scores only the kept weights. Without it, overfitting rows are
+compared at an arbitrary budget.
+
 FedProx's local loss adds the proximal term (:func:`proximal_term`)
 
 .. math::
@@ -84,6 +91,10 @@ class Task(Protocol):
     @property
     def metric(self) -> str: ...
 
+    #: whether the clients hold validation data (``fit(select=True)``, ``score(split="valid")``)
+    @property
+    def selects(self) -> bool: ...
+
     def fit(
         self,
         clients: Sequence[int],
@@ -91,26 +102,31 @@ class Task(Protocol):
         epochs: int,
         mu: float,
         round_number: int = 0,
+        select: bool = False,
     ) -> tuple[Any, int]:
         """A model trained on ``clients``' data from ``weights`` (``None``: the seeded
         initial weights, the same for every client) for ``epochs``, with FedProx's ``mu``;
         and its sample count. ``round_number`` (federated rounds count from 1) draws the data order
         and dropout afresh: a client that saw its data in the same order every round would
-        end every round biased the same way."""
+        end every round biased the same way. ``select``: keep the epoch that scores best on
+        ``clients``' validation data (not the last)."""
         ...
 
     def weights(self, model: Any) -> list[np.ndarray]: ...
 
     def with_weights(self, model: Any, weights: list[np.ndarray]) -> Any: ...
 
-    def score(self, model: Any, client: int) -> float: ...
+    def score(self, model: Any, client: int, split: str = "test") -> float:
+        """The model's score on ``client``'s ``"test"`` (or ``"valid"``) data."""
+        ...
 
 
 def _federated(
-    task: Task, rounds: int, epochs: int, strategy: str, mu: float
+    task: Task, rounds: int, epochs: int, strategy: str, mu: float, select: bool
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """``rounds`` rounds of Flower aggregation; the global model scored on every client, and
-    its weights."""
+    """``rounds`` rounds of Flower aggregation; the global model after the last round (with
+    ``select``: after the round that scored best on the clients' validation data) scored on
+    every client's test data, and its weights."""
     latest: dict[int, Any] = {}
 
     def local(k: int) -> Client:
@@ -122,21 +138,32 @@ def _federated(
         return Client(local_fit)
 
     clients = [local(k) for k in range(len(task.clients))]
+    split = "valid" if select else "test"
     weights: list[np.ndarray] = []
-    curve = []
+    curve: list[float] = []
+    best = (float("inf"), 0, weights)
     for r in range(rounds):
         weights = run_round(clients, weights, strategy, mu, r + 1)
-        scores = [task.score(task.with_weights(latest[k], weights), k) for k in range(len(clients))]
+        scores = [task.score(task.with_weights(latest[k], weights), k, split) for k in latest]
         curve.append(float(np.mean(scores)))
-        log.info("%s round %d/%d: mean %s %.4f", strategy, r + 1, rounds, task.metric, curve[-1])
-    return {"scores": scores, "curve": curve}, weights
+        log.info("%s round %d/%d: mean %s %s %.4f", strategy, r + 1, rounds, split, task.metric, curve[-1])
+        if not select or curve[-1] < best[0]:
+            best = (curve[-1], r + 1, weights)
+    _, kept, weights = best
+    scores = [task.score(task.with_weights(latest[k], weights), k) for k in range(len(clients))]
+    return {"scores": scores, "curve": curve, "curve_split": split, "round": kept}, weights
 
 
-def _personalized(task: Task, weights: list[np.ndarray], epochs: int, rounds: int) -> list[float]:
+def _personalized(
+    task: Task, weights: list[np.ndarray], epochs: int, rounds: int, select: bool
+) -> list[float]:
     """Each client's score after ``epochs`` local epochs from the global ``weights`` (no
     aggregation after them)."""
     everyone = range(len(task.clients))
-    return [task.score(task.fit([k], weights, epochs, 0.0, round_number=rounds + 1)[0], k) for k in everyone]
+    return [
+        task.score(task.fit([k], weights, epochs, 0.0, round_number=rounds + 1, select=select)[0], k)
+        for k in everyone
+    ]
 
 
 def compare(
@@ -146,31 +173,36 @@ def compare(
     strategies: Sequence[str] = ("fedavg",),
     mu: float = 0.01,
     personalize: int = 0,
+    select: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows ``{"method", "scores" (per client), "mean", "seconds"}`` for centralized training,
     each strategy and each client alone (see the module docstring); with ``personalize`` = P
     > 0 also a row ``"<strategy>+local"`` per strategy: the final global model trained P more
     epochs by each client on its own data and scored there (personalization: P epochs more
-    than the others had)."""
+    than the others had). ``select``: each method keeps its epoch or round that scored best on
+    validation data (the module docstring; the task must hold some, ``task.selects``)."""
+    if select and not task.selects:
+        raise ValueError("select: this task's clients hold no validation data to select on")
     total = rounds * local_epochs
     everyone = list(range(len(task.clients)))
     rows = []
     t0 = time.perf_counter()
-    central, _ = task.fit(everyone, None, total, 0.0)
+    central, _ = task.fit(everyone, None, total, 0.0, select=select)
     rows.append({"method": "centralized", "scores": [task.score(central, k) for k in everyone]})
     rows[-1]["seconds"] = time.perf_counter() - t0
     for strategy in strategies:
         t0 = time.perf_counter()
-        out, weights = _federated(task, rounds, local_epochs, strategy, mu if strategy == "fedprox" else 0.0)
+        prox = mu if strategy == "fedprox" else 0.0
+        out, weights = _federated(task, rounds, local_epochs, strategy, prox, select)
         rows.append({"method": strategy, **out, "seconds": time.perf_counter() - t0})
         if personalize:
             t0 = time.perf_counter()
-            scores = _personalized(task, weights, personalize, rounds)
+            scores = _personalized(task, weights, personalize, rounds, select)
             rows.append(
                 {"method": f"{strategy}+local", "scores": scores, "seconds": time.perf_counter() - t0}
             )
     t0 = time.perf_counter()
-    alone = [task.score(task.fit([k], None, total, 0.0)[0], k) for k in everyone]
+    alone = [task.score(task.fit([k], None, total, 0.0, select=select)[0], k) for k in everyone]
     rows.append({"method": "alone", "scores": alone, "seconds": time.perf_counter() - t0})
     for row in rows:
         row["mean"] = float(np.mean(row["scores"]))

@@ -47,6 +47,8 @@ class ForecastTask:
     """
 
     metric = "MASE"
+    #: no validation months are held out: every fit trains its epochs and the last one counts
+    selects = False
 
     def __init__(
         self,
@@ -74,7 +76,10 @@ class ForecastTask:
         epochs: int,
         mu: float,
         round_number: int = 0,
+        select: bool = False,
     ) -> tuple[Forecaster, int]:
+        if select:
+            raise ValueError("select: the forecaster's clients hold no validation months")
         series = [s.series() for k in clients for s in self.data[k].series]
         # the seed draws the initial weights (replaced by ``weights`` when given) and the data order
         seed = self.seed if weights is None else self.seed + round_number
@@ -96,8 +101,10 @@ class ForecastTask:
         model.nets_[0].load_state_dict(from_arrays(model.nets_[0], weights))
         return model
 
-    def score(self, model: Forecaster, client: int) -> float:
-        """MASE on ``client``'s hold-outs, pooled over every point."""
+    def score(self, model: Forecaster, client: int, split: str = "test") -> float:
+        """MASE on ``client``'s hold-outs, pooled over every point (``split``: ``"test"`` only)."""
+        if split != "test":
+            raise ValueError(f"split: the forecaster's clients hold only 'test' data, got {split!r}")
         data = self.data[client].series
         forecasts = model.predict(series=[s.series() for s in data])
         assert isinstance(forecasts, list)

@@ -19,16 +19,25 @@ from typing import Any
 
 import torch
 
-from lstmkit.apps.federated.data import forecast_clients, text_clients
+from lstmkit.apps.federated.data import (
+    FORTUNE_CLIENTS,
+    TEXT_CORPORA,
+    forecast_clients,
+    fortune_clients,
+    text_clients,
+)
 from lstmkit.apps.federated.federation import Task, compare
 from lstmkit.apps.federated.flower import STRATEGIES
 from lstmkit.io.atomic import atomic_write_text
 from lstmkit.io.html import format_table
 from lstmkit.io.runfolder import prepare_run_folder, run_folder
 
-__all__ = ["TASKS", "FederatedJobConfig", "FederatedJobResult", "run", "summary_text"]
+__all__ = ["LM_CLIENTS", "TASKS", "FederatedJobConfig", "FederatedJobResult", "run", "summary_text"]
 
 TASKS = ("forecast", "lm")
+
+#: who the LM's clients are, and the training characters each holds by default
+LM_CLIENTS = {"corpus": 40_000, "fortune-file": 20_000}
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,13 @@ class FederatedJobConfig:
         strategy: ``"fedavg"`` or ``"fedprox"`` (``mu``: FedProx's proximal weight).
         personalize: P > 0 adds the row ``"<strategy>+local"``: the final global model trained P
             more local epochs by each client, scored on its data (0: no such row).
-        per_client: series per forecasting client. chars: training characters per text client.
+        per_client: series per forecasting client.
+        by: the LM's clients: one per bundled ``"corpus"`` (kjv, fortunes, pydoc) or one per
+            ``"fortune-file"`` (computers, people, politics, science, songs-poems, work).
+        chars: training characters per text client (None: 40,000 a corpus, 20,000 a fortune file).
+        select: where the clients hold validation data (the LM), every method keeps its epoch
+            or round that scored best there, and test data scores it (False: the last epoch or
+            round, scored on the test data).
         seed, threads, out, name, overwrite: the run.
     """
 
@@ -54,7 +69,9 @@ class FederatedJobConfig:
     mu: float = 0.01
     personalize: int = 0
     per_client: int = 40
-    chars: int = 40_000
+    by: str = "corpus"
+    chars: int | None = None
+    select: bool = True
     seed: int = 0
     threads: int = 1
     out: str | None = "runs"
@@ -64,6 +81,8 @@ class FederatedJobConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task: expected one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.by not in LM_CLIENTS:
+            raise ValueError(f"by: expected one of {', '.join(LM_CLIENTS)}, got {self.by!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy: expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         for name in ("rounds", "local_epochs", "per_client", "threads"):
@@ -102,8 +121,12 @@ def _task(config: FederatedJobConfig) -> Task:
         return ForecastTask(chosen, seed=config.seed)
     from lstmkit.apps.federated.textlm import TextTask
 
-    corpora = config.clients if config.clients is not None else ("kjv", "fortunes", "pydoc")
-    return TextTask(text_clients(corpora, train_chars=config.chars), seed=config.seed)
+    chars = config.chars if config.chars is not None else LM_CLIENTS[config.by]
+    if config.by == "fortune-file":
+        files = config.clients if config.clients is not None else FORTUNE_CLIENTS
+        return TextTask(fortune_clients(files, train_chars=chars), seed=config.seed)
+    corpora = config.clients if config.clients is not None else TEXT_CORPORA
+    return TextTask(text_clients(corpora, train_chars=chars), seed=config.seed)
 
 
 def run(config: FederatedJobConfig) -> FederatedJobResult:
@@ -115,8 +138,9 @@ def run(config: FederatedJobConfig) -> FederatedJobResult:
     torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
     task = _task(config)
+    select = config.select and task.selects
     rows = compare(
-        task, config.rounds, config.local_epochs, (config.strategy,), config.mu, config.personalize
+        task, config.rounds, config.local_epochs, (config.strategy,), config.mu, config.personalize, select
     )
     result = FederatedJobResult(
         config, list(task.clients), task.metric, rows, time.perf_counter() - t0, folder

@@ -4,7 +4,8 @@ that each hold a different text, with one character vocabulary over every client
 A model trains as ``lstmkit textgen`` trains one (truncated BPTT with the state carried across
 chunks, Adam, gradient clipping, a constant rate) on the clients' training texts joined; a
 local update starts from the global weights and, with FedProx, adds the proximal term to the
-loss. A client's score is bits per character on its validation text.
+loss. A client's score is bits per character on its test text; with ``select`` a fit keeps the
+epoch whose bits per character on the chosen clients' validation text were lowest.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class TextTask:
     """
 
     metric = "bits/char"
+    #: every client holds validation text, which can pick an epoch or a round
+    selects = True
 
     def __init__(
         self,
@@ -51,9 +54,12 @@ class TextTask:
         self.data = list(clients)
         self.clients = [c.name for c in self.data]
         self.tokenizer = CharTokenizer()
-        self.tokenizer.fit([c.train + c.valid for c in self.data])
+        self.tokenizer.fit([c.train + c.valid + c.test for c in self.data])
         self.train_ids = [self.tokenizer.encode(c.train) for c in self.data]
-        self.valid_ids = [self.tokenizer.encode(c.valid) for c in self.data]
+        self.held_out = {
+            "valid": [self.tokenizer.encode(c.valid) for c in self.data],
+            "test": [self.tokenizer.encode(c.test) for c in self.data],
+        }
         self.hidden_size, self.lr, self.batch_size, self.bptt, self.seed = (
             hidden_size,
             lr,
@@ -73,6 +79,7 @@ class TextTask:
         epochs: int,
         mu: float,
         round_number: int = 0,
+        select: bool = False,
     ) -> tuple[LanguageModel, int]:
         model = self._new_model()
         penalty = None
@@ -101,7 +108,13 @@ class TextTask:
             "restore_best": False,
             "monitor": "train_loss",
         }
-        fit(model, options, StreamBatches(ids, self.batch_size, self.bptt), None, task=task, loss_fn=loss)
+        valid = None
+        if select:  # the epoch with the lowest loss on these clients' validation text is kept
+            held = [i for k in clients for i in self.held_out["valid"][k]]
+            valid = StreamBatches(held, self.batch_size, self.bptt)
+            task.update(monitor="val_loss", restore_best=True)
+        train = StreamBatches(ids, self.batch_size, self.bptt)
+        fit(model, options, train, valid, task=task, loss_fn=loss)
         return model.eval(), len(ids)
 
     def weights(self, model: LanguageModel) -> list[np.ndarray]:
@@ -111,6 +124,6 @@ class TextTask:
         model.load_state_dict(from_arrays(model, weights))
         return model
 
-    def score(self, model: LanguageModel, client: int) -> float:
-        """Bits per character on ``client``'s validation text."""
-        return bits_per_token(stream_nll(model, self.valid_ids[client], batch_size=8, bptt=256))
+    def score(self, model: LanguageModel, client: int, split: str = "test") -> float:
+        """Bits per character on ``client``'s ``"test"`` or ``"valid"`` text."""
+        return bits_per_token(stream_nll(model, self.held_out[split][client], batch_size=8, bptt=256))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstmkit.apps.language.corpora.plain import load_text_corpus
+from lstmkit.apps.language.corpora.plain import fortune_files, load_fortune_file, load_text_corpus
 
 
 def test_pydoc_corpus_splits_are_disjoint_and_fixed() -> None:
@@ -28,3 +28,17 @@ def test_kjv_and_fortunes() -> None:
     assert kjv.test.rstrip().endswith("and his number is Six hundred threescore and six.")
     f = load_text_corpus("fortunes")
     assert len(f.train) > 1_000_000 and "%\n" not in f.train[:10_000]
+
+
+def test_one_fortune_file_holds_out_a_tenth_each() -> None:
+    names = fortune_files()
+    assert {"computers", "people", "science"} <= set(names) and not any("." in n for n in names)
+    c = load_fortune_file("computers")
+    total = len(c.train) + len(c.valid) + len(c.test)
+    assert 0.07 < len(c.valid) / total < 0.13 and 0.07 < len(c.test) / total < 0.13
+    train = set(c.train.split("\n"))
+    held = [line for line in c.valid.split("\n") + c.test.split("\n") if len(line) > 60]
+    assert held and sum(line in train for line in held) < 0.05 * len(held)  # fortunes, not lines, split
+    assert load_fortune_file("computers") == c
+    with pytest.raises(ValueError, match="name: expected a fortune file"):
+        load_fortune_file("fortunes.dat")

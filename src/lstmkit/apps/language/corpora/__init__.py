@@ -25,7 +25,8 @@ name                source (what installs it)                          licence
 
 Splits are fixed and documented so results compare across runs: ``kjv`` by chapter (chapter
 k goes to valid if k % 20 == 18, test if k % 20 == 19), ``fortunes`` and ``pydoc`` by entry the
-same way, VADER sets by a seeded permutation (80/10/10, seed 0), parallel pairs by a hash of the
+same way (:func:`load_fortune_file`, one fortune file, holds out a tenth each: k % 10 == 8,
+9), VADER sets by a seeded permutation (80/10/10, seed 0), parallel pairs by a hash of the
 English side (so one source sentence never sits in two splits).
 """
 
@@ -43,7 +44,7 @@ from lstmkit.apps.language.corpora.catalogue import (
 )
 from lstmkit.apps.language.corpora.numbers import load_numbers, number_to_english, number_to_french
 from lstmkit.apps.language.corpora.parallel import ParallelSplits, load_freedict, load_parallel
-from lstmkit.apps.language.corpora.plain import TextSplits, load_text_corpus
+from lstmkit.apps.language.corpora.plain import TextSplits, fortune_files, load_fortune_file, load_text_corpus
 from lstmkit.apps.language.corpora.setup import main
 from lstmkit.apps.language.corpora.vader import LabelledSplits, LabelledText, fetch_vader, load_vader
 
@@ -61,6 +62,8 @@ __all__ = [
     "TextSplits",
     "data_home",
     "fetch_vader",
+    "fortune_files",
+    "load_fortune_file",
     "load_freedict",
     "load_numbers",
     "load_parallel",

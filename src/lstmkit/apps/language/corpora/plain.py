@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lstmkit.apps.language.corpora.catalogue import not_installed, split_of, unique
 
-__all__ = ["TextSplits", "load_text_corpus", "wrap_lines"]
+__all__ = ["TextSplits", "fortune_files", "load_fortune_file", "load_text_corpus", "wrap_lines"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,39 @@ def _kjv_chapters(bible: str = "bible") -> list[str]:
 _FORTUNE_DIR = Path("/usr/share/games/fortunes")
 
 
-def _fortunes() -> list[str]:
+def _fortune_entries(path: Path) -> list[str]:
+    """The fortunes of one file (entries between ``%`` lines)."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [e.strip("\n") for e in re.split(r"^%$", text, flags=re.M) if e.strip()]
+
+
+def fortune_files() -> list[str]:
+    """The names of the installed fortune files (``computers``, ``people``...), sorted."""
     root = _FORTUNE_DIR
     if not root.is_dir():
         raise not_installed("fortunes", str(root))
-    entries: list[str] = []
-    for f in sorted(root.iterdir()):
-        if f.suffix or f.is_symlink() or not f.is_file():  # skip .dat indexes and .u8 links
-            continue
-        text = f.read_bytes().decode("utf-8", errors="replace")
-        entries.extend(e.strip("\n") for e in re.split(r"^%$", text, flags=re.M) if e.strip())
+    # skip the .dat indexes and the .u8 links
+    return sorted(f.name for f in root.iterdir() if not f.suffix and not f.is_symlink() and f.is_file())
+
+
+def _fortunes() -> list[str]:
+    entries = [e for name in fortune_files() for e in _fortune_entries(_FORTUNE_DIR / name)]
     if not entries:
-        raise not_installed("fortunes", f"fortune files in {root}")
+        raise not_installed("fortunes", f"fortune files in {_FORTUNE_DIR}")
     return unique(entries)  # a fortune in several files would land in several splits
+
+
+def load_fortune_file(name: str) -> TextSplits:
+    """One fortune file (e.g. ``"computers"``) cut into train / valid / test by entry: a file
+    is small, so entry k goes to valid if k % 10 == 8, to test if 9, else to train (a tenth
+    each; :func:`load_text_corpus` holds out a twentieth)."""
+    names = fortune_files()
+    if name not in names:
+        raise ValueError(f"name: expected a fortune file among {', '.join(names)}, got {name!r}")
+    parts: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
+    for k, e in enumerate(unique(_fortune_entries(_FORTUNE_DIR / name))):
+        parts[{8: "valid", 9: "test"}.get(k % 10, "train")].append(e)
+    return TextSplits(name, *("\n".join(parts[s]) + "\n" for s in ("train", "valid", "test")))
 
 
 def _pydoc_topics() -> list[str]:
