@@ -8,9 +8,12 @@ next sample, a sample's score is its residual in units of the training residuals
 
 The first ``train`` share of the rows (in time order) is taken as normal and trains the
 detector; the threshold is the ``quantile`` quantile of its scores there; the whole column is
-then scored and flagged. The job's ``run/`` folder (built aside and moved into place whole)
-holds ``model.pt`` (``AnomalyDetector.load``, ``lstmkit serve`` sessions), ``scores.csv``
-(time, value, score, flag per row) and ``index.html`` with ``scores.png``.
+then scored and flagged. With ``tune`` the worker first searches the detector's window, LSTM
+variant, size and learning rate on the training part alone
+(:func:`lstmkit.apps.serve.tuning.tune_detector`). The job's ``run/`` folder (built aside and
+moved into place whole) holds ``model.pt`` (``AnomalyDetector.load``, ``lstmkit serve``
+sessions), ``scores.csv`` (time, value, score, flag per row) and ``index.html`` with
+``scores.png``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from lstmkit.io.atomic import atomic_write_text
 
 from .tabular import column_values, ordered_rows, read_table
 
-__all__ = ["DetectJobRequest", "auto_window", "run_detect", "write_detect_input"]
+__all__ = ["DetectJobRequest", "auto_window", "run_detect", "training_rows", "write_detect_input"]
 
 CSV_INPUT = "input.csv"
 
@@ -35,7 +38,8 @@ class DetectJobRequest(BaseModel):
     """A detect job: the CSV text, the column to watch, the time column (``None``: row order),
     the share of rows taken as normal for training, the threshold quantile, the window
     (``None``: :func:`auto_window`), the network's size, epochs and an optional time budget in
-    seconds (small defaults: two cores)."""
+    seconds (small defaults: two cores). ``tune``: search the detector's settings first (at most
+    ``trials`` trials, half the budget; see :mod:`lstmkit.apps.serve.tuning`)."""
 
     model_config = ConfigDict(extra="forbid")
     task: Literal["detect"]
@@ -48,6 +52,8 @@ class DetectJobRequest(BaseModel):
     epochs: Annotated[int, Field(ge=1, le=500)] = 30
     hidden: Annotated[int, Field(ge=1, le=256)] = 16
     budget_s: Annotated[float | None, Field(gt=0, le=86_400, allow_inf_nan=False)] = None
+    tune: bool = False
+    trials: Annotated[int, Field(ge=1, le=200)] = 20
 
 
 def auto_window(train_rows: int) -> int:
@@ -76,7 +82,21 @@ def write_detect_input(folder: Path, req: DetectJobRequest) -> tuple[dict[str, A
             f"csv: the first {req.train:.0%} of the rows ({train}) are too few to train windows of "
             f"{window}; need at least {2 * window} (more rows, a larger share or a smaller window)"
         )
+    if req.tune:
+        from .tuning import detect_windows
+
+        if not detect_windows(train):
+            raise ValueError(
+                f"tune: the training rows ({train}) are too few to hold out a validation part and "
+                "train windows of 4 or more (more rows, a larger share, or tune off)"
+            )
     return settings | {"window": window}, {"task": "detect", "target": req.target}
+
+
+def training_rows(folder: Path, request: dict[str, Any]) -> np.ndarray:
+    """(T_train,) the first ``train`` share of the target's values, taken as normal."""
+    _, values = _series(folder / CSV_INPUT, request)
+    return values[: int(len(values) * float(request["train"]))]
 
 
 def run_detect(folder: Path, request: dict[str, Any], progress: Any) -> dict[str, Any]:
@@ -85,7 +105,8 @@ def run_detect(folder: Path, request: dict[str, Any], progress: Any) -> dict[str
 
     Args:
         folder: the job's folder (``input.csv`` in it).
-        request: the job's settings (a :class:`DetectJobRequest` without the CSV).
+        request: the job's settings (a :class:`DetectJobRequest` without the CSV; a tuned job's
+            also hold the chosen ``variant`` and ``lr``).
         progress: the trainer callback that writes the progress rows.
     """
     from lstmkit.apps.anomaly.estimator import AnomalyDetector
@@ -95,6 +116,7 @@ def run_detect(folder: Path, request: dict[str, Any], progress: Any) -> dict[str
     train = int(len(values) * float(request["train"]))
     detector = AnomalyDetector(
         "forecast", window=int(request["window"]), hidden_size=int(request["hidden"]),
+        variant=request.get("variant", "classic"), lr=float(request.get("lr", 3e-3)),
         max_epochs=int(request["epochs"]), threshold_quantile=float(request["quantile"]), progress=False,
     )  # fmt: skip
     with also_report_to(progress):

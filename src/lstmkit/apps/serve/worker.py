@@ -42,7 +42,6 @@ STATUS, PROGRESS, REQUEST, RESULT, INPUT = (
 )
 #: the share of a time budget the trainings may take (the baselines and the report need the rest)
 TRAINING_SHARE = 0.7
-TUNED = "tuned.json"
 #: the share of a time budget the "tune" switch's search may take (the job's run has the rest)
 TUNE_SHARE = 0.5
 
@@ -142,8 +141,8 @@ def _result(out: Any) -> dict[str, Any]:
 
 
 def _tuned(folder: Path, request: dict[str, Any], source: Any, budget: float | None) -> dict[str, Any]:
-    """The "tune" switch: the best settings of a search within half the budget (see
-    :mod:`lstmkit.apps.serve.tuning`), also written to ``tuned.json``."""
+    """The "tune" switch of a forecast job: the best settings of a search within a share of the
+    budget (see :mod:`lstmkit.apps.serve.tuning`), also written to ``tuned.json``."""
     from lstmkit.apps.forecasting import job as forecasting
     from lstmkit.apps.serve.tuning import tune_forecaster
 
@@ -151,12 +150,19 @@ def _tuned(folder: Path, request: dict[str, Any], source: Any, budget: float | N
     assert not isinstance(series, list)
     horizon, windows = int(request["horizon"]), int(request["windows"])
     start = forecasting.backtest_start(series, horizon, windows, horizon, "windows")
-    timeout = None if budget is None else budget * TUNE_SHARE
-    best = tune_forecaster(
-        series, horizon, start, int(request["epochs"]), folder, trials=int(request["trials"]), timeout=timeout
-    )
-    atomic_write_text(folder / TUNED, json.dumps(best, indent=1))
-    return best
+    return tune_forecaster(
+        series, horizon, start, int(request["epochs"]), folder, trials=int(request["trials"]),
+        timeout=_share(budget),
+    )  # fmt: skip
+
+
+def _share(budget: float | None) -> float | None:
+    return None if budget is None else budget * TUNE_SHARE
+
+
+def _left(budget: float | None, started: float) -> float | None:
+    """What is left of ``budget`` seconds since ``started`` (``time.perf_counter()``)."""
+    return None if budget is None else max(0.0, budget - (time.perf_counter() - started))
 
 
 def _run(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +177,7 @@ def _run(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         tuned = _tuned(folder, request, source, budget)
         chosen = tuned["settings"]
-        budget = None if budget is None else max(0.0, budget - (time.perf_counter() - started))
+        budget = _left(budget, started)
     model = forecasting.ForecasterSettings(
         horizon=request["horizon"], ensemble=ensemble, max_epochs=epochs, **chosen
     )
@@ -202,14 +208,27 @@ def _run_text(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
 
 def _run_task(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
     """A detect or classify job (:mod:`lstmkit.apps.serve.detectjob`, :mod:`~lstmkit.apps.serve.classifyjob`):
-    one training, its progress rows as the forecasting job's."""
-    from lstmkit.apps.serve.classifyjob import run_classify
-    from lstmkit.apps.serve.detectjob import run_detect
+    with ``tune``, first a search of its settings on its training part within a share of the
+    budget (:mod:`lstmkit.apps.serve.tuning`), whose best settings the job then uses; one
+    training, its progress rows as the forecasting job's."""
+    from lstmkit.apps.serve.classifyjob import run_classify, training_split
+    from lstmkit.apps.serve.detectjob import run_detect, training_rows
+    from lstmkit.apps.serve.tuning import tune_classifier, tune_detector
 
+    budget, tuned, epochs = request.get("budget_s"), None, int(request["epochs"])
+    limits = {"trials": int(request.get("trials", 20)), "timeout": _share(budget)}
+    if request.get("tune"):
+        started = time.perf_counter()
+        if request["task"] == "detect":
+            tuned = tune_detector(training_rows(folder, request), epochs, folder, **limits)
+        else:
+            data, train, _ = training_split(folder, request)
+            x, y, lengths = data.x[train], data.y[train], data.lengths[train]
+            tuned = tune_classifier(x, y, lengths, epochs, int(request["seed"]), folder, **limits)
+        request = request | tuned["settings"]
+        budget = _left(budget, started)
     run = run_detect if request["task"] == "detect" else run_classify
-    return run(
-        folder, request, ProgressFile(folder / PROGRESS, 1, int(request["epochs"]), request.get("budget_s"))
-    )
+    return run(folder, request, ProgressFile(folder / PROGRESS, 1, epochs, budget)) | {"tuned": tuned}
 
 
 def work(folder_name: str) -> None:
