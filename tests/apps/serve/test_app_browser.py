@@ -1,7 +1,8 @@
 """The browser app of ``lstmkit serve`` driven in Debian's chromium (headless, Playwright for
 Python): upload -> preview -> train -> forecast -> download; a bad CSV shows its error; cancel;
 a reload during training picks the job back up; a failed job shows its error; the detect task
-on a server with a token (asked once, sent on every request, never in a URL); the classify task.
+on a server with a token (asked once, sent on every request, never in a URL); the classify task,
+and tuning a classifier on a wide (UCR-like) table.
 ``make app-browser`` installs chromium.
 
 With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
@@ -10,12 +11,14 @@ With ``LSTMKIT_APP_SCREENSHOTS=1`` the tests also save each page state to
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from tests.apps.serve.conftest import sequences_csv, serving, spiky_csv
 
@@ -331,3 +334,34 @@ def test_classify_labelled_sequences(page: Any, base_url: str, tmp_path: Path) -
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     shot(page, "14-classify-phone")
+
+
+def test_tune_a_classifier_on_a_wide_table(page: Any, base_url: str, tmp_path: Path) -> None:
+    frame = pd.read_csv(io.StringIO(sequences_csv(8, 12))).sort_values(["id", "step"], kind="stable")
+    wide = frame.pivot_table(index="id", columns="step", values="x").add_prefix("t")  # a row per sequence
+    wide.insert(0, "label", frame.groupby("id")["label"].first())
+    csv = tmp_path / "wide.csv"
+    wide.to_csv(csv, index=False, float_format="%.5f")
+    page.goto(f"{base_url}/app/")
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("#step-settings:not([hidden])")
+    page.check('input[name="task"][value="classify"]')
+    assert page.input_value("#c-layout") == "wide" and page.input_value("#c-label") == "label"
+    assert page.is_hidden("#c-order") and page.is_hidden("#c-values") and page.is_visible("#tune")
+    page.check("#tune")
+    page.click("summary")
+    page.fill("#trials", "2")
+    page.fill("#c-epochs", "3")
+    shot(page, "15-classify-tune-settings")
+    page.click("#train")
+    page.wait_for_selector("#step-classify:not([hidden])", timeout=90_000)
+    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    head = page.locator("#trials-table th").all_text_contents()
+    assert head[:3] == ["trial", "val_loss", "architecture"] and page.locator("#trials-table tr").count() == 3
+    assert "cross-entropy" in page.text_content("#trials-note")
+    tuned = page.text_content("#classify-tuned")
+    assert (
+        tuned.startswith("Tuned (trial ") and "validation cross-entropy" in tuned and "architecture" in tuned
+    )
+    assert "on 4 held-out" in page.text_content("#classify-info")
+    shot(page, "16-classify-tuned")

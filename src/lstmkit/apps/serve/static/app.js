@@ -79,16 +79,12 @@ function addProgress(row) {
   drawLosses();
 }
 
-const TRIAL_COLUMNS = ["trial", "MASE", "architecture", "variant", "hidden", "layers", "lr", "window", "seconds"];
-
 function addTrial(row) {
   if (trials.some((t) => t.trial === row.trial)) return;
   trials.push(row);
-  const cells = trials.map((t) => TRIAL_COLUMNS.map((c) => (c === "lr" ? t.lr.toPrecision(2) : c === "MASE" ? t.MASE.toFixed(3) : t[c])));
-  const scores = trials.map((t) => t.MASE);
-  fillTable($("trials-table"), TRIAL_COLUMNS, cells, scores.indexOf(Math.min(...scores)));
+  const text = trialTable(trials);
   $("trials-box").hidden = false;
-  if (!losses.length) $("progress-text").textContent = `tuning: ${trials.length} trial${trials.length === 1 ? "" : "s"} done, best MASE ${Math.min(...scores).toFixed(3)}`;
+  if (!losses.length) $("progress-text").textContent = text;
 }
 
 function finish(jobId, status) {
@@ -153,6 +149,7 @@ function renderResult(jobId, status) {
 $("file").addEventListener("change", onFile);
 $("settings").addEventListener("submit", onTrain);
 document.querySelectorAll('input[name="task"]').forEach((radio) => radio.addEventListener("change", showTask));
+$("c-layout").addEventListener("change", showTask);
 $("cancel").addEventListener("click", onCancel);
 window.addEventListener("hashchange", () => { const id = jobFromUrl(); if (id) follow(id); });
 if (jobFromUrl()) follow(jobFromUrl());
