@@ -5,6 +5,7 @@ tables (good ones read, bad ones refused in one line)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,18 @@ def test_the_classify_search_sees_the_training_split_only(tmp_path: Path, monkey
         assert len(seen_fit) + len(seen_val) == len(train) == 12 and len(seen_val) == 4
         assert _rows(seen_fit) | _rows(seen_val) == _rows(data.x[train])
         assert not (_rows(seen_fit) | _rows(seen_val)) & _rows(data.x[test])
+
+
+def test_the_search_ends_within_its_time(tmp_path: Path) -> None:
+    (tmp_path / "input.csv").write_text(sequences_csv(8, 12))
+    data, train, _ = training_split(tmp_path, CLASSIFY)
+    started = time.monotonic()
+    best = tuning.tune_classifier(
+        data.x[train], data.y[train], data.lengths[train], 5000, 0, tmp_path, trials=200, timeout=1.0
+    )
+    # the running trial's 5000 epochs stop at the deadline (about 1 s for a few hundred here)
+    assert time.monotonic() - started < 4 and 1 <= len(_trials(tmp_path)) < 200
+    assert best["trial"] in [r["trial"] for r in _trials(tmp_path)]
 
 
 def test_the_detect_search_sees_the_normal_part_only(tmp_path: Path, monkeypatch: Any) -> None:
