@@ -47,3 +47,4 @@ def test_job_writes_the_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert [r["method"] for r in saved["rows"]] == ["centralized", "fedavg", "alone"]
     assert saved["clients"] == ["a", "b"] and result.metric == "bits/char"
     assert "fedavg" in (tmp_path / "federated-lm" / "report.md").read_text()
+    assert "best validation score, scored on test data (fedavg round 1)" in job.summary_text(result)

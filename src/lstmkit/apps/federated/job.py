@@ -143,7 +143,7 @@ def run(config: FederatedJobConfig) -> FederatedJobResult:
         task, config.rounds, config.local_epochs, (config.strategy,), config.mu, config.personalize, select
     )
     result = FederatedJobResult(
-        config, list(task.clients), task.metric, rows, time.perf_counter() - t0, folder
+        config, list(task.clients), task.metric, rows, time.perf_counter() - t0, folder, {"select": select}
     )
     if folder is not None:
         with run_folder(folder, "federated", overwrite=config.overwrite) as tmp:
@@ -182,6 +182,12 @@ def summary_text(result: FederatedJobResult) -> str:
         f"{c.local_epochs} local epochs (centralized and alone: {c.rounds * c.local_epochs} epochs); "
         "alone: each client's own model on its own data"
     )
+    if result.extra.get("select"):
+        kept = ", ".join(f"{r['method']} round {r['round']}" for r in result.rows if "round" in r)
+        head += (
+            "; every method at its epoch or round with the best validation score, scored on test "
+            f"data ({kept})"
+        )
     columns = ["method", *result.clients, "mean", "seconds"]
     return "\n".join([head, format_table(_table_rows(result), columns, floatfmt=".4f")])
 
