@@ -286,6 +286,13 @@ def test_with_a_token_the_page_asks_once_and_detects_anomalies(
         lines = Path(download.value.path()).read_text().splitlines()
         assert lines[0] == "time,value,score,flag" and len(lines) == 321
         shot(page, "10-detect")
+        with context.expect_page() as opened:  # the report opens in a tab, its images fetched with the token
+            page.click("#download-report")
+        report = opened.value
+        report.wait_for_function("() => document.images.length > 0 && document.images[0].complete")
+        assert "Signal and scores" in report.content()
+        assert report.evaluate("() => [...document.images].every((i) => i.naturalWidth > 100)")
+        report.close()
         job_id = page.url.split("#job=")[1]
         for path in (
             f"/v1/jobs/{job_id}",

@@ -72,18 +72,24 @@ async function api(method, path, body, type) {
   return data;
 }
 
-// A link to a job's file; with a token, a click fetches it (carrying the token) and saves the blob
+// A link to a job's file; with a token, a click fetches it (carrying the token) and saves the
+// blob, or, for the HTML report, opens it in a tab with its images fetched the same way
 function fileLink(jobId, name, label) {
   const url = `/v1/jobs/${jobId}/files/${name}`;
-  const inline = name.endsWith(".html") && !sessionStorage.getItem(TOKEN_KEY);
+  const html = name.endsWith(".html");
   const link = el("a", label, {
-    href: url, id: `download-${name.split(".")[0]}`, ...(inline ? { target: "_blank" } : { download: `${jobId}-${name}` }),
+    href: url, id: `download-${name.split(".")[0]}`, ...(html ? { target: "_blank" } : { download: `${jobId}-${name}` }),
   });
   link.addEventListener("click", async (event) => {
     if (!sessionStorage.getItem(TOKEN_KEY)) return;
     event.preventDefault();
+    const tab = html ? window.open("", "_blank") : null;  // opened now, while the click allows it
     const response = await call(url);
-    if (!response.ok) return showError(`${name}: ${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      if (tab) tab.close();
+      return showError(`${name}: ${response.status} ${response.statusText}`);
+    }
+    if (tab) return showReport(tab, jobId, await response.text());
     const blob = URL.createObjectURL(await response.blob());
     const save = el("a", null, { href: blob, download: `${jobId}-${name}` });
     document.body.append(save);
@@ -92,6 +98,29 @@ function fileLink(jobId, name, label) {
     setTimeout(() => URL.revokeObjectURL(blob), 60_000);
   });
   return link;
+}
+
+// The report in ``tab``: its images (the job's own PNG files) fetched with the token and
+// written into the page as data URLs, so that the tab needs no request of its own
+async function showReport(tab, jobId, text) {
+  const page = new DOMParser().parseFromString(text, "text/html");
+  for (const img of page.querySelectorAll("img[src]")) {
+    const src = img.getAttribute("src");
+    if (!/^[A-Za-z0-9_-]+\.png$/.test(src)) continue;
+    const response = await call(`/v1/jobs/${jobId}/files/${src}`);
+    if (response.ok) img.setAttribute("src", await dataUrl(await response.blob()));
+  }
+  const blob = new Blob([`<!DOCTYPE html>\n${page.documentElement.outerHTML}`], { type: "text/html" });
+  tab.location.href = URL.createObjectURL(blob);
+}
+
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 function renderDownloads(box, jobId, files, labels) {
