@@ -99,6 +99,11 @@ class ExperimentResult:
         }
 
 
+#: the settings that may be zero, negative, ``False`` or ``None`` (the others must be > 0)
+_MAY_BE_ZERO = ("memory_bias", "input_bias", "shortcut", "stream_end", "protocol", "truncated",
+                "readout_bias", "add_cell_after", "init_range")  # fmt: skip
+
+
 def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     """The experiment's default settings, with the overrides that are not ``None``; each > 0
     (but the memory bias)."""
@@ -113,8 +118,16 @@ def _settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> TrainSettings:
     if settings.protocol == "paper":  # online: one sequence per update
         settings = dataclasses.replace(settings, batch_size=1)
     for key, value in dataclasses.asdict(settings).items():
-        if key not in ("memory_bias", "input_bias", "shortcut", "stream_end", "protocol") and not value > 0:
+        if key not in _MAY_BE_ZERO and not value > 0:
             raise ValueError(f"{key}: expected a value > 0, got {value}")
+    if settings.init_range is not None and not settings.init_range > 0:
+        raise ValueError(f"init_range: expected a value > 0 or None, got {settings.init_range}")
+    if settings.add_cell_after < 0 or (settings.add_cell_after and not settings.shortcut):
+        raise ValueError(
+            "add_cell_after: expected 0, or sequences >= 0 with shortcut=True (the net is its direct "
+            f"input-to-output connections until then), got {settings.add_cell_after} with "
+            f"shortcut={settings.shortcut}"
+        )
     return settings
 
 
@@ -166,6 +179,10 @@ def run_experiment(
     shortcut: bool | None = None,
     stream_end: str | None = None,
     protocol: str | None = None,
+    truncated: bool | None = None,
+    readout_bias: bool | None = None,
+    add_cell_after: int | None = None,
+    init_range: float | None = None,
     engine: str | None = None,
     progress: bool = False,
 ) -> ExperimentResult:
@@ -178,7 +195,8 @@ def run_experiment(
             the experiment's (the paper's ``original1997`` cell; ``classic`` for continual-reber).
         seeds: how many seeds (0, 1, ...) or the seeds themselves.
         hidden, batch_size, lr, max_sequences, time_limit, window, eval_every, test_size,
-        memory_bias, num_layers, input_bias, shortcut, stream_end, protocol: override the experiment's
+        memory_bias, num_layers, input_bias, shortcut, stream_end, protocol, truncated, readout_bias,
+        add_cell_after, init_range: override the experiment's
             defaults (the fields of :class:`~lstmkit.apps.experiments.registry.TrainSettings`).
         task_options: override the task's options (e.g. ``{"T": 500}``).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` (when it has that option).
@@ -188,11 +206,8 @@ def run_experiment(
     if isinstance(task, syn.EmbeddedReber):  # its test set is the fixed one the run is judged on
         task = dataclasses.replace(task, n_test=task.n_test if test_size is None else test_size)
         test_size = task.n_test
-    overrides = {"hidden": hidden, "batch_size": batch_size, "lr": lr, "max_sequences": max_sequences,
-                 "time_limit": time_limit, "window": window, "eval_every": eval_every,
-                 "test_size": test_size, "memory_bias": memory_bias, "num_layers": num_layers,
-                 "input_bias": input_bias, "shortcut": shortcut, "stream_end": stream_end,
-                 "protocol": protocol}  # fmt: skip
+    given = locals()  # the arguments named as the fields of TrainSettings override them
+    overrides = {f.name: given[f.name] for f in dataclasses.fields(TrainSettings) if f.name in given}
     settings = _settings(spec, overrides)
     results = []
     with _quiet_training():

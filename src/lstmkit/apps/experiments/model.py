@@ -21,15 +21,25 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lstmkit.core.cells import VARIANTS
+from lstmkit.apps.experiments.truncated import check_truncatable, truncated_lstm
+from lstmkit.core.cells import VARIANTS, LSTMSpec
 from lstmkit.core.layers import GRU, LSTM, RNN
 from lstmkit.core.layers.encoder import EncoderSettings
 
-__all__ = ["CELLS", "NON_RECURRENT", "SequenceModel"]
+__all__ = ["CELLS", "NON_RECURRENT", "PAPER_CELLS", "SequenceModel"]
 
-#: the cells a :class:`SequenceModel` can have: every LSTM variant, ``"gru"``, ``"rnn"``, and
-#: the non-recurrent comparison models ``"transformer"`` and ``"tcn"``
-CELLS = (*VARIANTS.keys(), "gru", "rnn", "transformer", "tcn")
+#: LSTM cells of single experiments of the 1997 paper: ``"original1997-2a"``, the memory cell of
+#: experiment 2a (Section 5.2): an input gate, no output gate (nor forget gate), g the logistic
+#: sigmoid and h the identity
+PAPER_CELLS = {
+    "original1997-2a": LSTMSpec(
+        forget_gate=False, output_gate=False, cell_activation="sigmoid", output_activation="identity"
+    )
+}
+#: the cells a :class:`SequenceModel` can have: every LSTM variant, those of
+#: :data:`PAPER_CELLS`, ``"gru"``, ``"rnn"``, and the non-recurrent comparison models
+#: ``"transformer"`` and ``"tcn"``
+CELLS = (*VARIANTS.keys(), *PAPER_CELLS, "gru", "rnn", "transformer", "tcn")
 NON_RECURRENT = ("transformer", "tcn")
 
 
@@ -40,8 +50,9 @@ class SequenceModel(nn.Module):
     ``KVCache``; a TCN has none).
 
     Args:
-        cell: an LSTM variant name, ``"gru"``, ``"rnn"``, ``"transformer"`` or ``"tcn"`` (the
-            last two: ``num_layers`` blocks of width ``hidden_size``; 4 heads, kernel 3).
+        cell: an LSTM variant name, a cell of :data:`PAPER_CELLS`, ``"gru"``, ``"rnn"``,
+            ``"transformer"`` or ``"tcn"`` (the last two: ``num_layers`` blocks of width
+            ``hidden_size``; 4 heads, kernel 3).
         input_size, hidden_size, output_size: C, H, K.
         num_layers: stacked layers.
         dropout: between layers; recurrent_dropout: variational on h (all cells);
@@ -60,6 +71,11 @@ class SequenceModel(nn.Module):
             paper's initialization; the gate biases above are then set again); ``None``: the
             layers' own initialization. LSTM and Elman RNN only (a GRU keeps its own).
         engine: passed to :class:`~lstmkit.core.layers.LSTM` when it has that option.
+        readout_bias: the readout has a bias (``False``: as the 1997 paper's nets, whose
+            weight counts have none; with ``shortcut``, each input's weights act as its bias).
+        truncated: the 1997 paper's truncated gradient (one plain LSTM layer only; see
+            :mod:`lstmkit.apps.experiments.truncated`): h_{t-1} feeds the gates as a constant,
+            so errors reach earlier steps only through the cell state. Outputs are unchanged.
     """
 
     def __init__(
@@ -79,13 +95,17 @@ class SequenceModel(nn.Module):
         init_range: float | None = None,
         engine: str | None = None,
         shortcut: bool = False,
+        truncated: bool = False,
+        readout_bias: bool = True,
     ) -> None:
         super().__init__()
-        self.shortcut = shortcut
+        self.shortcut, self.truncated = shortcut, truncated
         readout = hidden_size + (input_size if shortcut else 0)
         if cell not in CELLS:
             raise ValueError(f"cell: expected one of {list(CELLS)}, got {cell!r}")
         self.cell = cell
+        if truncated and _spec(cell) is None:
+            raise ValueError(f"truncated: only for LSTM cells, got cell={cell!r}")
         common: dict[str, Any] = {
             "batch_first": True,
             "dropout": dropout if num_layers > 1 else 0.0,
@@ -100,43 +120,64 @@ class SequenceModel(nn.Module):
                 cell, hidden_size, num_layers, num_heads=_heads(hidden_size), positions="sinusoidal"
             )
             self.rnn: nn.Module = settings.encoder(input_size, dropout=dropout)
-            self.head = nn.Linear(readout, output_size)
+            self.head = nn.Linear(readout, output_size, bias=readout_bias)
             return
         if cell in ("gru", "rnn"):
             if zoneout or weight_drop:
                 raise ValueError(f"zoneout, weight_drop: only for LSTM cells, got cell={cell!r}")
         else:
-            common |= {"variant": cell, "zoneout": zoneout, "weight_drop": weight_drop}
+            common |= {"variant": _spec(cell), "zoneout": zoneout, "weight_drop": weight_drop}
         self.rnn = _recurrent(cell, (input_size, hidden_size, num_layers), common, memory_bias, engine)
-        self.head = nn.Linear(readout, output_size)
-        if init_range is not None:  # every weight uniform; the gate biases asked for set again
-            with torch.no_grad():
-                for p in self.parameters():
-                    p.uniform_(-init_range, init_range)
-            if isinstance(self.rnn, LSTM) and "f" in VARIANTS[cell].gates and memory_bias is not None:
-                _set_gate_bias(self.rnn, cell, "f", memory_bias)
-        if input_bias is not None:
-            if not isinstance(self.rnn, LSTM):
-                raise ValueError(f"input_bias: only for LSTM cells, got cell={cell!r}")
-            _set_gate_bias(self.rnn, cell, "i", input_bias)
+        self.head = nn.Linear(readout, output_size, bias=readout_bias)
+        _initialize(self, init_range, memory_bias, input_bias)
+        if truncated:
+            check_truncatable(self.rnn)  # type: ignore[arg-type]
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
-        out, state = self.rnn(x, state, lengths)  # (N, L, H)
+        if self.truncated:
+            out, state = truncated_lstm(self.rnn, x, state, lengths)  # type: ignore[arg-type]
+        else:
+            out, state = self.rnn(x, state, lengths)  # (N, L, H)
         if self.shortcut:
             out = torch.cat([out, x], -1)  # (N, L, H + C)
         return self.head(out), state  # (N, L, K)
 
 
+def _initialize(
+    model: SequenceModel, init_range: float | None, memory_bias: float | None, input_bias: float | None
+) -> None:
+    """With ``init_range``, every weight of ``model`` uniform in [-init_range, init_range] and an
+    LSTM's forget-gate bias set again to ``memory_bias``; then an LSTM's input-gate bias set to
+    ``input_bias`` if given (``ValueError`` for other cells)."""
+    rnn, cell = model.rnn, model.cell
+    if init_range is not None:  # every weight uniform; the gate biases asked for set again
+        with torch.no_grad():
+            for p in model.parameters():
+                p.uniform_(-init_range, init_range)
+        if isinstance(rnn, LSTM) and "f" in rnn.spec.gates and memory_bias is not None:
+            _set_gate_bias(rnn, cell, "f", memory_bias)
+    if input_bias is not None:
+        if not isinstance(rnn, LSTM):
+            raise ValueError(f"input_bias: only for LSTM cells, got cell={cell!r}")
+        _set_gate_bias(rnn, cell, "i", input_bias)
+
+
 def _set_gate_bias(rnn: LSTM, cell: str, gate: str, value: float) -> None:
     """Set the bias of ``gate`` of every layer of an LSTM of variant ``cell`` to ``value``
     (``bias_ih``; ``bias_hh`` zero); ``ValueError`` if the cell has no such gate."""
-    gates = VARIANTS[cell].gates if cell in VARIANTS else ""
+    spec = _spec(cell)
+    gates = spec.gates if spec is not None else ()
     if gate not in gates:
         raise ValueError(f"{'input' if gate == 'i' else 'memory'}_bias: cell {cell!r} has no {gate} gate")
     with torch.no_grad():
         for k in range(rnn.num_layers):
             getattr(rnn, f"bias_ih_l{k}").chunk(len(gates))[gates.index(gate)].fill_(value)
             getattr(rnn, f"bias_hh_l{k}").chunk(len(gates))[gates.index(gate)].zero_()
+
+
+def _spec(cell: str) -> LSTMSpec | None:
+    """The LSTM spec of ``cell`` (a variant or a cell of :data:`PAPER_CELLS`); ``None`` for others."""
+    return VARIANTS.get(cell) or PAPER_CELLS.get(cell)
 
 
 def _heads(width: int) -> int:
@@ -163,7 +204,7 @@ def _recurrent(
                     getattr(rnn, f"bias_ih_l{k}")[hidden_size : 2 * hidden_size].fill_(memory_bias)
                     getattr(rnn, f"bias_hh_l{k}")[hidden_size : 2 * hidden_size].zero_()
         return rnn
-    if "f" in VARIANTS[cell].gates and memory_bias is not None:
+    if "f" in _spec(cell).gates and memory_bias is not None:  # type: ignore[union-attr]
         options["forget_bias"] = memory_bias
     if engine is not None:
         if "engine" not in inspect.signature(LSTM.__init__).parameters:

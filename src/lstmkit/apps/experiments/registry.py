@@ -61,6 +61,15 @@ class TrainSettings:
             1) or ``"paper"`` (the 1997 paper's: online, one sequence per update, plain gradient
             descent at ``lr`` on the loss summed over steps and outputs, no clipping, weights
             uniform in [-0.1, 0.1]; ``batch_size`` is 1).
+        truncated: the 1997 paper's truncated gradient (LSTM cells only): errors reach earlier
+            steps only through the cell state (:mod:`lstmkit.apps.experiments.truncated`).
+        readout_bias: the readout has a bias (``False``: as the 1997 paper's nets).
+        add_cell_after: the 1997 paper's constructive start (experiment 2a): for this many
+            training sequences the readout's weights from the recurrent units stay zero (the net
+            is only its direct input-to-output connections, ``shortcut``), then they get their
+            initial values; 0: from the start.
+        init_range: every weight uniform in [-init_range, init_range] (``None``: 0.1 under the
+            paper's protocol, else the layers' own initialization).
         stream_symbols: continual Reber: a training stream ends after this many symbols and
             a new one starts from the zero state.
         stream_end: continual Reber: ``"error"`` (Gers et al. 2000) also ends a stream at its
@@ -80,6 +89,10 @@ class TrainSettings:
     input_bias: float | None = None
     shortcut: bool = False
     protocol: str = "modern"
+    truncated: bool = False
+    readout_bias: bool = True
+    add_cell_after: int = 0
+    init_range: float | None = None
     stream_symbols: int = 100_000
     stream_end: str = "error"
 

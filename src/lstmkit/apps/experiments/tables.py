@@ -22,9 +22,12 @@ __all__ = ["experiment_report", "format_table"]
 
 
 def _protocol(s: dict[str, Any]) -> str:
+    truncated = ", the 1997 truncated gradient" if s.get("truncated") else ""
     if s.get("protocol") == "paper":
-        return f"the paper's protocol (online, plain gradient descent lr {s['lr']} on the summed error)"
-    return f"mini-batches of {s['batch_size']}, Adam lr {s['lr']} (the paper: online, plain gradient descent)"
+        descent = f"plain gradient descent lr {s['lr']} on the summed error{truncated}"
+        return f"the paper's protocol (online, {descent})"
+    adam = f"mini-batches of {s['batch_size']}, Adam lr {s['lr']}{truncated}"
+    return f"{adam} (the paper: online, plain gradient descent)"
 
 
 def format_table(results: Sequence[ExperimentResult]) -> str:

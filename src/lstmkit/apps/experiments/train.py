@@ -191,6 +191,33 @@ class _Judge(Callback):
             self.solved(trainer)
 
 
+class _AddCell(Callback):
+    """The 1997 paper's constructive start (experiment 2a: the memory cell is added once the error
+    stops decreasing): for the first ``run.settings.add_cell_after`` training sequences the
+    readout's weights from the recurrent units stay zero, so the net is only its direct
+    input-to-output connections (``shortcut``) and the recurrent layer gets no gradient; then
+    those weights get their initial values: the cell is added."""
+
+    def __init__(self, run: _Run, model: SequenceModel) -> None:
+        self.run, self.hidden = run, run.settings.hidden
+        head = model.head.weight  # (K, H [+ C]): the recurrent units' columns first
+        self.initial = head.detach()[:, : self.hidden].clone()
+        self.added = False
+        with torch.no_grad():
+            head[:, : self.hidden] = 0
+
+    def on_before_optimizer_step(self, trainer: Any) -> None:
+        grad = trainer.model.head.weight.grad
+        if not self.added and grad is not None:
+            grad[:, : self.hidden] = 0
+
+    def on_train_batch_end(self, trainer: Any, out: Any) -> None:
+        if not self.added and self.run.seen >= self.run.settings.add_cell_after:
+            with torch.no_grad():
+                trainer.model.head.weight[:, : self.hidden] = self.initial
+            self.added = True
+
+
 class _Batches:
     """A re-iterable of ``count`` fresh batches per pass, drawn by ``draw()``."""
 
@@ -290,7 +317,11 @@ def _train(model: nn.Module, run: _Run, draw: Callable[[], Any], progress: bool)
         monitor="train_loss",
         restore_best=False,
     )
-    trainer = Trainer(model, cfg, step=_stepper(run), callbacks=[_Judge(run)])
+    callbacks: list[Callback] = [_Judge(run)]
+    if s.add_cell_after:
+        assert isinstance(model, SequenceModel)
+        callbacks.append(_AddCell(run, model))
+    trainer = Trainer(model, cfg, step=_stepper(run), callbacks=callbacks)
     try:
         trainer.fit(_Batches(draw, per_epoch))
     except FloatingPointError:
@@ -308,6 +339,14 @@ def _test(model: nn.Module, run: _Run, test_gen: torch.Generator) -> tuple[int, 
     test = run.sets[1] if run.sets is not None else task.sample(test_size, test_gen)
     wrong, loss = _judge(model, task, test)
     return wrong, loss, len(test)
+
+
+def _init_range(settings: TrainSettings, cell: str) -> float | None:
+    """The range of the uniform initial weights: the setting's, else 0.1 under the paper's
+    protocol (LSTM and Elman RNN), else ``None`` (the layers' own initialization)."""
+    if settings.init_range is not None or cell in ("gru", *NON_RECURRENT):
+        return settings.init_range
+    return 0.1 if settings.protocol == "paper" else None
 
 
 def run_seed(
@@ -339,7 +378,9 @@ def run_seed(
         memory_bias=settings.memory_bias,
         input_bias=settings.input_bias if cell not in ("gru", "rnn", *NON_RECURRENT) else None,
         shortcut=settings.shortcut,
-        init_range=0.1 if settings.protocol == "paper" and cell not in ("gru", *NON_RECURRENT) else None,
+        truncated=settings.truncated,
+        readout_bias=settings.readout_bias,
+        init_range=_init_range(settings, cell),
         engine=engine,
     )
     start = time.perf_counter()

@@ -92,13 +92,40 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "per update, plain gradient descent at --lr on the summed error, squared for sigmoid outputs, "
         "no clipping, weights uniform in [-0.1, 0.1])",
     )
+    p.add_argument(
+        "--truncated",
+        action=argparse.BooleanOptionalAction,
+        help="the 1997 paper's truncated gradient (one plain LSTM layer): h_{t-1} feeds the gates as a "
+        "constant, so errors reach earlier steps only through the cell state (off unless given)",
+    )
+    p.add_argument(
+        "--readout-bias",
+        action=argparse.BooleanOptionalAction,
+        help="the readout has a bias (on unless --no-readout-bias; the 1997 paper's nets have none)",
+    )
+    p.add_argument(
+        "--add-cell-after",
+        type=int,
+        metavar="N",
+        help="with --shortcut: the net is its direct input-to-output connections for N training "
+        "sequences, then the recurrent units' readout weights get their initial values (the paper adds "
+        "the memory cell of experiment 2a once the error stops decreasing)",
+    )
+    p.add_argument(
+        "--init-range",
+        type=float,
+        metavar="R",
+        help="every weight uniform in [-R, R] (unless given: 0.1 under --protocol paper, else the layers' "
+        "own)",
+    )
     p.add_argument("--num-layers", type=int, help="stacked layers (Transformer or TCN blocks; default 1)")
 
 
 def _main(args: argparse.Namespace) -> int:
     settings = opt.pick(args, "seeds", "hidden", "batch_size", "lr", "max_sequences", "time_limit", "window")
     settings |= opt.pick(args, "eval_every", "test_size", "memory_bias", "num_layers", "stream_end", "engine")
-    settings |= opt.pick(args, "input_bias", "shortcut", "protocol")
+    settings |= opt.pick(args, "input_bias", "shortcut", "protocol", "truncated", "readout_bias")
+    settings |= opt.pick(args, "add_cell_after", "init_range")
     settings |= opt.pick(args, "progress")
     values = {"cells": args.cell or (), "echo": True, "settings": settings}
     job.run(opt.config_from_args(job.ExperimentJobConfig, args, values))
