@@ -15,6 +15,7 @@ from lstmkit.apps.experiments.greff import (
     ClassificationTask,
     Hyperparameters,
     NextStepTask,
+    PianoRollTask,
     clipped,
     main_effects,
     paired_test,
@@ -111,6 +112,24 @@ def test_next_step_trial_beats_persistence_on_a_noisy_cycle() -> None:
     hp = Hyperparameters(lr=0.3, hidden_size=24, momentum=0.9, input_noise=0.0, seed=0)
     trained = run_trial(task, "vanilla", hp, steps=200, trial=0)
     assert trained.metric < 0.5 * task.baseline, (trained.metric, task.baseline)
+
+
+def test_piano_roll_trial_beats_the_pitch_frequencies() -> None:
+    # a rising arpeggio with a held bass note: the next frame follows from the last one
+    def roll(length: int, start: int) -> np.ndarray:
+        r = np.zeros((length, 8), dtype=np.uint8)
+        r[np.arange(length), 1 + (start + np.arange(length)) % 7] = 1
+        r[:, 0] = 1
+        return r
+
+    task = PianoRollTask("arpeggio", [roll(60, k) for k in range(7)], [roll(30, 3), roll(12, 5)], seq_len=16)
+    rate = np.concatenate([roll(60, k) for k in range(7)]).mean(0).clip(1e-4, 1 - 1e-4)
+    frames = np.concatenate([roll(30, 3)[1:], roll(12, 5)[1:]])  # scored: every frame but the first
+    by_hand = -(frames * np.log(rate) + (1 - frames) * np.log(1 - rate)).sum(1).mean()
+    assert task.baseline == pytest.approx(by_hand, rel=1e-5)
+    hp = Hyperparameters(lr=0.5, hidden_size=24, momentum=0.9, input_noise=0.0, seed=0)
+    trained = run_trial(task, "vanilla", hp, steps=200, trial=0)
+    assert trained.metric < 0.3 * task.baseline, (trained.metric, task.baseline)
 
 
 def test_paired_test_and_clipping() -> None:

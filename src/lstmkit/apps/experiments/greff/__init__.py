@@ -8,7 +8,13 @@ The driver that loads the data, runs the trials and writes docs/greff.md is
 from lstmkit.apps.experiments.greff.analysis import PairedTest, clipped, main_effects, paired_test
 from lstmkit.apps.experiments.greff.model import VariantNet
 from lstmkit.apps.experiments.greff.space import HYPERPARAMETERS, Hyperparameters, SearchSpace, sample_trial
-from lstmkit.apps.experiments.greff.tasks import CharLMTask, ClassificationTask, GreffTask, NextStepTask
+from lstmkit.apps.experiments.greff.tasks import (
+    CharLMTask,
+    ClassificationTask,
+    GreffTask,
+    NextStepTask,
+    PianoRollTask,
+)
 from lstmkit.apps.experiments.greff.trial import TrialResult, run_trial
 
 #: the paper's vanilla LSTM and its eight variants, in the paper's order
@@ -23,6 +29,7 @@ __all__ = [
     "Hyperparameters",
     "NextStepTask",
     "PairedTest",
+    "PianoRollTask",
     "SearchSpace",
     "TrialResult",
     "VariantNet",

@@ -25,7 +25,15 @@ from torch import Tensor, nn
 
 from lstmkit.core.layers.encoder import last_step
 
-__all__ = ["CharLMTask", "ClassificationTask", "GreffTask", "NextStepTask", "Windows", "next_step_windows"]
+__all__ = [
+    "CharLMTask",
+    "ClassificationTask",
+    "GreffTask",
+    "NextStepTask",
+    "PianoRollTask",
+    "Windows",
+    "next_step_windows",
+]
 
 Batch = tuple[Tensor, Tensor | None, Tensor]
 
@@ -230,3 +238,73 @@ class NextStepTask:
     def evaluate(self, net: nn.Module) -> float:
         err = ((net(self.test[:, :-1]) - self.test[:, 1:]) ** 2).mean(2)  # (B, 2L)
         return float(err[self.windows.scored].mean())
+
+
+class PianoRollTask:
+    r"""Next-frame prediction of polyphonic piano rolls (the paper's JSB chorales task); metric:
+    test negative log-likelihood per frame, in nats, summed over the P pitches as in
+    Boulanger-Lewandowski et al. (2012):
+
+    .. math::
+        \text{NLL}_t = -\sum_p \left[ v_{t,p} \log \sigma(z_{t,p}) + (1 - v_{t,p})
+        \log (1 - \sigma(z_{t,p})) \right].
+
+    Training windows of ``seq_len + 1`` frames are drawn from the training rolls (each roll in
+    proportion to its windows); every test roll is read whole (padded, with its length), and
+    every frame after its first is scored. ``baseline``: each pitch on with its training
+    frequency, independently of the past.
+
+    Args:
+        train, test: (L_i, P) binary rolls; a training roll shorter than ``seq_len + 1`` frames
+            is not drawn.
+    """
+
+    metric = "test NLL per frame"
+
+    def __init__(
+        self,
+        name: str,
+        train: list[np.ndarray],
+        test: list[np.ndarray],
+        *,
+        seq_len: int = 32,
+        batch_size: int = 16,
+    ) -> None:
+        self.name, self.seq_len, self.batch_size = name, seq_len, batch_size
+        self.train = [torch.as_tensor(r, dtype=torch.float32) for r in train if len(r) > seq_len]
+        if not self.train or not test or any(len(r) < 2 for r in test):
+            raise ValueError(
+                f"train, test: expected training rolls of more than {seq_len} frames and test rolls "
+                "of at least 2"
+            )
+        starts = np.array([len(r) - seq_len for r in self.train], dtype=np.float64)
+        self.weights = starts / starts.sum()
+        self.input_size = self.output_size = int(self.train[0].shape[1])
+        self.l_test = torch.tensor([len(r) for r in test])
+        self.x_test = nn.utils.rnn.pad_sequence(
+            [torch.as_tensor(r, dtype=torch.float32) for r in test], batch_first=True
+        )  # (B, L_max, P)
+        self.scored = torch.arange(1, self.x_test.shape[1])[None, :] < self.l_test[:, None]  # (B, L_max - 1)
+        rate = torch.cat(self.train).mean(0).clamp(1e-4, 1 - 1e-4)  # (P,)
+        self.baseline = self._nll(torch.logit(rate).expand_as(self.x_test[:, 1:]))
+
+    def _nll(self, logits: Tensor) -> float:
+        """The mean scored NLL per frame of next-frame ``logits`` (B, L_max - 1, P)."""
+        bce = F.binary_cross_entropy_with_logits(logits, self.x_test[:, 1:], reduction="none").sum(2)
+        return float(bce[self.scored].mean())
+
+    def batch(self, rng: np.random.Generator) -> Batch:
+        rolls = rng.choice(len(self.train), self.batch_size, p=self.weights)
+        windows = []
+        for k in rolls:
+            s = int(rng.integers(0, len(self.train[k]) - self.seq_len))
+            windows.append(self.train[k][s : s + self.seq_len + 1])
+        w = torch.stack(windows)  # (N, L + 1, P)
+        return w[:, :-1], None, w[:, 1:]
+
+    def loss(self, net: nn.Module, x: Tensor, lengths: Tensor | None, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(net(x), target, reduction="none").sum(2).mean()
+
+    @torch.no_grad()
+    def evaluate(self, net: nn.Module) -> float:
+        return self._nll(net(self.x_test[:, :-1], (self.l_test - 1).clamp(min=1)))
