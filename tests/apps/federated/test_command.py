@@ -46,5 +46,6 @@ def test_job_writes_the_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     saved = json.loads((tmp_path / "federated-lm" / "federated.json").read_text())
     assert [r["method"] for r in saved["rows"]] == ["centralized", "fedavg", "alone"]
     assert saved["clients"] == ["a", "b"] and result.metric == "bits/char"
-    assert "fedavg" in (tmp_path / "federated-lm" / "report.md").read_text()
+    report = (tmp_path / "federated-lm" / "report.md").read_text()
+    assert "- fedavg: mean valid bits/char of the global model after each round (kept: round 1)" in report
     assert "best validation score, scored on test data (fedavg round 1)" in job.summary_text(result)

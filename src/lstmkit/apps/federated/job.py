@@ -199,6 +199,7 @@ def report_markdown(result: FederatedJobResult) -> str:
         if "curve" in r:
             curve = ", ".join(f"{v:.4f}" for v in r["curve"])
             lines.append(
-                f"- {r['method']}: mean {result.metric} of the global model after each round: {curve}"
+                f"- {r['method']}: mean {r['curve_split']} {result.metric} of the global model after "
+                f"each round (kept: round {r['round']}): {curve}"
             )
     return "\n".join(lines) + "\n"
