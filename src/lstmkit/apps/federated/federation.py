@@ -150,7 +150,8 @@ def _federated(
         if not select or curve[-1] < best[0]:
             best = (curve[-1], r + 1, weights)
     _, kept, weights = best
-    scores = [task.score(task.with_weights(latest[k], weights), k) for k in range(len(clients))]
+    if select:  # the kept round's global model on the test data (without: the last round's scores)
+        scores = [task.score(task.with_weights(latest[k], weights), k) for k in latest]
     return {"scores": scores, "curve": curve, "curve_split": split, "round": kept}, weights
 
 
