@@ -98,8 +98,7 @@ def test_upload_train_forecast_download(page: Any, base_url: str, airline_csv: P
     page.wait_for_function("() => /job=[0-9a-f]{12}/.test(location.hash)")
     page.wait_for_function("() => document.querySelectorAll('#loss path.train').length > 0")
     shot(page, "2-training")
-    page.wait_for_selector("#step-result:not([hidden])", timeout=90_000)
-    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    _done(page, "result")
     models = page.locator("#backtest tr td:first-child").all_text_contents()
     assert models == ["LSTM", "seasonal naive", "ETS"]
     assert (
@@ -134,6 +133,12 @@ def test_a_bad_csv_shows_its_error(page: Any, base_url: str, tmp_path: Path) -> 
 
 def _training(page: Any) -> None:
     page.wait_for_function("() => document.getElementById('progress-text').textContent.includes('epoch')")
+
+
+def _done(page: Any, step: str) -> None:
+    """Wait for the job's result section ``#step-<step>`` and check the job ended well."""
+    page.wait_for_selector(f"#step-{step}:not([hidden])", timeout=90_000)
+    assert page.text_content("#state") == "done" and page.is_hidden("#error")
 
 
 def test_cancel(page: Any, base_url: str, airline_csv: Path) -> None:
@@ -208,8 +213,7 @@ def test_the_text_page_trains_and_generates_as_it_streams(page: Any, base_url: s
     page.wait_for_function("() => document.querySelectorAll('#loss path.train').length > 0")
     assert "bits per character" in page.text_content("#progress-text")
     shot(page, "text-2-training")
-    page.wait_for_selector("#step-generate:not([hidden])", timeout=90_000)
-    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    _done(page, "generate")
     assert "bits per character on the last 10% of the text" in page.text_content("#result-info")
     page.fill("#prime", "the cat ")
     page.focus("#temperature")
@@ -277,8 +281,7 @@ def test_with_a_token_the_page_asks_once_and_detects_anomalies(
         page.fill("#d-hidden", "12")
         shot(page, "9-detect-settings")
         page.click("#train")
-        page.wait_for_selector("#step-detect:not([hidden])", timeout=90_000)  # events read with the token
-        assert page.text_content("#state") == "done" and page.is_hidden("#error")
+        _done(page, "detect")  # the job's events read with the token
         assert "of 320 rows" in page.text_content("#detect-info")
         assert page.locator("#detect-series circle.flag").count() >= 1
         with page.expect_download() as download:
@@ -328,8 +331,7 @@ def test_classify_labelled_sequences(page: Any, base_url: str, tmp_path: Path) -
     page.fill("#c-hidden", "16")
     shot(page, "12-classify-settings")
     page.click("#train")
-    page.wait_for_selector("#step-classify:not([hidden])", timeout=90_000)
-    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    _done(page, "classify")
     info = page.text_content("#classify-info")
     accuracy = float(info.split("Accuracy ")[1].split(" ")[0])
     assert accuracy >= 0.9 and "the majority class alone: 0.500" in info and "on 12 held-out" in info
@@ -361,8 +363,7 @@ def test_tune_a_classifier_on_a_wide_table(page: Any, base_url: str, tmp_path: P
     page.fill("#c-epochs", "3")
     shot(page, "15-classify-tune-settings")
     page.click("#train")
-    page.wait_for_selector("#step-classify:not([hidden])", timeout=90_000)
-    assert page.text_content("#state") == "done" and page.is_hidden("#error")
+    _done(page, "classify")
     head = page.locator("#trials-table th").all_text_contents()
     assert head[:3] == ["trial", "val_loss", "architecture"] and page.locator("#trials-table tr").count() == 3
     assert "cross-entropy" in page.text_content("#trials-note")
